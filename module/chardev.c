@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /dev/shadowpt: the ioctl face. Every command's struct starts with
+ * __u32 size; a dispatch table gives each command its struct size and the
+ * size of its first release, and copy_struct_from_user() applies the
+ * extensible-struct rules (smaller than the first release: EINVAL; larger
+ * with a non-zero tail: E2BIG). Handlers validate everything before they
+ * change anything, and write back what they did (also on a partial failure).
+ */
+#include <linux/module.h>
+#include <linux/miscdevice.h>
+#include <linux/fs.h>
+#include <linux/uaccess.h>
+#include <linux/capability.h>
+#include <linux/slab.h>
+#include <linux/sizes.h>
+#include <linux/sched.h>
+#include <linux/shadowpt.h>
+
+#include "shadowpt.h"
+#include "space.h"
+#include "prop.h"
+
+struct spt_ucmd {
+	struct file *file;
+	void __user *ubuffer;
+	u32 user_size;
+	void *cmd;
+};
+
+union spt_ucmd_buffer {
+	struct spt_version version;
+	struct spt_space_create create;
+	struct spt_space_destroy destroy;
+	struct spt_space_info info;
+	struct spt_map map;
+	struct spt_unmap unmap;
+	struct spt_protect protect;
+	struct spt_query_va query;
+	struct spt_query_batch batch;
+	struct spt_rw rw;
+	struct spt_stats stats;
+	struct spt_check check;
+};
+
+/* Copy the (possibly partial) result back to the caller's struct. */
+static int spt_ucmd_respond(struct spt_ucmd *ucmd, size_t cmd_len)
+{
+	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
+			 min_t(size_t, ucmd->user_size, cmd_len)))
+		return -EFAULT;
+	return 0;
+}
+
+/* Report progress and the error together: the error wins unless EFAULT. */
+static int spt_ucmd_respond_err(struct spt_ucmd *ucmd, size_t cmd_len,
+				int ret)
+{
+	int r = spt_ucmd_respond(ucmd, cmd_len);
+
+	return ret ? ret : r;
+}
+
+static int spt_get_space(u32 id, struct spt_space **s)
+{
+	*s = spt_space_get(id);
+	return *s ? 0 : -ENOENT;
+}
+
+static int spt_ioctl_version(struct spt_ucmd *ucmd)
+{
+	struct spt_version *cmd = ucmd->cmd;
+
+	if (cmd->flags)
+		return -EINVAL;
+	cmd->out_api_version = SPT_API_VERSION;
+	cmd->out_levels = spt_kcfg.levels;
+	cmd->out_phys_bits = boot_cpu_data.x86_phys_bits;
+	cmd->out_meta_slot_bytes = sizeof(struct spt_meta);
+	cmd->out_user_end = spt_cfg_user_end(&spt_kcfg);
+	return spt_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+static int spt_ioctl_space_create(struct spt_ucmd *ucmd)
+{
+	struct spt_space_create *cmd = ucmd->cmd;
+	struct spt_space *s;
+	int ret;
+
+	if (cmd->flags & ~SPT_SPACE_FD_OWNED)
+		return -EINVAL;
+	ret = spt_space_create(cmd->flags,
+			       cmd->flags & SPT_SPACE_FD_OWNED ? ucmd->file :
+			       NULL, &s);
+	if (ret)
+		return ret;
+	cmd->out_space_id = s->id;
+	cmd->out_levels = s->pt.cfg->levels;
+	cmd->out_root_pa = s->pt.root_pa;
+	ret = spt_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		spt_space_destroy(cmd->out_space_id);
+	return ret;
+}
+
+static int spt_ioctl_space_destroy(struct spt_ucmd *ucmd)
+{
+	struct spt_space_destroy *cmd = ucmd->cmd;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	return spt_space_destroy(cmd->space_id);
+}
+
+static void spt_fill_counts(struct spt_space *s, u64 *nodes, u64 *bytes)
+{
+	struct spt_pt_counts counts;
+	unsigned int i;
+
+	spt_space_counts(s, &counts);
+	*nodes = 0;
+	*bytes = 0;
+	for (i = 0; i < SPT_MAX_LEVELS; i++)
+		*nodes += counts.nodes[i];
+	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
+		*bytes += counts.leaves[i] * spt_level_size(i + 1);
+}
+
+static int spt_ioctl_space_info(struct spt_ucmd *ucmd)
+{
+	struct spt_space_info *cmd = ucmd->cmd;
+	struct spt_space *s;
+	unsigned int cpu;
+	int ret;
+
+	if (cmd->flags)
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	cmd->out_flags = s->flags;
+	cmd->out_root_pa = s->pt.root_pa;
+	cmd->out_levels = s->pt.cfg->levels;
+	cmd->out_owner_pid = s->owner_pid;
+	cmd->out_data_frames = atomic64_read(&s->data_pages);
+	spt_fill_counts(s, &cmd->out_node_frames, &cmd->out_mapped_bytes);
+	cmd->out_loaded_cpus = 0;
+	for_each_cpu(cpu, s->loaded)
+		if (cpu < 64)
+			cmd->out_loaded_cpus |= 1ULL << cpu;
+	spt_space_put(s);
+	return spt_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+#define SPT_MAP_SIZES	(SPT_MAP_4K | SPT_MAP_2M | SPT_MAP_LARGEST)
+
+static int spt_ioctl_map(struct spt_ucmd *ucmd)
+{
+	struct spt_map *cmd = ucmd->cmd;
+	u32 sizes = cmd->flags & SPT_MAP_SIZES;
+	u64 align = SPT_PAGE_SIZE;
+	struct spt_prop prop;
+	struct spt_space *s;
+	int ret;
+
+	cmd->out_mapped = 0;
+	if (cmd->flags & ~(SPT_MAP_SIZES | SPT_MAP_PHYS | SPT_MAP_REPLACE) ||
+	    cmd->__reserved)
+		return -EINVAL;
+	if (cmd->flags & SPT_MAP_PHYS) {
+		if (sizes || !IS_ALIGNED(cmd->phys, SPT_PAGE_SIZE) ||
+		    cmd->phys + cmd->length < cmd->phys ||
+		    cmd->phys + cmd->length - 1 >
+		    (spt_kcfg.pa_mask | (SPT_PAGE_SIZE - 1)))
+			return -EINVAL;
+	} else if (hweight32(sizes) != 1 || cmd->phys) {
+		return -EINVAL;
+	}
+	if (cmd->flags & SPT_MAP_2M)
+		align = SZ_2M;
+	if (!spt_range_ok(cmd->va, cmd->length, align) ||
+	    !spt_prop_from_uapi(cmd->prot, cmd->cache, &prop))
+		return -EINVAL;
+	if (cmd->flags & SPT_MAP_PHYS &&
+	    (!spt_param_allow_phys || !capable(CAP_SYS_RAWIO)))
+		return -EPERM;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_space_map(s, cmd->va, cmd->length, cmd->flags, cmd->phys,
+			    &prop, &cmd->out_mapped);
+	spt_space_put(s);
+	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
+}
+
+static int spt_ioctl_unmap(struct spt_ucmd *ucmd)
+{
+	struct spt_unmap *cmd = ucmd->cmd;
+	struct spt_space *s;
+	int ret;
+
+	cmd->out_unmapped = 0;
+	cmd->out_done = 0;
+	if (cmd->flags || cmd->__reserved ||
+	    !spt_range_ok(cmd->va, cmd->length, SPT_PAGE_SIZE))
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_space_unmap(s, cmd->va, cmd->length, &cmd->out_unmapped,
+			      &cmd->out_done);
+	spt_space_put(s);
+	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
+}
+
+static int spt_ioctl_protect(struct spt_ucmd *ucmd)
+{
+	struct spt_protect *cmd = ucmd->cmd;
+	struct spt_prot_op op;
+	struct spt_prop prop;
+	struct spt_space *s;
+	int ret;
+
+	cmd->out_protected = 0;
+	cmd->out_done = 0;
+	if (cmd->flags & ~SPT_PROTECT_CACHE || cmd->__reserved ||
+	    (!(cmd->flags & SPT_PROTECT_CACHE) && cmd->cache) ||
+	    !spt_range_ok(cmd->va, cmd->length, SPT_PAGE_SIZE) ||
+	    !spt_prop_from_uapi(cmd->prot, cmd->cache, &prop))
+		return -EINVAL;
+	op.set = prop.flags;
+	op.clear = SPT_PROT_SETTABLE;
+	op.cache = cmd->flags & SPT_PROTECT_CACHE ? (s8)prop.cache : -1;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_space_protect(s, cmd->va, cmd->length, &op,
+				&cmd->out_protected, &cmd->out_done);
+	spt_space_put(s);
+	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
+}
+
+static void spt_query_to_uapi(u64 va, const struct spt_query *q,
+			      struct spt_query_entry *e)
+{
+	e->va_start = q->va_start;
+	e->va_end = q->va_end;
+	e->level = q->level;
+	if (q->mapped) {
+		e->phys = q->item.pa + (va - q->va_start);
+		e->flags = SPT_QUERY_MAPPED |
+			   (q->item.tracked ? SPT_QUERY_TRACKED : 0);
+		e->prot = spt_prop_to_uapi(&q->prop);
+		e->cache = q->prop.cache;
+	} else {
+		e->phys = 0;
+		e->flags = 0;
+		e->prot = 0;
+		e->cache = 0;
+	}
+}
+
+static bool spt_va_ok(u64 va)
+{
+	return va < spt_cfg_user_end(&spt_kcfg);
+}
+
+static int spt_ioctl_query(struct spt_ucmd *ucmd)
+{
+	struct spt_query_va *cmd = ucmd->cmd;
+	struct spt_space *s;
+	struct spt_query q;
+	int ret;
+
+	if (cmd->flags || cmd->__reserved || !spt_va_ok(cmd->va))
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_space_query(s, cmd->va, &q);
+	spt_space_put(s);
+	if (ret)
+		return ret;
+	spt_query_to_uapi(cmd->va, &q, &cmd->out);
+	return spt_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+#define SPT_BATCH_CHUNK	256
+
+static int spt_batch_chunk(struct spt_space *s, u64 *vas, unsigned int n,
+			   struct spt_query_entry *out)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < n; i++) {
+		struct spt_query q;
+
+		if (!spt_va_ok(vas[i]))
+			return -EINVAL;
+		ret = spt_space_query(s, vas[i], &q);
+		if (ret)
+			return ret;
+		spt_query_to_uapi(vas[i], &q, &out[i]);
+	}
+	return 0;
+}
+
+static int spt_ioctl_query_batch(struct spt_ucmd *ucmd)
+{
+	struct spt_query_batch *cmd = ucmd->cmd;
+	u64 __user *uvas = u64_to_user_ptr(cmd->vas);
+	struct spt_query_entry __user *uout = u64_to_user_ptr(cmd->entries);
+	struct spt_query_entry *out;
+	struct spt_space *s;
+	u64 *vas;
+	int ret;
+
+	cmd->out_done = 0;
+	if (cmd->flags || !cmd->count || cmd->count > SPT_QUERY_BATCH_MAX ||
+	    cmd->entry_size != sizeof(struct spt_query_entry))
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	vas = kmalloc_array(SPT_BATCH_CHUNK, sizeof(*vas), GFP_KERNEL);
+	out = kmalloc_array(SPT_BATCH_CHUNK, sizeof(*out), GFP_KERNEL);
+	if (!vas || !out) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	while (cmd->out_done < cmd->count) {
+		unsigned int n = min_t(u32, cmd->count - cmd->out_done,
+				       SPT_BATCH_CHUNK);
+
+		if (copy_from_user(vas, uvas + cmd->out_done,
+				   n * sizeof(*vas))) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = spt_batch_chunk(s, vas, n, out);
+		if (ret)
+			break;
+		if (copy_to_user(uout + cmd->out_done, out, n * sizeof(*out))) {
+			ret = -EFAULT;
+			break;
+		}
+		cmd->out_done += n;
+		if (fatal_signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+out:
+	kfree(vas);
+	kfree(out);
+	spt_space_put(s);
+	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
+}
+
+static int spt_ioctl_rw(struct spt_ucmd *ucmd)
+{
+	struct spt_rw *cmd = ucmd->cmd;
+	u64 end = spt_cfg_user_end(&spt_kcfg);
+	struct spt_space *s;
+	int ret;
+
+	cmd->out_done = 0;
+	if (cmd->flags & ~SPT_RW_WRITE || cmd->__reserved || !cmd->length ||
+	    cmd->length > SZ_16M || cmd->va >= end ||
+	    cmd->length > end - cmd->va)
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_space_rw(s, cmd->va, u64_to_user_ptr(cmd->buf), cmd->length,
+			   cmd->flags & SPT_RW_WRITE, &cmd->out_done);
+	spt_space_put(s);
+	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
+}
+
+static int spt_ioctl_stats(struct spt_ucmd *ucmd)
+{
+	struct spt_stats *cmd = ucmd->cmd;
+	struct spt_pool_stats st;
+	struct spt_pt_counts counts;
+	struct spt_space *s = NULL;
+	unsigned int i;
+	int ret;
+
+	if (cmd->flags || cmd->__reserved)
+		return -EINVAL;
+	if (cmd->space_id) {
+		ret = spt_get_space(cmd->space_id, &s);
+		if (ret)
+			return ret;
+		spt_space_counts(s, &counts);
+		for (i = 0; i < SPT_MAX_LEVELS; i++)
+			cmd->space_nodes[i] = counts.nodes[i];
+		for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
+			cmd->space_leaves[i] = counts.leaves[i];
+		cmd->space_data_frames = atomic64_read(&s->data_pages);
+		spt_space_put(s);
+	}
+	spt_pool_get_stats(spt_pool, &st);
+	cmd->pool_limit_frames = st.limit_frames;
+	cmd->pool_chunk_frames = st.chunk_frames;
+	cmd->pool_used_frames = st.used_frames;
+	cmd->pool_free_frames = st.free_frames;
+	cmd->pool_node_frames = st.node_frames;
+	cmd->pool_data_frames = st.data_frames;
+	cmd->pool_returned_frames = st.returned_frames;
+	cmd->pool_meta_bytes = st.meta_bytes;
+	cmd->pool_allocs = st.allocs;
+	cmd->pool_alloc_failures = st.alloc_failures;
+	cmd->nr_spaces = spt_space_count();
+	cmd->meta_slot_bytes = sizeof(struct spt_meta);
+	return spt_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
+#define SPT_CHECK_MSG_MAX	256
+
+static int spt_ioctl_check(struct spt_ucmd *ucmd)
+{
+	struct spt_check *cmd = ucmd->cmd;
+	char msg[SPT_CHECK_MSG_MAX] = "";
+	struct spt_space *s;
+	int ret;
+
+	if (cmd->flags)
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_space_check(s, msg, sizeof(msg));
+	spt_space_put(s);
+	if (ret == -EUCLEAN && cmd->msg_len) {
+		size_t n = min_t(size_t, cmd->msg_len, sizeof(msg));
+
+		msg[n - 1] = '\0';
+		if (copy_to_user(u64_to_user_ptr(cmd->msg), msg,
+				 strnlen(msg, n - 1) + 1))
+			return -EFAULT;
+	}
+	return ret;
+}
+
+struct spt_ioctl_op {
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int ioctl_num;
+	int (*execute)(struct spt_ucmd *ucmd);
+};
+
+#define SPT_IOCTL_OP(_ioctl, _fn, _struct, _last)                          \
+	[_IOC_NR(_ioctl) - SPT_CMD_BASE] = {                               \
+		.size = sizeof(_struct) +                                  \
+			BUILD_BUG_ON_ZERO(sizeof(union spt_ucmd_buffer) <  \
+					  sizeof(_struct)),                \
+		.min_size = offsetofend(_struct, _last),                   \
+		.ioctl_num = _ioctl,                                       \
+		.execute = _fn,                                            \
+	}
+
+static const struct spt_ioctl_op spt_ioctl_ops[] = {
+	SPT_IOCTL_OP(SPT_IOCTL_VERSION, spt_ioctl_version, struct spt_version,
+		     out_user_end),
+	SPT_IOCTL_OP(SPT_IOCTL_SPACE_CREATE, spt_ioctl_space_create,
+		     struct spt_space_create, out_root_pa),
+	SPT_IOCTL_OP(SPT_IOCTL_SPACE_DESTROY, spt_ioctl_space_destroy,
+		     struct spt_space_destroy, __reserved),
+	SPT_IOCTL_OP(SPT_IOCTL_SPACE_INFO, spt_ioctl_space_info,
+		     struct spt_space_info, out_loaded_cpus),
+	SPT_IOCTL_OP(SPT_IOCTL_MAP, spt_ioctl_map, struct spt_map, out_mapped),
+	SPT_IOCTL_OP(SPT_IOCTL_UNMAP, spt_ioctl_unmap, struct spt_unmap,
+		     out_done),
+	SPT_IOCTL_OP(SPT_IOCTL_PROTECT, spt_ioctl_protect, struct spt_protect,
+		     out_done),
+	SPT_IOCTL_OP(SPT_IOCTL_QUERY, spt_ioctl_query, struct spt_query_va,
+		     out),
+	SPT_IOCTL_OP(SPT_IOCTL_QUERY_BATCH, spt_ioctl_query_batch,
+		     struct spt_query_batch, out_done),
+	SPT_IOCTL_OP(SPT_IOCTL_RW, spt_ioctl_rw, struct spt_rw, out_done),
+	SPT_IOCTL_OP(SPT_IOCTL_STATS, spt_ioctl_stats, struct spt_stats,
+		     space_data_frames),
+	SPT_IOCTL_OP(SPT_IOCTL_CHECK, spt_ioctl_check, struct spt_check, msg),
+};
+
+static long spt_fops_ioctl(struct file *file, unsigned int cmd,
+			   unsigned long arg)
+{
+	const struct spt_ioctl_op *op;
+	union spt_ucmd_buffer buf;
+	struct spt_ucmd ucmd = {
+		.file = file,
+		.ubuffer = (void __user *)arg,
+		.cmd = &buf,
+	};
+	unsigned int nr = _IOC_NR(cmd);
+	int ret;
+
+	if (_IOC_TYPE(cmd) != SPT_TYPE || nr < SPT_CMD_BASE ||
+	    nr - SPT_CMD_BASE >= ARRAY_SIZE(spt_ioctl_ops))
+		return -ENOTTY;
+	op = &spt_ioctl_ops[nr - SPT_CMD_BASE];
+	if (op->ioctl_num != cmd)
+		return -ENOTTY;
+	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+	if (ret)
+		return ret;
+	if (ucmd.user_size < op->min_size)
+		return -EINVAL;
+	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+				    ucmd.user_size);
+	if (ret)
+		return ret;
+	return op->execute(&ucmd);
+}
+
+static int spt_fops_open(struct inode *inode, struct file *file)
+{
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	return nonseekable_open(inode, file);
+}
+
+static int spt_fops_release(struct inode *inode, struct file *file)
+{
+	spt_space_release_file(file);
+	return 0;
+}
+
+static const struct file_operations spt_fops = {
+	.owner = THIS_MODULE,
+	.open = spt_fops_open,
+	.release = spt_fops_release,
+	.unlocked_ioctl = spt_fops_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+};
+
+static struct miscdevice spt_miscdev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "shadowpt",
+	.fops = &spt_fops,
+	.mode = 0600,
+};
+
+int spt_chardev_init(void)
+{
+	return misc_register(&spt_miscdev);
+}
+
+void spt_chardev_exit(void)
+{
+	misc_deregister(&spt_miscdev);
+}

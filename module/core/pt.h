@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The shadowpt page-table core: public interface.
+ *
+ * A C counterpart of Asterinas OSTD's page table (ostd/src/mm/page_table):
+ * a configuration (PageTableConfig), a page table owning a root node, and
+ * cursors (Cursor / CursorMut) over a locked virtual-address range. Portable
+ * C: the same files build into shadowpt.ko and into tests/ in user space.
+ *
+ * Levels are numbered as in the reference: level 1 is the PTE table, whose
+ * leaves are 4 KiB; level 2 leaves are 2 MiB; level 3 leaves 1 GiB; the root
+ * is level 4 or 5. A leaf at level L maps spt_level_size(L) bytes.
+ */
+#ifndef SPT_CORE_PT_H
+#define SPT_CORE_PT_H
+
+#include "spt_env.h"
+#include "../frame/pool.h"
+
+#define SPT_PAGE_SHIFT		12
+#define SPT_PAGE_SIZE		(1ULL << SPT_PAGE_SHIFT)
+#define SPT_NR_ENTRIES		512
+#define SPT_MAX_LEVELS		5
+#define SPT_MAX_LEAF_LEVEL	3	/* 1 GiB leaves */
+
+static inline u64 spt_level_size(unsigned int level)
+{
+	return 1ULL << (SPT_PAGE_SHIFT + 9 * (level - 1));
+}
+
+/* Cache policies; the PTE bits for each come from the config's PAT table. */
+enum spt_cache {
+	SPT_CACHE_WB = 0,
+	SPT_CACHE_WT,
+	SPT_CACHE_UC_MINUS,
+	SPT_CACHE_UC,
+	SPT_CACHE_WC,
+	SPT_CACHE_NR,
+};
+
+/* Page property flags (struct spt_prop.flags). Present implies readable. */
+#define SPT_PROP_W		(1U << 0)	/* writable */
+#define SPT_PROP_X		(1U << 1)	/* executable (NX clear) */
+#define SPT_PROP_USER		(1U << 2)	/* user (U/S set) */
+#define SPT_PROP_GLOBAL		(1U << 3)	/* G; refused by the uAPI */
+#define SPT_PROP_ACCESSED	(1U << 4)	/* A, set by hardware */
+#define SPT_PROP_DIRTY		(1U << 5)	/* D, set by hardware (leaves) */
+#define SPT_PROP_ALL		0x3fU
+
+struct spt_prop {
+	u8 flags;	/* SPT_PROP_* */
+	u8 cache;	/* enum spt_cache */
+};
+
+/*
+ * What a leaf maps. Tracked items are pool frames: mapping takes a
+ * reference on the frame's slot, unmapping drops it, and the frame goes back
+ * to the pool with its last reference. Untracked items are raw physical
+ * ranges with no slot and no refcount (like the reference's untracked
+ * kernel mappings).
+ */
+struct spt_item {
+	u64 pa;			/* aligned to spt_level_size(level) */
+	u8 level;		/* 1, 2 or 3 (3: untracked only) */
+	bool tracked;
+};
+
+/*
+ * Per-machine paging configuration (the reference's PagingConstsTrait +
+ * PageTableConfig). Filled once: by the module from the running CPU and
+ * kernel, by tests with fixed values.
+ */
+struct spt_cfg {
+	unsigned int levels;		/* 4 or 5 */
+	u64 pa_mask;			/* PTE bits 12..MAXPHYADDR-1 */
+	/*
+	 * PTE bits (PWT | PCD | PAT) selecting each cache policy in a 4 KiB
+	 * leaf (PAT at bit 7). Huge leaves move PAT to bit 12.
+	 */
+	u64 cache_bits[SPT_CACHE_NR];
+	/*
+	 * Managed top-level index range (TOP_LEVEL_INDEX_RANGE): user half,
+	 * 0..255. Entries outside it (the kernel half) are copied from the
+	 * running kernel at creation, never modified through a cursor and
+	 * never take references (TOP_LEVEL_CAN_UNMAP applies only inside).
+	 */
+	unsigned int top_first, top_last;	/* inclusive */
+};
+
+/* Highest user-half address + 1 for a config: 2^47 or 2^56. */
+u64 spt_cfg_user_end(const struct spt_cfg *cfg);
+
+/* A page table: a root node and the pool its nodes come from. */
+struct spt_pt {
+	const struct spt_cfg *cfg;
+	struct spt_pool *pool;
+	u64 root_pa;
+};
+
+/*
+ * The deferred-free list (the reference's TlbFlusher, minus the flush
+ * itself): frames and nodes whose last reference went while a cursor was
+ * changing the table are queued here, not freed. The owner of the cursor
+ * flushes the TLBs that may still hold translations through them, waits for
+ * an RCU grace period (lock-free walkers may still be reading a node), and
+ * then calls spt_gc_release(). Queued slots are linked through meta->word,
+ * so queueing never allocates and never fails.
+ */
+struct spt_gc {
+	u64 head;		/* frame number + 1 of the first slot, 0 = empty */
+	unsigned long nr_frames;	/* queued data frames */
+	unsigned long nr_nodes;		/* queued page-table nodes */
+	/* The VA span that changed and needs a TLB flush ([start, end)). */
+	u64 flush_start, flush_end;
+};
+
+void spt_gc_init(struct spt_gc *gc);
+/* Give every queued frame/node back to the pool and reset @gc. */
+void spt_gc_release(struct spt_gc *gc, struct spt_pool *pool);
+
+/*
+ * Create a page table: allocate the root (level cfg->levels) and, if
+ * @kernel_top is non-NULL, copy its entries outside [top_first, top_last]
+ * into the root (the shared kernel half). Returns 0 or -ENOMEM.
+ */
+int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
+		struct spt_pool *pool, const u64 *kernel_top);
+
+/*
+ * Tear down everything in the managed range: drop every tracked reference,
+ * queue every node (and the root) on @gc. Caller must be the last user.
+ */
+void spt_pt_destroy(struct spt_pt *pt, struct spt_gc *gc);
+
+/*
+ * A cursor over [start, end) of one page table. While it lives, it holds
+ * the locks of the covering node and all its existing descendants in the
+ * range (see locking.c), so the range is its own; cursors over disjoint
+ * ranges run in parallel. A Cursor only reads; a CursorMut (the same
+ * struct, opened with spt_cursor_mut_new) may also change the table and
+ * must be given a gc list.
+ */
+struct spt_cursor {
+	struct spt_pt *pt;
+	u64 va;				/* current position */
+	u64 start, end;			/* the locked range (barrier_va) */
+	unsigned int guard_level;	/* level of the covering node */
+	/* path[L - 1] = node (its pa) at level L on the way to va, 0 if none */
+	u64 path[SPT_MAX_LEVELS];
+	unsigned int level;		/* lowest level present in path[] */
+	struct spt_gc *gc;		/* NULL for a read-only cursor */
+	bool in_rcu;
+};
+
+/*
+ * Open a cursor. @start and @end must be page aligned, start < end, and
+ * within the managed range: otherwise -EINVAL. A read-only cursor
+ * (spt_cursor_new) never allocates and never changes the table: it locks
+ * the deepest existing node covering the range. A CursorMut may allocate
+ * intermediate nodes to find a covering node below the root (-ENOMEM on
+ * failure, with nothing left behind); nodes it creates but leaves empty are
+ * unlinked again by spt_cursor_drop (the checker forbids empty non-root
+ * nodes).
+ */
+int spt_cursor_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
+		   u64 end);
+int spt_cursor_mut_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
+		       u64 end, struct spt_gc *gc);
+/* Release every lock the cursor holds. */
+void spt_cursor_drop(struct spt_cursor *c);
+
+static inline u64 spt_cursor_va(const struct spt_cursor *c)
+{
+	return c->va;
+}
+
+/* What query reports about the slot that contains the cursor's va. */
+struct spt_query {
+	u64 va_start, va_end;	/* the slot: a leaf, or the absent span */
+	bool mapped;
+	struct spt_item item;	/* if mapped */
+	struct spt_prop prop;	/* if mapped */
+	unsigned int level;	/* leaf level, or level of the absent entry */
+};
+
+/*
+ * Query the mapping at the cursor's va without moving it. Returns 0, or
+ * -ERANGE if the cursor is at the end of its range.
+ */
+int spt_cursor_query(struct spt_cursor *c, struct spt_query *q);
+
+/*
+ * Move forward to the first mapped address in [va, va + len). Returns true
+ * and leaves the cursor at that address (the start of the leaf, or va if va
+ * itself is mapped), or false and leaves the cursor at min(va + len, end).
+ * va + len must not pass the end of the range (-> false, no move).
+ */
+bool spt_cursor_find_next(struct spt_cursor *c, u64 len);
+
+/* Move to @va, which must be page aligned and in [start, end): -EINVAL. */
+int spt_cursor_jump(struct spt_cursor *c, u64 va);
+
+/*
+ * Map @item with @prop at the cursor's va and advance past it. va must be
+ * aligned to the item's size and the item must fit in the range (-EINVAL).
+ * Whatever was mapped there before is unmapped first (the reference's
+ * replacing semantics; frames queued on gc); *@replaced (if non-NULL)
+ * receives the number of leaves replaced. For a tracked item the caller
+ * passes in one reference (a handle) which the mapping keeps: on success
+ * the caller no longer owns it. Returns 0, -EINVAL, -ENOMEM (nodes could
+ * not be allocated; nothing changed, the caller still owns its reference).
+ */
+int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
+		   const struct spt_prop *prop, unsigned long *replaced);
+
+/*
+ * Unmap everything in [va, va + len) and move to va + len. Absent ranges
+ * are skipped. A huge leaf that is only partly covered is split first.
+ * Page-table nodes that become empty are unlinked and queued on gc.
+ * Returns the number of leaves removed (>= 0), or -ENOMEM if a split
+ * failed: then the cursor's va says how far it got, and everything below
+ * va is unmapped. -EINVAL if len is not page aligned or passes the range.
+ */
+long spt_cursor_unmap(struct spt_cursor *c, u64 len);
+
+/* A protect operation: new = (old & ~clear) | set; cache < 0 keeps it. */
+struct spt_prot_op {
+	u8 set, clear;		/* SPT_PROP_* */
+	s8 cache;		/* enum spt_cache, or -1 */
+};
+
+/*
+ * Find the next mapped leaf in [va, va + len), split it if it crosses the
+ * end of that window (or begins before va), apply @op and move past it.
+ * Returns 1 with [*start, *end) the range changed, 0 if nothing is mapped
+ * in the window (cursor at va + len), -ENOMEM if a split failed (cursor
+ * not moved past the leaf), -EINVAL for a bad len.
+ */
+int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
+			    const struct spt_prot_op *op, u64 *start,
+			    u64 *end);
+
+/*
+ * largest_pages: the leaf level to use at @va for the rest of
+ * [va, va + len) mapping physical @pa (both advancing together): the
+ * largest level <= @max_level whose size divides va and pa and fits.
+ */
+unsigned int spt_largest_level(u64 va, u64 pa, u64 len,
+			       unsigned int max_level);
+
+/*
+ * The invariant walk (check.c). Verifies, over the whole table:
+ * every present non-leaf entry points at a pool slot of usage PT whose
+ * level is one below; no node is reachable twice; every non-root node has
+ * nr_children == its number of present entries and > 0; leaves are aligned
+ * to their size and only at levels 1..3; no reserved bits; no global bit in
+ * the managed range; the kernel half equals @kernel_top (if given); tracked
+ * leaves point at DATA/TAIL slots of the right size. With @expect_refs, also
+ * that every tracked frame's refcount == (PTEs mapping it in this table) +
+ * its handles as reported by @handles (may be NULL: 0 handles).
+ * Returns 0, or -EUCLEAN with a description of the first violation in
+ * @msg (size @msg_len).
+ */
+int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
+		 u32 (*handles)(u64 pa, void *arg), void *arg, char *msg,
+		 size_t msg_len);
+
+/* Node counts per level (index L - 1) and leaves per level, by a walk. */
+struct spt_pt_counts {
+	u64 nodes[SPT_MAX_LEVELS];
+	u64 leaves[SPT_MAX_LEAF_LEVEL];
+};
+void spt_pt_count(struct spt_pt *pt, struct spt_pt_counts *counts);
+
+#endif /* SPT_CORE_PT_H */

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Per-frame metadata ("meta slots"), the C counterpart of Asterinas OSTD's
+ * MetaSlot. One slot describes one 4 KiB frame of the pool. Slots live in
+ * arrays allocated from the buddy allocator next to each pool chunk (see
+ * pool.c), never in struct page. Portable: also built in user space.
+ *
+ * Size: 16 bytes per 4 KiB frame (static_assert below).
+ *
+ * Reference-count states (spt_meta.refcount), as in the reference:
+ *   SPT_REF_UNUSED   the frame is free in the pool
+ *   SPT_REF_UNIQUE   the frame is owned by exactly one holder that may not
+ *                    share it (a page-table node being built before it is
+ *                    linked, or a frame handed out "unique")
+ *   0                the frame is being constructed or torn down
+ *   1..SPT_REF_MAX   in use; for data frames: handles + PTEs mapping it;
+ *                    for page-table nodes: 1 (the parent PTE or the space)
+ *   (MAX, UNIQUE)    illegal; an increment that would reach it is refused
+ */
+#ifndef SPT_FRAME_META_H
+#define SPT_FRAME_META_H
+
+#include "../core/spt_env.h"
+
+#define SPT_REF_UNUSED	0xffffffffU
+#define SPT_REF_UNIQUE	0xfffffffeU
+#define SPT_REF_MAX	0x7fffffffU
+
+enum spt_usage {
+	SPT_USAGE_FREE = 0,	/* in the pool's free lists */
+	SPT_USAGE_PT,		/* a page-table node */
+	SPT_USAGE_DATA,		/* head frame of a data frame (size in ->level) */
+	SPT_USAGE_TAIL,		/* a 4 KiB frame inside a huge data frame */
+};
+
+/* Bits of spt_meta.word while the slot is a page-table node. */
+#define SPT_META_LOCK_BIT	0	/* node lock (bit spinlock) */
+#define SPT_META_STRAY_BIT	1	/* node was detached from its parent */
+
+struct spt_meta {
+	/*
+	 * PT: lock and stray bits. FREE, or torn down (refcount 0): the pool
+	 * and the deferred-free lists link slots through it (frame number + 1,
+	 * 0 = end of list).
+	 */
+	unsigned long word;
+	atomic_t refcount;	/* see the states above */
+	u8 usage;		/* enum spt_usage */
+	u8 level;		/* PT: node level 1..5 (1 = PTE table);
+				 * DATA/TAIL: size of the frame as a leaf
+				 * level, 1 (4 KiB) or 2 (2 MiB) */
+	u16 nr_children;	/* PT: number of present entries */
+};
+
+#define SPT_META_SLOT_SIZE 16
+static_assert(sizeof(struct spt_meta) == SPT_META_SLOT_SIZE);
+
+/* Refcount helpers: the state machine of the reference's MetaSlot. */
+static inline u32 spt_meta_ref(const struct spt_meta *m)
+{
+	return (u32)atomic_read(&m->refcount);
+}
+
+/*
+ * Take one more reference on an in-use slot. Returns false (and changes
+ * nothing) if the slot is not in the 1..MAX state or if the increment
+ * would pass SPT_REF_MAX: the count is never wrapped.
+ */
+bool spt_meta_get(struct spt_meta *m);
+
+/*
+ * Take @n more references at once (used when a huge leaf is split into
+ * @n + 1 smaller leaves). Same refusal rules as spt_meta_get().
+ */
+bool spt_meta_get_many(struct spt_meta *m, u32 n);
+
+/*
+ * Drop one reference. Returns true if it was the last one: the slot is now
+ * in state 0 (being torn down) and the caller must hand the frame back to
+ * the pool (after the TLB flush and grace period, see spt_gc).
+ */
+bool spt_meta_put(struct spt_meta *m);
+
+/* UNUSED -> 1 (or UNIQUE) when the pool hands a frame out. */
+void spt_meta_claim(struct spt_meta *m, enum spt_usage usage, bool unique);
+
+/* UNIQUE -> 1: a unique frame becomes shareable (e.g. a node is linked). */
+void spt_meta_unique_to_shared(struct spt_meta *m);
+
+/*
+ * Node lock: a raw bit lock in ->word, so the slot stays 16 bytes. Unlike
+ * bit_spin_lock() it does not touch preempt_count: a cursor may hold
+ * thousands of node locks at once (DFS locking of a large range) and
+ * preempt_count's nesting field has only 8 bits. Instead a cursor disables
+ * preemption once, before its first node lock (spt_cursor_new), and enables
+ * it after its last unlock (spt_cursor_drop).
+ */
+static inline bool spt_node_trylock(struct spt_meta *m)
+{
+	return !test_and_set_bit_lock(SPT_META_LOCK_BIT, &m->word);
+}
+
+static inline void spt_node_lock(struct spt_meta *m)
+{
+	while (unlikely(test_and_set_bit_lock(SPT_META_LOCK_BIT, &m->word))) {
+		do {
+			cpu_relax();
+		} while (test_bit(SPT_META_LOCK_BIT, &m->word));
+	}
+}
+
+static inline void spt_node_unlock(struct spt_meta *m)
+{
+	clear_bit_unlock(SPT_META_LOCK_BIT, &m->word);
+}
+
+static inline bool spt_node_is_locked(const struct spt_meta *m)
+{
+	return test_bit(SPT_META_LOCK_BIT, &m->word);
+}
+
+#endif /* SPT_FRAME_META_H */

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The frame pool: where page-table nodes and tracked data frames come from.
+ *
+ * The kernel implementation (pool.c) takes chunks from the buddy allocator
+ * and keeps one meta-slot array per chunk; the user-space implementation
+ * (tests/shim/pool_user.c) carves the same chunks out of an arena that
+ * stands in for physical memory and can fail the Nth allocation. The core
+ * (module/core) sees only this interface.
+ *
+ * Physical addresses are u64. A frame handed out by spt_pool_alloc() has
+ * its slot in state 1 (or UNIQUE when asked), usage and level set, and its
+ * memory zeroed. A frame goes back with spt_pool_free() only from state 0
+ * (spt_meta_put() returned true), after the caller has flushed TLBs and
+ * waited for a grace period where that matters (see spt_gc in core/pt.h).
+ *
+ * A 2 MiB data frame is 512 slots: the head (first 4 KiB) has usage DATA,
+ * level 2 and holds the refcount; the 511 tails have usage TAIL, level 2 and
+ * refcount 0, and are never counted. A 4 KiB data frame: usage DATA, level 1.
+ * Free frames: usage FREE, refcount SPT_REF_UNUSED.
+ *
+ * spt_pool_alloc() may be called with node locks held (preemption off): it
+ * never sleeps then, and grows the pool with non-blocking allocations.
+ */
+#ifndef SPT_FRAME_POOL_H
+#define SPT_FRAME_POOL_H
+
+#include "meta.h"
+
+struct spt_pool;
+
+/* Counters, all in 4 KiB frames unless said otherwise. */
+struct spt_pool_stats {
+	u64 limit_frames;	/* pool limit (module parameter) */
+	u64 chunk_frames;	/* frames taken from the buddy allocator */
+	u64 used_frames;	/* frames handed out (nodes + data) */
+	u64 free_frames;	/* frames free in the pool (chunk - used) */
+	u64 node_frames;	/* of used: page-table nodes */
+	u64 data_frames;	/* of used: data frames (huge counted as 512) */
+	u64 returned_frames;	/* frames given back to the buddy allocator */
+	u64 meta_bytes;		/* bytes of meta slots currently allocated */
+	u64 allocs;		/* successful spt_pool_alloc() calls */
+	u64 alloc_failures;	/* failed spt_pool_alloc() calls */
+};
+
+/*
+ * Allocate one frame: @level 1 = 4 KiB, 2 = 2 MiB (data only). @usage is
+ * SPT_USAGE_PT or SPT_USAGE_DATA; for PT, @level is also stored as the node
+ * level by the caller afterwards. Returns 0 and the physical address in
+ * *@pa, or -ENOMEM (pool limit reached, buddy allocator refused, or an
+ * injected failure).
+ */
+int spt_pool_alloc(struct spt_pool *pool, enum spt_usage usage,
+		   unsigned int level, bool unique, u64 *pa);
+
+/* Return a frame in refcount state 0 to the pool (slot becomes UNUSED). */
+void spt_pool_free(struct spt_pool *pool, u64 pa);
+
+/*
+ * O(1) lookup of the slot of any pool frame (head or tail of a huge frame).
+ * Returns NULL if @pa is not a pool frame.
+ */
+struct spt_meta *spt_pool_meta(struct spt_pool *pool, u64 pa);
+
+/* Physical address to the pointer the CPU uses to reach the frame. */
+void *spt_pool_va(struct spt_pool *pool, u64 pa);
+
+void spt_pool_get_stats(struct spt_pool *pool, struct spt_pool_stats *st);
+
+#endif /* SPT_FRAME_POOL_H */

@@ -1,0 +1,355 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The "shadowpt" generic netlink family: the list of spaces, the mappings
+ * of a space as merged runs (streamed: a dump resumes where the previous
+ * message filled up, so a space with a million mappings never needs one
+ * giant buffer), create/destroy for admins, and the "events" multicast
+ * group.
+ */
+#include <linux/kernel.h>
+#include <linux/sizes.h>
+#include <net/genetlink.h>
+#include <net/netlink.h>
+#include <linux/shadowpt.h>
+
+#include "shadowpt.h"
+#include "compat.h"
+#include "space.h"
+#include "genl.h"
+#include "prop.h"
+
+static struct genl_family spt_genl_family;
+
+enum { SPT_GENL_MCGRP_EVENTS_ID };
+
+static const struct genl_multicast_group spt_genl_mcgrps[] = {
+	[SPT_GENL_MCGRP_EVENTS_ID] = { .name = SPT_GENL_MCGRP_EVENTS },
+};
+
+static const struct nla_policy spt_genl_policy[SPT_A_MAX + 1] = {
+	[SPT_A_SPACE_ID] = { .type = NLA_U32 },
+	[SPT_A_SPACE_FLAGS] = { .type = NLA_U32 },
+	[SPT_A_RUN_VA] = { .type = NLA_U64 },
+	[SPT_A_RUN_END] = { .type = NLA_U64 },
+};
+
+static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
+			       u32 portid, u32 seq, int flags)
+{
+	struct spt_pt_counts counts;
+	u64 nodes = 0, bytes = 0;
+	unsigned int i;
+	void *hdr;
+
+	spt_space_counts(s, &counts);
+	for (i = 0; i < SPT_MAX_LEVELS; i++)
+		nodes += counts.nodes[i];
+	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
+		bytes += counts.leaves[i] * spt_level_size(i + 1);
+
+	hdr = genlmsg_put(skb, portid, seq, &spt_genl_family, flags,
+			  SPT_GENL_CMD_SPACE_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, SPT_A_SPACE_ID, s->id) ||
+	    nla_put_u32(skb, SPT_A_SPACE_FLAGS, s->flags) ||
+	    nla_put_u32(skb, SPT_A_SPACE_LEVELS, s->pt.cfg->levels) ||
+	    nla_put_u64_64bit(skb, SPT_A_SPACE_ROOT_PA, s->pt.root_pa,
+			      SPT_A_PAD) ||
+	    nla_put_u32(skb, SPT_A_SPACE_OWNER_PID, s->owner_pid) ||
+	    nla_put_u64_64bit(skb, SPT_A_SPACE_DATA_FRAMES,
+			      atomic64_read(&s->data_pages), SPT_A_PAD) ||
+	    nla_put_u64_64bit(skb, SPT_A_SPACE_NODE_FRAMES, nodes,
+			      SPT_A_PAD) ||
+	    nla_put_u64_64bit(skb, SPT_A_SPACE_MAPPED_BYTES, bytes,
+			      SPT_A_PAD)) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+/* cb->args: [0] next space id to look at, [1] set once complete. */
+static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
+{
+	u32 id = max_t(u32, cb->args[0], 1);
+	struct spt_space *s;
+
+	if (cb->args[1])
+		return 0;
+	while ((s = spt_space_next(&id))) {
+		int ret = spt_genl_fill_space(skb, s, NETLINK_CB(cb->skb).portid,
+					      cb->nlh->nlmsg_seq, NLM_F_MULTI);
+
+		spt_space_put(s);
+		if (ret) {
+			cb->args[0] = id;
+			return skb->len;
+		}
+		if (id == U32_MAX)
+			break;
+		id++;
+	}
+	cb->args[1] = 1;
+	return skb->len;
+}
+
+static int spt_genl_space_get(struct sk_buff *skb, struct genl_info *info)
+{
+	struct spt_space *s;
+	struct sk_buff *msg;
+	int ret;
+
+	if (!info->attrs[SPT_A_SPACE_ID])
+		return -EINVAL;
+	s = spt_space_get(nla_get_u32(info->attrs[SPT_A_SPACE_ID]));
+	if (!s)
+		return -ENOENT;
+	ret = -ENOMEM;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		goto out;
+	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0);
+	if (ret) {
+		nlmsg_free(msg);
+		goto out;
+	}
+	ret = genlmsg_reply(msg, info);
+out:
+	spt_space_put(s);
+	return ret;
+}
+
+/* A run of leaves being merged by the mapping dump. */
+struct spt_run {
+	u64 va, end, phys, pages;
+	u32 level, prot, cache, flags;
+};
+
+struct spt_dump_ctx {
+	struct sk_buff *skb;
+	struct netlink_callback *cb;
+	struct spt_run run;	/* run.end == run.va: none pending */
+};
+
+static int spt_genl_put_run(struct spt_dump_ctx *d)
+{
+	struct spt_run *r = &d->run;
+	void *hdr;
+
+	hdr = genlmsg_put(d->skb, NETLINK_CB(d->cb->skb).portid,
+			  d->cb->nlh->nlmsg_seq, &spt_genl_family, NLM_F_MULTI,
+			  SPT_GENL_CMD_MAPPING_GET);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u64_64bit(d->skb, SPT_A_RUN_VA, r->va, SPT_A_PAD) ||
+	    nla_put_u64_64bit(d->skb, SPT_A_RUN_END, r->end, SPT_A_PAD) ||
+	    nla_put_u64_64bit(d->skb, SPT_A_RUN_PHYS, r->phys, SPT_A_PAD) ||
+	    nla_put_u32(d->skb, SPT_A_RUN_LEVEL, r->level) ||
+	    nla_put_u32(d->skb, SPT_A_RUN_PROT, r->prot) ||
+	    nla_put_u32(d->skb, SPT_A_RUN_CACHE, r->cache) ||
+	    nla_put_u32(d->skb, SPT_A_RUN_FLAGS, r->flags) ||
+	    nla_put_u64_64bit(d->skb, SPT_A_RUN_PAGES, r->pages, SPT_A_PAD)) {
+		genlmsg_cancel(d->skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(d->skb, hdr);
+	return 0;
+}
+
+/* Walk callback: extend the pending run or emit it and start another. */
+static int spt_genl_dump_leaf(const struct spt_query *q, void *arg)
+{
+	struct spt_dump_ctx *d = arg;
+	struct spt_run *r = &d->run;
+	u32 prot = spt_prop_to_uapi(&q->prop);
+	u32 flags = q->item.tracked ? SPT_QUERY_TRACKED : 0;
+
+	if (r->end != r->va && q->va_start == r->end &&
+	    q->item.pa == r->phys + (r->end - r->va) && q->level == r->level &&
+	    prot == r->prot && q->prop.cache == r->cache && flags == r->flags) {
+		r->end = q->va_end;
+		r->pages++;
+		return 0;
+	}
+	if (r->end != r->va && spt_genl_put_run(d))
+		return 1;	/* full: resume at the pending run */
+	*r = (struct spt_run) {
+		.va = q->va_start, .end = q->va_end, .phys = q->item.pa,
+		.pages = 1, .level = q->level, .prot = prot,
+		.cache = q->prop.cache, .flags = flags,
+	};
+	return 0;
+}
+
+/*
+ * cb->args: [0] space id, [1] next VA to walk, [2] end of the dump,
+ * [3] set once the dump is complete.
+ */
+static int spt_genl_mapping_start(struct netlink_callback *cb)
+{
+	struct nlattr **attrs = spt_genl_dump_attrs(cb);
+	u64 end = spt_cfg_user_end(&spt_kcfg);
+
+	if (!attrs[SPT_A_SPACE_ID])
+		return -EINVAL;
+	cb->args[0] = nla_get_u32(attrs[SPT_A_SPACE_ID]);
+	cb->args[1] = attrs[SPT_A_RUN_VA] ?
+		      ALIGN_DOWN(nla_get_u64(attrs[SPT_A_RUN_VA]), PAGE_SIZE) : 0;
+	cb->args[2] = attrs[SPT_A_RUN_END] ?
+		      min(nla_get_u64(attrs[SPT_A_RUN_END]), end) : end;
+	cb->args[3] = 0;
+	return 0;
+}
+
+static int spt_genl_mapping_dump(struct sk_buff *skb,
+				 struct netlink_callback *cb)
+{
+	struct spt_dump_ctx d = { .skb = skb, .cb = cb };
+	u64 va = cb->args[1], end = cb->args[2];
+	/* Walk one top-level entry's span per cursor. */
+	u64 span = spt_level_size(spt_kcfg.levels);
+	struct spt_space *s;
+	int ret = 0;
+
+	if (cb->args[3])
+		return 0;
+	s = spt_space_get(cb->args[0]);
+	if (!s)
+		return -ENOENT;
+	while (va < end) {
+		u64 wend = min(ALIGN_DOWN(va, span) + span, end);
+
+		ret = spt_space_walk(s, &va, wend, spt_genl_dump_leaf, &d);
+		if (ret)
+			break;
+		va = wend;
+	}
+	if (ret == 1) {
+		/* Message full: resume at the run that did not fit. */
+		cb->args[1] = d.run.va;
+		ret = 0;
+	} else if (!ret) {
+		if (d.run.end != d.run.va && spt_genl_put_run(&d)) {
+			cb->args[1] = d.run.va;
+		} else {
+			cb->args[1] = end;
+			cb->args[3] = 1;
+		}
+	}
+	spt_space_put(s);
+	return ret ? ret : skb->len;
+}
+
+static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
+{
+	u32 flags = info->attrs[SPT_A_SPACE_FLAGS] ?
+		    nla_get_u32(info->attrs[SPT_A_SPACE_FLAGS]) : 0;
+	struct spt_space *s;
+	struct sk_buff *msg;
+	int ret;
+
+	/* A netlink socket owns no space: only id-owned spaces here. */
+	if (flags)
+		return -EINVAL;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	ret = spt_space_create(0, NULL, &s);
+	if (ret) {
+		nlmsg_free(msg);
+		return ret;
+	}
+	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0);
+	if (ret) {
+		nlmsg_free(msg);
+		spt_space_destroy(s->id);
+		return ret;
+	}
+	return genlmsg_reply(msg, info);
+}
+
+static int spt_genl_space_del(struct sk_buff *skb, struct genl_info *info)
+{
+	if (!info->attrs[SPT_A_SPACE_ID])
+		return -EINVAL;
+	return spt_space_destroy(nla_get_u32(info->attrs[SPT_A_SPACE_ID]));
+}
+
+static const struct genl_ops spt_genl_ops[] = {
+	{
+		.cmd = SPT_GENL_CMD_SPACE_GET,
+		.doit = spt_genl_space_get,
+		.dumpit = spt_genl_space_dump,
+	},
+	{
+		.cmd = SPT_GENL_CMD_MAPPING_GET,
+		.start = spt_genl_mapping_start,
+		.dumpit = spt_genl_mapping_dump,
+	},
+	{
+		.cmd = SPT_GENL_CMD_SPACE_NEW,
+		.doit = spt_genl_space_new,
+		.flags = GENL_ADMIN_PERM,
+	},
+	{
+		.cmd = SPT_GENL_CMD_SPACE_DEL,
+		.doit = spt_genl_space_del,
+		.flags = GENL_ADMIN_PERM,
+	},
+};
+
+static struct genl_family spt_genl_family __ro_after_init = {
+	.name = SPT_GENL_NAME,
+	.version = SPT_GENL_VERSION,
+	.maxattr = SPT_A_MAX,
+	.policy = spt_genl_policy,
+	.module = THIS_MODULE,
+	.ops = spt_genl_ops,
+	.n_ops = ARRAY_SIZE(spt_genl_ops),
+	.resv_start_op = SPT_GENL_CMD_SPACE_GET,
+	.mcgrps = spt_genl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(spt_genl_mcgrps),
+};
+
+void spt_genl_event(u32 type, u32 space_id, u64 va, u64 len, u64 count,
+		    int err)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	if (!genl_has_listeners(&spt_genl_family, &init_net,
+				SPT_GENL_MCGRP_EVENTS_ID))
+		return;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return;
+	hdr = genlmsg_put(msg, 0, 0, &spt_genl_family, 0, SPT_GENL_CMD_EVENT);
+	if (!hdr)
+		goto err;
+	if (nla_put_u32(msg, SPT_A_EVENT_TYPE, type) ||
+	    nla_put_u32(msg, SPT_A_SPACE_ID, space_id) ||
+	    nla_put_u64_64bit(msg, SPT_A_EVENT_VA, va, SPT_A_PAD) ||
+	    nla_put_u64_64bit(msg, SPT_A_EVENT_LEN, len, SPT_A_PAD) ||
+	    nla_put_u64_64bit(msg, SPT_A_EVENT_COUNT, count, SPT_A_PAD) ||
+	    nla_put_u32(msg, SPT_A_EVENT_ERRNO, err) ||
+	    nla_put_u32(msg, SPT_A_EVENT_PID, task_tgid_nr(current)))
+		goto err;
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&spt_genl_family, msg, 0, SPT_GENL_MCGRP_EVENTS_ID,
+			  GFP_KERNEL);
+	return;
+err:
+	nlmsg_free(msg);
+}
+
+int spt_genl_init(void)
+{
+	return genl_register_family(&spt_genl_family);
+}
+
+void spt_genl_exit(void)
+{
+	genl_unregister_family(&spt_genl_family);
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Module-wide declarations of shadowpt: parameters and the objects that
+ * live as long as the module (the frame pool, the paging configuration).
+ */
+#ifndef SPT_SHADOWPT_H
+#define SPT_SHADOWPT_H
+
+#include <linux/types.h>
+#include "core/pt.h"
+
+/* Module parameters (main.c; documented with MODULE_PARM_DESC there). */
+extern unsigned int spt_param_pool_mb;
+extern unsigned int spt_param_space_mb;
+extern unsigned int spt_param_max_spaces;
+extern bool spt_param_allow_phys;
+extern bool spt_param_poison;
+
+/* The one frame pool every space allocates from (main.c). */
+extern struct spt_pool *spt_pool;
+
+/* The paging configuration of the running machine (kcfg.c). */
+extern struct spt_cfg spt_kcfg;
+int spt_kcfg_init(void);
+/* Copy the running kernel's top-level table (512 entries) into @top. */
+void spt_kcfg_kernel_top(u64 *top);
+
+/* Kernel implementation of the pool (frame/pool.c). */
+struct spt_pool *spt_pool_create(u64 limit_frames, bool poison);
+/* Returns the number of frames still in use (0 when nothing leaked). */
+u64 spt_pool_destroy(struct spt_pool *pool);
+/* Grow the pool ahead of atomic allocations; may sleep. */
+int spt_pool_reserve(struct spt_pool *pool, u64 nr_frames);
+
+/* Character device (chardev.c). */
+int spt_chardev_init(void);
+void spt_chardev_exit(void);
+
+#endif /* SPT_SHADOWPT_H */

@@ -1,0 +1,721 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Spaces: ids, lifetime, limits, the shared kernel half, and the
+ * operations the faces run on them.
+ *
+ * Lifetime: the id table (an xarray) holds one reference; every lookup takes
+ * another. Operations run with the space's rwsem held for reading: the core
+ * cursors do the fine-grained (per-subtree) locking, so operations on
+ * disjoint ranges of one space run in parallel. Destroy unpublishes the id
+ * first (new lookups get ENOENT), then takes the rwsem for writing, which
+ * waits for the operations in flight, and frees the table.
+ *
+ * Long operations are cut into windows so that no cursor (whose node locks
+ * are bit spinlocks: preemption off) is held for long: tracked maps one
+ * 2 MiB window at a time, with the window's frames allocated (and zeroed)
+ * before its cursor is opened; unmap and protect one 1 GiB-aligned window at
+ * a time, so that no window boundary ever splits a leaf that the operation
+ * covers whole. Between windows: cond_resched() and a signal check (EINTR,
+ * with the progress reported).
+ */
+#include <linux/slab.h>
+#include <linux/xarray.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
+#include <linux/mm.h>
+#include <linux/fs.h>
+#include <linux/shadowpt.h>
+
+#include "shadowpt.h"
+#include "failinject.h"
+#include "space.h"
+#include "tlb.h"
+#include "genl.h"
+
+static DEFINE_XARRAY_ALLOC1(spt_spaces);
+static atomic_t spt_nr_spaces = ATOMIC_INIT(0);
+static u32 spt_next_id;
+
+#define SPT_MAP_WINDOW	SZ_2M
+#define SPT_OP_WINDOW	SZ_1G
+
+void spt_spaces_init(void)
+{
+}
+
+u32 spt_space_count(void)
+{
+	return atomic_read(&spt_nr_spaces);
+}
+
+bool spt_range_ok(u64 va, u64 len, u64 align)
+{
+	u64 end = spt_cfg_user_end(&spt_kcfg);
+
+	if (!len || (va | len) & (align - 1))
+		return false;
+	if (va + len < va)	/* overflow */
+		return false;
+	return va < end && len <= end - va;
+}
+
+static void spt_space_free(struct spt_space *s)
+{
+	free_cpumask_var(s->loaded);
+	kfree(s);
+}
+
+void spt_space_put(struct spt_space *s)
+{
+	if (refcount_dec_and_test(&s->ref))
+		spt_space_free(s);
+}
+
+struct spt_space *spt_space_get(u32 id)
+{
+	struct spt_space *s;
+
+	rcu_read_lock();
+	s = xa_load(&spt_spaces, id);
+	if (s && !refcount_inc_not_zero(&s->ref))
+		s = NULL;
+	rcu_read_unlock();
+	return s;
+}
+
+struct spt_space *spt_space_next(u32 *id)
+{
+	unsigned long idx = *id;
+	struct spt_space *s;
+
+	rcu_read_lock();
+	xa_for_each_start(&spt_spaces, idx, s, *id) {
+		if (refcount_inc_not_zero(&s->ref)) {
+			rcu_read_unlock();
+			*id = idx;
+			return s;
+		}
+	}
+	rcu_read_unlock();
+	return NULL;
+}
+
+int spt_space_create(u32 flags, struct file *owner, struct spt_space **out)
+{
+	struct xa_limit limit = XA_LIMIT(1, U32_MAX);
+	struct spt_space *s;
+	int ret;
+
+	if (atomic_inc_return(&spt_nr_spaces) > spt_param_max_spaces) {
+		ret = -ENOSPC;
+		goto err_count;
+	}
+	ret = -ENOMEM;
+	if (spt_fail_alloc())
+		goto err_count;
+	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	if (!s)
+		goto err_count;
+	if (!zalloc_cpumask_var(&s->loaded, GFP_KERNEL))
+		goto err_space;
+	refcount_set(&s->ref, 1);
+	init_rwsem(&s->rwsem);
+	s->flags = flags;
+	s->owner_pid = task_tgid_nr(current);
+	s->owner_file = owner;
+	s->limit_pages = (u64)spt_param_space_mb * (SZ_1M / PAGE_SIZE);
+	atomic64_set(&s->data_pages, 0);
+	spt_kcfg_kernel_top(s->kernel_top);
+	ret = spt_pt_init(&s->pt, &spt_kcfg, spt_pool, s->kernel_top);
+	if (ret)
+		goto err_mask;
+	if (spt_fail_alloc()) {
+		ret = -ENOMEM;
+		goto err_pt;
+	}
+	ret = xa_alloc_cyclic(&spt_spaces, &s->id, s, limit, &spt_next_id,
+			      GFP_KERNEL);
+	if (ret < 0)
+		goto err_pt;
+	*out = s;
+	spt_genl_event(SPT_EVENT_SPACE_CREATED, s->id, 0, 0, 0, 0);
+	return 0;
+
+err_pt:
+	spt_space_teardown(s);
+err_mask:
+	free_cpumask_var(s->loaded);
+err_space:
+	kfree(s);
+err_count:
+	atomic_dec(&spt_nr_spaces);
+	return ret;
+}
+
+void spt_space_teardown(struct spt_space *s)
+{
+	struct spt_gc gc;
+
+	spt_gc_init(&gc);
+	spt_pt_destroy(&s->pt, &gc);
+	spt_tlb_gc_finish(s, &gc);
+}
+
+static void spt_space_kill(struct spt_space *s)
+{
+	down_write(&s->rwsem);
+	s->dead = true;
+	spt_space_teardown(s);
+	up_write(&s->rwsem);
+	atomic_dec(&spt_nr_spaces);
+	spt_genl_event(SPT_EVENT_SPACE_DESTROYED, s->id, 0, 0, 0, 0);
+	spt_space_put(s);	/* the id table's reference */
+}
+
+int spt_space_destroy(u32 id)
+{
+	struct spt_space *s = xa_erase(&spt_spaces, id);
+
+	if (!s)
+		return -ENOENT;
+	spt_space_kill(s);
+	return 0;
+}
+
+void spt_space_release_file(struct file *file)
+{
+	struct spt_space *s;
+	unsigned long id;
+
+	xa_for_each(&spt_spaces, id, s) {
+		if (s->owner_file != file)
+			continue;
+		if (xa_cmpxchg(&spt_spaces, id, s, NULL, GFP_KERNEL) == s)
+			spt_space_kill(s);
+	}
+}
+
+void spt_spaces_exit(void)
+{
+	struct spt_space *s;
+	unsigned long id;
+
+	xa_for_each(&spt_spaces, id, s) {
+		xa_erase(&spt_spaces, id);
+		spt_space_kill(s);
+	}
+	xa_destroy(&spt_spaces);
+}
+
+/* Take the space for an operation; fails if it is being destroyed. */
+static int spt_space_enter(struct spt_space *s)
+{
+	down_read(&s->rwsem);
+	if (s->dead) {
+		up_read(&s->rwsem);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void spt_space_leave(struct spt_space *s)
+{
+	up_read(&s->rwsem);
+}
+
+static int spt_between_windows(void)
+{
+	cond_resched();
+	return fatal_signal_pending(current) || signal_pending(current) ?
+	       -EINTR : 0;
+}
+
+/* Is anything mapped in [va, va + len)? */
+static int spt_range_used(struct spt_space *s, u64 va, u64 len, bool *used)
+{
+	struct spt_cursor c;
+	int ret;
+
+	ret = spt_cursor_new(&c, &s->pt, va, va + len);
+	if (ret)
+		return ret;
+	*used = spt_cursor_find_next(&c, len);
+	spt_cursor_drop(&c);
+	return 0;
+}
+
+/* Release frames allocated for a window and never mapped. */
+static void spt_frames_unwind(u64 *pas, unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		struct spt_meta *m = spt_pool_meta(spt_pool, pas[i]);
+
+		if (spt_meta_put(m))
+			spt_pool_free(spt_pool, pas[i]);
+	}
+}
+
+struct spt_map_window {
+	u64 va, len;
+	unsigned int level;	/* leaf level for tracked frames */
+	u64 pas[SZ_2M / PAGE_SIZE];
+	unsigned int nr;
+};
+
+/* Map one window of tracked frames; *done grows by what was mapped. */
+static int spt_map_tracked_window(struct spt_space *s,
+				  struct spt_map_window *w,
+				  const struct spt_prop *prop, struct spt_gc *gc,
+				  u64 *done)
+{
+	u64 step = spt_level_size(w->level);
+	unsigned int i, mapped = 0;
+	struct spt_cursor c;
+	int ret = 0;
+
+	w->nr = 0;
+	if (atomic64_add_return(w->len >> PAGE_SHIFT, &s->data_pages) >
+	    s->limit_pages) {
+		atomic64_sub(w->len >> PAGE_SHIFT, &s->data_pages);
+		return -ENOSPC;
+	}
+	for (i = 0; i < w->len / step; i++) {
+		ret = spt_pool_alloc(spt_pool, SPT_USAGE_DATA, w->level, false,
+				     &w->pas[i]);
+		if (ret)
+			goto out;
+		w->nr++;
+	}
+	/* Nodes for the window: at most one per level below the root. */
+	ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
+	if (ret)
+		goto out;
+	ret = spt_cursor_mut_new(&c, &s->pt, w->va, w->va + w->len, gc);
+	if (ret)
+		goto out;
+	for (i = 0; i < w->nr; i++) {
+		struct spt_item item = {
+			.pa = w->pas[i], .level = w->level, .tracked = true,
+		};
+
+		ret = spt_cursor_map(&c, &item, prop, NULL);
+		if (ret)
+			break;
+		mapped++;
+	}
+	spt_cursor_drop(&c);
+out:
+	*done += (u64)mapped * step;
+	/* Frames not mapped go back; so does their share of the limit. */
+	spt_frames_unwind(w->pas + mapped, w->nr - mapped);
+	atomic64_sub((w->len - (u64)mapped * step) >> PAGE_SHIFT,
+		     &s->data_pages);
+	return ret;
+}
+
+static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
+			   const struct spt_prop *prop, struct spt_gc *gc,
+			   u64 *done)
+{
+	struct spt_map_window *w;
+	u64 end = va + len;
+	int ret = 0;
+
+	w = kmalloc(sizeof(*w), GFP_KERNEL);
+	if (!w)
+		return -ENOMEM;
+	while (va < end) {
+		u64 wend = min(ALIGN_DOWN(va, SZ_2M) + SZ_2M, end);
+
+		w->va = va;
+		w->len = wend - va;
+		w->level = 1;
+		if (flags & SPT_MAP_2M ||
+		    (flags & SPT_MAP_LARGEST && IS_ALIGNED(va, SZ_2M) &&
+		     w->len == SZ_2M))
+			w->level = 2;
+		ret = spt_map_tracked_window(s, w, prop, gc, done);
+		if (ret)
+			break;
+		va = wend;
+		if (va < end) {
+			ret = spt_between_windows();
+			if (ret)
+				break;
+		}
+	}
+	kfree(w);
+	return ret;
+}
+
+static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
+			const struct spt_prop *prop, struct spt_gc *gc,
+			u64 *done)
+{
+	u64 end = va + len;
+	int ret = 0;
+
+	while (va < end) {
+		u64 wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
+		struct spt_cursor c;
+
+		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS + 1);
+		if (ret)
+			break;
+		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, gc);
+		if (ret)
+			break;
+		while (va < wend) {
+			struct spt_item item = {
+				.pa = phys + *done, .tracked = false,
+				.level = spt_largest_level(va, phys + *done,
+							   wend - va, 3),
+			};
+
+			ret = spt_cursor_map(&c, &item, prop, NULL);
+			if (ret)
+				break;
+			va += spt_level_size(item.level);
+			*done += spt_level_size(item.level);
+		}
+		spt_cursor_drop(&c);
+		if (ret || va >= end)
+			break;
+		ret = spt_between_windows();
+		if (ret)
+			break;
+	}
+	return ret;
+}
+
+int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 flags, u64 phys,
+		  const struct spt_prop *prop, u64 *mapped)
+{
+	struct spt_gc gc;
+	bool used;
+	int ret;
+
+	*mapped = 0;
+	ret = spt_space_enter(s);
+	if (ret)
+		return ret;
+	if (!(flags & SPT_MAP_REPLACE)) {
+		ret = spt_range_used(s, va, len, &used);
+		if (!ret && used)
+			ret = -EEXIST;
+		if (ret)
+			goto out;
+	}
+	spt_gc_init(&gc);
+	if (flags & SPT_MAP_PHYS)
+		ret = spt_map_phys(s, va, len, phys, prop, &gc, mapped);
+	else
+		ret = spt_map_tracked(s, va, len, flags, prop, &gc, mapped);
+	spt_tlb_gc_finish(s, &gc);
+out:
+	spt_space_leave(s);
+	if (*mapped)
+		spt_genl_event(SPT_EVENT_MAP, s->id, va, *mapped,
+			       *mapped >> PAGE_SHIFT, -ret);
+	return ret;
+}
+
+int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
+		    u64 *done)
+{
+	u64 end = va + len, start = va;
+	struct spt_gc gc;
+	int ret;
+
+	*unmapped = 0;
+	*done = 0;
+	ret = spt_space_enter(s);
+	if (ret)
+		return ret;
+	spt_gc_init(&gc);
+	while (va < end) {
+		u64 wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
+		struct spt_cursor c;
+		long n;
+
+		/* A split needs one node; keep a few ready. */
+		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
+		if (ret)
+			break;
+		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &gc);
+		if (ret)
+			break;
+		n = spt_cursor_unmap(&c, wend - va);
+		if (n < 0) {
+			ret = n;
+			va = spt_cursor_va(&c);
+		} else {
+			*unmapped += n;
+			va = wend;
+		}
+		spt_cursor_drop(&c);
+		*done = va - start;
+		if (ret || va >= end)
+			break;
+		ret = spt_between_windows();
+		if (ret)
+			break;
+	}
+	spt_tlb_gc_finish(s, &gc);
+	spt_space_leave(s);
+	if (*done)
+		spt_genl_event(SPT_EVENT_UNMAP, s->id, start, *done, *unmapped,
+			       -ret);
+	return ret;
+}
+
+int spt_space_protect(struct spt_space *s, u64 va, u64 len,
+		      const struct spt_prot_op *op, u64 *nr, u64 *done)
+{
+	u64 end = va + len, start = va;
+	struct spt_gc gc;
+	int ret;
+
+	*nr = 0;
+	*done = 0;
+	ret = spt_space_enter(s);
+	if (ret)
+		return ret;
+	spt_gc_init(&gc);
+	while (va < end) {
+		u64 wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
+		struct spt_cursor c;
+		u64 ps, pe;
+
+		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
+		if (ret)
+			break;
+		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &gc);
+		if (ret)
+			break;
+		for (;;) {
+			u64 at = spt_cursor_va(&c);
+
+			if (at >= wend)
+				break;
+			ret = spt_cursor_protect_next(&c, wend - at, op, &ps,
+						      &pe);
+			if (ret <= 0)
+				break;
+			(*nr)++;
+		}
+		va = ret < 0 ? spt_cursor_va(&c) : wend;
+		spt_cursor_drop(&c);
+		*done = va - start;
+		if (ret < 0 || va >= end)
+			break;
+		ret = spt_between_windows();
+		if (ret)
+			break;
+	}
+	if (ret > 0)
+		ret = 0;
+	spt_tlb_gc_finish(s, &gc);
+	spt_space_leave(s);
+	if (*done)
+		spt_genl_event(SPT_EVENT_PROTECT, s->id, start, *done, *nr,
+			       -ret);
+	return ret;
+}
+
+int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q)
+{
+	u64 page = ALIGN_DOWN(va, PAGE_SIZE);
+	struct spt_cursor c;
+	int ret;
+
+	ret = spt_space_enter(s);
+	if (ret)
+		return ret;
+	ret = spt_cursor_new(&c, &s->pt, page, page + PAGE_SIZE);
+	if (!ret) {
+		ret = spt_cursor_query(&c, q);
+		spt_cursor_drop(&c);
+	}
+	spt_space_leave(s);
+	return ret;
+}
+
+int spt_space_walk(struct spt_space *s, u64 *va, u64 end,
+		   int (*fn)(const struct spt_query *q, void *arg), void *arg)
+{
+	struct spt_cursor c;
+	int ret;
+
+	if (*va >= end)
+		return 0;
+	ret = spt_space_enter(s);
+	if (ret)
+		return ret;
+	ret = spt_cursor_new(&c, &s->pt, *va, end);
+	if (ret)
+		goto out;
+	while (spt_cursor_find_next(&c, end - spt_cursor_va(&c))) {
+		struct spt_query q;
+
+		ret = spt_cursor_query(&c, &q);
+		if (ret)
+			break;
+		ret = fn(&q, arg);
+		if (ret) {
+			*va = max(q.va_start, *va);
+			break;
+		}
+		if (q.va_end >= end)
+			break;
+		ret = spt_cursor_jump(&c, q.va_end);
+		if (ret)
+			break;
+	}
+	if (!ret)
+		*va = end;
+	spt_cursor_drop(&c);
+out:
+	spt_space_leave(s);
+	return ret;
+}
+
+#define SPT_RW_CHUNK	SZ_64K
+
+/*
+ * Copy between @buf (kernel memory) and the space's frames for
+ * [va, va + len) inside one chunk; under the chunk's cursor, so that no
+ * frame it touches can be unmapped meanwhile.
+ */
+static int spt_rw_chunk(struct spt_space *s, u64 va, u8 *buf, u64 len,
+			bool write, u64 *done)
+{
+	u64 start = ALIGN_DOWN(va, PAGE_SIZE);
+	u64 end = ALIGN(va + len, PAGE_SIZE);
+	struct spt_cursor c;
+	int ret;
+
+	ret = spt_cursor_new(&c, &s->pt, start, end);
+	if (ret)
+		return ret;
+	while (len) {
+		u64 off, n;
+		struct spt_query q;
+		u8 *p;
+
+		ret = spt_cursor_jump(&c, ALIGN_DOWN(va, PAGE_SIZE));
+		if (!ret)
+			ret = spt_cursor_query(&c, &q);
+		if (ret)
+			break;
+		if (!q.mapped) {
+			ret = -ENXIO;
+			break;
+		}
+		if (!q.item.tracked) {
+			ret = -EACCES;
+			break;
+		}
+		off = va - q.va_start;
+		n = min(len, q.va_end - va);
+		p = spt_pool_va(spt_pool, q.item.pa) + off;
+		if (write)
+			memcpy(p, buf, n);
+		else
+			memcpy(buf, p, n);
+		buf += n;
+		va += n;
+		len -= n;
+		*done += n;
+	}
+	spt_cursor_drop(&c);
+	return ret;
+}
+
+int spt_space_rw(struct spt_space *s, u64 va, void __user *up, u64 len,
+		 bool write, u64 *done)
+{
+	u64 end = va + len;
+	u8 *bounce;
+	int ret;
+
+	*done = 0;
+	bounce = kmalloc(min_t(u64, len, SPT_RW_CHUNK), GFP_KERNEL);
+	if (!bounce)
+		return -ENOMEM;
+	ret = spt_space_enter(s);
+	if (ret)
+		goto out_free;
+	while (va < end) {
+		u64 n = min_t(u64, end - va, SPT_RW_CHUNK);
+		u64 got = 0;
+
+		if (write && copy_from_user(bounce, up + *done, n)) {
+			ret = -EFAULT;
+			break;
+		}
+		ret = spt_rw_chunk(s, va, bounce, n, write, &got);
+		if (!write && got && copy_to_user(up + *done, bounce, got))
+			ret = -EFAULT;
+		if (ret) {
+			if (ret != -EFAULT || write)
+				*done += got;
+			break;
+		}
+		*done += got;
+		va += got;
+		if (va < end) {
+			ret = spt_between_windows();
+			if (ret)
+				break;
+		}
+	}
+	spt_space_leave(s);
+out_free:
+	kfree(bounce);
+	return ret;
+}
+
+/* Handles on tracked frames outside page tables: none in the uAPI. */
+static u32 spt_no_handles(u64 pa, void *arg)
+{
+	return 0;
+}
+
+int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
+{
+	u64 end = spt_cfg_user_end(&spt_kcfg);
+	struct spt_cursor c;
+	int ret;
+
+	ret = spt_space_enter(s);
+	if (ret)
+		return ret;
+	/* A cursor over the whole managed range: the table holds still. */
+	ret = spt_cursor_new(&c, &s->pt, 0, end);
+	if (!ret) {
+		ret = spt_pt_check(&s->pt, s->kernel_top, true, spt_no_handles,
+				   NULL, msg, msg_len);
+		spt_cursor_drop(&c);
+	}
+	spt_space_leave(s);
+	return ret;
+}
+
+void spt_space_counts(struct spt_space *s, struct spt_pt_counts *counts)
+{
+	u64 end = spt_cfg_user_end(&spt_kcfg);
+	struct spt_cursor c;
+
+	memset(counts, 0, sizeof(*counts));
+	if (spt_space_enter(s))
+		return;
+	if (!spt_cursor_new(&c, &s->pt, 0, end)) {
+		spt_pt_count(&s->pt, counts);
+		spt_cursor_drop(&c);
+	}
+	spt_space_leave(s);
+}

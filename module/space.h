@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Spaces: a page table with an id, a lifetime and limits. Everything the
+ * faces (chardev, genl) do to a page table goes through here.
+ */
+#ifndef SPT_SPACE_H
+#define SPT_SPACE_H
+
+#include <linux/types.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
+#include <linux/cpumask.h>
+#include <linux/atomic.h>
+
+#include "core/pt.h"
+
+struct file;
+
+struct spt_space {
+	u32 id;
+	u32 flags;			/* SPT_SPACE_FD_OWNED */
+	pid_t owner_pid;
+	struct file *owner_file;	/* fd-owned: the creating file */
+	refcount_t ref;			/* lookups and the id table */
+	/*
+	 * Operations hold it for reading (cursors do the range locking);
+	 * destroy takes it for writing, so it waits for every operation.
+	 */
+	struct rw_semaphore rwsem;
+	bool dead;
+	struct spt_pt pt;
+	u64 kernel_top[SPT_NR_ENTRIES];	/* the kernel half it was given */
+	atomic64_t data_pages;		/* 4 KiB pool frames referenced */
+	atomic64_t mapped_bytes;
+	u64 limit_pages;		/* space_mb at creation */
+	cpumask_var_t loaded;		/* CPUs that have it in CR3 now */
+};
+
+/* Module-wide id table. */
+void spt_spaces_init(void);
+/* Destroy what is left (module exit). */
+void spt_spaces_exit(void);
+
+int spt_space_create(u32 flags, struct file *owner, struct spt_space **out);
+/* Look up and take a reference; NULL if no such live space. */
+struct spt_space *spt_space_get(u32 id);
+void spt_space_put(struct spt_space *s);
+int spt_space_destroy(u32 id);
+/* Free the table and everything it references; caller is the last user. */
+void spt_space_teardown(struct spt_space *s);
+/* Destroy every space owned by @file (on its release). */
+void spt_space_release_file(struct file *file);
+u32 spt_space_count(void);
+/*
+ * Iterate over live spaces with id >= *@id: returns the next one with a
+ * reference held and sets *@id to its id, or NULL.
+ */
+struct spt_space *spt_space_next(u32 *id);
+
+/* Operations; each validates its range and returns 0 or -errno. */
+int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 map_flags,
+		  u64 phys, const struct spt_prop *prop, u64 *mapped);
+int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
+		    u64 *done);
+int spt_space_protect(struct spt_space *s, u64 va, u64 len,
+		      const struct spt_prot_op *op, u64 *nr, u64 *done);
+int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q);
+int spt_space_rw(struct spt_space *s, u64 va, void __user *buf, u64 len,
+		 bool write, u64 *done);
+int spt_space_check(struct spt_space *s, char *msg, size_t msg_len);
+void spt_space_counts(struct spt_space *s, struct spt_pt_counts *counts);
+
+/*
+ * Walk the mappings of [*va, end) in order, calling @fn for each leaf.
+ * Stops early when @fn returns non-zero (returned); *va is then the start
+ * of the leaf it stopped at, else end.
+ */
+int spt_space_walk(struct spt_space *s, u64 *va, u64 end,
+		   int (*fn)(const struct spt_query *q, void *arg),
+		   void *arg);
+
+/* Is [va, va + len) a valid, aligned, non-empty user-half range? */
+bool spt_range_ok(u64 va, u64 len, u64 align);
+
+#endif /* SPT_SPACE_H */

@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Flush before free. While a space is loaded on a CPU (a load window), that
+ * CPU may cache translations of the space under PCID 0, which Linux never
+ * uses; a window starts with a CR3 write that flushes PCID 0, so entries can
+ * only be stale inside a window. Windows run with interrupts off: the
+ * flush IPI below is taken when the window ends, and the window's own cursor
+ * operations invalidate locally. Either way, nothing queued on the gc list
+ * goes back to the pool before the flush has run everywhere and a grace
+ * period has passed.
+ */
+#include <linux/smp.h>
+#include <linux/rcupdate.h>
+#include <linux/cpumask.h>
+#include <asm/tlbflush.h>
+
+#include "shadowpt.h"
+#include "space.h"
+#include "tlb.h"
+
+static void spt_tlb_flush_local(void *info)
+{
+	__flush_tlb_all();
+}
+
+/* Count the 4 KiB data pages queued on @gc (pages leave the space's quota). */
+static u64 spt_gc_data_pages(struct spt_gc *gc)
+{
+	u64 pages = 0, next = gc->head;
+
+	while (next) {
+		u64 pa = (next - 1) << SPT_PAGE_SHIFT;
+		struct spt_meta *m = spt_pool_meta(spt_pool, pa);
+
+		if (m->usage == SPT_USAGE_DATA)
+			pages += m->level == 2 ? SPT_NR_ENTRIES : 1;
+		next = m->word;
+	}
+	return pages;
+}
+
+void spt_tlb_gc_finish(struct spt_space *s, struct spt_gc *gc)
+{
+	u64 pages;
+
+	if (gc->flush_start < gc->flush_end && !cpumask_empty(s->loaded))
+		on_each_cpu_mask(s->loaded, spt_tlb_flush_local, NULL, true);
+	if (!gc->head)
+		return;
+	synchronize_rcu();
+	pages = spt_gc_data_pages(gc);
+	spt_gc_release(gc, spt_pool);
+	atomic64_sub(pages, &s->data_pages);
+}

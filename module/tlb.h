@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * TLB rules (the reference's TlbFlusher): a frame or node unlinked from a
+ * space goes back to the pool only after every CPU that may hold a
+ * translation through it has flushed, and after an RCU grace period (for
+ * lock-free walkers still reading a node).
+ */
+#ifndef SPT_TLB_H
+#define SPT_TLB_H
+
+#include "core/pt.h"
+
+struct spt_space;
+
+/*
+ * Finish a change to @s: flush the TLBs of the CPUs that have @s loaded
+ * for the range @gc recorded, wait for a grace period if anything was
+ * queued, give the queued frames and nodes back to the pool and account
+ * for them. Sleeps.
+ */
+void spt_tlb_gc_finish(struct spt_space *s, struct spt_gc *gc);
+
+#endif /* SPT_TLB_H */

@@ -1,0 +1,514 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * shadowpt: x86-64 address spaces of your own.
+ *
+ * The interface of /dev/shadowpt (ioctls) and of the generic netlink family
+ * "shadowpt" (dumps and events). A *space* is a page table with its own root:
+ * its user half (top-level entries 0..255) is built by the module's
+ * page-table core; its kernel half (256..511) is a copy of the running
+ * kernel's, never changed. Spaces have numeric ids and outlive the file
+ * descriptor that created them, unless created with SPT_SPACE_FD_OWNED.
+ *
+ * Conventions (those of iommufd): every ioctl takes one struct that starts
+ * with __u32 size (the caller's sizeof) and __u32 flags. Unknown flags and
+ * reserved fields must be zero. 64-bit values and user pointers are
+ * __aligned_u64. A struct smaller than its first release is refused
+ * (EINVAL); a larger one is accepted if the bytes past what the kernel knows
+ * are zero (otherwise E2BIG), and behaves like the exact size. Fields named
+ * out_* are written by the kernel. The ioctl number carries no size: the
+ * size field is the version.
+ *
+ * Addresses: va and length must be 4 KiB aligned, length non-zero, and
+ * [va, va + length) inside the user half: [0, 2^47) with 4-level paging,
+ * [0, 2^56) with 5-level paging (SPT_IOCTL_VERSION tells which).
+ *
+ * Errors (errno after an ioctl returns -1), the same for every command:
+ *   EINVAL     malformed argument: size below the first release, unknown
+ *              flag, non-zero reserved field, unaligned va/length, zero
+ *              length, range overflow or outside the user half, global bit
+ *              or unknown bits in prot, unknown cache mode, bad page size.
+ *   E2BIG      size larger than the kernel's struct with non-zero tail.
+ *   ENOTTY     unknown ioctl number.
+ *   EFAULT     a user pointer (the struct itself, a buffer) is not
+ *              accessible.
+ *   ENOENT     no space with this id (never created, or destroyed).
+ *   EEXIST     map over a range that is already (partly) mapped, without
+ *              SPT_MAP_REPLACE.
+ *   ENXIO      read/write through a space hit an address that is not
+ *              mapped (out_done says how far it got).
+ *   EACCES     read/write through a space hit an untracked mapping (raw
+ *              physical memory is never touched by software access).
+ *   EPERM      untracked (SPT_MAP_PHYS) mapping without CAP_SYS_RAWIO or
+ *              without the module parameter allow_phys=1.
+ *   ENOMEM     the frame pool is exhausted (module parameter pool_mb) or
+ *              the kernel could not allocate memory.
+ *   ENOSPC     a per-space limit (space_mb) or the number of spaces
+ *              (max_spaces) would be exceeded.
+ *   EBUSY      the space is being destroyed, or is loaded on a CPU.
+ *   EUCLEAN    SPT_IOCTL_CHECK found a broken invariant (message returned).
+ *   EINTR      a long operation was interrupted by a signal (out_done says
+ *              how far it got; the space is consistent).
+ * An operation that fails part-way (map, unmap, protect, rw, query batch)
+ * still writes its out_done/out_mapped field, says exactly how far it got,
+ * and leaves the space consistent. Every other failure changes nothing.
+ */
+#ifndef _UAPI_LINUX_SHADOWPT_H
+#define _UAPI_LINUX_SHADOWPT_H
+
+#include <linux/types.h>
+#include <linux/ioctl.h>
+
+#define SPT_DEVICE_PATH		"/dev/shadowpt"
+#define SPT_API_VERSION		1
+
+#define SPT_TYPE		0xb7
+enum {
+	SPT_CMD_BASE = 0x80,
+	SPT_CMD_VERSION = SPT_CMD_BASE,
+	SPT_CMD_SPACE_CREATE,
+	SPT_CMD_SPACE_DESTROY,
+	SPT_CMD_SPACE_INFO,
+	SPT_CMD_MAP,
+	SPT_CMD_UNMAP,
+	SPT_CMD_PROTECT,
+	SPT_CMD_QUERY,
+	SPT_CMD_QUERY_BATCH,
+	SPT_CMD_RW,
+	SPT_CMD_STATS,
+	SPT_CMD_CHECK,
+};
+
+/* Page protection bits (prot fields). Present implies readable. */
+#define SPT_PROT_WRITE		(1U << 0)	/* RW set */
+#define SPT_PROT_EXEC		(1U << 1)	/* NX clear */
+#define SPT_PROT_USER		(1U << 2)	/* U/S set */
+#define SPT_PROT_GLOBAL		(1U << 3)	/* always refused: EINVAL */
+/* Reported by queries only (hardware-set bits); refused as input. */
+#define SPT_PROT_ACCESSED	(1U << 4)
+#define SPT_PROT_DIRTY		(1U << 5)
+
+/* Cache policies (cache fields), through the PAT as the kernel set it. */
+enum spt_cache_mode {
+	SPT_CACHE_MODE_WB = 0,
+	SPT_CACHE_MODE_WT = 1,
+	SPT_CACHE_MODE_UC_MINUS = 2,
+	SPT_CACHE_MODE_UC = 3,
+	SPT_CACHE_MODE_WC = 4,
+};
+
+/**
+ * struct spt_version - SPT_IOCTL_VERSION: what this module supports
+ * @size: sizeof(struct spt_version)
+ * @flags: must be 0
+ * @out_api_version: SPT_API_VERSION of the module
+ * @out_levels: paging levels of the running kernel, 4 or 5
+ * @out_phys_bits: MAXPHYADDR of the CPU
+ * @out_meta_slot_bytes: bytes of metadata per 4 KiB pool frame
+ * @out_user_end: end of the user half (2^47 or 2^56)
+ *
+ * Changes nothing; also the cheapest ioctl (a null-ioctl baseline).
+ */
+struct spt_version {
+	__u32 size;
+	__u32 flags;
+	__u32 out_api_version;
+	__u32 out_levels;
+	__u32 out_phys_bits;
+	__u32 out_meta_slot_bytes;
+	__aligned_u64 out_user_end;
+};
+#define SPT_IOCTL_VERSION _IO(SPT_TYPE, SPT_CMD_VERSION)
+
+/* Space is destroyed when the creating file descriptor is closed. */
+#define SPT_SPACE_FD_OWNED	(1U << 0)
+
+/**
+ * struct spt_space_create - SPT_IOCTL_SPACE_CREATE: make an empty space
+ * @size: sizeof(struct spt_space_create)
+ * @flags: 0 or SPT_SPACE_FD_OWNED
+ * @out_space_id: id of the new space (>= 1)
+ * @out_levels: paging levels of the space (those of the running kernel)
+ * @out_root_pa: physical address of the root (8 KiB aligned)
+ */
+struct spt_space_create {
+	__u32 size;
+	__u32 flags;
+	__u32 out_space_id;
+	__u32 out_levels;
+	__aligned_u64 out_root_pa;
+};
+#define SPT_IOCTL_SPACE_CREATE _IO(SPT_TYPE, SPT_CMD_SPACE_CREATE)
+
+/**
+ * struct spt_space_destroy - SPT_IOCTL_SPACE_DESTROY: free a space
+ * @size: sizeof(struct spt_space_destroy)
+ * @flags: must be 0
+ * @space_id: the space; every frame, node and slot it held is freed
+ * @__reserved: must be 0
+ */
+struct spt_space_destroy {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 __reserved;
+};
+#define SPT_IOCTL_SPACE_DESTROY _IO(SPT_TYPE, SPT_CMD_SPACE_DESTROY)
+
+/**
+ * struct spt_space_info - SPT_IOCTL_SPACE_INFO: describe one space
+ * @size: sizeof(struct spt_space_info)
+ * @flags: must be 0
+ * @space_id: the space
+ * @out_flags: SPT_SPACE_FD_OWNED if it is tied to a file descriptor
+ * @out_root_pa: physical address of the root
+ * @out_levels: paging levels
+ * @out_owner_pid: pid of the process that created it
+ * @out_data_frames: 4 KiB pool frames it holds references on
+ * @out_node_frames: page-table nodes, the root included
+ * @out_mapped_bytes: bytes mapped (tracked and untracked)
+ * @out_loaded_cpus: bit N set while the space is loaded on CPU N (N < 64)
+ */
+struct spt_space_info {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 out_flags;
+	__aligned_u64 out_root_pa;
+	__u32 out_levels;
+	__u32 out_owner_pid;
+	__aligned_u64 out_data_frames;
+	__aligned_u64 out_node_frames;
+	__aligned_u64 out_mapped_bytes;
+	__aligned_u64 out_loaded_cpus;
+};
+#define SPT_IOCTL_SPACE_INFO _IO(SPT_TYPE, SPT_CMD_SPACE_INFO)
+
+/* Leaf size of a tracked map: exactly one of these. */
+#define SPT_MAP_4K		(1U << 0)	/* 4 KiB frames */
+#define SPT_MAP_2M		(1U << 1)	/* 2 MiB frames; va/length 2 MiB aligned */
+#define SPT_MAP_LARGEST		(1U << 2)	/* 2 MiB where aligned, else 4 KiB */
+/* Map the raw physical range at @phys, untracked (no size flag needed). */
+#define SPT_MAP_PHYS		(1U << 3)
+/* Replace whatever is mapped in the range instead of failing (EEXIST). */
+#define SPT_MAP_REPLACE		(1U << 4)
+
+/**
+ * struct spt_map - SPT_IOCTL_MAP: map a range
+ * @size: sizeof(struct spt_map)
+ * @flags: one of SPT_MAP_4K, SPT_MAP_2M, SPT_MAP_LARGEST (tracked: fresh
+ *         zeroed frames from the pool), or SPT_MAP_PHYS (untracked: the
+ *         physical range at @phys, leaves as large as alignment allows, up
+ *         to 1 GiB; needs CAP_SYS_RAWIO and allow_phys=1); optionally
+ *         SPT_MAP_REPLACE
+ * @space_id: the space
+ * @prot: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
+ * @cache: enum spt_cache_mode
+ * @__reserved: must be 0
+ * @va: start, 4 KiB aligned (2 MiB for SPT_MAP_2M)
+ * @length: bytes, aligned like @va
+ * @phys: physical start for SPT_MAP_PHYS (4 KiB aligned), else 0
+ * @out_mapped: bytes mapped from @va on, also when the call fails
+ */
+struct spt_map {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 prot;
+	__u32 cache;
+	__u32 __reserved;
+	__aligned_u64 va;
+	__aligned_u64 length;
+	__aligned_u64 phys;
+	__aligned_u64 out_mapped;
+};
+#define SPT_IOCTL_MAP _IO(SPT_TYPE, SPT_CMD_MAP)
+
+/**
+ * struct spt_unmap - SPT_IOCTL_UNMAP: unmap a range
+ * @size: sizeof(struct spt_unmap)
+ * @flags: must be 0
+ * @space_id: the space
+ * @__reserved: must be 0
+ * @va: start, 4 KiB aligned
+ * @length: bytes; absent parts of the range are skipped, huge leaves that
+ *          stick out are split
+ * @out_unmapped: number of leaves removed
+ * @out_done: bytes processed from @va on, also when the call fails
+ */
+struct spt_unmap {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 __reserved;
+	__aligned_u64 va;
+	__aligned_u64 length;
+	__aligned_u64 out_unmapped;
+	__aligned_u64 out_done;
+};
+#define SPT_IOCTL_UNMAP _IO(SPT_TYPE, SPT_CMD_UNMAP)
+
+/* Also set the cache mode (otherwise @cache must be 0 and is kept). */
+#define SPT_PROTECT_CACHE	(1U << 0)
+
+/**
+ * struct spt_protect - SPT_IOCTL_PROTECT: change the protection of a range
+ * @size: sizeof(struct spt_protect)
+ * @flags: 0 or SPT_PROTECT_CACHE
+ * @space_id: the space
+ * @prot: the new SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
+ * @cache: enum spt_cache_mode, with SPT_PROTECT_CACHE
+ * @__reserved: must be 0
+ * @va: start, 4 KiB aligned
+ * @length: bytes; absent parts are skipped, huge leaves that stick out
+ *          are split
+ * @out_protected: number of leaves changed
+ * @out_done: bytes processed from @va on, also when the call fails
+ */
+struct spt_protect {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 prot;
+	__u32 cache;
+	__u32 __reserved;
+	__aligned_u64 va;
+	__aligned_u64 length;
+	__aligned_u64 out_protected;
+	__aligned_u64 out_done;
+};
+#define SPT_IOCTL_PROTECT _IO(SPT_TYPE, SPT_CMD_PROTECT)
+
+/* struct spt_query_entry.flags */
+#define SPT_QUERY_MAPPED	(1U << 0)
+#define SPT_QUERY_TRACKED	(1U << 1)
+
+/**
+ * struct spt_query_entry - what one VA translates to
+ * @va_start: start of the leaf containing the VA, or of the largest absent
+ *            slot containing it
+ * @va_end: end (exclusive) of that leaf or slot
+ * @phys: physical address the VA translates to (0 if not mapped)
+ * @flags: SPT_QUERY_MAPPED, SPT_QUERY_TRACKED
+ * @level: leaf level (1: 4 KiB, 2: 2 MiB, 3: 1 GiB), or the level of the
+ *         absent entry
+ * @prot: SPT_PROT_* including SPT_PROT_ACCESSED and SPT_PROT_DIRTY
+ * @cache: enum spt_cache_mode
+ */
+struct spt_query_entry {
+	__aligned_u64 va_start;
+	__aligned_u64 va_end;
+	__aligned_u64 phys;
+	__u32 flags;
+	__u32 level;
+	__u32 prot;
+	__u32 cache;
+};
+
+/**
+ * struct spt_query_va - SPT_IOCTL_QUERY: translate one VA by software walk
+ * @size: sizeof(struct spt_query_va)
+ * @flags: must be 0
+ * @space_id: the space
+ * @__reserved: must be 0
+ * @va: any user-half address (need not be aligned)
+ * @out: the translation
+ */
+struct spt_query_va {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 __reserved;
+	__aligned_u64 va;
+	struct spt_query_entry out;
+};
+#define SPT_IOCTL_QUERY _IO(SPT_TYPE, SPT_CMD_QUERY)
+
+/* At most this many VAs per SPT_IOCTL_QUERY_BATCH call. */
+#define SPT_QUERY_BATCH_MAX	(1U << 20)
+
+/**
+ * struct spt_query_batch - SPT_IOCTL_QUERY_BATCH: translate many VAs
+ * @size: sizeof(struct spt_query_batch)
+ * @flags: must be 0
+ * @space_id: the space
+ * @count: number of VAs, 1..SPT_QUERY_BATCH_MAX
+ * @vas: user pointer to __u64[count]
+ * @entries: user pointer to struct spt_query_entry[count]
+ * @entry_size: sizeof(struct spt_query_entry) of the caller
+ * @out_done: entries written, also when the call fails
+ */
+struct spt_query_batch {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 count;
+	__aligned_u64 vas;
+	__aligned_u64 entries;
+	__u32 entry_size;
+	__u32 out_done;
+};
+#define SPT_IOCTL_QUERY_BATCH _IO(SPT_TYPE, SPT_CMD_QUERY_BATCH)
+
+/* Write @length bytes from @buf into the space (default: read). */
+#define SPT_RW_WRITE		(1U << 0)
+
+/**
+ * struct spt_rw - SPT_IOCTL_RW: read or write bytes through a space
+ * @size: sizeof(struct spt_rw)
+ * @flags: 0 (read) or SPT_RW_WRITE
+ * @space_id: the space
+ * @__reserved: must be 0
+ * @va: start (any alignment)
+ * @length: bytes, 1..16 MiB
+ * @buf: user pointer to the caller's buffer
+ * @out_done: bytes copied, also when the call fails
+ *
+ * Software translation (the reference's VmReader/VmWriter): the space's
+ * tracked frames are read or written through the kernel's direct map,
+ * whatever their protection (like a debugger's poke). Unmapped: ENXIO;
+ * untracked: EACCES.
+ */
+struct spt_rw {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 __reserved;
+	__aligned_u64 va;
+	__aligned_u64 length;
+	__aligned_u64 buf;
+	__aligned_u64 out_done;
+};
+#define SPT_IOCTL_RW _IO(SPT_TYPE, SPT_CMD_RW)
+
+/**
+ * struct spt_stats - SPT_IOCTL_STATS: pool counters, and one space's tree
+ * @size: sizeof(struct spt_stats)
+ * @flags: must be 0
+ * @space_id: a space, or 0 for the pool only (space fields then 0)
+ * @__reserved: must be 0
+ * @pool_limit_frames: pool limit, 4 KiB frames
+ * @pool_chunk_frames: frames the pool holds from the buddy allocator
+ * @pool_used_frames: frames handed out (nodes and data)
+ * @pool_free_frames: frames free in the pool
+ * @pool_node_frames: frames used as page-table nodes, all spaces
+ * @pool_data_frames: frames used as data, all spaces
+ * @pool_returned_frames: frames given back to the buddy allocator so far
+ * @pool_meta_bytes: bytes of meta slots allocated now
+ * @pool_allocs: successful allocations so far
+ * @pool_alloc_failures: failed allocations so far
+ * @nr_spaces: live spaces
+ * @meta_slot_bytes: bytes of metadata per 4 KiB frame
+ * @space_nodes: page-table nodes of the space per level (index L - 1)
+ * @space_leaves: leaves of the space per size (4 KiB, 2 MiB, 1 GiB)
+ * @space_data_frames: 4 KiB pool frames the space references
+ */
+struct spt_stats {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 __reserved;
+	__aligned_u64 pool_limit_frames;
+	__aligned_u64 pool_chunk_frames;
+	__aligned_u64 pool_used_frames;
+	__aligned_u64 pool_free_frames;
+	__aligned_u64 pool_node_frames;
+	__aligned_u64 pool_data_frames;
+	__aligned_u64 pool_returned_frames;
+	__aligned_u64 pool_meta_bytes;
+	__aligned_u64 pool_allocs;
+	__aligned_u64 pool_alloc_failures;
+	__aligned_u64 nr_spaces;
+	__aligned_u64 meta_slot_bytes;
+	__aligned_u64 space_nodes[5];
+	__aligned_u64 space_leaves[3];
+	__aligned_u64 space_data_frames;
+};
+#define SPT_IOCTL_STATS _IO(SPT_TYPE, SPT_CMD_STATS)
+
+/**
+ * struct spt_check - SPT_IOCTL_CHECK: run the invariant checker on a space
+ * @size: sizeof(struct spt_check)
+ * @flags: must be 0
+ * @space_id: the space
+ * @msg_len: size of the buffer at @msg (may be 0)
+ * @msg: user pointer; on EUCLEAN receives the first violation, in words,
+ *       NUL-terminated and truncated to @msg_len
+ */
+struct spt_check {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 msg_len;
+	__aligned_u64 msg;
+};
+#define SPT_IOCTL_CHECK _IO(SPT_TYPE, SPT_CMD_CHECK)
+
+/*
+ * Generic netlink family SPT_GENL_NAME, version SPT_GENL_VERSION.
+ *
+ * SPT_GENL_CMD_SPACE_GET   dump: every space (SPT_A_SPACE_* attributes);
+ *                          do with SPT_A_SPACE_ID: that space.
+ * SPT_GENL_CMD_MAPPING_GET dump, needs SPT_A_SPACE_ID: the space's mappings
+ *                          as merged runs (contiguous VA with contiguous
+ *                          physical addresses and equal properties, as
+ *                          ptdump prints them), one SPT_A_RUN_* message per
+ *                          run, streamed over as many messages as needed.
+ *                          SPT_A_RUN_VA/SPT_A_RUN_END optionally bound it.
+ * SPT_GENL_CMD_SPACE_NEW / _DEL  create / destroy (admin only).
+ * Multicast group SPT_GENL_MCGRP_EVENTS: SPT_GENL_CMD_EVENT messages with
+ * SPT_A_EVENT_TYPE and the space, range and count concerned.
+ * Commands that change state need CAP_NET_ADMIN (GENL_ADMIN_PERM).
+ */
+#define SPT_GENL_NAME		"shadowpt"
+#define SPT_GENL_VERSION	1
+#define SPT_GENL_MCGRP_EVENTS	"events"
+
+enum spt_genl_cmd {
+	SPT_GENL_CMD_UNSPEC,
+	SPT_GENL_CMD_SPACE_GET,
+	SPT_GENL_CMD_MAPPING_GET,
+	SPT_GENL_CMD_SPACE_NEW,
+	SPT_GENL_CMD_SPACE_DEL,
+	SPT_GENL_CMD_EVENT,
+	__SPT_GENL_CMD_MAX,
+};
+#define SPT_GENL_CMD_MAX (__SPT_GENL_CMD_MAX - 1)
+
+enum spt_event_type {
+	SPT_EVENT_SPACE_CREATED = 1,
+	SPT_EVENT_SPACE_DESTROYED,
+	SPT_EVENT_MAP,
+	SPT_EVENT_UNMAP,
+	SPT_EVENT_PROTECT,
+};
+
+enum spt_genl_attr {
+	SPT_A_UNSPEC,
+	SPT_A_PAD,
+	SPT_A_SPACE_ID,		/* u32 */
+	SPT_A_SPACE_FLAGS,	/* u32: SPT_SPACE_FD_OWNED */
+	SPT_A_SPACE_LEVELS,	/* u32 */
+	SPT_A_SPACE_ROOT_PA,	/* u64 */
+	SPT_A_SPACE_OWNER_PID,	/* u32 */
+	SPT_A_SPACE_DATA_FRAMES,	/* u64 */
+	SPT_A_SPACE_NODE_FRAMES,	/* u64 */
+	SPT_A_SPACE_MAPPED_BYTES,	/* u64 */
+	SPT_A_RUN_VA,		/* u64: first VA of a run */
+	SPT_A_RUN_END,		/* u64: end (exclusive) */
+	SPT_A_RUN_PHYS,		/* u64: physical address of the first VA */
+	SPT_A_RUN_LEVEL,	/* u32: leaf level of the run's leaves */
+	SPT_A_RUN_PROT,		/* u32: SPT_PROT_* */
+	SPT_A_RUN_CACHE,	/* u32: enum spt_cache_mode */
+	SPT_A_RUN_FLAGS,	/* u32: SPT_QUERY_TRACKED */
+	SPT_A_RUN_PAGES,	/* u64: number of leaves merged in the run */
+	SPT_A_EVENT_TYPE,	/* u32: enum spt_event_type */
+	SPT_A_EVENT_VA,		/* u64 */
+	SPT_A_EVENT_LEN,	/* u64 */
+	SPT_A_EVENT_COUNT,	/* u64: leaves / frames concerned */
+	SPT_A_EVENT_ERRNO,	/* u32: 0, or the positive errno of a failure */
+	SPT_A_EVENT_PID,	/* u32: who did it */
+	__SPT_A_MAX,
+};
+#define SPT_A_MAX (__SPT_A_MAX - 1)
+
+#endif /* _UAPI_LINUX_SHADOWPT_H */
