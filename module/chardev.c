@@ -20,6 +20,7 @@
 #include "shadowpt.h"
 #include "space.h"
 #include "prop.h"
+#include "load.h"
 
 struct spt_ucmd {
 	struct file *file;
@@ -41,6 +42,7 @@ union spt_ucmd_buffer {
 	struct spt_rw rw;
 	struct spt_stats stats;
 	struct spt_check check;
+	struct spt_load load;
 };
 
 /* Copy the (possibly partial) result back to the caller's struct. */
@@ -446,6 +448,43 @@ static int spt_ioctl_check(struct spt_ucmd *ucmd)
 	return ret;
 }
 
+static int spt_ioctl_load(struct spt_ucmd *ucmd)
+{
+	struct spt_load *cmd = ucmd->cmd;
+	struct spt_load_op __user *uops = u64_to_user_ptr(cmd->ops);
+	struct spt_load_op *ops;
+	struct spt_space *s;
+	size_t bytes;
+	int ret;
+
+	if (cmd->flags & ~(SPT_LOAD_CPU | SPT_LOAD_FORCE) ||
+	    (!(cmd->flags & SPT_LOAD_CPU) && cmd->cpu) || !cmd->nr_ops ||
+	    cmd->nr_ops > SPT_LOAD_MAX_OPS ||
+	    cmd->op_size != sizeof(struct spt_load_op))
+		return -EINVAL;
+	bytes = (size_t)cmd->nr_ops * sizeof(*ops);
+	ops = kvmalloc(bytes, GFP_KERNEL);
+	if (!ops)
+		return -ENOMEM;
+	ret = -EFAULT;
+	if (copy_from_user(ops, uops, bytes))
+		goto out;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		goto out;
+	ret = spt_load_window(s, cmd, ops);
+	spt_space_put(s);
+	if (ret)
+		goto out;
+	ret = -EFAULT;
+	if (copy_to_user(uops, ops, bytes))
+		goto out;
+	ret = spt_ucmd_respond(ucmd, sizeof(*cmd));
+out:
+	kvfree(ops);
+	return ret;
+}
+
 struct spt_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
@@ -485,6 +524,7 @@ static const struct spt_ioctl_op spt_ioctl_ops[] = {
 	SPT_IOCTL_OP(SPT_IOCTL_STATS, spt_ioctl_stats, struct spt_stats,
 		     space_data_frames),
 	SPT_IOCTL_OP(SPT_IOCTL_CHECK, spt_ioctl_check, struct spt_check, msg),
+	SPT_IOCTL_OP(SPT_IOCTL_LOAD, spt_ioctl_load, struct spt_load, out_ns),
 };
 
 static long spt_fops_ioctl(struct file *file, unsigned int cmd,

@@ -313,35 +313,70 @@ static struct genl_family spt_genl_family __ro_after_init = {
 	.n_mcgrps = ARRAY_SIZE(spt_genl_mcgrps),
 };
 
+static struct sk_buff *spt_genl_event_new(u32 type, u32 space_id,
+					  void **hdr)
+{
+	struct sk_buff *msg;
+
+	if (!genl_has_listeners(&spt_genl_family, &init_net,
+				SPT_GENL_MCGRP_EVENTS_ID))
+		return NULL;
+	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	if (!msg)
+		return NULL;
+	*hdr = genlmsg_put(msg, 0, 0, &spt_genl_family, 0, SPT_GENL_CMD_EVENT);
+	if (!*hdr || nla_put_u32(msg, SPT_A_EVENT_TYPE, type) ||
+	    nla_put_u32(msg, SPT_A_SPACE_ID, space_id) ||
+	    nla_put_u32(msg, SPT_A_EVENT_PID, task_tgid_nr(current))) {
+		nlmsg_free(msg);
+		return NULL;
+	}
+	return msg;
+}
+
+static void spt_genl_event_send(struct sk_buff *msg, void *hdr)
+{
+	genlmsg_end(msg, hdr);
+	genlmsg_multicast(&spt_genl_family, msg, 0, SPT_GENL_MCGRP_EVENTS_ID,
+			  GFP_KERNEL);
+}
+
 void spt_genl_event(u32 type, u32 space_id, u64 va, u64 len, u64 count,
 		    int err)
 {
 	struct sk_buff *msg;
 	void *hdr;
 
-	if (!genl_has_listeners(&spt_genl_family, &init_net,
-				SPT_GENL_MCGRP_EVENTS_ID))
-		return;
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = spt_genl_event_new(type, space_id, &hdr);
 	if (!msg)
 		return;
-	hdr = genlmsg_put(msg, 0, 0, &spt_genl_family, 0, SPT_GENL_CMD_EVENT);
-	if (!hdr)
-		goto err;
-	if (nla_put_u32(msg, SPT_A_EVENT_TYPE, type) ||
-	    nla_put_u32(msg, SPT_A_SPACE_ID, space_id) ||
-	    nla_put_u64_64bit(msg, SPT_A_EVENT_VA, va, SPT_A_PAD) ||
+	if (nla_put_u64_64bit(msg, SPT_A_EVENT_VA, va, SPT_A_PAD) ||
 	    nla_put_u64_64bit(msg, SPT_A_EVENT_LEN, len, SPT_A_PAD) ||
 	    nla_put_u64_64bit(msg, SPT_A_EVENT_COUNT, count, SPT_A_PAD) ||
-	    nla_put_u32(msg, SPT_A_EVENT_ERRNO, err) ||
-	    nla_put_u32(msg, SPT_A_EVENT_PID, task_tgid_nr(current)))
-		goto err;
-	genlmsg_end(msg, hdr);
-	genlmsg_multicast(&spt_genl_family, msg, 0, SPT_GENL_MCGRP_EVENTS_ID,
-			  GFP_KERNEL);
-	return;
-err:
-	nlmsg_free(msg);
+	    nla_put_u32(msg, SPT_A_EVENT_ERRNO, err)) {
+		nlmsg_free(msg);
+		return;
+	}
+	spt_genl_event_send(msg, hdr);
+}
+
+void spt_genl_event_load(u32 space_id, u32 cpu, u32 ops_run, u32 faults,
+			 u32 status)
+{
+	struct sk_buff *msg;
+	void *hdr;
+
+	msg = spt_genl_event_new(SPT_EVENT_LOAD, space_id, &hdr);
+	if (!msg)
+		return;
+	if (nla_put_u32(msg, SPT_A_EVENT_CPU, cpu) ||
+	    nla_put_u64_64bit(msg, SPT_A_EVENT_COUNT, ops_run, SPT_A_PAD) ||
+	    nla_put_u32(msg, SPT_A_EVENT_FAULTS, faults) ||
+	    nla_put_u32(msg, SPT_A_EVENT_STATUS, status)) {
+		nlmsg_free(msg);
+		return;
+	}
+	spt_genl_event_send(msg, hdr);
 }
 
 int spt_genl_init(void)

@@ -15,4 +15,8 @@ void spt_genl_exit(void);
 void spt_genl_event(u32 type, u32 space_id, u64 va, u64 len, u64 count,
 		    int err);
 
+/* Multicast the result of a load window. */
+void spt_genl_event_load(u32 space_id, u32 cpu, u32 ops_run, u32 faults,
+			 u32 status);
+
 #endif /* SPT_GENL_H */

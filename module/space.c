@@ -208,8 +208,7 @@ void spt_spaces_exit(void)
 	xa_destroy(&spt_spaces);
 }
 
-/* Take the space for an operation; fails if it is being destroyed. */
-static int spt_space_enter(struct spt_space *s)
+int spt_space_enter(struct spt_space *s)
 {
 	down_read(&s->rwsem);
 	if (s->dead) {
@@ -219,7 +218,7 @@ static int spt_space_enter(struct spt_space *s)
 	return 0;
 }
 
-static void spt_space_leave(struct spt_space *s)
+void spt_space_leave(struct spt_space *s)
 {
 	up_read(&s->rwsem);
 }

@@ -57,6 +57,13 @@ u32 spt_space_count(void);
  */
 struct spt_space *spt_space_next(u32 *id);
 
+/*
+ * Take the space for an operation (its rwsem for reading): -ENOENT if it is
+ * being destroyed. Every operation below does this itself.
+ */
+int spt_space_enter(struct spt_space *s);
+void spt_space_leave(struct spt_space *s);
+
 /* Operations; each validates its range and returns 0 or -errno. */
 int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 map_flags,
 		  u64 phys, const struct spt_prop *prop, u64 *mapped);

@@ -32,9 +32,12 @@ static u64 spt_gc_data_pages(struct spt_gc *gc)
 		u64 pa = (next - 1) << SPT_PAGE_SHIFT;
 		struct spt_meta *m = spt_pool_meta(spt_pool, pa);
 
-		if (m->usage == SPT_USAGE_DATA)
+		if (m->usage == SPT_USAGE_DATA) {
 			pages += m->level == 2 ? SPT_NR_ENTRIES : 1;
-		next = m->word;
+			next = m->word;
+		} else {
+			next = m->word >> SPT_META_LINK_SHIFT;
+		}
 	}
 	return pages;
 }

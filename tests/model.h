@@ -17,6 +17,7 @@
 struct mleaf {
 	u64 va, pa;
 	u64 frame;	/* tracked: head pa of the pool frame */
+	u8 flevel;	/* tracked: the frame's size as a level */
 	u8 level;
 	u8 flags, cache;
 	bool tracked;
@@ -30,6 +31,12 @@ struct model {
 	struct u64map ptes;	/* tracked frame head -> leaves mapping it */
 	/* Span of everything removed by the last model_unmap / map. */
 	u64 removed_lo, removed_hi;
+	/* Tracked frames whose last PTE went (cleared by the caller). */
+	struct mframe {
+		u64 frame;
+		u8 flevel;
+	} *zeroed;
+	size_t nr_zeroed, zeroed_cap;
 };
 
 void model_init(struct model *m, unsigned int levels, u64 user_end);
@@ -73,6 +80,19 @@ static inline u32 model_frame_ptes(const struct model *m, u64 frame)
 {
 	return u64map_get(&m->ptes, frame);
 }
+
+/*
+ * Read the core's table into @m (reset first) with a read-only cursor over
+ * the whole user half. Returns 0 or a negative errno from the core.
+ */
+int model_from_table(struct model *m, struct spt_pt *pt);
+/*
+ * Do @a and @b translate every page the same way (pa, property,
+ * trackedness), whatever their leaf sizes? If not, describe the first
+ * difference in @why.
+ */
+bool model_equiv(const struct model *a, const struct model *b, char *why,
+		 size_t len);
 
 /* Largest level (<= max) whose size divides va and pa and fits in len. */
 unsigned int model_largest_level(u64 va, u64 pa, u64 len,

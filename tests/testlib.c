@@ -104,6 +104,18 @@ void u64map_add(struct u64map *m, u64 key, s64 delta)
 	m->vals[i] = (u32)((s64)m->vals[i] + delta);
 }
 
+void u64map_compact(struct u64map *m)
+{
+	struct u64map old = *m;
+	size_t i;
+
+	u64map_init(m);
+	for (i = 0; i < old.cap; i++)
+		if (old.keys[i] && old.vals[i])
+			u64map_add(m, old.keys[i] - 1, old.vals[i]);
+	u64map_free(&old);
+}
+
 /* ---- environment ---- */
 
 u64 tenv_user_end(const struct tenv *e)
@@ -120,6 +132,12 @@ u32 tenv_handles_cb(u64 pa, void *arg)
 
 void tenv_init_cfg(struct tenv *e, const struct spt_cfg *cfg, bool ktop)
 {
+	tenv_init_arena(e, cfg, ktop, 256ULL << 20);
+}
+
+void tenv_init_arena(struct tenv *e, const struct spt_cfg *cfg, bool ktop,
+		     u64 arena_bytes)
+{
 	unsigned int i;
 	int ret;
 
@@ -133,7 +151,7 @@ void tenv_init_cfg(struct tenv *e, const struct spt_cfg *cfg, bool ktop)
 		if (i % 3)
 			e->ktop[i] = (0x7ff00000000ULL + i * SZ_4K) | X86_P |
 				     X86_RW | X86_A;
-	e->pool = tl_pool_new(512ULL << 20);
+	e->pool = tl_pool_new(arena_bytes);
 	REQUIRE(e->pool);
 	ret = spt_pt_init(&e->pt, &e->cfg, e->pool, ktop ? e->ktop : NULL);
 	REQUIRE_EQ(ret, 0);

@@ -45,6 +45,8 @@ void u64map_free(struct u64map *m);
 u32 u64map_get(const struct u64map *m, u64 key);
 void u64map_add(struct u64map *m, u64 key, s64 delta);
 void u64map_clear(struct u64map *m);
+/* Drop the keys whose value is 0. */
+void u64map_compact(struct u64map *m);
 
 /* The user-space pool (tests/shim/pool_user.c), wrapped. */
 struct spt_pool *tl_pool_new(u64 arena_bytes);
@@ -66,6 +68,8 @@ struct tenv {
 /* Build pool + page table (REQUIREs success); with a fake kernel half. */
 void tenv_init(struct tenv *e, unsigned int levels);
 void tenv_init_cfg(struct tenv *e, const struct spt_cfg *cfg, bool ktop);
+void tenv_init_arena(struct tenv *e, const struct spt_cfg *cfg, bool ktop,
+		     u64 arena_bytes);
 /*
  * Check, destroy, release, drop the test's handles, and CHECK that the
  * pool has no frame left in use.

@@ -104,7 +104,12 @@ struct spt_pt {
  * flushes the TLBs that may still hold translations through them, waits for
  * an RCU grace period (lock-free walkers may still be reading a node), and
  * then calls spt_gc_release(). Queued slots are linked through meta->word,
- * so queueing never allocates and never fails.
+ * so queueing never allocates and never fails (nodes keep their lock and
+ * stray bits there: see SPT_META_LINK_SHIFT).
+ *
+ * The flush span covers every leaf that was removed, replaced, split or
+ * re-protected, and the whole span of every node that was unlinked (the
+ * paging-structure caches may hold it). It is empty when start == end.
  */
 struct spt_gc {
 	u64 head;		/* frame number + 1 of the first slot, 0 = empty */
@@ -145,11 +150,18 @@ struct spt_cursor {
 	u64 va;				/* current position */
 	u64 start, end;			/* the locked range (barrier_va) */
 	unsigned int guard_level;	/* level of the covering node */
-	/* path[L - 1] = node (its pa) at level L on the way to va, 0 if none */
+	/*
+	 * path[L - 1] = node (its pa) at level L on the way to va, 0 if none.
+	 * Levels above guard_level: the ancestors seen on the way down (not
+	 * locked; used to remove a guard node the cursor left empty).
+	 */
 	u64 path[SPT_MAX_LEVELS];
 	unsigned int level;		/* lowest level present in path[] */
 	struct spt_gc *gc;		/* NULL for a read-only cursor */
 	bool in_rcu;
+	/* Private: the node contents and slots of path[level-1..guard-1]. */
+	u64 *ptes[SPT_MAX_LEVELS];
+	struct spt_meta *meta[SPT_MAX_LEVELS];
 };
 
 /*
@@ -174,7 +186,11 @@ static inline u64 spt_cursor_va(const struct spt_cursor *c)
 	return c->va;
 }
 
-/* What query reports about the slot that contains the cursor's va. */
+/*
+ * What query reports about the slot that contains the cursor's va: the
+ * leaf, or the absent entry of the lowest existing node on the way (its
+ * span is not clipped to the cursor's range).
+ */
 struct spt_query {
 	u64 va_start, va_end;	/* the slot: a leaf, or the absent span */
 	bool mapped;
@@ -207,8 +223,13 @@ int spt_cursor_jump(struct spt_cursor *c, u64 va);
  * replacing semantics; frames queued on gc); *@replaced (if non-NULL)
  * receives the number of leaves replaced. For a tracked item the caller
  * passes in one reference (a handle) which the mapping keeps: on success
- * the caller no longer owns it. Returns 0, -EINVAL, -ENOMEM (nodes could
- * not be allocated; nothing changed, the caller still owns its reference).
+ * the caller no longer owns it; its slot must be a DATA head of the item's
+ * size (a 1 GiB item is untracked only). @prop may not have
+ * SPT_PROP_GLOBAL (the managed range is never global) or bits outside
+ * SPT_PROP_ALL. A 4 KiB or 2 MiB item inside an existing huge leaf splits
+ * that leaf first. Returns 0, -EINVAL (also for a read-only cursor),
+ * -ENOMEM (nodes could not be allocated, or a split huge frame would pass
+ * SPT_REF_MAX; nothing changed, the caller still owns its reference).
  */
 int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 		   const struct spt_prop *prop, unsigned long *replaced);
@@ -234,7 +255,9 @@ struct spt_prot_op {
  * end of that window (or begins before va), apply @op and move past it.
  * Returns 1 with [*start, *end) the range changed, 0 if nothing is mapped
  * in the window (cursor at va + len), -ENOMEM if a split failed (cursor
- * not moved past the leaf), -EINVAL for a bad len.
+ * not moved past the leaf), -EINVAL for a bad len, a read-only cursor, or
+ * an op that sets SPT_PROP_GLOBAL, names bits outside SPT_PROP_ALL or an
+ * unknown cache policy.
  */
 int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 			    const struct spt_prot_op *op, u64 *start,

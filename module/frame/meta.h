@@ -36,12 +36,22 @@ enum spt_usage {
 /* Bits of spt_meta.word while the slot is a page-table node. */
 #define SPT_META_LOCK_BIT	0	/* node lock (bit spinlock) */
 #define SPT_META_STRAY_BIT	1	/* node was detached from its parent */
+#define SPT_META_SEEN_BIT	2	/* spt_pt_check: node already visited */
+/*
+ * A page-table node queued on a gc list keeps its lock and stray bits (a
+ * lock-free walker may still spin on the lock and must then see "stray"):
+ * the link is stored above them, word = (frame number + 1) << SHIFT | bits.
+ */
+#define SPT_META_LINK_SHIFT	3
 
 struct spt_meta {
 	/*
 	 * PT: lock and stray bits. FREE, or torn down (refcount 0): the pool
 	 * and the deferred-free lists link slots through it (frame number + 1,
-	 * 0 = end of list).
+	 * 0 = end of list; shifted for PT, see SPT_META_LINK_SHIFT). DATA
+	 * head in use: 0, except during spt_pt_check(), which tallies the
+	 * frame's PTEs in it (so at most one check at a time may run over
+	 * tables that share frames).
 	 */
 	unsigned long word;
 	atomic_t refcount;	/* see the states above */
@@ -117,6 +127,11 @@ static inline void spt_node_unlock(struct spt_meta *m)
 static inline bool spt_node_is_locked(const struct spt_meta *m)
 {
 	return test_bit(SPT_META_LOCK_BIT, &m->word);
+}
+
+static inline bool spt_node_is_stray(const struct spt_meta *m)
+{
+	return test_bit(SPT_META_STRAY_BIT, &m->word);
 }
 
 #endif /* SPT_FRAME_META_H */

@@ -39,7 +39,7 @@ struct spt_chunk {
 	u64 pa;
 	struct spt_meta *meta;
 	struct list_head link;	/* on pool->partial while it has free frames */
-	u32 free_head;		/* slot index + 1 of the first free frame */
+	unsigned long free_head; /* slot index + 1 of the first free frame */
 	u16 nr_free;
 	bool whole;		/* handed out as one 2 MiB frame */
 };
@@ -233,23 +233,48 @@ static void spt_frame_clear(struct spt_pool *pool, u64 pa, unsigned int nr)
 		clear_page(phys_to_virt(pa + ((u64)i << PAGE_SHIFT)));
 }
 
-static int spt_alloc_small(struct spt_pool *pool, u64 *pa)
+/*
+ * Unlink a free frame of @c whose index is a multiple of @align (1, or 2
+ * for an 8 KiB-aligned root) from the chunk's free list. Returns the index
+ * + 1, or 0 if there is none. Called with pool->lock held.
+ */
+static unsigned int spt_chunk_take(struct spt_chunk *c, unsigned int align)
+{
+	unsigned long *link = &c->free_head;
+
+	while (*link) {
+		unsigned int idx = *link - 1;
+
+		if (!(idx & (align - 1))) {
+			*link = c->meta[idx].word;
+			c->meta[idx].word = 0;
+			return idx + 1;
+		}
+		link = &c->meta[idx].word;
+	}
+	return 0;
+}
+
+static int spt_alloc_small(struct spt_pool *pool, unsigned int align, u64 *pa)
 {
 	struct spt_chunk *c;
-	unsigned int idx;
+	unsigned int idx = 0;
 
 	spin_lock(&pool->lock);
-	c = list_first_entry_or_null(&pool->partial, struct spt_chunk, link);
-	if (!c) {
+	list_for_each_entry(c, &pool->partial, link) {
+		idx = spt_chunk_take(c, align);
+		if (idx)
+			break;
+	}
+	if (!idx) {
 		spin_unlock(&pool->lock);
 		c = spt_pool_grow(pool);	/* returns with the lock held */
 		if (!c)
 			return -ENOMEM;
 		list_add(&c->link, &pool->partial);
+		idx = spt_chunk_take(c, align);	/* frame 0 */
 	}
-	idx = c->free_head - 1;
-	c->free_head = (u32)c->meta[idx].word;
-	c->meta[idx].word = 0;
+	idx--;
 	if (--c->nr_free == 0)
 		list_del_init(&c->link);
 	pool->st.used_frames++;
@@ -284,8 +309,9 @@ static int spt_alloc_huge(struct spt_pool *pool, u64 *pa)
 	return 0;
 }
 
-int spt_pool_alloc(struct spt_pool *pool, enum spt_usage usage,
-		   unsigned int level, bool unique, u64 *pa)
+static int spt_pool_alloc_aligned(struct spt_pool *pool, enum spt_usage usage,
+				  unsigned int level, unsigned int align,
+				  bool unique, u64 *pa)
 {
 	struct spt_meta *m;
 	int ret;
@@ -297,7 +323,8 @@ int spt_pool_alloc(struct spt_pool *pool, enum spt_usage usage,
 		ret = -ENOMEM;
 		goto out;
 	}
-	ret = level == 1 ? spt_alloc_small(pool, pa) : spt_alloc_huge(pool, pa);
+	ret = level == 1 ? spt_alloc_small(pool, align, pa) :
+	      spt_alloc_huge(pool, pa);
 	if (ret)
 		goto out;
 	spt_frame_clear(pool, *pa, level == 1 ? 1 : SPT_CHUNK_FRAMES);
@@ -319,6 +346,17 @@ out:
 	pool->st.alloc_failures++;
 	spin_unlock(&pool->lock);
 	return ret;
+}
+
+int spt_pool_alloc(struct spt_pool *pool, enum spt_usage usage,
+		   unsigned int level, bool unique, u64 *pa)
+{
+	return spt_pool_alloc_aligned(pool, usage, level, 1, unique, pa);
+}
+
+int spt_pool_alloc_root(struct spt_pool *pool, u64 *pa)
+{
+	return spt_pool_alloc_aligned(pool, SPT_USAGE_PT, 1, 2, false, pa);
 }
 
 void spt_pool_free(struct spt_pool *pool, u64 pa)

@@ -53,6 +53,13 @@ struct spt_pool_stats {
 int spt_pool_alloc(struct spt_pool *pool, enum spt_usage usage,
 		   unsigned int level, bool unique, u64 *pa);
 
+/*
+ * Like spt_pool_alloc(pool, SPT_USAGE_PT, 1, false, pa), for the root of a
+ * page table: the frame is 8 KiB aligned (bit 12 of its address clear), as
+ * the kernel's PTI entry code expects of a CR3 value it may switch to.
+ */
+int spt_pool_alloc_root(struct spt_pool *pool, u64 *pa);
+
 /* Return a frame in refcount state 0 to the pool (slot becomes UNUSED). */
 void spt_pool_free(struct spt_pool *pool, u64 pa);
 

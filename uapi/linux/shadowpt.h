@@ -48,6 +48,10 @@
  *   EUCLEAN    SPT_IOCTL_CHECK found a broken invariant (message returned).
  *   EINTR      a long operation was interrupted by a signal (out_done says
  *              how far it got; the space is consistent).
+ *   ENODEV     load window: the CPU is offline, or no CPU is isolated
+ *              (boot with isolcpus=) and none was named.
+ *   EXDEV      load window: the named CPU is not isolated and
+ *              SPT_LOAD_FORCE was not given.
  * An operation that fails part-way (map, unmap, protect, rw, query batch)
  * still writes its out_done/out_mapped field, says exactly how far it got,
  * and leaves the space consistent. Every other failure changes nothing.
@@ -76,6 +80,7 @@ enum {
 	SPT_CMD_RW,
 	SPT_CMD_STATS,
 	SPT_CMD_CHECK,
+	SPT_CMD_LOAD,
 };
 
 /* Page protection bits (prot fields). Present implies readable. */
@@ -443,6 +448,124 @@ struct spt_check {
 };
 #define SPT_IOCTL_CHECK _IO(SPT_TYPE, SPT_CMD_CHECK)
 
+/* Operations of a load window program (struct spt_load_op.op). */
+enum spt_load_op_type {
+	SPT_LOAD_OP_READ = 1,	/* read @width bytes at @va */
+	SPT_LOAD_OP_WRITE,	/* write @value (@width bytes) at @va */
+	SPT_LOAD_OP_FETCH,	/* execute an "endbr64; ret" stub at @va */
+	SPT_LOAD_OP_UNMAP,	/* unmap [@va, @va + @length) in the window */
+	SPT_LOAD_OP_PROTECT,	/* set @prot on [@va, @va + @length) */
+	SPT_LOAD_OP_MAP,	/* map fresh 4 KiB frames with @prot */
+};
+
+/* struct spt_load_op.out_status */
+enum spt_load_status {
+	SPT_LOAD_NOT_RUN = 0,	/* the window stopped before this op */
+	SPT_LOAD_OK,		/* done; READ: out_value holds the value */
+	SPT_LOAD_FAULT,		/* the MMU faulted (explained in out_fault) */
+	SPT_LOAD_PREDICTED,	/* FETCH not executed: it would fault */
+	SPT_LOAD_ERROR,		/* UNMAP/PROTECT/MAP failed: out_errno */
+};
+
+/* struct spt_load_op.out_fault: the software walker's explanation. */
+#define SPT_FAULT_NOT_PRESENT	(1U << 0)	/* entry absent at out_level */
+#define SPT_FAULT_READ_ONLY	(1U << 1)	/* write to a read-only page */
+#define SPT_FAULT_USER		(1U << 2)	/* fetch from a user page (SMEP) */
+#define SPT_FAULT_NX		(1U << 3)	/* fetch from a no-execute page */
+/* The MMU and the software walker disagreed: a bug, always reported. */
+#define SPT_FAULT_MISMATCH	(1U << 4)
+
+/**
+ * struct spt_load_op - one operation of a load window and its result
+ * @op: enum spt_load_op_type
+ * @width: READ/WRITE: 1, 2, 4 or 8 bytes, @va aligned to it; else 0
+ * @va: the address
+ * @value: WRITE: the value; else 0
+ * @length: UNMAP/PROTECT/MAP: bytes (4 KiB aligned; MAP at most 2 MiB,
+ *          UNMAP/PROTECT at most 1 GiB); else 0
+ * @prot: PROTECT/MAP: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
+ * @__reserved: must be 0
+ * @out_status: enum spt_load_status
+ * @out_fault: SPT_FAULT_* bits for FAULT and PREDICTED
+ * @out_level: with SPT_FAULT_NOT_PRESENT: level of the absent entry
+ * @out_errno: with SPT_LOAD_ERROR: the positive errno
+ * @out_value: READ: the value read; UNMAP/PROTECT/MAP: leaves changed
+ *
+ * READ and WRITE are done by the CPU through the space's page tables (with
+ * SMAP lifted, so user pages are accessible as well). FETCH calls the stub
+ * after writing it (through the kernel's mapping of the frame) and only
+ * where the software walker says the fetch is allowed: a kernel-mode
+ * instruction fetch fault cannot be recovered from, so a fetch that would
+ * fault is reported as SPT_LOAD_PREDICTED and not executed.
+ */
+struct spt_load_op {
+	__u32 op;
+	__u32 width;
+	__aligned_u64 va;
+	__aligned_u64 value;
+	__aligned_u64 length;
+	__u32 prot;
+	__u32 __reserved;
+	__u32 out_status;
+	__u32 out_fault;
+	__u32 out_level;
+	__u32 out_errno;
+	__aligned_u64 out_value;
+};
+
+/* Run on @cpu (otherwise: the first isolated CPU). */
+#define SPT_LOAD_CPU		(1U << 0)
+/* Allow a CPU that is not isolated. */
+#define SPT_LOAD_FORCE		(1U << 1)
+
+/* At most this many ops in one window. */
+#define SPT_LOAD_MAX_OPS	4096
+
+/* struct spt_load.out_status */
+enum spt_load_window_status {
+	SPT_LOAD_DONE = 1,	/* every op ran */
+	SPT_LOAD_STOPPED_TIME,	/* the time bound (module parameter
+				 * window_us) ran out: later ops NOT_RUN */
+};
+
+/**
+ * struct spt_load - SPT_IOCTL_LOAD: run a program with the space in CR3
+ * @size: sizeof(struct spt_load)
+ * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE
+ * @space_id: the space
+ * @cpu: with SPT_LOAD_CPU, the CPU to run on
+ * @nr_ops: 1..SPT_LOAD_MAX_OPS
+ * @op_size: sizeof(struct spt_load_op) of the caller
+ * @ops: user pointer to struct spt_load_op[nr_ops]; results written back
+ * @out_status: enum spt_load_window_status
+ * @out_cpu: the CPU the window ran on
+ * @out_ops_run: ops that ran
+ * @out_faults: ops that faulted (FAULT or PREDICTED)
+ * @out_ns: time with the space loaded, in nanoseconds
+ *
+ * The window runs on the target CPU with preemption and interrupts off: it
+ * saves CR3, loads the space's root with PCID 0 (which Linux never uses;
+ * the write flushes it), runs the ops, and restores the saved CR3 exactly.
+ * It never schedules and never returns to user mode. In-window UNMAP,
+ * PROTECT and MAP go through the page-table cursor and invalidate this CPU's
+ * TLB for what they change.
+ */
+struct spt_load {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 cpu;
+	__u32 nr_ops;
+	__u32 op_size;
+	__aligned_u64 ops;
+	__u32 out_status;
+	__u32 out_cpu;
+	__u32 out_ops_run;
+	__u32 out_faults;
+	__aligned_u64 out_ns;
+};
+#define SPT_IOCTL_LOAD _IO(SPT_TYPE, SPT_CMD_LOAD)
+
 /*
  * Generic netlink family SPT_GENL_NAME, version SPT_GENL_VERSION.
  *
@@ -456,7 +579,10 @@ struct spt_check {
  *                          SPT_A_RUN_VA/SPT_A_RUN_END optionally bound it.
  * SPT_GENL_CMD_SPACE_NEW / _DEL  create / destroy (admin only).
  * Multicast group SPT_GENL_MCGRP_EVENTS: SPT_GENL_CMD_EVENT messages with
- * SPT_A_EVENT_TYPE and the space, range and count concerned.
+ * SPT_A_EVENT_TYPE, SPT_A_SPACE_ID and SPT_A_EVENT_PID, plus for map,
+ * unmap and protect the range (SPT_A_EVENT_VA, _LEN: bytes done), the
+ * leaves or frames concerned (_COUNT) and _ERRNO; for a load window
+ * SPT_A_EVENT_CPU, _COUNT (ops run), _FAULTS and _STATUS.
  * Commands that change state need CAP_NET_ADMIN (GENL_ADMIN_PERM).
  */
 #define SPT_GENL_NAME		"shadowpt"
@@ -480,6 +606,7 @@ enum spt_event_type {
 	SPT_EVENT_MAP,
 	SPT_EVENT_UNMAP,
 	SPT_EVENT_PROTECT,
+	SPT_EVENT_LOAD,
 };
 
 enum spt_genl_attr {
@@ -507,6 +634,9 @@ enum spt_genl_attr {
 	SPT_A_EVENT_COUNT,	/* u64: leaves / frames concerned */
 	SPT_A_EVENT_ERRNO,	/* u32: 0, or the positive errno of a failure */
 	SPT_A_EVENT_PID,	/* u32: who did it */
+	SPT_A_EVENT_CPU,	/* u32: load window: the CPU */
+	SPT_A_EVENT_FAULTS,	/* u32: load window: ops that faulted */
+	SPT_A_EVENT_STATUS,	/* u32: load window: enum spt_load_window_status */
 	__SPT_A_MAX,
 };
 #define SPT_A_MAX (__SPT_A_MAX - 1)

@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The deferred-free list of a cursor's owner (the reference's TlbFlusher
+ * minus the flush): slots whose last reference went away while the table
+ * was being changed, linked through their meta->word, plus the VA span the
+ * owner must flush before spt_gc_release() hands them back to the pool.
+ *
+ * Link encoding: frame number + 1 of the next slot (0 ends the list). A
+ * data head stores it as is. A page-table node stores it shifted by
+ * SPT_META_LINK_SHIFT above its lock and stray bits, which must stay
+ * meaningful: a lock-free walker that read the node's address before it was
+ * unlinked may still take its lock and must then find it stray. The node is
+ * queued while its retirer holds its lock, so the store below keeps the lock
+ * bit set and cannot lose a concurrent (atomic) attempt to set it.
+ */
+#include "internal.h"
+
+#define SPT_META_LOW_BITS	(BIT(SPT_META_LINK_SHIFT) - 1)
+
+void spt_gc_init(struct spt_gc *gc)
+{
+	gc->head = 0;
+	gc->nr_frames = 0;
+	gc->nr_nodes = 0;
+	gc->flush_start = 0;
+	gc->flush_end = 0;
+}
+
+void spt_gc_flush_add(struct spt_gc *gc, u64 start, u64 end)
+{
+	if (gc->flush_start == gc->flush_end) {
+		gc->flush_start = start;
+		gc->flush_end = end;
+		return;
+	}
+	if (start < gc->flush_start)
+		gc->flush_start = start;
+	if (end > gc->flush_end)
+		gc->flush_end = end;
+}
+
+void spt_gc_queue(struct spt_gc *gc, u64 pa, struct spt_meta *m)
+{
+	u64 next = gc->head;
+
+	if (m->usage == SPT_USAGE_PT) {
+		unsigned long low = READ_ONCE(m->word) & SPT_META_LOW_BITS;
+
+		WRITE_ONCE(m->word,
+			   (unsigned long)(next << SPT_META_LINK_SHIFT) | low);
+		gc->nr_nodes++;
+	} else {
+		WARN_ON_ONCE(m->usage != SPT_USAGE_DATA);
+		WRITE_ONCE(m->word, (unsigned long)next);
+		gc->nr_frames++;
+	}
+	gc->head = (pa >> SPT_PAGE_SHIFT) + 1;
+}
+
+void spt_gc_release(struct spt_gc *gc, struct spt_pool *pool)
+{
+	u64 cur = gc->head;
+
+	while (cur) {
+		u64 pa = (cur - 1) << SPT_PAGE_SHIFT;
+		struct spt_meta *m = spt_pool_meta(pool, pa);
+		unsigned long word;
+
+		if (WARN_ON_ONCE(!m))
+			break;
+		word = READ_ONCE(m->word);
+		if (m->usage == SPT_USAGE_PT)
+			cur = word >> SPT_META_LINK_SHIFT;
+		else
+			cur = word;
+		m->word = 0;
+		spt_pool_free(pool, pa);
+	}
+	spt_gc_init(gc);
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * x86-64 page-table entries: the bits, and the translation between a PTE
+ * and (pa, level, struct spt_prop, tracked). The PTE layout is the one of
+ * the Intel SDM vol. 3, 4.5 (4-level and 5-level paging):
+ *
+ *   0 P, 1 R/W, 2 U/S, 3 PWT, 4 PCD, 5 A, 6 D (leaves), 7 PS (levels 2, 3)
+ *   or PAT (level 1), 8 G (leaves), 9..11 ignored (bit 9: ours, see below),
+ *   12 PAT in huge leaves, 12..M-1 physical address (M = MAXPHYADDR, the
+ *   config's pa_mask), M..51 reserved, 52..58 ignored, 59..62 protection
+ *   key (ignored while CR4.PKE is off; never set here), 63 XD/NX.
+ *
+ * Leaves carry the page property. Non-leaf entries are maximally permissive
+ * (P | RW | US | A, NX clear) so that the leaves alone decide. An absent
+ * entry is all zeroes. Bit 9 (ignored by the MMU) marks a leaf that maps a
+ * tracked item, i.e. holds a reference on a pool frame: the reference's
+ * AVAIL1 flag.
+ */
+#ifndef SPT_CORE_PTE_H
+#define SPT_CORE_PTE_H
+
+#include "pt.h"
+
+#define SPT_PTE_P		BIT_ULL(0)
+#define SPT_PTE_RW		BIT_ULL(1)
+#define SPT_PTE_US		BIT_ULL(2)
+#define SPT_PTE_PWT		BIT_ULL(3)
+#define SPT_PTE_PCD		BIT_ULL(4)
+#define SPT_PTE_A		BIT_ULL(5)
+#define SPT_PTE_D		BIT_ULL(6)
+#define SPT_PTE_PS		BIT_ULL(7)	/* levels 2, 3: a leaf */
+#define SPT_PTE_PAT		BIT_ULL(7)	/* level 1 */
+#define SPT_PTE_G		BIT_ULL(8)
+#define SPT_PTE_TRACKED		BIT_ULL(9)	/* software: tracked leaf */
+#define SPT_PTE_PAT_LARGE	BIT_ULL(12)	/* levels 2, 3 */
+#define SPT_PTE_NX		BIT_ULL(63)
+
+/* Cache-policy bits as the config gives them (4 KiB layout). */
+#define SPT_PTE_CACHE_4K	(SPT_PTE_PWT | SPT_PTE_PCD | SPT_PTE_PAT)
+/* A non-leaf entry: everything allowed, the leaves decide. */
+#define SPT_PTE_TABLE		(SPT_PTE_P | SPT_PTE_RW | SPT_PTE_US | \
+				 SPT_PTE_A)
+
+/* Index of @va in a node of @level. */
+static inline unsigned int spt_index(u64 va, unsigned int level)
+{
+	return (va >> (SPT_PAGE_SHIFT + 9 * (level - 1))) & 511;
+}
+
+/* log2 of the span of a whole node of @level (512 entries). */
+static inline unsigned int spt_node_shift(unsigned int level)
+{
+	return SPT_PAGE_SHIFT + 9 * level;
+}
+
+static inline bool spt_pte_present(u64 pte)
+{
+	return pte & SPT_PTE_P;
+}
+
+/* Does present @pte in a node of @level map a page (not a child node)? */
+static inline bool spt_pte_is_leaf(u64 pte, unsigned int level)
+{
+	return level == 1 || (pte & SPT_PTE_PS);
+}
+
+static inline u64 spt_pte_table(u64 pa)
+{
+	return pa | SPT_PTE_TABLE;
+}
+
+static inline u64 spt_pte_table_pa(const struct spt_cfg *cfg, u64 pte)
+{
+	return pte & cfg->pa_mask;
+}
+
+/* For huge leaves the PAT bit (12) is below the alignment: masked out. */
+static inline u64 spt_pte_leaf_pa(const struct spt_cfg *cfg, u64 pte,
+				  unsigned int level)
+{
+	return pte & cfg->pa_mask & ~(spt_level_size(level) - 1);
+}
+
+/* Every bit a leaf of @level may have (anything else is reserved). */
+static inline u64 spt_pte_leaf_allowed(const struct spt_cfg *cfg,
+				       unsigned int level)
+{
+	u64 bits = SPT_PTE_P | SPT_PTE_RW | SPT_PTE_US | SPT_PTE_PWT |
+		   SPT_PTE_PCD | SPT_PTE_A | SPT_PTE_D | SPT_PTE_G |
+		   SPT_PTE_TRACKED | SPT_PTE_NX;
+
+	if (level == 1)
+		return bits | SPT_PTE_PAT | cfg->pa_mask;
+	return bits | SPT_PTE_PS | SPT_PTE_PAT_LARGE |
+	       (cfg->pa_mask & ~(spt_level_size(level) - 1));
+}
+
+static inline bool spt_prop_valid(const struct spt_prop *prop)
+{
+	return !(prop->flags & ~SPT_PROP_ALL) &&
+	       !(prop->flags & SPT_PROP_GLOBAL) && prop->cache < SPT_CACHE_NR;
+}
+
+/* The cache-policy bits of @cache for a leaf of @level. */
+static inline u64 spt_pte_cache_bits(const struct spt_cfg *cfg, u8 cache,
+				     unsigned int level)
+{
+	u64 bits = cfg->cache_bits[cache] & SPT_PTE_CACHE_4K;
+
+	if (level > 1 && (bits & SPT_PTE_PAT))
+		bits = (bits & ~SPT_PTE_PAT) | SPT_PTE_PAT_LARGE;
+	return bits;
+}
+
+/*
+ * The policy of a leaf's cache bits, or SPT_CACHE_NR if no policy of the
+ * config has them. Where the config gives two policies the same bits
+ * (no PAT), the first one wins.
+ */
+static inline unsigned int spt_pte_cache(const struct spt_cfg *cfg, u64 pte,
+					 unsigned int level)
+{
+	u64 bits = pte & (SPT_PTE_PWT | SPT_PTE_PCD);
+	unsigned int c;
+
+	if (level == 1)
+		bits |= pte & SPT_PTE_PAT;
+	else if (pte & SPT_PTE_PAT_LARGE)
+		bits |= SPT_PTE_PAT;
+	for (c = 0; c < SPT_CACHE_NR; c++) {
+		if ((cfg->cache_bits[c] & SPT_PTE_CACHE_4K) == bits)
+			return c;
+	}
+	return SPT_CACHE_NR;
+}
+
+/* Everything of a leaf PTE except the physical address. */
+static inline u64 spt_pte_leaf_attrs(const struct spt_cfg *cfg,
+				     unsigned int level,
+				     const struct spt_prop *prop, bool tracked)
+{
+	u64 pte = SPT_PTE_P | spt_pte_cache_bits(cfg, prop->cache, level);
+
+	if (prop->flags & SPT_PROP_W)
+		pte |= SPT_PTE_RW;
+	if (!(prop->flags & SPT_PROP_X))
+		pte |= SPT_PTE_NX;
+	if (prop->flags & SPT_PROP_USER)
+		pte |= SPT_PTE_US;
+	if (prop->flags & SPT_PROP_GLOBAL)
+		pte |= SPT_PTE_G;
+	if (prop->flags & SPT_PROP_ACCESSED)
+		pte |= SPT_PTE_A;
+	if (prop->flags & SPT_PROP_DIRTY)
+		pte |= SPT_PTE_D;
+	if (level > 1)
+		pte |= SPT_PTE_PS;
+	if (tracked)
+		pte |= SPT_PTE_TRACKED;
+	return pte;
+}
+
+static inline u64 spt_pte_leaf(const struct spt_cfg *cfg, u64 pa,
+			       unsigned int level, const struct spt_prop *prop,
+			       bool tracked)
+{
+	return pa | spt_pte_leaf_attrs(cfg, level, prop, tracked);
+}
+
+/* The property of a present leaf of @level (unknown cache bits: UC). */
+static inline void spt_pte_prop(const struct spt_cfg *cfg, u64 pte,
+				unsigned int level, struct spt_prop *prop)
+{
+	unsigned int cache = spt_pte_cache(cfg, pte, level);
+	u8 flags = 0;
+
+	if (pte & SPT_PTE_RW)
+		flags |= SPT_PROP_W;
+	if (!(pte & SPT_PTE_NX))
+		flags |= SPT_PROP_X;
+	if (pte & SPT_PTE_US)
+		flags |= SPT_PROP_USER;
+	if (pte & SPT_PTE_G)
+		flags |= SPT_PROP_GLOBAL;
+	if (pte & SPT_PTE_A)
+		flags |= SPT_PROP_ACCESSED;
+	if (pte & SPT_PTE_D)
+		flags |= SPT_PROP_DIRTY;
+	prop->flags = flags;
+	prop->cache = cache < SPT_CACHE_NR ? cache : SPT_CACHE_UC;
+}
+
+static inline bool spt_pte_tracked(u64 pte)
+{
+	return pte & SPT_PTE_TRACKED;
+}
+
+#endif /* SPT_CORE_PTE_H */

@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Load windows: let the MMU walk a space.
+ *
+ * A window runs on one target CPU, in a kworker bound to it
+ * (smp_call_on_cpu: process context, so it never interrupts a cursor that
+ * holds node locks on that CPU). With interrupts off it saves CR3, writes
+ * the space's root with PCID 0 (Linux never uses PCID 0; a CR3 write without
+ * the no-flush bit flushes it), runs a bounded program, and writes the saved
+ * CR3 back exactly. Nothing in between schedules or returns to user mode.
+ *
+ * While the window runs, the space is in s->loaded: unmap/protect from other
+ * CPUs then send a flush IPI to this CPU, which is taken once interrupts
+ * are on again, and nothing they unlinked goes back to the pool before that
+ * (tlb.c), so a stale translation inside the window still reaches the old,
+ * unpoisoned frame. The window's own UNMAP/PROTECT/MAP invalidate locally by
+ * reloading CR3.
+ */
+#include <linux/smp.h>
+#include <linux/cpu.h>
+#include <linux/cpumask.h>
+#include <linux/sched/isolation.h>
+#include <linux/sched/clock.h>
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/sizes.h>
+#include <linux/moduleparam.h>
+#include <linux/shadowpt.h>
+#include <asm/special_insns.h>
+#include <asm/sync_core.h>
+#include <asm/tlbflush.h>
+
+#include "shadowpt.h"
+#include "space.h"
+#include "tlb.h"
+#include "probe.h"
+#include "prop.h"
+#include "genl.h"
+#include "load.h"
+
+static unsigned int spt_param_window_us = 20000;
+module_param_named(window_us, spt_param_window_us, uint, 0644);
+MODULE_PARM_DESC(window_us,
+		 "Time bound of one load window in microseconds; ops past it are not run (default 20000)");
+
+/* endbr64; ret */
+static const u8 spt_fetch_stub[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xc3 };
+
+struct spt_window {
+	struct spt_space *s;
+	struct spt_load_op *ops;
+	u32 nr_ops;
+	u64 **frames;		/* per MAP op: its preallocated frames */
+	struct spt_gc gc;
+	u32 ops_run, faults, status;
+	u64 ns;
+};
+
+/* Pick the CPU: the named one, or the first isolated one. */
+static int spt_load_cpu(u32 flags, u32 want, u32 *cpu)
+{
+	unsigned int c;
+
+	if (flags & SPT_LOAD_CPU) {
+		if (want >= nr_cpu_ids)
+			return -EINVAL;
+		if (!cpu_online(want))
+			return -ENODEV;
+		if (!(flags & SPT_LOAD_FORCE) &&
+		    housekeeping_test_cpu(want, HK_TYPE_DOMAIN))
+			return -EXDEV;
+		*cpu = want;
+		return 0;
+	}
+	for_each_online_cpu(c) {
+		if (!housekeeping_test_cpu(c, HK_TYPE_DOMAIN)) {
+			*cpu = c;
+			return 0;
+		}
+	}
+	return -ENODEV;
+}
+
+static int spt_load_op_check(const struct spt_load_op *op)
+{
+	u64 end = spt_cfg_user_end(&spt_kcfg);
+	struct spt_prop prop;
+
+	if (op->__reserved || op->out_status || op->out_fault ||
+	    op->out_level || op->out_errno || op->out_value)
+		return -EINVAL;
+	switch (op->op) {
+	case SPT_LOAD_OP_READ:
+	case SPT_LOAD_OP_WRITE:
+		if (!is_power_of_2(op->width) || op->width > 8 ||
+		    !IS_ALIGNED(op->va, op->width) || op->va >= end ||
+		    op->length || op->prot ||
+		    (op->op == SPT_LOAD_OP_READ && op->value))
+			return -EINVAL;
+		return 0;
+	case SPT_LOAD_OP_FETCH:
+		if (op->width || op->value || op->length || op->prot ||
+		    op->va >= end || (op->va & (PAGE_SIZE - 1)) >
+		    PAGE_SIZE - sizeof(spt_fetch_stub))
+			return -EINVAL;
+		return 0;
+	case SPT_LOAD_OP_UNMAP:
+	case SPT_LOAD_OP_PROTECT:
+	case SPT_LOAD_OP_MAP:
+		if (op->width || op->value ||
+		    !spt_range_ok(op->va, op->length, PAGE_SIZE) ||
+		    op->length > (op->op == SPT_LOAD_OP_MAP ? SZ_2M : SZ_1G) ||
+		    (op->op == SPT_LOAD_OP_UNMAP && op->prot) ||
+		    !spt_prop_from_uapi(op->prot, 0, &prop))
+			return -EINVAL;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* The software walker's view of @va: the leaf, or where the walk ends. */
+static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
+			     struct spt_load_op *op, struct spt_query *q)
+{
+	u32 fault = 0;
+
+	if (!q->mapped) {
+		fault = SPT_FAULT_NOT_PRESENT;
+		op->out_level = q->level;
+	} else if (kind == SPT_LOAD_OP_WRITE && !(q->prop.flags & SPT_PROP_W)) {
+		fault = SPT_FAULT_READ_ONLY;
+	} else if (kind == SPT_LOAD_OP_FETCH) {
+		if (!(q->prop.flags & SPT_PROP_X))
+			fault |= SPT_FAULT_NX;
+		if (q->prop.flags & SPT_PROP_USER)
+			fault |= SPT_FAULT_USER;
+	}
+	op->out_fault = fault;
+}
+
+static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
+{
+	u64 page = ALIGN_DOWN(op->va, PAGE_SIZE);
+	struct spt_cursor c;
+	struct spt_query q;
+	bool predicted_ok;
+	int hw;
+
+	/* Hold the page's node: the walker and the MMU see one table. */
+	if (spt_cursor_new(&c, &w->s->pt, page, page + PAGE_SIZE) ||
+	    spt_cursor_query(&c, &q)) {
+		op->out_status = SPT_LOAD_ERROR;
+		op->out_errno = EINVAL;
+		return;
+	}
+	spt_load_predict(w->s, op->va, op->op, op, &q);
+	predicted_ok = !op->out_fault;
+
+	if (op->op == SPT_LOAD_OP_FETCH) {
+		if (!predicted_ok) {
+			op->out_status = SPT_LOAD_PREDICTED;
+		} else if (!q.item.tracked) {
+			/* We write the stub only into frames of our own. */
+			op->out_status = SPT_LOAD_ERROR;
+			op->out_errno = EACCES;
+		} else {
+			void (*fn)(void) = (void (*)(void))(unsigned long)op->va;
+			u8 *p = spt_pool_va(spt_pool, q.item.pa) +
+				(op->va - q.va_start);
+
+			memcpy(p, spt_fetch_stub, sizeof(spt_fetch_stub));
+			sync_core();
+			fn();
+			op->out_status = SPT_LOAD_OK;
+		}
+		spt_cursor_drop(&c);
+		return;
+	}
+	if (op->op == SPT_LOAD_OP_READ)
+		hw = spt_probe_read(op->va, op->width, &op->out_value);
+	else
+		hw = spt_probe_write(op->va, op->width, op->value);
+	spt_cursor_drop(&c);
+	op->out_status = hw ? SPT_LOAD_FAULT : SPT_LOAD_OK;
+	if (!hw != predicted_ok)
+		op->out_fault |= SPT_FAULT_MISMATCH;
+}
+
+static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
+			    u32 idx)
+{
+	struct spt_cursor c;
+	long n = 0;
+	int ret;
+
+	ret = spt_cursor_mut_new(&c, &w->s->pt, op->va, op->va + op->length,
+				 &w->gc);
+	if (ret)
+		goto out;
+	if (op->op == SPT_LOAD_OP_UNMAP) {
+		n = spt_cursor_unmap(&c, op->length);
+		ret = n < 0 ? n : 0;
+	} else if (op->op == SPT_LOAD_OP_PROTECT) {
+		struct spt_prot_op pop = {
+			.set = op->prot, .clear = SPT_PROT_SETTABLE, .cache = -1,
+		};
+		u64 ps, pe;
+
+		while (spt_cursor_va(&c) < op->va + op->length) {
+			ret = spt_cursor_protect_next(&c, op->va + op->length -
+						      spt_cursor_va(&c), &pop,
+						      &ps, &pe);
+			if (ret <= 0)
+				break;
+			n++;
+		}
+		ret = min(ret, 0);
+	} else {
+		struct spt_prop prop = { .flags = op->prot };
+		u64 i, nr = op->length >> PAGE_SHIFT;
+
+		for (i = 0; i < nr; i++) {
+			struct spt_item item = {
+				.pa = w->frames[idx][i], .level = 1,
+				.tracked = true,
+			};
+
+			ret = spt_cursor_map(&c, &item, &prop, NULL);
+			if (ret)
+				break;
+			w->frames[idx][i] = 0;	/* the mapping owns it now */
+			n++;
+		}
+	}
+	spt_cursor_drop(&c);
+out:
+	/* Whatever changed: drop this CPU's translations of PCID 0. */
+	native_write_cr3(w->s->pt.root_pa);
+	op->out_value = n;
+	if (ret) {
+		op->out_status = SPT_LOAD_ERROR;
+		op->out_errno = -ret;
+	} else {
+		op->out_status = SPT_LOAD_OK;
+	}
+}
+
+/* The window itself, on the target CPU. */
+static int spt_window_run(void *arg)
+{
+	struct spt_window *w = arg;
+	u64 budget = (u64)READ_ONCE(spt_param_window_us) * NSEC_PER_USEC;
+	unsigned long flags, saved_cr3;
+	u64 t0, now = 0;
+	u32 i;
+
+	local_irq_save(flags);
+	saved_cr3 = __read_cr3();
+	t0 = local_clock();
+	native_write_cr3(w->s->pt.root_pa);
+	w->status = SPT_LOAD_DONE;
+	for (i = 0; i < w->nr_ops; i++) {
+		struct spt_load_op *op = &w->ops[i];
+
+		now = local_clock();
+		if (now - t0 > budget) {
+			w->status = SPT_LOAD_STOPPED_TIME;
+			break;
+		}
+		if (op->op <= SPT_LOAD_OP_FETCH)
+			spt_load_access(w, op);
+		else
+			spt_load_change(w, op, i);
+		w->ops_run++;
+		if (op->out_status == SPT_LOAD_FAULT ||
+		    op->out_status == SPT_LOAD_PREDICTED)
+			w->faults++;
+	}
+	native_write_cr3(saved_cr3);
+	w->ns = local_clock() - t0;
+	local_irq_restore(flags);
+	return 0;
+}
+
+static void spt_window_free_frames(struct spt_window *w)
+{
+	u32 i;
+	u64 j;
+
+	if (!w->frames)
+		return;
+	for (i = 0; i < w->nr_ops; i++) {
+		if (!w->frames[i])
+			continue;
+		for (j = 0; j < w->ops[i].length >> PAGE_SHIFT; j++) {
+			u64 pa = w->frames[i][j];
+
+			if (pa && spt_meta_put(spt_pool_meta(spt_pool, pa))) {
+				spt_pool_free(spt_pool, pa);
+				atomic64_dec(&w->s->data_pages);
+			}
+		}
+		kfree(w->frames[i]);
+	}
+	kfree(w->frames);
+}
+
+/* Frames for the MAP ops are allocated before the window (it may sleep). */
+static int spt_window_alloc_frames(struct spt_window *w)
+{
+	u32 i;
+	u64 j;
+
+	w->frames = kcalloc(w->nr_ops, sizeof(*w->frames), GFP_KERNEL);
+	if (!w->frames)
+		return -ENOMEM;
+	for (i = 0; i < w->nr_ops; i++) {
+		u64 nr = w->ops[i].length >> PAGE_SHIFT;
+
+		if (w->ops[i].op != SPT_LOAD_OP_MAP)
+			continue;
+		w->frames[i] = kcalloc(nr, sizeof(u64), GFP_KERNEL);
+		if (!w->frames[i])
+			return -ENOMEM;
+		for (j = 0; j < nr; j++) {
+			if (atomic64_inc_return(&w->s->data_pages) >
+			    w->s->limit_pages) {
+				atomic64_dec(&w->s->data_pages);
+				return -ENOSPC;
+			}
+			if (spt_pool_alloc(spt_pool, SPT_USAGE_DATA, 1, false,
+					   &w->frames[i][j])) {
+				atomic64_dec(&w->s->data_pages);
+				return -ENOMEM;
+			}
+		}
+	}
+	/* Nodes the in-window ops may need, at most a few per op. */
+	return spt_pool_reserve(spt_pool, (u64)w->nr_ops * SPT_MAX_LEVELS);
+}
+
+int spt_load_window(struct spt_space *s, struct spt_load *cmd,
+		    struct spt_load_op *ops)
+{
+	struct spt_window w = {
+		.s = s, .ops = ops, .nr_ops = cmd->nr_ops,
+	};
+	u32 i, cpu;
+	int ret;
+
+	for (i = 0; i < cmd->nr_ops; i++) {
+		ret = spt_load_op_check(&ops[i]);
+		if (ret)
+			return ret;
+	}
+	ret = spt_load_cpu(cmd->flags, cmd->cpu, &cpu);
+	if (ret)
+		return ret;
+	spt_gc_init(&w.gc);
+	ret = spt_space_enter(s);
+	if (ret)
+		return ret;
+	ret = spt_window_alloc_frames(&w);
+	if (ret)
+		goto out;
+
+	cpumask_set_cpu(cpu, s->loaded);
+	smp_mb__after_atomic();	/* pairs with the unmappers' mask read */
+	ret = smp_call_on_cpu(cpu, spt_window_run, &w, false);
+	cpumask_clear_cpu(cpu, s->loaded);
+	if (ret)
+		goto out;
+
+	cmd->out_status = w.status;
+	cmd->out_cpu = cpu;
+	cmd->out_ops_run = w.ops_run;
+	cmd->out_faults = w.faults;
+	cmd->out_ns = w.ns;
+out:
+	spt_window_free_frames(&w);
+	spt_tlb_gc_finish(s, &w.gc);
+	spt_space_leave(s);
+	if (!ret)
+		spt_genl_event_load(s->id, cpu, w.ops_run, w.faults, w.status);
+	return ret;
+}

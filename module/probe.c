@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Exception-table-protected reads and writes through whatever CR3 holds.
+ * A fault jumps to the label after the access with err = -EFAULT
+ * (EX_TYPE_EFAULT_REG), the page-fault handler having found our entry
+ * (interrupts are off in a window, so it goes straight to the fixup).
+ */
+#include <linux/errno.h>
+#include <asm/asm.h>
+#include <asm/extable_fixup_types.h>
+#include <asm/smap.h>
+
+#include "probe.h"
+
+#define SPT_PROBE_READ(insn, type)					\
+	do {								\
+		type v = 0;						\
+		asm volatile("1: " insn " (%[addr]), %[val]\n"		\
+			     "2:\n"					\
+			     _ASM_EXTABLE_TYPE_REG(1b, 2b,		\
+						   EX_TYPE_EFAULT_REG,	\
+						   %[err])		\
+			     : [err] "+r" (err), [val] "+r" (v)		\
+			     : [addr] "r" (va)				\
+			     : "memory");				\
+		*val = v;						\
+	} while (0)
+
+#define SPT_PROBE_WRITE(insn, type)					\
+	asm volatile("1: " insn " %[val], (%[addr])\n"			\
+		     "2:\n"						\
+		     _ASM_EXTABLE_TYPE_REG(1b, 2b, EX_TYPE_EFAULT_REG,	\
+					   %[err])			\
+		     : [err] "+r" (err)					\
+		     : [addr] "r" (va), [val] "r" ((type)val)		\
+		     : "memory")
+
+int spt_probe_read(unsigned long va, unsigned int width, u64 *val)
+{
+	int err = 0;
+
+	stac();
+	switch (width) {
+	case 1:
+		SPT_PROBE_READ("movb", u8);
+		break;
+	case 2:
+		SPT_PROBE_READ("movw", u16);
+		break;
+	case 4:
+		SPT_PROBE_READ("movl", u32);
+		break;
+	default:
+		SPT_PROBE_READ("movq", u64);
+		break;
+	}
+	clac();
+	return err;
+}
+
+int spt_probe_write(unsigned long va, unsigned int width, u64 val)
+{
+	int err = 0;
+
+	stac();
+	switch (width) {
+	case 1:
+		SPT_PROBE_WRITE("movb", u8);
+		break;
+	case 2:
+		SPT_PROBE_WRITE("movw", u16);
+		break;
+	case 4:
+		SPT_PROBE_WRITE("movl", u32);
+		break;
+	default:
+		SPT_PROBE_WRITE("movq", u64);
+		break;
+	}
+	clac();
+	return err;
+}

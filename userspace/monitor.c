@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sptctl monitor: one line per event of the "events" multicast group,
+ * flushed as it comes (so `sptctl monitor | grep` sees events live).
+ */
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <time.h>
+
+#include "sptctl.h"
+#include "nl.h"
+
+static const char *const event_names[] = {
+	[SPT_EVENT_SPACE_CREATED] = "space_created",
+	[SPT_EVENT_SPACE_DESTROYED] = "space_destroyed",
+	[SPT_EVENT_MAP] = "map",
+	[SPT_EVENT_UNMAP] = "unmap",
+	[SPT_EVENT_PROTECT] = "protect",
+};
+
+struct mon_ctx {
+	uint64_t seen;
+};
+
+static int print_event(struct nlattr **tb, uint8_t gcmd, void *arg)
+{
+	struct mon_ctx *m = arg;
+	uint32_t type, id, err, pid;
+	uint64_t va, len, count;
+	char tbuf[16], b1[FMT_BUF], b2[FMT_BUF];
+	const char *name;
+
+	if (gcmd != SPT_GENL_CMD_EVENT)
+		return 0;
+	if (!spt_nla_u32(tb[SPT_A_EVENT_TYPE], &type))
+		return EBADMSG;
+	spt_nla_u32(tb[SPT_A_SPACE_ID], &id);
+	spt_nla_u64(tb[SPT_A_EVENT_VA], &va);
+	spt_nla_u64(tb[SPT_A_EVENT_LEN], &len);
+	spt_nla_u64(tb[SPT_A_EVENT_COUNT], &count);
+	spt_nla_u32(tb[SPT_A_EVENT_ERRNO], &err);
+	spt_nla_u32(tb[SPT_A_EVENT_PID], &pid);
+	if (type < ARRAY_SIZE(event_names) && event_names[type]) {
+		name = event_names[type];
+	} else {
+		snprintf(tbuf, sizeof(tbuf), "event%u", type);
+		name = tbuf;
+	}
+	m->seen++;
+	if (opt_json) {
+		json_obj_begin(NULL);
+		json_str("type", name);
+		json_u64("type_id", type);
+		json_u64("space", id);
+		json_addr("va", va);
+		json_u64("len", len);
+		json_u64("count", count);
+		json_u64("errno", err);
+		if (err)
+			json_str("error", strerrorname_np((int)err) ?
+					  strerrorname_np((int)err) : "?");
+		json_u64("pid", pid);
+		json_obj_end();	/* ends the line and flushes */
+		return 0;
+	}
+	printf("%-15s space=%u va=%s len=%s count=%llu errno=%s pid=%u\n",
+	       name, id, fmt_addr(b1, va), fmt_size(b2, len),
+	       (unsigned long long)count,
+	       err ? (strerrorname_np((int)err) ?: "?") : "0", pid);
+	fflush(stdout);
+	return 0;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int cmd_monitor(const struct cmd *cmd, int argc, char **argv)
+{
+	uint64_t count = 0, timeout = 0;
+	bool has_count = false, has_timeout = false;
+	const struct opt opts[] = {
+		{ "count", OPT_U64, &count, &has_count },
+		{ "timeout", OPT_U64, &timeout, &has_timeout },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct mon_ctx m = { 0 };
+	int64_t deadline = 0;
+	struct spt_nl *nl;
+	char **pos;
+	int err;
+
+	cmd_parse(cmd, argc, argv, opts, 0, 0, &pos);
+	if (has_count && !count)
+		cmd_usage_error(cmd, "--count must be at least 1");
+	if (has_timeout && timeout > INT32_MAX / 1000)
+		cmd_usage_error(cmd, "--timeout too large");
+	nl = spt_nl_open();
+	err = spt_nl_subscribe(nl, SPT_GENL_MCGRP_EVENTS, print_event, &m);
+	if (err)
+		die(err, "subscribe to %s/%s", SPT_GENL_NAME,
+		    SPT_GENL_MCGRP_EVENTS);
+	if (has_timeout)
+		deadline = now_ms() + (int64_t)timeout * 1000;
+	/* Scripts may wait for this before they cause events. */
+	fprintf(stderr, "sptctl: monitor: listening\n");
+
+	while (!has_count || m.seen < count) {
+		struct pollfd pfd = { .fd = spt_nl_fd(nl), .events = POLLIN };
+		int wait = -1, n;
+
+		if (has_timeout) {
+			int64_t left = deadline - now_ms();
+
+			if (left <= 0)
+				break;
+			wait = (int)left;
+		}
+		n = poll(&pfd, 1, wait);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die(errno, "monitor: poll");
+		}
+		if (!n)
+			continue;
+		/* Drain what is queued; stop early when --count is met. */
+		while (!has_count || m.seen < count) {
+			err = spt_nl_recv(nl);
+			if (err == EAGAIN)
+				break;
+			if (err == ENOBUFS) {
+				err_msg(err, "monitor: events were lost");
+				continue;
+			}
+			if (err)
+				die(err, "monitor");
+		}
+	}
+	spt_nl_close(nl);
+	if (has_count && m.seen < count)
+		die(ETIMEDOUT, "monitor: %llu of %llu events before the timeout",
+		    (unsigned long long)m.seen, (unsigned long long)count);
+	return 0;
+}

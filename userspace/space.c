@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sptctl space create | list | destroy | info
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "sptctl.h"
+#include "nl.h"
+
+int cmd_space_create(const struct cmd *cmd, int argc, char **argv)
+{
+	struct spt_space_create c = { 0 };
+	bool fd_owned = false;
+	const struct opt opts[] = {
+		{ "fd-owned", OPT_FLAG, &fd_owned, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	char **pos;
+	char buf[FMT_BUF];
+	int err;
+
+	cmd_parse(cmd, argc, argv, opts, 0, 0, &pos);
+	c.flags = fd_owned ? SPT_SPACE_FD_OWNED : 0;
+	err = spt_ioctl(SPT_IOCTL_SPACE_CREATE, &c);
+	if (err)
+		die(err, "space create");
+	if (opt_json) {
+		json_obj_begin(NULL);
+		json_u64("id", c.out_space_id);
+		json_u64("levels", c.out_levels);
+		json_addr("root_pa", c.out_root_pa);
+		json_bool("fd_owned", fd_owned);
+		json_obj_end();
+	} else {
+		/* Just the id, for id=$(sptctl space create). */
+		printf("%u\n", c.out_space_id);
+		if (fd_owned)
+			note("space %u (%u-level, root %s) is fd-owned: it is destroyed as sptctl exits",
+			     c.out_space_id, c.out_levels,
+			     fmt_addr(buf, c.out_root_pa));
+	}
+	return 0;
+}
+
+struct list_ctx {
+	struct table t;
+	unsigned int n;
+};
+
+static int list_one(struct nlattr **tb, uint8_t gcmd, void *arg)
+{
+	struct list_ctx *l = arg;
+	uint32_t id, flags, levels, pid;
+	uint64_t root, data, nodes, bytes;
+	char b1[FMT_BUF], b2[FMT_BUF];
+
+	if (gcmd != SPT_GENL_CMD_SPACE_GET)
+		return 0;
+	if (!spt_nla_u32(tb[SPT_A_SPACE_ID], &id))
+		return EBADMSG;
+	spt_nla_u32(tb[SPT_A_SPACE_FLAGS], &flags);
+	spt_nla_u32(tb[SPT_A_SPACE_LEVELS], &levels);
+	spt_nla_u32(tb[SPT_A_SPACE_OWNER_PID], &pid);
+	spt_nla_u64(tb[SPT_A_SPACE_ROOT_PA], &root);
+	spt_nla_u64(tb[SPT_A_SPACE_DATA_FRAMES], &data);
+	spt_nla_u64(tb[SPT_A_SPACE_NODE_FRAMES], &nodes);
+	spt_nla_u64(tb[SPT_A_SPACE_MAPPED_BYTES], &bytes);
+	l->n++;
+	if (opt_json) {
+		json_obj_begin(NULL);
+		json_u64("id", id);
+		json_bool("fd_owned", flags & SPT_SPACE_FD_OWNED);
+		json_u64("levels", levels);
+		json_addr("root_pa", root);
+		json_u64("owner_pid", pid);
+		json_u64("data_frames", data);
+		json_u64("node_frames", nodes);
+		json_u64("mapped_bytes", bytes);
+		json_obj_end();
+		return 0;
+	}
+	table_cell(&l->t, "%u", id);
+	table_cell(&l->t, "%u", levels);
+	table_cell(&l->t, "%s", fmt_addr(b1, root));
+	table_cell(&l->t, "%u", pid);
+	table_cell(&l->t, "%s", flags & SPT_SPACE_FD_OWNED ? "fd" : "id");
+	table_cell(&l->t, "%llu", (unsigned long long)nodes);
+	table_cell(&l->t, "%llu", (unsigned long long)data);
+	table_cell(&l->t, "%s", fmt_size(b2, bytes));
+	return 0;
+}
+
+int cmd_space_list(const struct cmd *cmd, int argc, char **argv)
+{
+	struct spt_nl_req req = { 0 };
+	struct list_ctx l = { 0 };
+	struct spt_nl *nl;
+	char **pos;
+	int err;
+
+	cmd_parse(cmd, argc, argv, NULL, 0, 0, &pos);
+	nl = spt_nl_open();
+	if (opt_json)
+		json_arr_begin(NULL);
+	else
+		table_init(&l.t, "rrlrlrrr", "ID", "LEVELS", "ROOT_PA", "PID",
+			   "OWNER", "NODES", "DATA_FRAMES", "MAPPED", NULL);
+	err = spt_nl_dump(nl, SPT_GENL_CMD_SPACE_GET, &req, list_one, &l);
+	if (opt_json)
+		json_arr_end();
+	else if (l.n)
+		table_print(&l.t);
+	else {
+		table_print(&l.t);
+		printf("(no spaces)\n");
+	}
+	spt_nl_close(nl);
+	if (err)
+		die(err, "space list");
+	return 0;
+}
+
+int cmd_space_destroy(const struct cmd *cmd, int argc, char **argv)
+{
+	struct spt_space_destroy d = { 0 };
+	char **pos;
+	int err;
+
+	cmd_parse(cmd, argc, argv, NULL, 1, 1, &pos);
+	d.space_id = arg_space(cmd, pos[0]);
+	err = spt_ioctl(SPT_IOCTL_SPACE_DESTROY, &d);
+	if (err)
+		die(err, "space destroy %u", d.space_id);
+	if (opt_json) {
+		json_obj_begin(NULL);
+		json_u64("id", d.space_id);
+		json_bool("destroyed", true);
+		json_obj_end();
+	} else {
+		printf("destroyed space %u\n", d.space_id);
+	}
+	return 0;
+}
+
+int cmd_space_info(const struct cmd *cmd, int argc, char **argv)
+{
+	struct spt_space_info in = { 0 };
+	char b[FMT_BUF], cpus[64 * 4] = "";
+	unsigned int cpu;
+	char **pos;
+	int err;
+
+	cmd_parse(cmd, argc, argv, NULL, 1, 1, &pos);
+	in.space_id = arg_space(cmd, pos[0]);
+	err = spt_ioctl(SPT_IOCTL_SPACE_INFO, &in);
+	if (err)
+		die(err, "space info %u", in.space_id);
+	if (opt_json) {
+		json_obj_begin(NULL);
+		json_u64("id", in.space_id);
+		json_bool("fd_owned", in.out_flags & SPT_SPACE_FD_OWNED);
+		json_u64("levels", in.out_levels);
+		json_addr("root_pa", in.out_root_pa);
+		json_u64("owner_pid", in.out_owner_pid);
+		json_u64("data_frames", in.out_data_frames);
+		json_u64("node_frames", in.out_node_frames);
+		json_u64("mapped_bytes", in.out_mapped_bytes);
+		json_arr_begin("loaded_cpus");
+		for (cpu = 0; cpu < 64; cpu++)
+			if (in.out_loaded_cpus & (1ULL << cpu))
+				json_u64(NULL, cpu);
+		json_arr_end();
+		json_obj_end();
+		return 0;
+	}
+	for (cpu = 0; cpu < 64; cpu++)
+		if (in.out_loaded_cpus & (1ULL << cpu))
+			snprintf(cpus + strlen(cpus), sizeof(cpus) - strlen(cpus),
+				 "%s%u", *cpus ? "," : "", cpu);
+	printf("space         %u\n", in.space_id);
+	printf("owner         %s, pid %u\n",
+	       in.out_flags & SPT_SPACE_FD_OWNED ? "file descriptor" : "id",
+	       in.out_owner_pid);
+	printf("levels        %u\n", in.out_levels);
+	printf("root_pa       %s\n", fmt_addr(b, in.out_root_pa));
+	printf("node_frames   %llu\n",
+	       (unsigned long long)in.out_node_frames);
+	printf("data_frames   %llu\n",
+	       (unsigned long long)in.out_data_frames);
+	printf("mapped        %s (%llu bytes)\n",
+	       fmt_size(b, in.out_mapped_bytes),
+	       (unsigned long long)in.out_mapped_bytes);
+	printf("loaded_cpus   %s\n", *cpus ? cpus : "none");
+	return 0;
+}

@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sptctl: drive shadowpt address spaces from the command line.
+ *
+ * This file holds the command table, the option parsing every command
+ * shares, and the single ioctl helper; the commands live in one file per
+ * group (space.c, map.c, query.c, dump.c, stats.c, monitor.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+
+#include "sptctl.h"
+
+bool opt_json;
+
+/*
+ * The uAPI as compiled here: the size of each struct's first release (the
+ * kernel refuses anything smaller) and 8-byte multiples, so that 32- and
+ * 64-bit builds agree. A change to ../uapi that moves a field fails here.
+ */
+#define UAPI_SIZE(s, n) \
+	_Static_assert(sizeof(struct s) == (n) && sizeof(struct s) % 8 == 0, \
+		       "uapi struct " #s " changed size")
+UAPI_SIZE(spt_version, 32);
+UAPI_SIZE(spt_space_create, 24);
+UAPI_SIZE(spt_space_destroy, 16);
+UAPI_SIZE(spt_space_info, 64);
+UAPI_SIZE(spt_map, 56);
+UAPI_SIZE(spt_unmap, 48);
+UAPI_SIZE(spt_protect, 56);
+UAPI_SIZE(spt_query_entry, 40);
+UAPI_SIZE(spt_query_va, 64);
+UAPI_SIZE(spt_query_batch, 40);
+UAPI_SIZE(spt_rw, 48);
+UAPI_SIZE(spt_stats, 184);
+UAPI_SIZE(spt_check, 24);
+
+#define OPT_GLOBAL_HELP \
+	"  -j, --json   output JSON instead of text\n" \
+	"  -h, --help   this help\n"
+
+static const struct cmd commands[] = {
+	{ "version", NULL, cmd_version, "",
+	  "Show what the loaded module supports (SPT_IOCTL_VERSION): API\n"
+	  "version, paging levels, physical address bits, bytes of metadata\n"
+	  "per frame and the end of the user half.\n" },
+	{ "space", "create", cmd_space_create, "[--fd-owned]",
+	  "Create an empty space and print its id.\n"
+	  "  --fd-owned   tie the space to sptctl's file descriptor: it is\n"
+	  "               destroyed when sptctl exits, i.e. at once (for tests\n"
+	  "               of the release path)\n" },
+	{ "space", "list", cmd_space_list, "",
+	  "List every live space (netlink dump).\n" },
+	{ "space", "destroy", cmd_space_destroy, "ID",
+	  "Destroy a space and free everything it holds.\n" },
+	{ "space", "info", cmd_space_info, "ID",
+	  "Describe one space (SPT_IOCTL_SPACE_INFO).\n" },
+	{ "map", NULL, cmd_map,
+	  "ID VA LEN [--4k|--2m|--largest] [--phys PA] [--prot PROT]\n"
+	  "           [--cache MODE] [--replace]",
+	  "Map [VA, VA+LEN) with fresh zeroed frames from the pool (tracked),\n"
+	  "or the physical range at PA (untracked).\n"
+	  "  --4k         4 KiB leaves (default)\n"
+	  "  --2m         2 MiB leaves; VA and LEN 2 MiB aligned\n"
+	  "  --largest    2 MiB leaves where aligned, 4 KiB elsewhere\n"
+	  "  --phys PA    untracked map of physical PA (needs allow_phys=1)\n"
+	  "  --prot PROT  letters r, w, x, u (default rw)\n"
+	  "  --cache MODE wb, wt, uc-, uc or wc (default wb)\n"
+	  "  --replace    replace what is mapped instead of failing (EEXIST)\n" },
+	{ "unmap", NULL, cmd_unmap, "ID VA LEN",
+	  "Unmap [VA, VA+LEN); huge leaves sticking out are split.\n" },
+	{ "protect", NULL, cmd_protect, "ID VA LEN PROT [--cache MODE]",
+	  "Set the protection (letters r, w, x, u) of what is mapped in\n"
+	  "[VA, VA+LEN); huge leaves sticking out are split.\n"
+	  "  --cache MODE also set the cache mode (wb, wt, uc-, uc, wc)\n" },
+	{ "query", NULL, cmd_query, "ID VA [VA...]",
+	  "Translate addresses by a software walk: the leaf (or absent slot)\n"
+	  "containing each VA, its physical address, level, protection (with\n"
+	  "the hardware A and D bits), cache mode and whether it is tracked.\n" },
+	{ "read", NULL, cmd_read, "ID VA LEN [--hex|--raw]",
+	  "Read bytes through the space (tracked frames only).\n"
+	  "  --hex        one hex string (input for write --hex)\n"
+	  "  --raw        the bytes themselves\n"
+	  "  (default: a hexdump with addresses)\n" },
+	{ "write", NULL, cmd_write, "ID VA (STRING | --hex HEX | --file FILE)",
+	  "Write bytes through the space (tracked frames only): the bytes of\n"
+	  "STRING (no terminating NUL), of the hex string HEX, or of FILE\n"
+	  "(- for stdin).\n" },
+	{ "dump", NULL, cmd_dump, "ID [--from VA] [--to VA]",
+	  "Print the mappings as merged runs (contiguous VA and physical\n"
+	  "addresses, same properties), streamed from the kernel:\n"
+	  "  START-END  SIZE  LEAVES x LEAF  phys PA  PROT  CACHE  TRACKED\n"
+	  "  --from VA    start at VA (runs may begin before it)\n"
+	  "  --to VA      stop at VA\n" },
+	{ "stats", NULL, cmd_stats, "[ID]",
+	  "Pool counters, and with ID the space's nodes per level and leaves\n"
+	  "per size.\n" },
+	{ "check", NULL, cmd_check, "ID",
+	  "Run the invariant checker on a space: prints OK, or the first\n"
+	  "violation and exits 1.\n" },
+	{ "monitor", NULL, cmd_monitor, "[--count N] [--timeout SEC]",
+	  "Print one line per event of the \"events\" multicast group (with\n"
+	  "-j one JSON object per line). Says \"listening\" on stderr once\n"
+	  "subscribed.\n"
+	  "  --count N    exit after N events (exit 1 if the timeout comes\n"
+	  "               first)\n"
+	  "  --timeout SEC exit after SEC seconds\n" },
+};
+
+static void cmd_name(const struct cmd *cmd, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s%s", cmd->group, cmd->sub ? " " : "",
+		 cmd->sub ? cmd->sub : "");
+}
+
+static void print_usage_line(FILE *f, const struct cmd *cmd)
+{
+	char name[64];
+
+	cmd_name(cmd, name, sizeof(name));
+	fprintf(f, "  sptctl [-j] %s%s%s\n", name, *cmd->synopsis ? " " : "",
+		cmd->synopsis);
+}
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fputs("usage: sptctl [-j|--json] COMMAND [ARGS...]\n\n", f);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		print_usage_line(f, &commands[i]);
+	fputs("\nNumbers: sizes and addresses are decimal or 0x-hex, with an\n"
+	      "optional binary suffix K, M, G, T (16M = 0x1000000).\n"
+	      "'sptctl COMMAND --help' describes a command; see sptctl(8).\n",
+	      f);
+}
+
+static void cmd_help(const struct cmd *cmd)
+{
+	fputs("usage:\n", stdout);
+	print_usage_line(stdout, cmd);
+	printf("\n%s", cmd->help);
+	fputs(OPT_GLOBAL_HELP, stdout);
+}
+
+void cmd_usage_error(const struct cmd *cmd, const char *fmt, ...)
+{
+	char name[64];
+	va_list ap;
+
+	cmd_name(cmd, name, sizeof(name));
+	fflush(stdout);
+	fprintf(stderr, "sptctl: %s: ", name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	print_usage_line(stderr, cmd);
+	fprintf(stderr, "Try 'sptctl %s --help'.\n", name);
+	exit(EXIT_USAGE);
+}
+
+static bool opt_store(const struct opt *o, const char *arg)
+{
+	switch (o->type) {
+	case OPT_FLAG:
+		*(bool *)o->dest = true;
+		return true;
+	case OPT_STR:
+		*(const char **)o->dest = arg;
+		return true;
+	case OPT_SIZE:
+		return parse_size(arg, o->dest);
+	case OPT_ADDR:
+		return parse_addr(arg, o->dest);
+	case OPT_U64:
+		return parse_u64(arg, o->dest);
+	case OPT_PROT:
+		return parse_prot(arg, o->dest);
+	case OPT_CACHE:
+		return parse_cache(arg, o->dest);
+	}
+	return false;
+}
+
+int cmd_parse(const struct cmd *cmd, int argc, char **argv,
+	      const struct opt *opts, int min, int max, char ***pos)
+{
+	struct option lopts[32];
+	int n = 0, c, npos;
+
+	lopts[n++] = (struct option){ "json", no_argument, NULL, 'j' };
+	lopts[n++] = (struct option){ "help", no_argument, NULL, 'h' };
+	for (c = 0; opts && opts[c].name; c++) {
+		if (n >= (int)ARRAY_SIZE(lopts) - 1)
+			die(E2BIG, "too many options");
+		lopts[n++] = (struct option){
+			opts[c].name,
+			opts[c].type == OPT_FLAG ? no_argument :
+						   required_argument,
+			NULL, 256 + c,
+		};
+	}
+	lopts[n] = (struct option){ NULL, 0, NULL, 0 };
+
+	optind = 0;	/* glibc: rescan from argv[1] with fresh state */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":jh", lopts, NULL)) != -1) {
+		const struct opt *o;
+
+		switch (c) {
+		case 'j':
+			opt_json = true;
+			continue;
+		case 'h':
+			cmd_help(cmd);
+			exit(0);
+		case ':':
+			cmd_usage_error(cmd, "option '%s' needs an argument",
+					argv[optind - 1]);
+		case '?':
+			cmd_usage_error(cmd, "unknown option '%s'",
+					argv[optind - 1]);
+		}
+		o = &opts[c - 256];
+		if (!opt_store(o, optarg))
+			cmd_usage_error(cmd, "invalid --%s '%s'", o->name,
+					optarg);
+		if (o->seen)
+			*o->seen = true;
+	}
+	npos = argc - optind;
+	if (npos < min)
+		cmd_usage_error(cmd, "missing argument");
+	if (max >= 0 && npos > max)
+		cmd_usage_error(cmd, "too many arguments");
+	*pos = argv + optind;
+	return npos;
+}
+
+uint32_t arg_space(const struct cmd *cmd, const char *s)
+{
+	uint32_t id;
+
+	if (!parse_u32(s, &id))
+		cmd_usage_error(cmd, "invalid space ID '%s'", s);
+	return id;
+}
+
+uint64_t arg_addr(const struct cmd *cmd, const char *what, const char *s)
+{
+	uint64_t v;
+
+	if (!parse_addr(s, &v))
+		cmd_usage_error(cmd, "invalid %s '%s'", what, s);
+	return v;
+}
+
+uint64_t arg_size(const struct cmd *cmd, const char *what, const char *s)
+{
+	uint64_t v;
+
+	if (!parse_size(s, &v))
+		cmd_usage_error(cmd, "invalid %s '%s'", what, s);
+	return v;
+}
+
+uint32_t arg_prot(const struct cmd *cmd, const char *s)
+{
+	uint32_t v;
+
+	if (!parse_prot(s, &v))
+		cmd_usage_error(cmd, "invalid PROT '%s' (letters r, w, x, u)",
+				s);
+	return v;
+}
+
+int spt_ioctl_sized(unsigned long request, void *arg, uint32_t size)
+{
+	static int fd = -1;
+
+	if (fd < 0) {
+		fd = open(SPT_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			die(errno, "open %s", SPT_DEVICE_PATH);
+	}
+	memcpy(arg, &size, sizeof(size));
+	return ioctl(fd, request, arg) < 0 ? errno : 0;
+}
+
+static const struct cmd *find_cmd(int argc, char **argv, int *words)
+{
+	bool group_known = false;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		const struct cmd *c = &commands[i];
+
+		if (strcmp(c->group, argv[0]))
+			continue;
+		group_known = true;
+		if (!c->sub) {
+			*words = 1;
+			return c;
+		}
+		if (argc > 1 && !strcmp(c->sub, argv[1])) {
+			*words = 2;
+			return c;
+		}
+	}
+	if (group_known) {
+		/* "space" alone, "space --help" or an unknown subcommand. */
+		bool help = argc > 1 && (!strcmp(argv[1], "--help") ||
+					 !strcmp(argv[1], "-h"));
+
+		if (argc > 1 && !help)
+			fprintf(stderr, "sptctl: %s: unknown command '%s'\n",
+				argv[0], argv[1]);
+		fprintf(help ? stdout : stderr, "usage:\n");
+		for (i = 0; i < ARRAY_SIZE(commands); i++)
+			if (!strcmp(commands[i].group, argv[0]))
+				print_usage_line(help ? stdout : stderr,
+						 &commands[i]);
+		exit(help ? 0 : EXIT_USAGE);
+	}
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option gopts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const struct cmd *cmd;
+	int c, words;
+
+	/* Global options stop at the command word ('+'). */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+jh", gopts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			opt_json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			fprintf(stderr, "sptctl: unknown option '%s'\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (!argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (!strcmp(argv[0], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	cmd = find_cmd(argc, argv, &words);
+	if (!cmd) {
+		fprintf(stderr, "sptctl: unknown command '%s'\n", argv[0]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	/* The command sees its own word as argv[0]. */
+	return cmd->run(cmd, argc - words + 1, argv + words - 1);
+}
