@@ -246,7 +246,7 @@ TEST_F(dev, version_flags_einval)
 /* Several descriptors see the same spaces and the same pool. */
 TEST_F(dev, fds_share_spaces)
 {
-	struct spt_space_info info;
+	struct spt_space_info info = { 0 };
 	__u32 id;
 	int fd2;
 

@@ -49,6 +49,14 @@ void tap_abort(void)
 	longjmp(tap_jmp, 1);
 }
 
+static void tap_run_case(void (*fn)(void))
+{
+	tap_in_case = true;
+	if (!setjmp(tap_jmp))
+		fn();
+	tap_in_case = false;
+}
+
 int tap_main(const struct tap_case *cases, size_t n, int argc, char **argv)
 {
 	const char *filter = argc > 1 ? argv[1] : NULL;
@@ -60,10 +68,7 @@ int tap_main(const struct tap_case *cases, size_t n, int argc, char **argv)
 		if (filter && !strstr(cases[i].name, filter))
 			continue;
 		tap_failed = false;
-		tap_in_case = true;
-		if (!setjmp(tap_jmp))
-			cases[i].fn();
-		tap_in_case = false;
+		tap_run_case(cases[i].fn);
 		nr++;
 		if (tap_failed)
 			nr_failed++;

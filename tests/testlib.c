@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "testlib.h"
+#include "shim/pool_user.h"
 
 void tl_cfg(struct spt_cfg *cfg, unsigned int levels, unsigned int maxphys)
 {
@@ -116,6 +117,28 @@ void u64map_compact(struct u64map *m)
 	u64map_free(&old);
 }
 
+/* ---- the user-space pool ---- */
+
+struct spt_pool *tl_pool_new(u64 arena_bytes)
+{
+	return spt_pool_user_create((arena_bytes + (1ULL << 20) - 1) >> 20);
+}
+
+u64 tl_pool_delete(struct spt_pool *pool)
+{
+	return spt_pool_user_destroy(pool);
+}
+
+void tl_pool_fail_nth(struct spt_pool *pool, u64 n)
+{
+	spt_pool_user_fail_nth(pool, n);
+}
+
+u64 tl_pool_used(struct spt_pool *pool)
+{
+	return spt_pool_user_used(pool);
+}
+
 /* ---- environment ---- */
 
 u64 tenv_user_end(const struct tenv *e)
@@ -195,7 +218,7 @@ void tenv_fini(struct tenv *e)
 			tl_handle_put(e, pa);
 	}
 	CHECK_EQ(tl_pool_used(e->pool), 0);
-	tl_pool_delete(e->pool);
+	CHECK_EQ(tl_pool_delete(e->pool), 0);
 	u64map_free(&e->handles);
 	e->pool = NULL;
 }

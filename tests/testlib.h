@@ -50,7 +50,8 @@ void u64map_compact(struct u64map *m);
 
 /* The user-space pool (tests/shim/pool_user.c), wrapped. */
 struct spt_pool *tl_pool_new(u64 arena_bytes);
-void tl_pool_delete(struct spt_pool *pool);
+/* Returns the number of frames still in use (leaked). */
+u64 tl_pool_delete(struct spt_pool *pool);
 /* Fail the @n-th allocation from now (1 = the next one); 0 disarms. */
 void tl_pool_fail_nth(struct spt_pool *pool, u64 n);
 u64 tl_pool_used(struct spt_pool *pool);

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Fail-nth sweep: for each operation, make the 1st, 2nd, 3rd, ...
+ * allocation from the pool fail until the operation completes. Every
+ * failure must return -ENOMEM and leave a table that passes the checker
+ * (exact refcounts included) and translates exactly like before the
+ * operation, or, for operations that make progress piecewise (a range
+ * mapped item by item, unmap, a protect_next loop), exactly like the
+ * progress they reported. Atomic operations must leave the pool usage as it
+ * was. After destroy and gc release the pool must have no frame in use.
+ */
+#include <errno.h>
+
+#include "model.h"
+
+#define PA0	(1ULL << 40)
+#define MAX_POINTS 64
+
+struct fop {
+	const char *name;
+	void (*setup)(struct tenv *e, unsigned int levels);
+	/* Runs the operation, applying its reported progress to @expect. */
+	int (*run)(struct tenv *e, struct model *expect);
+	bool atomic;
+	unsigned int min_points;	/* at least this many (per level) */
+};
+
+static void setup_empty(struct tenv *e, unsigned int levels)
+{
+	tenv_init(e, levels);
+}
+
+/* A 1 GiB leaf at [2G, 3G), a tracked 2 MiB frame at [4G, 4G + 2M), a
+ * 4 KiB page at 1G - 4K. */
+static void setup_huge(struct tenv *e, unsigned int levels)
+{
+	struct spt_cursor c;
+	u64 f;
+
+	tenv_init(e, levels);
+	f = tl_frame_alloc(e, 2);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e->pt, 0, 8 * SZ_1G, &e->gc), 0);
+	REQUIRE_EQ(spt_cursor_jump(&c, 2 * SZ_1G), 0);
+	REQUIRE_EQ(tl_map(e, &c, PA0, 3, false, SPT_PROP_W, SPT_CACHE_WT,
+			  false, NULL), 0);
+	REQUIRE_EQ(spt_cursor_jump(&c, 4 * SZ_1G), 0);
+	REQUIRE_EQ(tl_map(e, &c, f, 2, true, SPT_PROP_W, 0, true, NULL), 0);
+	REQUIRE_EQ(spt_cursor_jump(&c, SZ_1G - SZ_4K), 0);
+	REQUIRE_EQ(tl_map(e, &c, PA0 + SZ_1G, 1, false, 0, 0, false, NULL),
+		   0);
+	spt_cursor_drop(&c);
+	REQUIRE(tenv_check(e));
+}
+
+static int run_cursor_new(struct tenv *e, struct model *expect)
+{
+	struct spt_cursor c;
+	int ret;
+
+	(void)expect;
+	ret = spt_cursor_mut_new(&c, &e->pt, SZ_1G + SZ_4K, SZ_1G + 2 * SZ_4K,
+				 &e->gc);
+	if (ret)
+		return ret;
+	/* nothing mapped: drop removes what was created */
+	spt_cursor_drop(&c);
+	return 0;
+}
+
+static int map_one(struct tenv *e, struct model *expect, unsigned int level,
+		   bool tracked)
+{
+	u64 va = 3 * SZ_512G + 5 * SZ_1G + 7 * SZ_2M, pa;
+	struct spt_cursor c;
+	int ret;
+
+	pa = tracked ? tl_frame_alloc(e, level) : PA0;
+	ret = spt_cursor_mut_new(&c, &e->pt, 0, 4 * SZ_512G, &e->gc);
+	if (ret)
+		goto out;
+	REQUIRE_EQ(spt_cursor_jump(&c, va), 0);
+	ret = tl_map(e, &c, pa, level, tracked, SPT_PROP_W, 0, false, NULL);
+	spt_cursor_drop(&c);
+	if (!ret) {
+		struct mleaf l = {
+			.va = va, .pa = pa, .level = level,
+			.flags = SPT_PROP_W, .tracked = tracked, .frame = pa,
+		};
+
+		model_map(expect, &l);
+	}
+out:
+	/* on failure the caller still owns its reference */
+	if (ret && tracked) {
+		CHECK_EQ(tl_ref(e, pa), 1);
+		CHECK_EQ(u64map_get(&e->handles, pa), 1);
+	}
+	return ret;
+}
+
+static int run_map_4k(struct tenv *e, struct model *expect)
+{
+	return map_one(e, expect, 1, true);
+}
+
+static int run_map_2m(struct tenv *e, struct model *expect)
+{
+	return map_one(e, expect, 2, true);
+}
+
+static int run_map_4k_untracked(struct tenv *e, struct model *expect)
+{
+	return map_one(e, expect, 1, false);
+}
+
+/* [1G - 8K, 1G + 2M + 8K): 4K, 4K | 2M, 4K, 4K across a 1 GiB line. */
+static int run_map_range(struct tenv *e, struct model *expect)
+{
+	u64 va = SZ_1G - 2 * SZ_4K, pa = PA0 + 3 * SZ_1G - 2 * SZ_4K;
+	u64 len = SZ_2M + 4 * SZ_4K;
+	struct spt_cursor c;
+	int ret;
+
+	ret = spt_cursor_mut_new(&c, &e->pt, SZ_1G - SZ_2M, 2 * SZ_1G,
+				 &e->gc);
+	if (ret)
+		return ret;
+	REQUIRE_EQ(spt_cursor_jump(&c, va), 0);
+	while (len) {
+		unsigned int l = spt_largest_level(va, pa, len, 3);
+		struct mleaf leaf = {
+			.va = va, .pa = pa, .level = l, .flags = SPT_PROP_X,
+			.cache = SPT_CACHE_WC,
+		};
+
+		ret = tl_map(e, &c, pa, l, false, SPT_PROP_X, SPT_CACHE_WC,
+			     false, NULL);
+		if (ret)
+			break;
+		model_map(expect, &leaf);
+		CHECK_EQ(spt_cursor_va(&c), va + spt_level_size(l));
+		va += spt_level_size(l);
+		pa += spt_level_size(l);
+		len -= spt_level_size(l);
+	}
+	spt_cursor_drop(&c);
+	return ret;
+}
+
+/* Unmap [3G - 4K, 4G + 4K): splits the 1 GiB leaf (2 nodes) and the
+ * tracked 2 MiB one (1 node); everything below the cursor goes. */
+static int run_unmap_split(struct tenv *e, struct model *expect)
+{
+	u64 s = 3 * SZ_1G - SZ_4K, en = 4 * SZ_1G + SZ_4K;
+	struct spt_cursor c;
+	long ret;
+
+	ret = spt_cursor_mut_new(&c, &e->pt, 2 * SZ_1G, 5 * SZ_1G, &e->gc);
+	if (ret)
+		return ret;
+	REQUIRE_EQ(spt_cursor_jump(&c, s), 0);
+	ret = spt_cursor_unmap(&c, en - s);
+	if (ret >= 0) {
+		CHECK_EQ(ret, 2);
+		CHECK_EQ(spt_cursor_va(&c), en);
+	} else {
+		CHECK(spt_cursor_va(&c) >= s && spt_cursor_va(&c) < en);
+	}
+	model_unmap(expect, s, ret >= 0 ? en : spt_cursor_va(&c));
+	spt_cursor_drop(&c);
+	return ret < 0 ? (int)ret : 0;
+}
+
+/* protect_next loop over [3G - 4K, 4G + 4K): two leaves, both split. */
+static int run_protect_split(struct tenv *e, struct model *expect)
+{
+	struct spt_prot_op op = {
+		.set = SPT_PROP_USER, .clear = SPT_PROP_W,
+		.cache = SPT_CACHE_UC,
+	};
+	u64 s = 3 * SZ_1G - SZ_4K, en = 4 * SZ_1G + SZ_4K, rs, re, ms, me;
+	struct spt_cursor c;
+	int ret, n = 0;
+
+	ret = spt_cursor_mut_new(&c, &e->pt, 2 * SZ_1G, 5 * SZ_1G, &e->gc);
+	if (ret)
+		return ret;
+	REQUIRE_EQ(spt_cursor_jump(&c, s), 0);
+	for (;;) {
+		u64 va = spt_cursor_va(&c);
+
+		ret = spt_cursor_protect_next(&c, en - va, &op, &rs, &re);
+		if (ret <= 0)
+			break;
+		n++;
+		REQUIRE_EQ(model_protect_next(expect, va, en - va, op.set,
+					      op.clear, op.cache, &ms, &me),
+			   1);
+		CHECK_EQ(rs, ms);
+		CHECK_EQ(re, me);
+	}
+	if (!ret)
+		CHECK_EQ(n, 2);
+	else
+		CHECK(spt_cursor_va(&c) < en);
+	spt_cursor_drop(&c);
+	return ret;
+}
+
+/* Destroy allocates nothing: it succeeds with any failure armed. */
+static int run_destroy(struct tenv *e, struct model *expect)
+{
+	spt_pt_destroy(&e->pt, &e->gc);
+	spt_gc_release(&e->gc, e->pool);
+	/* rebuild an empty table so that the sweep's checks apply */
+	model_reset(expect);
+	tl_pool_fail_nth(e->pool, 0);
+	REQUIRE_EQ(spt_pt_init(&e->pt, &e->cfg, e->pool, e->ktop), 0);
+	while (u64map_get(&e->handles, SPT_POOL_USER_BASE_GUESS))
+		;
+	return 0;
+}
+
+static unsigned int sweep(const struct fop *op, unsigned int levels)
+{
+	unsigned int n, points = 0;
+
+	for (n = 1; n <= MAX_POINTS; n++) {
+		struct model before, after;
+		char why[256] = "";
+		struct tenv e;
+		u64 used0;
+		int ret;
+
+		op->setup(&e, levels);
+		model_init(&before, levels, tenv_user_end(&e));
+		model_init(&after, levels, tenv_user_end(&e));
+		REQUIRE_EQ(model_from_table(&before, &e.pt), 0);
+		spt_gc_release(&e.gc, e.pool);
+		used0 = tl_pool_used(e.pool);
+		tl_pool_fail_nth(e.pool, n);
+		ret = op->run(&e, &before);
+		tl_pool_fail_nth(e.pool, 0);
+		CHECKF(ret == 0 || ret == -ENOMEM, "%s: failure %u: %d",
+		       op->name, n, ret);
+		spt_gc_release(&e.gc, e.pool);
+		CHECKF(tenv_check(&e), "%s: failure point %u", op->name, n);
+		REQUIRE_EQ(model_from_table(&after, &e.pt), 0);
+		CHECKF(model_equiv(&after, &before, why, sizeof(why)),
+		       "%s (%u levels): failure point %u (ret %d): %s",
+		       op->name, levels, n, ret, why);
+		if (ret && op->atomic)
+			CHECKF(tl_pool_used(e.pool) == used0,
+			       "%s: failure point %u: %llu frames in use, %llu before",
+			       op->name, n,
+			       (unsigned long long)tl_pool_used(e.pool),
+			       (unsigned long long)used0);
+		model_free(&before);
+		model_free(&after);
+		tenv_fini(&e);
+		if (!ret || tap_case_failed())
+			break;
+		points++;
+	}
+	CHECKF(n <= MAX_POINTS, "%s: still failing after %u failures",
+	       op->name, MAX_POINTS);
+	CHECKF(points >= op->min_points,
+	       "%s (%u levels): only %u failure points, expected >= %u",
+	       op->name, levels, points, op->min_points);
+	tap_diag("%s (%u-level): %u failure points swept", op->name, levels,
+		 points);
+	return points;
+}
