@@ -111,7 +111,7 @@ TEST_F(dev, enotty_nr_above_table)
 {
 	unsigned int nr;
 
-	for (nr = SPT_CMD_CHECK + 1; nr <= 0xff; nr++)
+	for (nr = SPT_CMD_LAST + 1; nr <= 0xff; nr++)
 		EXPECT_ERRNO(ENOTTY, spt_raw_ioctl(self->env.fd,
 						   _IO(SPT_TYPE, nr)));
 }
@@ -121,7 +121,7 @@ TEST_F(dev, enotty_wrong_direction)
 {
 	unsigned int nr;
 
-	for (nr = SPT_CMD_VERSION; nr <= SPT_CMD_CHECK; nr++) {
+	for (nr = SPT_CMD_VERSION; nr <= SPT_CMD_LAST; nr++) {
 		EXPECT_ERRNO(ENOTTY, spt_raw_ioctl(self->env.fd,
 			_IOR(SPT_TYPE, nr, struct spt_version)));
 		EXPECT_ERRNO(ENOTTY, spt_raw_ioctl(self->env.fd,
@@ -147,7 +147,7 @@ TEST_F(dev, table_numbers_known)
 {
 	unsigned int nr;
 
-	for (nr = SPT_CMD_VERSION; nr <= SPT_CMD_CHECK; nr++) {
+	for (nr = SPT_CMD_VERSION; nr <= SPT_CMD_LAST; nr++) {
 		__u32 zero_size = 0;
 
 		/* size 0 is below every first release: EINVAL, not ENOTTY. */

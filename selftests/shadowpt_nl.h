@@ -32,8 +32,12 @@ struct spt_nl_run {
 };
 
 struct spt_nl_event {
-	__u32 type, space_id, err, pid;
+	__u32 type, space_id, pid;
+	bool has_range;		/* map/unmap/protect: va, len, count, err */
+	__u32 err;
 	__u64 va, len, count;
+	bool has_load;		/* load window: cpu, count, faults, status */
+	__u32 cpu, faults, status;
 };
 
 /* Optional attributes of a request. */
@@ -260,13 +264,22 @@ static inline int spt_nl_parse_event(struct nlattr **tb, struct spt_nl_event *e)
 {
 	bool ok = true;
 
+	bool r = true, l = true;
+
+	memset(e, 0, sizeof(*e));
 	e->type = spt_nla_u32(tb, SPT_A_EVENT_TYPE, &ok);
 	e->space_id = spt_nla_u32(tb, SPT_A_SPACE_ID, &ok);
-	e->err = spt_nla_u32(tb, SPT_A_EVENT_ERRNO, &ok);
 	e->pid = spt_nla_u32(tb, SPT_A_EVENT_PID, &ok);
-	e->va = spt_nla_u64(tb, SPT_A_EVENT_VA, &ok);
-	e->len = spt_nla_u64(tb, SPT_A_EVENT_LEN, &ok);
-	e->count = spt_nla_u64(tb, SPT_A_EVENT_COUNT, &ok);
+	e->va = spt_nla_u64(tb, SPT_A_EVENT_VA, &r);
+	e->len = spt_nla_u64(tb, SPT_A_EVENT_LEN, &r);
+	e->err = spt_nla_u32(tb, SPT_A_EVENT_ERRNO, &r);
+	e->count = tb[SPT_A_EVENT_COUNT] ?
+		   nla_get_u64(tb[SPT_A_EVENT_COUNT]) : 0;
+	e->cpu = spt_nla_u32(tb, SPT_A_EVENT_CPU, &l);
+	e->faults = spt_nla_u32(tb, SPT_A_EVENT_FAULTS, &l);
+	e->status = spt_nla_u32(tb, SPT_A_EVENT_STATUS, &l);
+	e->has_range = r && tb[SPT_A_EVENT_COUNT];
+	e->has_load = l && tb[SPT_A_EVENT_COUNT];
 	return ok ? 0 : -1;
 }
 

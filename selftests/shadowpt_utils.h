@@ -54,6 +54,9 @@
 
 #define SPT_PROT_SETTABLE (SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER)
 
+/* The last command number of the ioctl table. */
+#define SPT_CMD_LAST	SPT_CMD_LOAD
+
 #ifndef offsetofend
 #define offsetofend(TYPE, MEMBER) \
 	(offsetof(TYPE, MEMBER) + sizeof(((TYPE *)0)->MEMBER))
@@ -231,6 +234,21 @@ static inline int _spt_check(int fd, __u32 id, char *msg, __u32 msg_len)
 				 .msg_len = msg_len, .msg = (uintptr_t)msg };
 
 	return ioctl(fd, SPT_IOCTL_CHECK, &cmd);
+}
+
+/* A load window of @nr ops on the first isolated CPU. */
+static inline int _spt_load(int fd, __u32 id, struct spt_load_op *ops,
+			    __u32 nr, struct spt_load *out)
+{
+	struct spt_load cmd = {
+		.size = sizeof(cmd), .space_id = id, .nr_ops = nr,
+		.op_size = sizeof(*ops), .ops = (uintptr_t)ops,
+	};
+	int ret = ioctl(fd, SPT_IOCTL_LOAD, &cmd);
+
+	if (!ret && out)
+		*out = cmd;
+	return ret;
 }
 
 /* Macros for fixtures whose data has a struct spt_env named env. */

@@ -25,9 +25,23 @@ struct fop {
 	unsigned int min_points;	/* at least this many (per level) */
 };
 
+static u64 frame;	/* allocated by the setup, before failures arm */
+
 static void setup_empty(struct tenv *e, unsigned int levels)
 {
 	tenv_init(e, levels);
+}
+
+static void setup_frame4k(struct tenv *e, unsigned int levels)
+{
+	tenv_init(e, levels);
+	frame = tl_frame_alloc(e, 1);
+}
+
+static void setup_frame2m(struct tenv *e, unsigned int levels)
+{
+	tenv_init(e, levels);
+	frame = tl_frame_alloc(e, 2);
 }
 
 /* A 1 GiB leaf at [2G, 3G), a tracked 2 MiB frame at [4G, 4G + 2M), a
@@ -74,7 +88,7 @@ static int map_one(struct tenv *e, struct model *expect, unsigned int level,
 	struct spt_cursor c;
 	int ret;
 
-	pa = tracked ? tl_frame_alloc(e, level) : PA0;
+	pa = tracked ? frame : PA0;
 	ret = spt_cursor_mut_new(&c, &e->pt, 0, 4 * SZ_512G, &e->gc);
 	if (ret)
 		goto out;
@@ -216,13 +230,12 @@ static int run_destroy(struct tenv *e, struct model *expect)
 	model_reset(expect);
 	tl_pool_fail_nth(e->pool, 0);
 	REQUIRE_EQ(spt_pt_init(&e->pt, &e->cfg, e->pool, e->ktop), 0);
-	while (u64map_get(&e->handles, SPT_POOL_USER_BASE_GUESS))
-		;
 	return 0;
 }
 
 static unsigned int sweep(const struct fop *op, unsigned int levels)
 {
+	bool failed_before = tap_case_failed();
 	unsigned int n, points = 0;
 
 	for (n = 1; n <= MAX_POINTS; n++) {
@@ -258,7 +271,7 @@ static unsigned int sweep(const struct fop *op, unsigned int levels)
 		model_free(&before);
 		model_free(&after);
 		tenv_fini(&e);
-		if (!ret || tap_case_failed())
+		if (!ret || (!failed_before && tap_case_failed()))
 			break;
 		points++;
 	}
@@ -270,4 +283,91 @@ static unsigned int sweep(const struct fop *op, unsigned int levels)
 	tap_diag("%s (%u-level): %u failure points swept", op->name, levels,
 		 points);
 	return points;
+}
+
+static const struct fop fops[] = {
+	{ "cursor_mut_new", setup_empty, run_cursor_new, true, 3 },
+	{ "map 4K tracked", setup_frame4k, run_map_4k, true, 3 },
+	{ "map 4K untracked", setup_empty, run_map_4k_untracked, true, 3 },
+	{ "map 2M tracked", setup_frame2m, run_map_2m, true, 2 },
+	{ "map range across nodes", setup_empty, run_map_range, false, 5 },
+	{ "map range, nodes partly there", setup_huge, run_map_range, false,
+	  2 },
+	{ "unmap needing splits", setup_huge, run_unmap_split, false, 3 },
+	{ "protect needing splits", setup_huge, run_protect_split, false, 3 },
+	{ "destroy", setup_huge, run_destroy, false, 0 },
+};
+
+static void sweep_op(unsigned int i)
+{
+	sweep(&fops[i], 4);
+	sweep(&fops[i], 5);
+}
+
+static void failnth_pt_init(void)
+{
+	unsigned int levels, n, points;
+
+	for (levels = 4; levels <= 5; levels++) {
+		struct spt_cfg cfg;
+
+		tl_cfg(&cfg, levels, 46);
+		points = 0;
+		for (n = 1; n <= MAX_POINTS; n++) {
+			struct spt_pool *pool = tl_pool_new(16ULL << 20);
+			struct spt_pt pt;
+			struct spt_gc gc;
+			int ret;
+
+			REQUIRE(pool);
+			spt_gc_init(&gc);
+			tl_pool_fail_nth(pool, n);
+			ret = spt_pt_init(&pt, &cfg, pool, NULL);
+			tl_pool_fail_nth(pool, 0);
+			if (ret) {
+				CHECK_EQ(ret, -ENOMEM);
+				CHECK_EQ(tl_pool_used(pool), 0);
+				points++;
+			} else {
+				CHECK_EQ(spt_pt_check(&pt, NULL, true, NULL,
+						      NULL, NULL, 0), 0);
+				spt_pt_destroy(&pt, &gc);
+				spt_gc_release(&gc, pool);
+			}
+			CHECK_EQ(tl_pool_delete(pool), 0);
+			if (!ret)
+				break;
+		}
+		CHECK_EQ(points, 1);
+		tap_diag("pt_init (%u-level): %u failure points swept",
+			 levels, points);
+	}
+}
+
+static void failnth_cursor_mut_new(void) { sweep_op(0); }
+static void failnth_map_4k_tracked(void) { sweep_op(1); }
+static void failnth_map_4k_untracked(void) { sweep_op(2); }
+static void failnth_map_2m_tracked(void) { sweep_op(3); }
+static void failnth_map_range(void) { sweep_op(4); }
+static void failnth_map_range_partial(void) { sweep_op(5); }
+static void failnth_unmap_split(void) { sweep_op(6); }
+static void failnth_protect_split(void) { sweep_op(7); }
+static void failnth_destroy(void) { sweep_op(8); }
+
+static const struct tap_case cases[] = {
+	TAP_CASE(failnth_pt_init),
+	TAP_CASE(failnth_cursor_mut_new),
+	TAP_CASE(failnth_map_4k_tracked),
+	TAP_CASE(failnth_map_4k_untracked),
+	TAP_CASE(failnth_map_2m_tracked),
+	TAP_CASE(failnth_map_range),
+	TAP_CASE(failnth_map_range_partial),
+	TAP_CASE(failnth_unmap_split),
+	TAP_CASE(failnth_protect_split),
+	TAP_CASE(failnth_destroy),
+};
+
+int main(int argc, char **argv)
+{
+	return tap_main(cases, ARRAY_SIZE(cases), argc, argv);
 }

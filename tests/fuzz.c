@@ -170,6 +170,7 @@ static bool fz_walk(struct fz *f, u64 lo, u64 hi)
 	bool ok = false;
 	int ret;
 
+	f->st.walks++;
 	ret = spt_cursor_new(&rc, &f->e.pt, lo, hi);
 	EXPECT(f, ret == 0, "walk [0x%llx, 0x%llx): %d",
 	       (unsigned long long)lo, (unsigned long long)hi, ret);
@@ -385,6 +386,7 @@ static bool fz_jump(struct fz *f, u64 va)
 	valid = !(va & (SPT_PAGE_SIZE - 1)) && va >= f->cs && va < f->ce;
 	ret = spt_cursor_jump(&f->c, va);
 	f->ops++;
+	f->st.jump_einval += !valid;
 	EXPECT(f, ret == (valid ? 0 : -EINVAL), "jump 0x%llx in [0x%llx, 0x%llx): %d",
 	       (unsigned long long)va, (unsigned long long)f->cs,
 	       (unsigned long long)f->ce, ret);
@@ -450,6 +452,15 @@ static bool fz_map_one(struct fz *f, struct spt_item *item,
 		EXPECT(f, !spt_meta_put(meta), "put dropped the last ref");
 	}
 	*ok = valid;
+	if (valid) {
+		f->st.map_ok[item->level - 1]++;
+		f->st.map_tracked += item->tracked;
+		f->st.replaced += exp;
+		if (f->m.n > f->st.max_leaves)
+			f->st.max_leaves = f->m.n;
+	} else {
+		f->st.map_einval++;
+	}
 	return fz_check_va(f, "map");
 }
 
@@ -523,6 +534,11 @@ static bool fz_do_unmap(struct fz *f, const struct fz_op *op)
 	valid = !(len & (SPT_PAGE_SIZE - 1)) && len <= f->ce - pos;
 	ret = spt_cursor_unmap(&f->c, len);
 	f->ops++;
+	f->st.unmap_calls++;
+	if (ret > 0)
+		f->st.unmap_leaves += ret;
+	if (!valid)
+		f->st.unmap_einval++;
 	if (valid) {
 		exp = (long)model_unmap(&f->m, pos, pos + len);
 		fz_account_zeroed(f);
@@ -559,6 +575,7 @@ static bool fz_do_protect(struct fz *f, const struct fz_op *op)
 		int ret = spt_cursor_protect_next(&f->c, op->b, &pop, &s, &e);
 
 		f->ops++;
+		f->st.protect_einval++;
 		EXPECT(f, ret == -EINVAL, "protect_next at 0x%llx len 0x%llx (end 0x%llx): %d",
 		       (unsigned long long)pos, (unsigned long long)op->b,
 		       (unsigned long long)f->ce, ret);
@@ -587,6 +604,7 @@ static bool fz_do_protect(struct fz *f, const struct fz_op *op)
 		       (unsigned long long)s, (unsigned long long)e,
 		       (unsigned long long)ms, (unsigned long long)me);
 		f->mva = me;
+		f->st.protect_changed++;
 		if (!fz_check_va(f, "protect_next"))
 			return false;
 		if (me >= wend)
@@ -610,6 +628,10 @@ static bool fz_do_query(struct fz *f, const struct fz_op *op)
 	}
 	EXPECT(f, ret == 0, "query at 0x%llx: %d", (unsigned long long)f->mva,
 	       ret);
+	if (q.mapped)
+		f->st.query_mapped++;
+	else
+		f->st.query_absent++;
 	if (!fz_cmp_query(f, f->mva, &q, !f->mut))
 		return false;
 	return fz_check_va(f, "query");
@@ -630,6 +652,10 @@ static bool fz_do_find(struct fz *f, const struct fz_op *op)
 		exp = model_find_next(&f->m, pos, pos + len, &at);
 		f->mva = exp ? at : pos + len;
 	}
+	if (ret)
+		f->st.find_hit++;
+	else
+		f->st.find_miss++;
 	EXPECT(f, ret == exp, "find_next at 0x%llx len 0x%llx: %d, model %d",
 	       (unsigned long long)pos, (unsigned long long)len, ret, exp);
 	return fz_check_va(f, "find_next");
@@ -654,8 +680,10 @@ static bool fz_do_open(struct fz *f, const struct fz_op *op)
 	EXPECT(f, ret == (valid ? 0 : -EINVAL), "cursor%s_new [0x%llx, 0x%llx): %d",
 	       op->mut ? "_mut" : "", (unsigned long long)op->a,
 	       (unsigned long long)op->b, ret);
-	if (!valid)
+	if (!valid) {
+		f->st.open_einval++;
 		return true;
+	}
 	f->open = true;
 	f->mut = op->mut;
 	f->cs = op->a;
@@ -664,7 +692,20 @@ static bool fz_do_open(struct fz *f, const struct fz_op *op)
 	return fz_check_va(f, "open");
 }
 
+static bool fz_exec_one(struct fz *f, const struct fz_op *op);
+
+/* Operations that reached the core count; skipped ones do not. */
 bool fz_exec(struct fz *f, const struct fz_op *op)
+{
+	u64 calls = f->ops;
+	bool ok = fz_exec_one(f, op);
+
+	if (f->ops != calls)
+		f->nr_ops++;
+	return ok;
+}
+
+static bool fz_exec_one(struct fz *f, const struct fz_op *op)
 {
 	struct fz_slot *s, *d;
 
@@ -677,12 +718,16 @@ bool fz_exec(struct fz *f, const struct fz_op *op)
 		return fz_close(f);
 	case FZ_PUT:
 		s = &f->slots[op->slot % FZ_SLOTS];
-		return !s->live || fz_slot_put(f, s);
+		if (!s->live)
+			return true;
+		f->ops++;
+		return fz_slot_put(f, s);
 	case FZ_DUP:
 		s = &f->slots[op->slot % FZ_SLOTS];
 		d = &f->slots[op->slot2 % FZ_SLOTS];
 		if (!s->live || d->live)
 			return true;
+		f->ops++;
 		EXPECT(f, spt_meta_get(spt_pool_meta(f->e.pool, s->pa)),
 		       "get on a live frame");
 		*d = *s;
@@ -1121,4 +1166,34 @@ bool fz_op_read(struct fz_op *op, const char *line)
 	op->keep = v[9];
 	op->mut = v[10];
 	return op->kind < FZ_NR_KINDS;
+}
+
+void fz_print_stats(const struct fz *f)
+{
+	const struct fz_stats *st = &f->st;
+
+	printf("# maps: %llu 4K, %llu 2M, %llu 1G (%llu tracked), %llu refused; %llu leaves replaced\n",
+	       (unsigned long long)st->map_ok[0],
+	       (unsigned long long)st->map_ok[1],
+	       (unsigned long long)st->map_ok[2],
+	       (unsigned long long)st->map_tracked,
+	       (unsigned long long)st->map_einval,
+	       (unsigned long long)st->replaced);
+	printf("# unmaps: %llu calls, %llu leaves, %llu refused; splits %llu; protected %llu leaves, %llu refused\n",
+	       (unsigned long long)st->unmap_calls,
+	       (unsigned long long)st->unmap_leaves,
+	       (unsigned long long)st->unmap_einval,
+	       (unsigned long long)f->m.nr_splits,
+	       (unsigned long long)st->protect_changed,
+	       (unsigned long long)st->protect_einval);
+	printf("# queries: %llu mapped, %llu absent; find_next: %llu hits, %llu misses; refused: %llu opens, %llu jumps\n",
+	       (unsigned long long)st->query_mapped,
+	       (unsigned long long)st->query_absent,
+	       (unsigned long long)st->find_hit,
+	       (unsigned long long)st->find_miss,
+	       (unsigned long long)st->open_einval,
+	       (unsigned long long)st->jump_einval);
+	printf("# most leaves at once: %llu; %llu verification walks\n",
+	       (unsigned long long)st->max_leaves,
+	       (unsigned long long)st->walks);
 }

@@ -51,6 +51,15 @@ struct fz_slot {
 	bool live;
 };
 
+/* What the run exercised (printed by fuzz_model). */
+struct fz_stats {
+	u64 map_ok[SPT_MAX_LEAF_LEVEL], map_tracked, map_einval, replaced;
+	u64 unmap_calls, unmap_leaves, unmap_einval;
+	u64 protect_changed, protect_einval;
+	u64 query_mapped, query_absent, find_hit, find_miss;
+	u64 open_einval, jump_einval, max_leaves, walks;
+};
+
 struct fz {
 	struct tenv e;
 	struct model m;
@@ -60,12 +69,17 @@ struct fz {
 	struct fz_slot slots[FZ_SLOTS];
 	u64 data_frames;	/* expected data frames in use (4 KiB units) */
 	u64 ops;		/* core calls made */
+	u64 nr_ops;		/* operations that reached the core */
 	u64 sessions;
 	u64 last_pa;		/* for "physically adjacent" maps */
 	bool failed;
 	char err[1024];
 	bool clear_pending;	/* generator: state too big, clear it */
+	struct fz_stats st;
 };
+
+/* Print the statistics as "# " lines. */
+void fz_print_stats(const struct fz *f);
 
 /* Entropy for the generator: a seeded PRNG or the fuzz input's bytes. */
 struct fz_rng {

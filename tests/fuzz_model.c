@@ -29,7 +29,8 @@
 #define ARENA_BYTES	(256ULL << 20)
 
 struct shared {
-	u64 ops;		/* core calls */
+	u64 ops;		/* operations executed */
+	u64 calls;		/* core calls */
 	u64 sessions;
 	u64 n;			/* operations logged */
 	u64 cap;
@@ -61,21 +62,25 @@ static int run_generate(u64 seed, u64 nops, unsigned int levels,
 	struct fz_op op;
 
 	fz_init(&f, levels, ARENA_BYTES);
-	while (f.ops < nops && sh->n < sh->cap) {
+	while (f.nr_ops < nops && sh->n < sh->cap) {
 		fz_gen(&f, &rng, &op);
 		sh->log[sh->n++] = op;
 		if (!fz_exec(&f, &op)) {
-			printf("# FAILED at operation %llu (core call %llu): %s\n",
+			printf("# FAILED at operation %llu (%llu executed, core call %llu): %s\n",
 			       (unsigned long long)sh->n - 1,
+			       (unsigned long long)f.nr_ops,
 			       (unsigned long long)f.ops, f.err);
 			print_op("#   ", sh->n - 1, &op);
 			return 1;
 		}
-		sh->ops = f.ops;
+		sh->ops = f.nr_ops;
+		sh->calls = f.ops;
 		sh->sessions = f.sessions;
 	}
-	sh->ops = f.ops;
+	sh->ops = f.nr_ops;
+	sh->calls = f.ops;
 	sh->sessions = f.sessions;
+	fz_print_stats(&f);
 	if (!fz_finish(&f)) {
 		printf("# FAILED in the final check (after %llu operations): %s\n",
 		       (unsigned long long)sh->n, f.err);
@@ -133,6 +138,7 @@ static bool fails(const struct fz_op *ops, u64 n, unsigned int levels)
 
 		dup2(fd, 1);
 		dup2(fd, 2);
+		alarm(120);	/* a hang (lock never released) is a failure */
 		_exit(run_ops(ops, n, levels, false));
 	}
 	waitpid(pid, &status, 0);
@@ -289,7 +295,7 @@ int main(int argc, char **argv)
 	printf("# fuzz_model --seed %llu --ops %llu --levels %u\n",
 	       (unsigned long long)seed, (unsigned long long)nops, levels);
 
-	/* Every generated op is at least one core call, or a cheap no-op. */
+	/* Most generated ops execute; the skipped ones are rare. */
 	bytes = sizeof(*sh) + (2 * nops + 4096) * sizeof(struct fz_op);
 	sh = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
 		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -304,12 +310,23 @@ int main(int argc, char **argv)
 		perror("fork");
 		return 2;
 	}
-	if (!pid)
-		exit(run_generate(seed, nops, levels, sh));
+	if (!pid) {
+		int ret;
+
+		alarm(900);	/* a hang (lock never released) is a failure */
+		ret = run_generate(seed, nops, levels, sh);
+
+		/* A failed run leaks by design: skip LeakSanitizer then. */
+		fflush(stdout);
+		if (ret)
+			_exit(ret);
+		exit(0);
+	}
 	waitpid(pid, &status, 0);
 	dt = now() - t0;
-	printf("# %llu core calls in %llu operations, %llu sessions, %.1f s, %.0f ops/s\n",
+	printf("# %llu operations (%llu generated, %llu core calls, %llu sessions) in %.1f s: %.0f ops/s\n",
 	       (unsigned long long)sh->ops, (unsigned long long)sh->n,
+	       (unsigned long long)sh->calls,
 	       (unsigned long long)sh->sessions, dt, sh->ops / dt);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
 		printf("ok 1 - fuzz %u-level seed %llu: %llu ops\n", levels,
@@ -355,8 +372,10 @@ int main(int argc, char **argv)
 		/* Run it once more with its diagnostics. */
 		fflush(stdout);
 		pid = fork();
-		if (!pid)
+		if (!pid) {
+			alarm(120);
 			_exit(run_ops(sh->log, n, levels, true));
+		}
 		waitpid(pid, &status, 0);
 	}
 	printf("# reproduce: fuzz_model --seed %llu --ops %llu --levels %u\n",

@@ -69,8 +69,11 @@ struct mleaf *model_find(struct model *m, u64 va)
 
 bool model_find_next(struct model *m, u64 va, u64 end, u64 *at)
 {
-	size_t i = model_lower(m, va);
+	size_t i;
 
+	if (va >= end)
+		return false;
+	i = model_lower(m, va);
 	if (i < m->n && m->v[i].va < end) {
 		*at = m->v[i].va > va ? m->v[i].va : va;
 		return true;
@@ -97,6 +100,7 @@ static void model_split(struct model *m, size_t i)
 		c->pa = l.pa + k * cs;
 	}
 	m->n += SPT_NR_ENTRIES - 1;
+	m->nr_splits++;
 	if (l.tracked)
 		u64map_add(&m->ptes, l.frame, SPT_NR_ENTRIES - 1);
 }

@@ -37,6 +37,7 @@ struct model {
 		u8 flevel;
 	} *zeroed;
 	size_t nr_zeroed, zeroed_cap;
+	u64 nr_splits;		/* statistics: huge leaves split */
 };
 
 void model_init(struct model *m, unsigned int levels, u64 user_end);

@@ -35,9 +35,12 @@ void tap_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Has the current case failed so far? */
 bool tap_case_failed(void);
 
-#define CHECK(c)							\
-	((c) ? true :							\
-	 (tap_fail_at(__FILE__, __LINE__, "CHECK(%s) failed", #c), false))
+#define CHECK(c) ({						\
+	bool __c = !!(c);						\
+	if (!__c)							\
+		tap_fail_at(__FILE__, __LINE__, "CHECK(%s) failed", #c);	\
+	__c;								\
+})
 
 #define CHECK_EQ(a, b) ({						\
 	unsigned long long __a = (unsigned long long)(a);		\
@@ -51,8 +54,12 @@ bool tap_case_failed(void);
 	__ok;								\
 })
 
-#define CHECKF(c, ...)							\
-	((c) ? true : (tap_fail_at(__FILE__, __LINE__, __VA_ARGS__), false))
+#define CHECKF(c, ...) ({						\
+	bool __c = !!(c);						\
+	if (!__c)							\
+		tap_fail_at(__FILE__, __LINE__, __VA_ARGS__);		\
+	__c;								\
+})
 
 #define REQUIRE(c)							\
 	do {								\

@@ -230,9 +230,12 @@ struct spt_meta *tl_meta(struct tenv *e, u64 pa)
 	return spt_pool_meta(e->pool, pa);
 }
 
+/* A frame whose chunk went back has no slot: UNUSED. */
 u32 tl_ref(struct tenv *e, u64 pa)
 {
-	return spt_meta_ref(tl_meta(e, pa));
+	struct spt_meta *m = tl_meta(e, pa);
+
+	return m ? spt_meta_ref(m) : SPT_REF_UNUSED;
 }
 
 u64 tl_frame_alloc(struct tenv *e, unsigned int level)

@@ -68,8 +68,10 @@ static void checker_catches_l(unsigned int levels)
 	REQUIRE(pte4k && pte2m && pte1g && pde);
 	node = tl_meta(&e, *pde & e.cfg.pa_mask);
 
-	BREAK_AND_FIX(&e, "reserved bit above MAXPHYADDR", *pte4k,
-		      *pte4k | (1ULL << 50));
+	if (e.cfg.pa_mask >> 51 == 0)
+		BREAK_AND_FIX(&e, "reserved bit above MAXPHYADDR", *pte4k,
+			      *pte4k | (1ULL << 51));
+	BREAK_AND_FIX(&e, "unknown bit 52 set", *pte4k, *pte4k | (1ULL << 52));
 	BREAK_AND_FIX(&e, "protection key bits", *pte4k, *pte4k | (1ULL << 60));
 	BREAK_AND_FIX(&e, "global leaf", *pte4k, *pte4k | X86_G);
 	BREAK_AND_FIX(&e, "misaligned 1 GiB leaf", *pte1g,
@@ -104,8 +106,11 @@ static void checker_catches_l(unsigned int levels)
 		parent = tl_meta(&e, *tl_raw_slot(&e, SZ_1G, 3) &
 				 e.cfg.pa_mask);
 		parent->nr_children++;
-		BREAK_AND_FIX(&e, "node reachable twice", *pde2, *pde);
+		*pde2 = *pde;
+		check_fails(&e, "node reachable twice");
+		*pde2 = 0;
 		parent->nr_children--;
+		CHECK(tenv_check(&e));
 	}
 	/* an empty node (with a consistent count) */
 	{

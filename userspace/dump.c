@@ -20,6 +20,7 @@ static int dump_run(struct nlattr **tb, uint8_t gcmd, void *arg)
 	uint64_t va, end, phys, pages;
 	uint32_t level, prot, cache, flags;
 	char b1[FMT_BUF], b2[FMT_BUF], b3[FMT_BUF], b4[FMT_BUF], b5[FMT_BUF];
+	char b6[FMT_BUF], b7[FMT_BUF];
 	bool tracked;
 
 	if (gcmd != SPT_GENL_CMD_MAPPING_GET)
@@ -55,7 +56,7 @@ static int dump_run(struct nlattr **tb, uint8_t gcmd, void *arg)
 	printf("%s-%s %7s %8llu x %-3s phys %s  %s  %-3s  %s\n",
 	       fmt_addr(b1, va), fmt_addr(b2, end), fmt_size(b3, end - va),
 	       (unsigned long long)pages, fmt_size(b4, level_size(level)),
-	       fmt_addr(b5, phys), fmt_prot(b1, prot), fmt_cache(b2, cache),
+	       fmt_addr(b5, phys), fmt_prot(b6, prot), fmt_cache(b7, cache),
 	       tracked ? "tracked" : "untracked");
 	return 0;
 }

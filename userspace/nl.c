@@ -58,6 +58,8 @@ static int nlerr_to_errno(int nlerr)
 		return EPERM;
 	case NLE_NODEV:
 		return ENODEV;
+	case NLE_SEQ_MISMATCH:
+		return EPROTO;
 	case NLE_MSG_TRUNC:
 	case NLE_MSG_TOOSHORT:
 	case NLE_MSG_OVERFLOW:
@@ -128,6 +130,13 @@ static int on_error(struct sockaddr_nl *who, struct nlmsgerr *e, void *arg)
 	(void)who;
 	nl->err = e->error < 0 ? -e->error : EIO;
 	return NL_STOP;
+}
+
+static int seq_any(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
 }
 
 struct spt_nl *spt_nl_open(void)
@@ -201,8 +210,8 @@ int spt_nl_subscribe(struct spt_nl *nl, const char *group, spt_nl_fn fn,
 
 	if (grp < 0)
 		return nlerr_to_errno(grp);
-	/* Events carry no sequence number of ours. */
-	nl_socket_disable_seq_check(nl->sk);
+	/* Events carry no sequence number of ours (our cb, not the socket's). */
+	nl_cb_set(nl->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
 	ret = nl_socket_add_membership(nl->sk, grp);
 	if (ret < 0)
 		return nlerr_to_errno(ret);

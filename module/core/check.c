@@ -218,13 +218,13 @@ static void spt_check_settle(struct spt_check *ck, u64 pa, unsigned int level,
 			spt_check_settle(ck, cpa, level - 1, va, false);
 		} else if (ck->expect_refs && spt_pte_tracked(pte) &&
 			   level < SPT_MAX_LEAF_LEVEL) {
-			u64 hpa;
-			u32 ref, h;
+			u64 lpa = spt_pte_leaf_pa(cfg, pte, level), hpa;
 			unsigned long tally;
+			u32 ref, h;
 
-			m = spt_leaf_head(ck->pt, spt_pte_leaf_pa(cfg, pte, level),
-					  level, &hpa);
-			if (!m || !m->word || spt_meta_ref(m) - 1 >= SPT_REF_MAX)
+			m = spt_leaf_head(ck->pt, lpa, level, &hpa);
+			if (!m || !m->word ||
+			    spt_meta_ref(m) - 1 >= SPT_REF_MAX)
 				continue;
 			tally = m->word;
 			m->word = 0;

@@ -47,6 +47,21 @@ static inline u64 spt_entry_end(u64 va, unsigned int level)
 	return (va | (spt_level_size(level) - 1)) + 1;
 }
 
+/* Preemption off and an RCU read-side section for the cursor's life. */
+static void spt_cursor_enter(void)
+	__acquires(RCU)
+{
+	preempt_disable();
+	rcu_read_lock();
+}
+
+static void spt_cursor_exit(void)
+	__releases(RCU)
+{
+	rcu_read_unlock();
+	preempt_enable();
+}
+
 static int spt_cursor_open(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 			   u64 end, struct spt_gc *gc)
 {
@@ -62,12 +77,10 @@ static int spt_cursor_open(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 	c->start = start;
 	c->end = end;
 	c->gc = gc;
-	preempt_disable();
-	rcu_read_lock();
+	spt_cursor_enter();
 	ret = spt_lock_range(c, gc);
 	if (ret) {
-		rcu_read_unlock();
-		preempt_enable();
+		spt_cursor_exit();
 		return ret;
 	}
 	c->in_rcu = true;
@@ -89,13 +102,13 @@ int spt_cursor_mut_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 }
 
 void spt_cursor_drop(struct spt_cursor *c)
+	__releases(RCU)
 {
 	if (WARN_ON_ONCE(!c->in_rcu))
 		return;
 	spt_unlock_range(c);
 	c->in_rcu = false;
-	rcu_read_unlock();
-	preempt_enable();
+	spt_cursor_exit();
 }
 
 int spt_cursor_query(struct spt_cursor *c, struct spt_query *q)
@@ -180,7 +193,7 @@ static void spt_cursor_entries_gone(struct spt_cursor *c, unsigned int level,
 
 		WRITE_ONCE(c->ptes[level][spt_index(c->va, level + 1)], 0);
 		spt_gc_flush_add(c->gc, base, base + span);
-		spt_node_retire(c->pt, c->path[level - 1], m, c->gc, true);
+		spt_node_retire(c->path[level - 1], m, c->gc, true);
 		spt_cursor_pop(c);
 		level++;
 		m = c->meta[level - 1];
@@ -308,9 +321,10 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 			spt_leaf_release(pt, old, level, c->gc);
 			n = 1;
 		} else {
-			n = spt_subtree_release(pt,
-					spt_pte_table_pa(pt->cfg, old),
-					level - 1, c->gc, true);
+			u64 cpa = spt_pte_table_pa(pt->cfg, old);
+
+			n = spt_subtree_release(pt, cpa, level - 1, c->gc,
+						true);
 		}
 		spt_gc_flush_add(c->gc, va, va + size);
 	}
@@ -374,15 +388,15 @@ long spt_cursor_unmap(struct spt_cursor *c, u64 len)
 			continue;
 		}
 		if (!spt_pte_is_leaf(pte, level)) {
+			u64 cpa = spt_pte_table_pa(pt->cfg, pte);
+
 			if (!whole) {
-				spt_cursor_push(c,
-					spt_pte_table_pa(pt->cfg, pte));
+				spt_cursor_push(c, cpa);
 				continue;
 			}
 			WRITE_ONCE(*slot, 0);
-			count += spt_subtree_release(pt,
-					spt_pte_table_pa(pt->cfg, pte),
-					level - 1, c->gc, true);
+			count += spt_subtree_release(pt, cpa, level - 1, c->gc,
+						     true);
 		} else if (whole) {
 			WRITE_ONCE(*slot, 0);
 			spt_leaf_release(pt, pte, level, c->gc);

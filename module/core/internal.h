@@ -43,8 +43,8 @@ void spt_node_free_unpublished(struct spt_pt *pt, u64 pa);
  * reference and queue it on @gc. If @unlock, the caller holds its lock and
  * it is released here (after the stray bit is set).
  */
-void spt_node_retire(struct spt_pt *pt, u64 pa, struct spt_meta *m,
-		     struct spt_gc *gc, bool unlock);
+void spt_node_retire(u64 pa, struct spt_meta *m, struct spt_gc *gc,
+		     bool unlock);
 
 /* ---- entry.c ---- */
 

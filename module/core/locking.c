@@ -127,7 +127,7 @@ void spt_lock_subtree(struct spt_pt *pt, u64 pa, unsigned int level,
 	for (i = spt_index(start, level); i <= last; i++) {
 		u64 pte = READ_ONCE(ptes[i]);
 		u64 es = (start & ~(size - 1)) +
-			 ((u64)(i - spt_index(start, level)) << (spt_node_shift(level - 1)));
+			 (u64)(i - spt_index(start, level)) * size;
 		u64 cpa;
 
 		if (!spt_pte_present(pte) || spt_pte_is_leaf(pte, level))
@@ -151,7 +151,7 @@ static void spt_unlock_subtree(struct spt_pt *pt, u64 pa, unsigned int level,
 	first = spt_index(start, level);
 	for (i = spt_index(end - 1, level) + 1; i-- > first;) {
 		u64 pte = READ_ONCE(ptes[i]);
-		u64 es = (start & ~(size - 1)) + ((u64)(i - first) << spt_node_shift(level - 1));
+		u64 es = (start & ~(size - 1)) + (u64)(i - first) * size;
 		u64 cpa;
 
 		if (!spt_pte_present(pte) || spt_pte_is_leaf(pte, level))
@@ -235,7 +235,8 @@ static void spt_reclaim_empty(struct spt_cursor *c, u64 pa, unsigned int level)
 	while (level < cfg->levels) {
 		u64 ppa = c->path[level];
 		struct spt_meta *pm = spt_node_meta(pt, ppa), *m;
-		u64 *slot = &spt_node_ptes(pt, ppa)[spt_index(c->start, level + 1)];
+		u64 *slot = spt_node_ptes(pt, ppa) +
+			    spt_index(c->start, level + 1);
 		u64 span = 1ULL << spt_node_shift(level);
 		u64 base = c->start & ~(span - 1);
 		u64 pte;
@@ -259,7 +260,7 @@ static void spt_reclaim_empty(struct spt_cursor *c, u64 pa, unsigned int level)
 		WRITE_ONCE(*slot, 0);
 		pm->nr_children--;
 		spt_gc_flush_add(c->gc, base, base + span);
-		spt_node_retire(pt, pa, m, c->gc, true);
+		spt_node_retire(pa, m, c->gc, true);
 		parent_empty = !pm->nr_children;
 		spt_node_unlock(pm);
 		if (!parent_empty)

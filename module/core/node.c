@@ -17,7 +17,11 @@ int spt_node_alloc(struct spt_pt *pt, unsigned int level, u64 *pa)
 	struct spt_meta *m;
 	int ret;
 
-	ret = spt_pool_alloc(pt->pool, SPT_USAGE_PT, 1, false, pa);
+	/* Only the root is at the top level; CR3 wants it 8 KiB aligned. */
+	if (level == pt->cfg->levels)
+		ret = spt_pool_alloc_root(pt->pool, pa);
+	else
+		ret = spt_pool_alloc(pt->pool, SPT_USAGE_PT, 1, false, pa);
 	if (ret)
 		return ret;
 	m = spt_node_meta(pt, *pa);
@@ -36,8 +40,8 @@ void spt_node_free_unpublished(struct spt_pt *pt, u64 pa)
 		spt_pool_free(pt->pool, pa);
 }
 
-void spt_node_retire(struct spt_pt *pt, u64 pa, struct spt_meta *m,
-		     struct spt_gc *gc, bool unlock)
+void spt_node_retire(u64 pa, struct spt_meta *m, struct spt_gc *gc,
+		     bool unlock)
 {
 	set_bit(SPT_META_STRAY_BIT, &m->word);
 	if (!WARN_ON_ONCE(!spt_meta_put(m)))

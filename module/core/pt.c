@@ -69,6 +69,6 @@ void spt_pt_destroy(struct spt_pt *pt, struct spt_gc *gc)
 	}
 	m->nr_children = 0;
 	spt_gc_flush_add(gc, spt_cfg_managed_start(cfg), spt_cfg_user_end(cfg));
-	spt_node_retire(pt, pt->root_pa, m, gc, false);
+	spt_node_retire(pt->root_pa, m, gc, false);
 	pt->root_pa = 0;
 }

@@ -5,6 +5,8 @@
 #include <pthread.h>
 #include <sys/mman.h>
 
+#include <core/pt.h>
+
 #include "pool_user.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -256,6 +258,71 @@ static void spt_user_chunk_give(struct spt_pool *pool, s32 c)
 	pool->st.returned_frames += CHUNK_FRAMES;
 }
 
+/* Split a free chunk into 4 KiB frames; called with the lock held. */
+static s32 spt_user_chunk_split(struct spt_pool *pool)
+{
+	struct spt_user_chunk *ch;
+	s32 c;
+	u32 i;
+
+	c = spt_user_chunk_take(pool, CHUNK_SPLIT);
+	if (c < 0)
+		return -1;
+	ch = &pool->chunks[c];
+	for (i = 0; i < CHUNK_FRAMES; i++) {
+		struct spt_meta *m = &pool->meta[c * CHUNK_FRAMES + i];
+
+		m->word = i + 1 < CHUNK_FRAMES ? i + 2 : 0;
+	}
+	ch->free_head = 1;
+	ch->nr_free = CHUNK_FRAMES;
+	spt_user_partial_add(pool, c);
+	return c;
+}
+
+/*
+ * An 8 KiB-aligned 4 KiB frame (even index): the first one on the free
+ * lists of the split chunks, else frame 0 of a fresh chunk.
+ */
+static int spt_user_alloc_even(struct spt_pool *pool, u64 *idx)
+{
+	struct spt_user_chunk *ch;
+	u32 prev, cur;
+	s32 c;
+
+	for (c = pool->partial; c >= 0; c = pool->chunks[c].next) {
+		prev = 0;
+		ch = &pool->chunks[c];
+		for (cur = ch->free_head; cur; ) {
+			u64 i = (u64)c * CHUNK_FRAMES + cur - 1;
+			u32 next = (u32)pool->meta[i].word;
+
+			if (!((cur - 1) & 1)) {
+				if (prev)
+					pool->meta[(u64)c * CHUNK_FRAMES +
+						   prev - 1].word = next;
+				else
+					ch->free_head = next;
+				goto found;
+			}
+			prev = cur;
+			cur = next;
+		}
+	}
+	c = spt_user_chunk_split(pool);
+	if (c < 0)
+		return -ENOMEM;
+	ch = &pool->chunks[c];
+	ch->free_head = (u32)pool->meta[(u64)c * CHUNK_FRAMES].word;
+	cur = 1;
+found:
+	*idx = (u64)c * CHUNK_FRAMES + cur - 1;
+	pool->meta[*idx].word = 0;
+	if (--ch->nr_free == 0)
+		spt_user_partial_del(pool, c);
+	return 0;
+}
+
 /* A 4 KiB frame; called with the lock held. */
 static int spt_user_alloc_small(struct spt_pool *pool, u64 *idx)
 {
@@ -264,18 +331,9 @@ static int spt_user_alloc_small(struct spt_pool *pool, u64 *idx)
 	u32 i;
 
 	if (c < 0) {
-		c = spt_user_chunk_take(pool, CHUNK_SPLIT);
+		c = spt_user_chunk_split(pool);
 		if (c < 0)
 			return -ENOMEM;
-		ch = &pool->chunks[c];
-		for (i = 0; i < CHUNK_FRAMES; i++) {
-			struct spt_meta *m = &pool->meta[c * CHUNK_FRAMES + i];
-
-			m->word = i + 1 < CHUNK_FRAMES ? i + 2 : 0;
-		}
-		ch->free_head = 1;
-		ch->nr_free = CHUNK_FRAMES;
-		spt_user_partial_add(pool, c);
 	}
 	ch = &pool->chunks[c];
 	i = ch->free_head - 1;
@@ -287,8 +345,8 @@ static int spt_user_alloc_small(struct spt_pool *pool, u64 *idx)
 	return 0;
 }
 
-int spt_pool_alloc(struct spt_pool *pool, enum spt_usage usage,
-		   unsigned int level, bool unique, u64 *pa)
+static int spt_user_alloc(struct spt_pool *pool, enum spt_usage usage,
+			  unsigned int level, bool unique, bool even, u64 *pa)
 {
 	u64 need = level == 2 ? CHUNK_FRAMES : 1, idx, i;
 	struct spt_meta *m;
@@ -305,7 +363,8 @@ int spt_pool_alloc(struct spt_pool *pool, enum spt_usage usage,
 	if (pool->limit && pool->st.used_frames + need > pool->limit)
 		goto fail;
 	if (level == 1) {
-		ret = spt_user_alloc_small(pool, &idx);
+		ret = even ? spt_user_alloc_even(pool, &idx) :
+			     spt_user_alloc_small(pool, &idx);
 		if (ret)
 			goto fail;
 	} else {
@@ -347,6 +406,17 @@ fail:
 	pool->st.alloc_failures++;
 	pthread_mutex_unlock(&pool->lock);
 	return -ENOMEM;
+}
+
+int spt_pool_alloc(struct spt_pool *pool, enum spt_usage usage,
+		   unsigned int level, bool unique, u64 *pa)
+{
+	return spt_user_alloc(pool, usage, level, unique, false, pa);
+}
+
+int spt_pool_alloc_root(struct spt_pool *pool, u64 *pa)
+{
+	return spt_user_alloc(pool, SPT_USAGE_PT, 1, false, true, pa);
 }
 
 void spt_pool_free(struct spt_pool *pool, u64 pa)

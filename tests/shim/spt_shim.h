@@ -56,6 +56,9 @@ typedef long long s64;
 #define __printf(a, b)	__attribute__((__format__(printf, a, b)))
 #define __maybe_unused	__attribute__((__unused__))
 #define fallthrough	__attribute__((__fallthrough__))
+#define __acquires(x)
+#define __releases(x)
+#define __must_hold(x)
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
