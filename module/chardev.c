@@ -492,39 +492,37 @@ struct spt_ioctl_op {
 	int (*execute)(struct spt_ucmd *ucmd);
 };
 
-#define SPT_IOCTL_OP(_ioctl, _fn, _struct, _last)                          \
-	[_IOC_NR(_ioctl) - SPT_CMD_BASE] = {                               \
+/* The entry for SPT_IOCTL_<_name>, at its command number. */
+#define SPT_IOCTL_OP(_name, _fn, _struct, _last)                           \
+	[_IOC_NR(SPT_IOCTL_##_name) - SPT_CMD_BASE] = {                    \
 		.size = sizeof(_struct) +                                  \
 			BUILD_BUG_ON_ZERO(sizeof(union spt_ucmd_buffer) <  \
 					  sizeof(_struct)),                \
 		.min_size = offsetofend(_struct, _last),                   \
-		.ioctl_num = _ioctl,                                       \
+		.ioctl_num = SPT_IOCTL_##_name,                            \
 		.execute = _fn,                                            \
 	}
 
 static const struct spt_ioctl_op spt_ioctl_ops[] = {
-	SPT_IOCTL_OP(SPT_IOCTL_VERSION, spt_ioctl_version, struct spt_version,
+	SPT_IOCTL_OP(VERSION, spt_ioctl_version, struct spt_version,
 		     out_user_end),
-	SPT_IOCTL_OP(SPT_IOCTL_SPACE_CREATE, spt_ioctl_space_create,
+	SPT_IOCTL_OP(SPACE_CREATE, spt_ioctl_space_create,
 		     struct spt_space_create, out_root_pa),
-	SPT_IOCTL_OP(SPT_IOCTL_SPACE_DESTROY, spt_ioctl_space_destroy,
+	SPT_IOCTL_OP(SPACE_DESTROY, spt_ioctl_space_destroy,
 		     struct spt_space_destroy, __reserved),
-	SPT_IOCTL_OP(SPT_IOCTL_SPACE_INFO, spt_ioctl_space_info,
+	SPT_IOCTL_OP(SPACE_INFO, spt_ioctl_space_info,
 		     struct spt_space_info, out_loaded_cpus),
-	SPT_IOCTL_OP(SPT_IOCTL_MAP, spt_ioctl_map, struct spt_map, out_mapped),
-	SPT_IOCTL_OP(SPT_IOCTL_UNMAP, spt_ioctl_unmap, struct spt_unmap,
-		     out_done),
-	SPT_IOCTL_OP(SPT_IOCTL_PROTECT, spt_ioctl_protect, struct spt_protect,
-		     out_done),
-	SPT_IOCTL_OP(SPT_IOCTL_QUERY, spt_ioctl_query, struct spt_query_va,
-		     out),
-	SPT_IOCTL_OP(SPT_IOCTL_QUERY_BATCH, spt_ioctl_query_batch,
+	SPT_IOCTL_OP(MAP, spt_ioctl_map, struct spt_map, out_mapped),
+	SPT_IOCTL_OP(UNMAP, spt_ioctl_unmap, struct spt_unmap, out_done),
+	SPT_IOCTL_OP(PROTECT, spt_ioctl_protect, struct spt_protect, out_done),
+	SPT_IOCTL_OP(QUERY, spt_ioctl_query, struct spt_query_va, out),
+	SPT_IOCTL_OP(QUERY_BATCH, spt_ioctl_query_batch,
 		     struct spt_query_batch, out_done),
-	SPT_IOCTL_OP(SPT_IOCTL_RW, spt_ioctl_rw, struct spt_rw, out_done),
-	SPT_IOCTL_OP(SPT_IOCTL_STATS, spt_ioctl_stats, struct spt_stats,
+	SPT_IOCTL_OP(RW, spt_ioctl_rw, struct spt_rw, out_done),
+	SPT_IOCTL_OP(STATS, spt_ioctl_stats, struct spt_stats,
 		     space_data_frames),
-	SPT_IOCTL_OP(SPT_IOCTL_CHECK, spt_ioctl_check, struct spt_check, msg),
-	SPT_IOCTL_OP(SPT_IOCTL_LOAD, spt_ioctl_load, struct spt_load, out_ns),
+	SPT_IOCTL_OP(CHECK, spt_ioctl_check, struct spt_check, msg),
+	SPT_IOCTL_OP(LOAD, spt_ioctl_load, struct spt_load, out_ns),
 };
 
 static long spt_fops_ioctl(struct file *file, unsigned int cmd,

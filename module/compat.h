@@ -15,10 +15,10 @@
  */
 static inline struct nlattr **spt_genl_dump_attrs(struct netlink_callback *cb)
 {
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 2, 0)
-	return genl_dumpit_info(cb)->attrs;
-#else
+#if KERNEL_VERSION(6, 2, 0) <= LINUX_VERSION_CODE	/* 6.2 and later */
 	return genl_dumpit_info(cb)->info.attrs;
+#else
+	return genl_dumpit_info(cb)->attrs;
 #endif
 }
 

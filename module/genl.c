@@ -79,7 +79,8 @@ static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	if (cb->args[1])
 		return 0;
 	while ((s = spt_space_next(&id))) {
-		int ret = spt_genl_fill_space(skb, s, NETLINK_CB(cb->skb).portid,
+		int ret = spt_genl_fill_space(skb, s,
+					      NETLINK_CB(cb->skb).portid,
 					      cb->nlh->nlmsg_seq, NLM_F_MULTI);
 
 		spt_space_put(s);
@@ -196,7 +197,8 @@ static int spt_genl_mapping_start(struct netlink_callback *cb)
 		return -EINVAL;
 	cb->args[0] = nla_get_u32(attrs[SPT_A_SPACE_ID]);
 	cb->args[1] = attrs[SPT_A_RUN_VA] ?
-		      ALIGN_DOWN(nla_get_u64(attrs[SPT_A_RUN_VA]), PAGE_SIZE) : 0;
+		      ALIGN_DOWN(nla_get_u64(attrs[SPT_A_RUN_VA]), PAGE_SIZE) :
+		      0;
 	cb->args[2] = attrs[SPT_A_RUN_END] ?
 		      min(nla_get_u64(attrs[SPT_A_RUN_END]), end) : end;
 	cb->args[3] = 0;

@@ -33,12 +33,16 @@ int spt_kcfg_init(void)
 		return -ENODEV;
 	spt_kcfg.levels = pgtable_l5_enabled() ? 5 : 4;
 	spt_kcfg.pa_mask = GENMASK_ULL(phys_bits - 1, PAGE_SHIFT);
-	spt_kcfg.cache_bits[SPT_CACHE_WB] = spt_cache_pte_bits(_PAGE_CACHE_MODE_WB);
-	spt_kcfg.cache_bits[SPT_CACHE_WT] = spt_cache_pte_bits(_PAGE_CACHE_MODE_WT);
+	spt_kcfg.cache_bits[SPT_CACHE_WB] =
+		spt_cache_pte_bits(_PAGE_CACHE_MODE_WB);
+	spt_kcfg.cache_bits[SPT_CACHE_WT] =
+		spt_cache_pte_bits(_PAGE_CACHE_MODE_WT);
 	spt_kcfg.cache_bits[SPT_CACHE_UC_MINUS] =
 		spt_cache_pte_bits(_PAGE_CACHE_MODE_UC_MINUS);
-	spt_kcfg.cache_bits[SPT_CACHE_UC] = spt_cache_pte_bits(_PAGE_CACHE_MODE_UC);
-	spt_kcfg.cache_bits[SPT_CACHE_WC] = spt_cache_pte_bits(_PAGE_CACHE_MODE_WC);
+	spt_kcfg.cache_bits[SPT_CACHE_UC] =
+		spt_cache_pte_bits(_PAGE_CACHE_MODE_UC);
+	spt_kcfg.cache_bits[SPT_CACHE_WC] =
+		spt_cache_pte_bits(_PAGE_CACHE_MODE_WC);
 	spt_kcfg.top_first = 0;
 	spt_kcfg.top_last = SPT_NR_ENTRIES / 2 - 1;
 	return 0;

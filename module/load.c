@@ -164,7 +164,8 @@ static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
 			op->out_status = SPT_LOAD_ERROR;
 			op->out_errno = EACCES;
 		} else {
-			void (*fn)(void) = (void (*)(void))(unsigned long)op->va;
+			void (*fn)(void) =
+				(void (*)(void))(unsigned long)op->va;
 			u8 *p = spt_pool_va(spt_pool, q.item.pa) +
 				(op->va - q.va_start);
 
@@ -202,7 +203,9 @@ static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
 		ret = n < 0 ? n : 0;
 	} else if (op->op == SPT_LOAD_OP_PROTECT) {
 		struct spt_prot_op pop = {
-			.set = op->prot, .clear = SPT_PROT_SETTABLE, .cache = -1,
+			.set = op->prot,
+			.clear = SPT_PROT_SETTABLE,
+			.cache = -1,
 		};
 		u64 ps, pe;
 

@@ -96,7 +96,8 @@ static void __exit spt_exit(void)
 	spt_failinject_exit();
 	leaked = spt_pool_destroy(spt_pool);
 	if (leaked)
-		pr_err("shadowpt: %llu frames still in use at unload\n", leaked);
+		pr_err("shadowpt: %llu frames still in use at unload\n",
+		       leaked);
 }
 
 module_init(spt_init);

@@ -12,14 +12,24 @@
 
 #include "probe.h"
 
+/*
+ * "%[name]", an asm operand reference, for macros that stringify their
+ * argument. The '%' is passed in as @pct: written out in C it would read to
+ * checkpatch as the modulo operator.
+ */
+#define SPT_ASM_OPERAND(name, pct)	pct[name]
+
+/* Fault at 1: -> resume at 2: with err = -EFAULT. */
+#define SPT_PROBE_EXTABLE						\
+	_ASM_EXTABLE_TYPE_REG(1b, 2b, EX_TYPE_EFAULT_REG,		\
+			      SPT_ASM_OPERAND(err, %))
+
 #define SPT_PROBE_READ(insn, type)					\
 	do {								\
 		type v = 0;						\
 		asm volatile("1: " insn " (%[addr]), %[val]\n"		\
 			     "2:\n"					\
-			     _ASM_EXTABLE_TYPE_REG(1b, 2b,		\
-						   EX_TYPE_EFAULT_REG,	\
-						   %[err])		\
+			     SPT_PROBE_EXTABLE				\
 			     : [err] "+r" (err), [val] "+r" (v)		\
 			     : [addr] "r" (va)				\
 			     : "memory");				\
@@ -27,13 +37,15 @@
 	} while (0)
 
 #define SPT_PROBE_WRITE(insn, type)					\
-	asm volatile("1: " insn " %[val], (%[addr])\n"			\
-		     "2:\n"						\
-		     _ASM_EXTABLE_TYPE_REG(1b, 2b, EX_TYPE_EFAULT_REG,	\
-					   %[err])			\
-		     : [err] "+r" (err)					\
-		     : [addr] "r" (va), [val] "r" ((type)val)		\
-		     : "memory")
+	do {								\
+		type v = val;						\
+		asm volatile("1: " insn " %[val], (%[addr])\n"		\
+			     "2:\n"					\
+			     SPT_PROBE_EXTABLE				\
+			     : [err] "+r" (err)				\
+			     : [addr] "r" (va), [val] "r" (v)		\
+			     : "memory");				\
+	} while (0)
 
 int spt_probe_read(unsigned long va, unsigned int width, u64 *val)
 {

@@ -267,8 +267,8 @@ struct spt_map_window {
 /* Map one window of tracked frames; *done grows by what was mapped. */
 static int spt_map_tracked_window(struct spt_space *s,
 				  struct spt_map_window *w,
-				  const struct spt_prop *prop, struct spt_gc *gc,
-				  u64 *done)
+				  const struct spt_prop *prop,
+				  struct spt_gc *gc, u64 *done)
 {
 	u64 step = spt_level_size(w->level);
 	unsigned int i, mapped = 0;

@@ -79,8 +79,9 @@ TEST_F(nl, space_dump)
 	ASSERT_NE(NULL, spt_nl_spaces_find(&l, a));
 	ASSERT_NE(NULL, spt_nl_spaces_find(&l, b));
 	/* In id order, each once. */
-	for (i = 1; i < l.nr; i++)
+	for (i = 1; i < l.nr; i++) {
 		EXPECT_LT(l.v[i - 1].id, l.v[i].id);
+	}
 	for (i = 0; i < l.nr; i++)
 		expect_space_matches(_metadata, self->env.fd, &l.v[i]);
 	EXPECT_EQ(SPT_SPACE_FD_OWNED, spt_nl_spaces_find(&l, b)->flags);
@@ -112,8 +113,9 @@ TEST_F(nl, space_dump_many)
 				    &msgs));
 	test_cmd_stats(0, &st);
 	EXPECT_EQ(st.nr_spaces, l.nr);
-	for (i = 0; i < 48; i++)
+	for (i = 0; i < 48; i++) {
 		EXPECT_NE(NULL, spt_nl_spaces_find(&l, ids[i]));
+	}
 	free(l.v);
 }
 
@@ -364,9 +366,10 @@ TEST_F_TIMEOUT(nl, mapping_dump_matches_queries, 120)
 		TH_LOG("allow_phys cannot be set: no untracked leaves in the space");
 	build_mixed(_metadata, self, reg, &nreg);
 	test_cmd_check(self->id);
-	for (i = 0; i < nreg; i++)
+	for (i = 0; i < nreg; i++) {
 		ASSERT_EQ(0, batch_leaves(self->env.fd, self->id, reg[i].va,
 					  reg[i].len, reg[i].step, &batch));
+	}
 	/* Nothing is mapped outside the regions. */
 	ASSERT_EQ(0, walk_leaves(self->env.fd, self->id,
 				 self->env.ver.out_user_end, &walk));
@@ -395,8 +398,9 @@ TEST_F_TIMEOUT(nl, mapping_dump_matches_queries, 120)
 			  r.v[k].pages * level_size(r.v[k].level));
 	}
 	/* Where the rule says "do not merge", the dump did not. */
-	for (k = 1; k < r.nr; k++)
+	for (k = 1; k < r.nr; k++) {
 		EXPECT_LE(r.v[k - 1].end, r.v[k].va);
+	}
 	runs_to_leaves(&r, &dumped);
 	ASSERT_EQ(batch.nr, dumped.nr);
 	for (k = 0; k < batch.nr; k++)
@@ -499,12 +503,13 @@ TEST_F_TIMEOUT(nl, mapping_dump_million, 900)
 	if (!self->phys_ok)
 		SKIP(return, "allow_phys cannot be set");
 	t0 = spt_now();
-	for (i = 0; i < MILLION; i++)
+	for (i = 0; i < MILLION; i++) {
 		ASSERT_EQ(0, _spt_map(self->env.fd, self->id,
 				      SPT_MAP_PHYS | SPT_MAP_REPLACE,
 				      self->va + i * SZ_4K, SZ_4K,
 				      m.phys + (i ^ 1) * SZ_4K, SPT_PROT_WRITE,
 				      SPT_CACHE_MODE_WB, NULL));
+	}
 	t1 = spt_now();
 	ASSERT_EQ(0, spt_nl_request(&self->nl, SPT_GENL_CMD_MAPPING_GET,
 				    NLM_F_DUMP, &a, million_cb, &m, &msgs));

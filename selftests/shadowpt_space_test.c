@@ -221,10 +221,12 @@ TEST_F(space, info_fresh)
 	EXPECT_EQ(0, info.out_loaded_cpus);
 
 	test_cmd_stats(self->id, &st);
-	for (l = 1; l <= 5; l++)
+	for (l = 1; l <= 5; l++) {
 		EXPECT_EQ(l == self->levels ? 1 : 0, st.space_nodes[l - 1]);
-	for (l = 0; l < 3; l++)
+	}
+	for (l = 0; l < 3; l++) {
 		EXPECT_EQ(0, st.space_leaves[l]);
+	}
 	EXPECT_EQ(0, st.space_data_frames);
 	EXPECT_EQ(self->env.base.nr_spaces + 1, st.nr_spaces);
 	/* Creating a space takes its root from the pool, no data frame. */
@@ -249,8 +251,9 @@ TEST_F(space, map_query)
 		check_unit(_metadata, self, variant, i, variant->unit - 1,
 			   prot, SPT_CACHE_MODE_WB, NULL);
 		/* Tracked units are distinct frames. */
-		for (j = 0; j < i; j++)
+		for (j = 0; j < i; j++) {
 			EXPECT_NE(phys0[j], phys0[i]);
+		}
 	}
 	check_unit_absent(_metadata, self, variant, -1);
 	check_unit_absent(_metadata, self, variant, NUNITS);
@@ -270,13 +273,15 @@ TEST_F(space, map_counts)
 	EXPECT_EQ(NUNITS * variant->unit, info.out_mapped_bytes);
 	EXPECT_EQ(data, info.out_data_frames);
 	EXPECT_EQ(data, st.space_data_frames);
-	for (l = 1; l <= 3; l++)
+	for (l = 1; l <= 3; l++) {
 		EXPECT_EQ(l == variant->level ? NUNITS : 0,
 			  st.space_leaves[l - 1]);
+	}
 	/* One node per level from the leaves' level up to the root. */
-	for (l = 1; l <= 5; l++)
+	for (l = 1; l <= 5; l++) {
 		EXPECT_EQ(l >= variant->level && l <= self->levels ? 1 : 0,
 			  st.space_nodes[l - 1]);
+	}
 	EXPECT_EQ(sum_nodes(&st), info.out_node_frames);
 	/* The pool saw exactly these frames go out. */
 	EXPECT_EQ(self->created.pool_data_frames + data, st.pool_data_frames);
@@ -936,6 +941,40 @@ TEST_F(ops, unmap_mixed)
 	test_cmd_check(self->id);
 }
 
+/*
+ * Unmap and protect over the whole user half of a nearly empty space: the
+ * absent parts are skipped, whatever their size.
+ */
+TEST_F_TIMEOUT(ops, whole_user_half, 300)
+{
+	__u64 end = self->env.ver.out_user_end, nr, done;
+	struct spt_stats st;
+	int ret;
+
+	test_cmd_map(self->id, SPT_MAP_4K, self->va, SZ_64K, 0, 0);
+	test_cmd_map(self->id, SPT_MAP_4K, end - SZ_4K, SZ_4K, 0, 0);
+	ret = _spt_protect(self->env.fd, self->id, 0, 0, end, SPT_PROT_WRITE,
+			   0, &nr, &done);
+	if (ret)
+		TH_LOG("protect [0, 0x%llx): %s, out_done 0x%llx", end,
+		       strerror(errno), done);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(17, nr);
+	EXPECT_EQ(end, done);
+	ret = _spt_unmap(self->env.fd, self->id, 0, end, &nr, &done);
+	if (ret)
+		TH_LOG("unmap [0, 0x%llx): %s, out_done 0x%llx", end,
+		       strerror(errno), done);
+	EXPECT_EQ(0, ret);
+	EXPECT_EQ(17, nr);
+	EXPECT_EQ(end, done);
+	test_cmd_check(self->id);
+	test_cmd_unmap(self->id, self->va, SZ_64K, NULL);
+	test_cmd_unmap(self->id, end - SZ_4K, SZ_4K, NULL);
+	test_cmd_stats(self->id, &st);
+	EXPECT_EQ(self->created.pool_used_frames, st.pool_used_frames);
+}
+
 /* Spaces do not see each other's mappings. */
 TEST_F(ops, spaces_independent)
 {
@@ -964,8 +1003,9 @@ TEST_F(ops, many_spaces)
 
 	for (i = 0; i < 32; i++) {
 		test_cmd_space_create(i & 1 ? SPT_SPACE_FD_OWNED : 0, &ids[i]);
-		for (j = 0; j < i; j++)
+		for (j = 0; j < i; j++) {
 			ASSERT_NE(ids[j], ids[i]);
+		}
 		test_cmd_map(ids[i], SPT_MAP_4K, self->va + i * SZ_4K, SZ_4K,
 			     0, 0);
 	}
@@ -1021,8 +1061,9 @@ static void map_1g_untracked(struct __test_metadata *_metadata,
 	test_cmd_stats(self->id, &st);
 	EXPECT_EQ(nleaves, st.space_leaves[level - 1]);
 	EXPECT_EQ(0, st.space_data_frames);
-	if (level == 1)
+	if (level == 1) {
 		EXPECT_EQ(512, st.space_nodes[0]);
+	}
 	for (off = 0; off < SZ_1G; off += SZ_1G / 7 + 4095) {
 		test_cmd_query(self->id, self->va + SZ_1G + off, &e);
 		EXPECT_EQ(SPT_QUERY_MAPPED, e.flags);
@@ -1160,7 +1201,7 @@ TEST_F(limits, enospc_space_mb)
 	/* Unmapping gives the quota back. */
 	test_cmd_unmap(id, self->va, SZ_4K, &unmapped);
 	test_cmd_map(id, SPT_MAP_4K, self->va + 8 * SZ_1M, SZ_4K, 0, 0);
-	test_cmd_unmap(id, 0, self->env.ver.out_user_end, &unmapped);
+	test_cmd_unmap(id, self->va, 16 * SZ_1M, &unmapped);
 	EXPECT_EQ(1024, unmapped);
 
 	/* 2 MiB frames: exactly 4 MiB too. */
@@ -2003,8 +2044,9 @@ TEST_F(bad, batch_bad_va_in_list)
 		ASSERT_GE(vas[i], ents[i].va_start);
 		ASSERT_LT(vas[i], ents[i].va_end);
 	}
-	for (i = b.out_done; i < n; i++)
+	for (i = b.out_done; i < n; i++) {
 		ASSERT_EQ(0, memcmp(&zero, &ents[i], sizeof(zero)));
+	}
 	free(ents);
 	free(vas);
 	ASSERT_UNCHANGED();
@@ -2424,7 +2466,7 @@ static bool size_acted(struct __test_metadata *_metadata,
 		       FIXTURE_DATA(size) *self, enum size_kind kind, void *p)
 {
 	struct spt_query_entry e;
-	struct spt_counters c;
+	struct spt_counters c = { 0 };
 
 	switch (kind) {
 	case K_VERSION:
@@ -2497,9 +2539,10 @@ TEST_F(size, too_small_einval)
 		size_prep(self, variant->kind, p);
 		*(__u32 *)p = sizes[i];
 		EXPECT_ERRNO(EINVAL, ioctl(self->env.fd, variant->nr, p));
-		if (variant->kind != K_CHECK)
+		if (variant->kind != K_CHECK) {
 			EXPECT_FALSE(size_acted(_metadata, self, variant->kind,
 						p));
+		}
 	}
 }
 
@@ -2562,8 +2605,9 @@ TEST_F(size, larger_unreadable_tail_efault)
 	size_prep(self, variant->kind, p);
 	*(__u32 *)p = variant->size + 64;
 	EXPECT_ERRNO(EFAULT, ioctl(self->env.fd, variant->nr, p));
-	if (variant->kind != K_CHECK)
+	if (variant->kind != K_CHECK) {
 		EXPECT_FALSE(size_acted(_metadata, self, variant->kind, p));
+	}
 	*(__u32 *)p = 0xffffffff;
 	EXPECT_ERRNO(EFAULT, ioctl(self->env.fd, variant->nr, p));
 }

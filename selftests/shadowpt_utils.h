@@ -253,15 +253,15 @@ static inline int _spt_load(int fd, __u32 id, struct spt_load_op *ops,
 
 /* Macros for fixtures whose data has a struct spt_env named env. */
 #define test_cmd_space_create(flags, id)				\
-	ASSERT_EQ(0, spt_env_create(_metadata, &self->env, flags, id))
+	({ ASSERT_EQ(0, spt_env_create(_metadata, &self->env, flags, id)); })
 #define test_err_space_create(_errno, flags)				\
 	EXPECT_ERRNO(_errno, _spt_space_create(self->env.fd, flags, NULL))
 #define test_cmd_space_destroy(id)					\
-	ASSERT_EQ(0, _spt_space_destroy(self->env.fd, id))
+	({ ASSERT_EQ(0, _spt_space_destroy(self->env.fd, id)); })
 #define test_err_space_destroy(_errno, id)				\
 	EXPECT_ERRNO(_errno, _spt_space_destroy(self->env.fd, id))
 #define test_cmd_space_info(id, info)					\
-	ASSERT_EQ(0, _spt_space_info(self->env.fd, id, info))
+	({ ASSERT_EQ(0, _spt_space_info(self->env.fd, id, info)); })
 #define test_cmd_map(id, flags, va, len, phys, prot)			\
 	({								\
 		__u64 __mapped;						\
@@ -294,7 +294,7 @@ static inline int _spt_load(int fd, __u32 id, struct spt_load_op *ops,
 	EXPECT_ERRNO(_errno, _spt_protect(self->env.fd, id, flags, va, len, \
 					  prot, cache, NULL, NULL))
 #define test_cmd_query(id, va, e)					\
-	ASSERT_EQ(0, _spt_query(self->env.fd, id, va, e))
+	({ ASSERT_EQ(0, _spt_query(self->env.fd, id, va, e)); })
 #define test_err_query(_errno, id, va)					\
 	EXPECT_ERRNO(_errno, _spt_query(self->env.fd, id, va, NULL))
 #define test_cmd_rw(id, flags, va, buf, len)				\
@@ -312,9 +312,9 @@ static inline int _spt_load(int fd, __u32 id, struct spt_load_op *ops,
 		EXPECT_EQ((__u64)(done), __done);			\
 	})
 #define test_cmd_stats(id, st)						\
-	ASSERT_EQ(0, _spt_stats(self->env.fd, id, st))
+	({ ASSERT_EQ(0, _spt_stats(self->env.fd, id, st)); })
 #define test_cmd_check(id)						\
-	ASSERT_EQ(0, spt_check_log(_metadata, self->env.fd, id))
+	({ ASSERT_EQ(0, spt_check_log(_metadata, self->env.fd, id)); })
 
 /* ---------------------------------------------------------------------
  * Module parameters under /sys/module/shadowpt/parameters.
@@ -520,7 +520,7 @@ static inline int spt_env_allow_phys(struct spt_env *env)
 static inline void spt_env_teardown(struct __test_metadata *_metadata,
 				    struct spt_env *env)
 {
-	struct spt_counters now;
+	struct spt_counters now = { 0 };
 	unsigned int i;
 	int fd;
 

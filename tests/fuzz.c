@@ -780,6 +780,20 @@ u64 fz_rand(struct fz_rng *r)
 	return x | (r->s & ~0xffffffffULL);
 }
 
+u64 fz_below(struct fz_rng *r, u64 n)
+{
+	u64 x = 0;
+
+	if (!n)
+		return 0;
+	if (!r->buf || n > 65536)
+		return fz_rand(r) % n;
+	x = r->pos < r->len ? r->buf[r->pos++] : 0;
+	if (n > 256)
+		x = x << 8 | (r->pos < r->len ? r->buf[r->pos++] : 0);
+	return x % n;
+}
+
 static u64 fz_hotspot(struct fz *f, struct fz_rng *r)
 {
 	u64 ue = f->m.user_end;
@@ -944,7 +958,7 @@ void fz_gen(struct fz *f, struct fz_rng *r, struct fz_op *op)
 	unsigned int w;
 
 	memset(op, 0, sizeof(*op));
-	if (!f->open && (f->m.n > 3000 || f->data_frames > 16384)) {
+	if (!f->open && (f->m.n > 2000 || f->data_frames > 8192)) {
 		/* Keep the state small: clear everything. */
 		op->kind = FZ_OPEN;
 		op->a = 0;

@@ -89,10 +89,8 @@ struct fz_rng {
 };
 
 u64 fz_rand(struct fz_rng *r);
-static inline u64 fz_below(struct fz_rng *r, u64 n)
-{
-	return n ? fz_rand(r) % n : 0;
-}
+/* [0, n): from the fuzz input, only as many bytes as n needs. */
+u64 fz_below(struct fz_rng *r, u64 n);
 
 /* Set up (levels 4 or 5) and tear down; fz_finish() checks everything. */
 void fz_init(struct fz *f, unsigned int levels, u64 arena_bytes);

@@ -5,7 +5,8 @@
  * executed against the same model and checks. The first byte picks 4- or
  * 5-level paging. A mismatch prints the failing operation and aborts.
  *
- *   make -C tests libfuzzer && tests/fuzz_libfuzzer -max_total_time=60
+ *   make -C tests libfuzzer &&
+ *	build/tests/fuzz_libfuzzer -max_len=4096 -max_total_time=60 CORPUS
  */
 #include <stdio.h>
 #include <stdlib.h>

@@ -68,10 +68,10 @@ int cmd_map(const struct cmd *cmd, int argc, char **argv)
 	m.va = arg_addr(cmd, "VA", pos[1]);
 	m.length = arg_size(cmd, "LEN", pos[2]);
 	if (f4k + f2m + largest > 1)
-		cmd_usage_error(cmd, "--4k, --2m and --largest exclude each other");
+		cmd_usage_error(cmd, "--4k, --2m, --largest: at most one");
 	if (has_phys) {
 		if (f4k || f2m || largest)
-			cmd_usage_error(cmd, "--phys maps leaves as large as alignment allows: no --4k, --2m or --largest");
+			cmd_usage_error(cmd, "--phys chooses its leaf sizes");
 		m.flags = SPT_MAP_PHYS;
 	} else {
 		m.flags = f2m ? SPT_MAP_2M :

@@ -210,7 +210,7 @@ int spt_nl_subscribe(struct spt_nl *nl, const char *group, spt_nl_fn fn,
 
 	if (grp < 0)
 		return nlerr_to_errno(grp);
-	/* Events carry no sequence number of ours (our cb, not the socket's). */
+	/* Events carry no sequence number of ours (set on our cb). */
 	nl_cb_set(nl->cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_any, NULL);
 	ret = nl_socket_add_membership(nl->sk, grp);
 	if (ret < 0)

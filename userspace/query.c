@@ -114,8 +114,8 @@ int cmd_query(const struct cmd *cmd, int argc, char **argv)
 	if (opt_json)
 		json_arr_begin(NULL);
 	else
-		table_init(&t, "llllll" "l", "VA", "RANGE", "PHYS", "LEVEL/SIZE",
-			   "PROT", "CACHE", "TRACKED", NULL);
+		table_init(&t, "lllllll", "VA", "RANGE", "PHYS",
+			   "LEVEL/SIZE", "PROT", "CACHE", "TRACKED", NULL);
 	for (i = 0; i < at; i++)
 		query_row(&t, vas[i], &out[i]);
 	query_end(&t);
@@ -327,7 +327,7 @@ int cmd_write(const struct cmd *cmd, int argc, char **argv)
 	n = cmd_parse(cmd, argc, argv, opts, 2, 3, &pos);
 	id = arg_space(cmd, pos[0]);
 	va = arg_addr(cmd, "VA", pos[1]);
-	if ((n == 3) + !!hex + !!file != 1)
+	if (!!hex + !!file + (n == 3) != 1)
 		cmd_usage_error(cmd, "give exactly one of STRING, --hex, --file");
 
 	if (file) {
@@ -361,7 +361,7 @@ int cmd_write(const struct cmd *cmd, int argc, char **argv)
 	}
 	free(buf);
 	if (err)
-		die(err, "write space %u 0x%llx: %llu bytes written before",
+		die(err, "write space %u 0x%llx (after %llu bytes written)",
 		    id, (unsigned long long)(va + done),
 		    (unsigned long long)done);
 	if (opt_json) {

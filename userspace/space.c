@@ -36,9 +36,8 @@ int cmd_space_create(const struct cmd *cmd, int argc, char **argv)
 		/* Just the id, for id=$(sptctl space create). */
 		printf("%u\n", c.out_space_id);
 		if (fd_owned)
-			note("space %u (%u-level, root %s) is fd-owned: it is destroyed as sptctl exits",
-			     c.out_space_id, c.out_levels,
-			     fmt_addr(buf, c.out_root_pa));
+			note("space %u (root %s) is fd-owned: destroyed as sptctl exits",
+			     c.out_space_id, fmt_addr(buf, c.out_root_pa));
 	}
 	return 0;
 }
@@ -107,13 +106,12 @@ int cmd_space_list(const struct cmd *cmd, int argc, char **argv)
 		table_init(&l.t, "rrlrlrrr", "ID", "LEVELS", "ROOT_PA", "PID",
 			   "OWNER", "NODES", "DATA_FRAMES", "MAPPED", NULL);
 	err = spt_nl_dump(nl, SPT_GENL_CMD_SPACE_GET, &req, list_one, &l);
-	if (opt_json)
+	if (opt_json) {
 		json_arr_end();
-	else if (l.n)
+	} else {
 		table_print(&l.t);
-	else {
-		table_print(&l.t);
-		printf("(no spaces)\n");
+		if (!l.n)
+			printf("(no spaces)\n");
 	}
 	spt_nl_close(nl);
 	if (err)
@@ -174,10 +172,13 @@ int cmd_space_info(const struct cmd *cmd, int argc, char **argv)
 		json_obj_end();
 		return 0;
 	}
-	for (cpu = 0; cpu < 64; cpu++)
+	for (cpu = 0; cpu < 64; cpu++) {
+		size_t at = strlen(cpus);
+
 		if (in.out_loaded_cpus & (1ULL << cpu))
-			snprintf(cpus + strlen(cpus), sizeof(cpus) - strlen(cpus),
-				 "%s%u", *cpus ? "," : "", cpu);
+			snprintf(cpus + at, sizeof(cpus) - at, "%s%u",
+				 at ? "," : "", cpu);
+	}
 	printf("space         %u\n", in.space_id);
 	printf("owner         %s, pid %u\n",
 	       in.out_flags & SPT_SPACE_FD_OWNED ? "file descriptor" : "id",

@@ -71,7 +71,7 @@ static const struct cmd commands[] = {
 	  "  --phys PA    untracked map of physical PA (needs allow_phys=1)\n"
 	  "  --prot PROT  letters r, w, x, u (default rw)\n"
 	  "  --cache MODE wb, wt, uc-, uc or wc (default wb)\n"
-	  "  --replace    replace what is mapped instead of failing (EEXIST)\n" },
+	  "  --replace    replace what is mapped instead of failing\n" },
 	{ "unmap", NULL, cmd_unmap, "ID VA LEN",
 	  "Unmap [VA, VA+LEN); huge leaves sticking out are split.\n" },
 	{ "protect", NULL, cmd_protect, "ID VA LEN PROT [--cache MODE]",
@@ -81,7 +81,7 @@ static const struct cmd commands[] = {
 	{ "query", NULL, cmd_query, "ID VA [VA...]",
 	  "Translate addresses by a software walk: the leaf (or absent slot)\n"
 	  "containing each VA, its physical address, level, protection (with\n"
-	  "the hardware A and D bits), cache mode and whether it is tracked.\n" },
+	  "the hardware A and D bits), cache mode, whether it is tracked.\n" },
 	{ "read", NULL, cmd_read, "ID VA LEN [--hex|--raw]",
 	  "Read bytes through the space (tracked frames only).\n"
 	  "  --hex        one hex string (input for write --hex)\n"

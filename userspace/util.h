@@ -67,7 +67,8 @@ struct table {
 	size_t ncells, cap;
 };
 
-void table_init(struct table *t, const char *align, ...);	/* NULL-ended headers */
+/* align: 'l' or 'r' per column; then the headers, NULL-terminated. */
+void table_init(struct table *t, const char *align, ...);
 void table_cell(struct table *t, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void table_print(struct table *t);	/* prints to stdout and frees */

@@ -34,11 +34,14 @@ struct spt_check {
 /* Record the first violation (at the entry for @va in a node of @level). */
 #define spt_check_fail(ck, va, level, fmt, ...)				\
 ({									\
-	if (!(ck)->err && (ck)->msg && (ck)->msg_len)			\
-		snprintf((ck)->msg, (ck)->msg_len, "va 0x%llx level %u: " fmt, \
+	struct spt_check *__ck = (ck);					\
+									\
+	if (!__ck->err && __ck->msg && __ck->msg_len)			\
+		snprintf(__ck->msg, __ck->msg_len,			\
+			 "va 0x%llx level %u: " fmt,			\
 			 (unsigned long long)(va), (unsigned int)(level), \
 			 ##__VA_ARGS__);				\
-	(ck)->err = -EUCLEAN;						\
+	__ck->err = -EUCLEAN;						\
 	-EUCLEAN;							\
 })
 

@@ -84,6 +84,11 @@ static int spt_cursor_open(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 		return ret;
 	}
 	c->in_rcu = true;
+	/*
+	 * The section now belongs to the cursor, not to this function:
+	 * spt_cursor_drop() ends it. (For sparse's lock-context check.)
+	 */
+	__release(RCU);
 	return 0;
 }
 
@@ -102,10 +107,11 @@ int spt_cursor_mut_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 }
 
 void spt_cursor_drop(struct spt_cursor *c)
-	__releases(RCU)
 {
 	if (WARN_ON_ONCE(!c->in_rcu))
 		return;
+	/* The section spt_cursor_open() handed to the cursor (for sparse). */
+	__acquire(RCU);
 	spt_unlock_range(c);
 	c->in_rcu = false;
 	spt_cursor_exit();

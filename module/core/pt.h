@@ -18,7 +18,7 @@
 #include "../frame/pool.h"
 
 #define SPT_PAGE_SHIFT		12
-#define SPT_PAGE_SIZE		(1ULL << SPT_PAGE_SHIFT)
+#define SPT_PAGE_SIZE		BIT_ULL(SPT_PAGE_SHIFT)
 #define SPT_NR_ENTRIES		512
 #define SPT_MAX_LEVELS		5
 #define SPT_MAX_LEAF_LEVEL	3	/* 1 GiB leaves */
@@ -39,12 +39,12 @@ enum spt_cache {
 };
 
 /* Page property flags (struct spt_prop.flags). Present implies readable. */
-#define SPT_PROP_W		(1U << 0)	/* writable */
-#define SPT_PROP_X		(1U << 1)	/* executable (NX clear) */
-#define SPT_PROP_USER		(1U << 2)	/* user (U/S set) */
-#define SPT_PROP_GLOBAL		(1U << 3)	/* G; refused by the uAPI */
-#define SPT_PROP_ACCESSED	(1U << 4)	/* A, set by hardware */
-#define SPT_PROP_DIRTY		(1U << 5)	/* D, set by hardware (leaves) */
+#define SPT_PROP_W		BIT(0)	/* writable */
+#define SPT_PROP_X		BIT(1)	/* executable (NX clear) */
+#define SPT_PROP_USER		BIT(2)	/* user (U/S set) */
+#define SPT_PROP_GLOBAL		BIT(3)	/* G; refused by the uAPI */
+#define SPT_PROP_ACCESSED	BIT(4)	/* A, set by hardware */
+#define SPT_PROP_DIRTY		BIT(5)	/* D, set by hardware (leaves) */
 #define SPT_PROP_ALL		0x3fU
 
 struct spt_prop {
@@ -112,7 +112,8 @@ struct spt_pt {
  * paging-structure caches may hold it). It is empty when start == end.
  */
 struct spt_gc {
-	u64 head;		/* frame number + 1 of the first slot, 0 = empty */
+	/* The frame number + 1 of the first slot, 0 = empty. */
+	u64 head;
 	unsigned long nr_frames;	/* queued data frames */
 	unsigned long nr_nodes;		/* queued page-table nodes */
 	/* The VA span that changed and needs a TLB flush ([start, end)). */
@@ -293,6 +294,7 @@ struct spt_pt_counts {
 	u64 nodes[SPT_MAX_LEVELS];
 	u64 leaves[SPT_MAX_LEAF_LEVEL];
 };
+
 void spt_pt_count(struct spt_pt *pt, struct spt_pt_counts *counts);
 
 #endif /* SPT_CORE_PT_H */

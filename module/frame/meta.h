@@ -29,7 +29,7 @@
 enum spt_usage {
 	SPT_USAGE_FREE = 0,	/* in the pool's free lists */
 	SPT_USAGE_PT,		/* a page-table node */
-	SPT_USAGE_DATA,		/* head frame of a data frame (size in ->level) */
+	SPT_USAGE_DATA,		/* head of a data frame (size in ->level) */
 	SPT_USAGE_TAIL,		/* a 4 KiB frame inside a huge data frame */
 };
 
@@ -56,9 +56,11 @@ struct spt_meta {
 	unsigned long word;
 	atomic_t refcount;	/* see the states above */
 	u8 usage;		/* enum spt_usage */
-	u8 level;		/* PT: node level 1..5 (1 = PTE table);
-				 * DATA/TAIL: size of the frame as a leaf
-				 * level, 1 (4 KiB) or 2 (2 MiB) */
+	/*
+	 * PT: node level 1..5 (1 = PTE table). DATA/TAIL: size of the frame
+	 * as a leaf level, 1 (4 KiB) or 2 (2 MiB).
+	 */
+	u8 level;
 	u16 nr_children;	/* PT: number of present entries */
 };
 

@@ -29,7 +29,7 @@
 #include "pool.h"
 
 #define SPT_CHUNK_ORDER		9
-#define SPT_CHUNK_FRAMES	(1U << SPT_CHUNK_ORDER)
+#define SPT_CHUNK_FRAMES	BIT(SPT_CHUNK_ORDER)
 #define SPT_CHUNK_SHIFT		(PAGE_SHIFT + SPT_CHUNK_ORDER)
 #define SPT_REGION_SHIFT	30
 #define SPT_META_ORDER		get_order(SPT_CHUNK_FRAMES * \
@@ -45,6 +45,10 @@ struct spt_chunk {
 };
 
 struct spt_pool {
+	/*
+	 * Protects partial, the chunks' free lists and counts, st, and
+	 * updates of dir (lookups read dir without it).
+	 */
 	spinlock_t lock;
 	struct list_head partial;	/* split chunks with free frames */
 	struct spt_chunk ***dir;	/* [pa >> 30][(pa >> 21) & 511] */
@@ -190,17 +194,21 @@ static void spt_chunk_init_free(struct spt_chunk *c)
 }
 
 /*
- * Add one chunk to the pool. Returns it with pool->lock held on success.
+ * Add one chunk to the pool and return it, or NULL. Called, and returns,
+ * with pool->lock held; drops it meanwhile to allocate (so the caller must
+ * not rely on anything it saw under the lock before the call).
  */
 static struct spt_chunk *spt_pool_grow(struct spt_pool *pool)
+	__must_hold(&pool->lock)
 {
 	struct spt_chunk **leaf = NULL;
 	struct spt_chunk *c;
 	int ret;
 
+	spin_unlock(&pool->lock);
 	c = spt_chunk_new(pool);
 	if (!c)
-		return NULL;
+		goto err_lock;
 	spt_chunk_init_free(c);
 	for (;;) {
 		spin_lock(&pool->lock);
@@ -209,20 +217,22 @@ static struct spt_chunk *spt_pool_grow(struct spt_pool *pool)
 			break;
 		spin_unlock(&pool->lock);
 		leaf = kcalloc(SPT_CHUNK_FRAMES, sizeof(*leaf), spt_pool_gfp());
-		if (!leaf) {
-			ret = -ENOMEM;
-			spin_lock(&pool->lock);
-			break;
-		}
+		if (!leaf)
+			goto err_free;
 	}
 	if (ret) {
 		spin_unlock(&pool->lock);
 		kfree(leaf);
-		spt_chunk_free(c);
-		return NULL;
+		goto err_free;
 	}
 	kfree(leaf);
 	return c;
+
+err_free:
+	spt_chunk_free(c);
+err_lock:
+	spin_lock(&pool->lock);
+	return NULL;
 }
 
 static void spt_frame_clear(struct spt_pool *pool, u64 pa, unsigned int nr)
@@ -267,10 +277,11 @@ static int spt_alloc_small(struct spt_pool *pool, unsigned int align, u64 *pa)
 			break;
 	}
 	if (!idx) {
-		spin_unlock(&pool->lock);
-		c = spt_pool_grow(pool);	/* returns with the lock held */
-		if (!c)
+		c = spt_pool_grow(pool);
+		if (!c) {
+			spin_unlock(&pool->lock);
 			return -ENOMEM;
+		}
 		list_add(&c->link, &pool->partial);
 		idx = spt_chunk_take(c, align);	/* frame 0 */
 	}
@@ -289,9 +300,12 @@ static int spt_alloc_huge(struct spt_pool *pool, u64 *pa)
 	struct spt_chunk *c;
 	unsigned int i;
 
-	c = spt_pool_grow(pool);	/* returns with the lock held */
-	if (!c)
+	spin_lock(&pool->lock);
+	c = spt_pool_grow(pool);
+	if (!c) {
+		spin_unlock(&pool->lock);
 		return -ENOMEM;
+	}
 	c->whole = true;
 	c->free_head = 0;
 	c->nr_free = 0;
@@ -370,7 +384,8 @@ void spt_pool_free(struct spt_pool *pool, u64 pa)
 		return;
 	m = &c->meta[idx];
 	if (WARN_ON_ONCE(spt_meta_ref(m) != 0 ||
-			 (m->usage != SPT_USAGE_PT && m->usage != SPT_USAGE_DATA)))
+			 (m->usage != SPT_USAGE_PT &&
+			  m->usage != SPT_USAGE_DATA)))
 		return;
 	huge = m->usage == SPT_USAGE_DATA && m->level == 2;
 	if (pool->poison)
@@ -427,10 +442,11 @@ int spt_pool_reserve(struct spt_pool *pool, u64 nr_frames)
 			spin_unlock(&pool->lock);
 			return 0;
 		}
-		spin_unlock(&pool->lock);
 		c = spt_pool_grow(pool);
-		if (!c)
+		if (!c) {
+			spin_unlock(&pool->lock);
 			return -ENOMEM;
+		}
 		list_add_tail(&c->link, &pool->partial);
 		spin_unlock(&pool->lock);
 	}

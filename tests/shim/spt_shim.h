@@ -59,6 +59,8 @@ typedef long long s64;
 #define __acquires(x)
 #define __releases(x)
 #define __must_hold(x)
+#define __acquire(x)	((void)0)
+#define __release(x)	((void)0)
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 

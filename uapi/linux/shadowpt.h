@@ -122,6 +122,7 @@ struct spt_version {
 	__u32 out_meta_slot_bytes;
 	__aligned_u64 out_user_end;
 };
+
 #define SPT_IOCTL_VERSION _IO(SPT_TYPE, SPT_CMD_VERSION)
 
 /* Space is destroyed when the creating file descriptor is closed. */
@@ -142,6 +143,7 @@ struct spt_space_create {
 	__u32 out_levels;
 	__aligned_u64 out_root_pa;
 };
+
 #define SPT_IOCTL_SPACE_CREATE _IO(SPT_TYPE, SPT_CMD_SPACE_CREATE)
 
 /**
@@ -157,6 +159,7 @@ struct spt_space_destroy {
 	__u32 space_id;
 	__u32 __reserved;
 };
+
 #define SPT_IOCTL_SPACE_DESTROY _IO(SPT_TYPE, SPT_CMD_SPACE_DESTROY)
 
 /**
@@ -186,12 +189,15 @@ struct spt_space_info {
 	__aligned_u64 out_mapped_bytes;
 	__aligned_u64 out_loaded_cpus;
 };
+
 #define SPT_IOCTL_SPACE_INFO _IO(SPT_TYPE, SPT_CMD_SPACE_INFO)
 
 /* Leaf size of a tracked map: exactly one of these. */
 #define SPT_MAP_4K		(1U << 0)	/* 4 KiB frames */
-#define SPT_MAP_2M		(1U << 1)	/* 2 MiB frames; va/length 2 MiB aligned */
-#define SPT_MAP_LARGEST		(1U << 2)	/* 2 MiB where aligned, else 4 KiB */
+/* 2 MiB frames; va and length must be 2 MiB aligned. */
+#define SPT_MAP_2M		(1U << 1)
+/* 2 MiB frames where the range is aligned, 4 KiB frames elsewhere. */
+#define SPT_MAP_LARGEST		(1U << 2)
 /* Map the raw physical range at @phys, untracked (no size flag needed). */
 #define SPT_MAP_PHYS		(1U << 3)
 /* Replace whatever is mapped in the range instead of failing (EEXIST). */
@@ -226,6 +232,7 @@ struct spt_map {
 	__aligned_u64 phys;
 	__aligned_u64 out_mapped;
 };
+
 #define SPT_IOCTL_MAP _IO(SPT_TYPE, SPT_CMD_MAP)
 
 /**
@@ -250,6 +257,7 @@ struct spt_unmap {
 	__aligned_u64 out_unmapped;
 	__aligned_u64 out_done;
 };
+
 #define SPT_IOCTL_UNMAP _IO(SPT_TYPE, SPT_CMD_UNMAP)
 
 /* Also set the cache mode (otherwise @cache must be 0 and is kept). */
@@ -281,6 +289,7 @@ struct spt_protect {
 	__aligned_u64 out_protected;
 	__aligned_u64 out_done;
 };
+
 #define SPT_IOCTL_PROTECT _IO(SPT_TYPE, SPT_CMD_PROTECT)
 
 /* struct spt_query_entry.flags */
@@ -326,6 +335,7 @@ struct spt_query_va {
 	__aligned_u64 va;
 	struct spt_query_entry out;
 };
+
 #define SPT_IOCTL_QUERY _IO(SPT_TYPE, SPT_CMD_QUERY)
 
 /* At most this many VAs per SPT_IOCTL_QUERY_BATCH call. */
@@ -352,6 +362,7 @@ struct spt_query_batch {
 	__u32 entry_size;
 	__u32 out_done;
 };
+
 #define SPT_IOCTL_QUERY_BATCH _IO(SPT_TYPE, SPT_CMD_QUERY_BATCH)
 
 /* Write @length bytes from @buf into the space (default: read). */
@@ -383,6 +394,7 @@ struct spt_rw {
 	__aligned_u64 buf;
 	__aligned_u64 out_done;
 };
+
 #define SPT_IOCTL_RW _IO(SPT_TYPE, SPT_CMD_RW)
 
 /**
@@ -428,6 +440,7 @@ struct spt_stats {
 	__aligned_u64 space_leaves[3];
 	__aligned_u64 space_data_frames;
 };
+
 #define SPT_IOCTL_STATS _IO(SPT_TYPE, SPT_CMD_STATS)
 
 /**
@@ -446,6 +459,7 @@ struct spt_check {
 	__u32 msg_len;
 	__aligned_u64 msg;
 };
+
 #define SPT_IOCTL_CHECK _IO(SPT_TYPE, SPT_CMD_CHECK)
 
 /* Operations of a load window program (struct spt_load_op.op). */
@@ -470,8 +484,10 @@ enum spt_load_status {
 /* struct spt_load_op.out_fault: the software walker's explanation. */
 #define SPT_FAULT_NOT_PRESENT	(1U << 0)	/* entry absent at out_level */
 #define SPT_FAULT_READ_ONLY	(1U << 1)	/* write to a read-only page */
-#define SPT_FAULT_USER		(1U << 2)	/* fetch from a user page (SMEP) */
-#define SPT_FAULT_NX		(1U << 3)	/* fetch from a no-execute page */
+/* Fetch from a user page (SMEP). */
+#define SPT_FAULT_USER		(1U << 2)
+/* Fetch from a no-execute page. */
+#define SPT_FAULT_NX		(1U << 3)
 /* The MMU and the software walker disagreed: a bug, always reported. */
 #define SPT_FAULT_MISMATCH	(1U << 4)
 
@@ -524,8 +540,8 @@ struct spt_load_op {
 /* struct spt_load.out_status */
 enum spt_load_window_status {
 	SPT_LOAD_DONE = 1,	/* every op ran */
-	SPT_LOAD_STOPPED_TIME,	/* the time bound (module parameter
-				 * window_us) ran out: later ops NOT_RUN */
+	/* time bound (window_us parameter) ran out: later ops NOT_RUN */
+	SPT_LOAD_STOPPED_TIME,
 };
 
 /**
@@ -564,6 +580,7 @@ struct spt_load {
 	__u32 out_faults;
 	__aligned_u64 out_ns;
 };
+
 #define SPT_IOCTL_LOAD _IO(SPT_TYPE, SPT_CMD_LOAD)
 
 /*
@@ -598,6 +615,7 @@ enum spt_genl_cmd {
 	SPT_GENL_CMD_EVENT,
 	__SPT_GENL_CMD_MAX,
 };
+
 #define SPT_GENL_CMD_MAX (__SPT_GENL_CMD_MAX - 1)
 
 enum spt_event_type {
@@ -636,9 +654,11 @@ enum spt_genl_attr {
 	SPT_A_EVENT_PID,	/* u32: who did it */
 	SPT_A_EVENT_CPU,	/* u32: load window: the CPU */
 	SPT_A_EVENT_FAULTS,	/* u32: load window: ops that faulted */
-	SPT_A_EVENT_STATUS,	/* u32: load window: enum spt_load_window_status */
+	/* u32: load window: enum spt_load_window_status */
+	SPT_A_EVENT_STATUS,
 	__SPT_A_MAX,
 };
+
 #define SPT_A_MAX (__SPT_A_MAX - 1)
 
 #endif /* _UAPI_LINUX_SHADOWPT_H */
