@@ -199,8 +199,9 @@ static int spt_genl_mapping_start(struct netlink_callback *cb)
 	cb->args[1] = attrs[SPT_A_RUN_VA] ?
 		      ALIGN_DOWN(nla_get_u64(attrs[SPT_A_RUN_VA]), PAGE_SIZE) :
 		      0;
-	cb->args[2] = attrs[SPT_A_RUN_END] ?
-		      min(nla_get_u64(attrs[SPT_A_RUN_END]), end) : end;
+	if (attrs[SPT_A_RUN_END] && nla_get_u64(attrs[SPT_A_RUN_END]) < end)
+		end = ALIGN(nla_get_u64(attrs[SPT_A_RUN_END]), PAGE_SIZE);
+	cb->args[2] = end;
 	cb->args[3] = 0;
 	return 0;
 }

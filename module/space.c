@@ -244,6 +244,33 @@ static int spt_range_used(struct spt_space *s, u64 va, u64 len, bool *used)
 	return 0;
 }
 
+/*
+ * The first mapped address in [va, end), or end: read-only cursors, one
+ * top-level entry's span at a time, so that empty stretches of a long
+ * range cost no mutable cursor (which would create intermediate nodes).
+ */
+static u64 spt_next_mapped(struct spt_space *s, u64 va, u64 end)
+{
+	u64 span = spt_level_size(spt_kcfg.levels);
+
+	while (va < end) {
+		u64 wend = min(ALIGN_DOWN(va, span) + span, end);
+		struct spt_cursor c;
+		bool found;
+
+		if (spt_cursor_new(&c, &s->pt, va, wend))
+			return va;	/* let the caller's cursor report it */
+		found = spt_cursor_find_next(&c, wend - va);
+		if (found)
+			va = max(spt_cursor_va(&c), va);
+		spt_cursor_drop(&c);
+		if (found)
+			return va;
+		va = wend;
+	}
+	return end;
+}
+
 /* Release frames allocated for a window and never mapped. */
 static void spt_frames_unwind(u64 *pas, unsigned int nr)
 {
@@ -257,6 +284,38 @@ static void spt_frames_unwind(u64 *pas, unsigned int nr)
 	}
 }
 
+/* Charge @pages to the space's limit; false (nothing charged) if over. */
+static bool spt_charge(struct spt_space *s, u64 pages)
+{
+	if (atomic64_add_return(pages, &s->data_pages) > s->limit_pages) {
+		atomic64_sub(pages, &s->data_pages);
+		return false;
+	}
+	return true;
+}
+
+/* Unmap [va, va + len) and give its frames back now. */
+static int spt_window_clear(struct spt_space *s, u64 va, u64 len)
+{
+	struct spt_cursor c;
+	struct spt_gc gc;
+	long n;
+	int ret;
+
+	spt_gc_init(&gc);
+	ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
+	if (!ret)
+		ret = spt_cursor_mut_new(&c, &s->pt, va, va + len, &gc);
+	if (!ret) {
+		n = spt_cursor_unmap(&c, len);
+		spt_cursor_drop(&c);
+		if (n < 0)
+			ret = n;
+	}
+	spt_tlb_gc_finish(s, &gc);
+	return ret;
+}
+
 struct spt_map_window {
 	u64 va, len;
 	unsigned int level;	/* leaf level for tracked frames */
@@ -267,7 +326,7 @@ struct spt_map_window {
 /* Map one window of tracked frames; *done grows by what was mapped. */
 static int spt_map_tracked_window(struct spt_space *s,
 				  struct spt_map_window *w,
-				  const struct spt_prop *prop,
+				  const struct spt_prop *prop, bool replace,
 				  struct spt_gc *gc, u64 *done)
 {
 	u64 step = spt_level_size(w->level);
@@ -276,10 +335,19 @@ static int spt_map_tracked_window(struct spt_space *s,
 	int ret = 0;
 
 	w->nr = 0;
-	if (atomic64_add_return(w->len >> PAGE_SHIFT, &s->data_pages) >
-	    s->limit_pages) {
-		atomic64_sub(w->len >> PAGE_SHIFT, &s->data_pages);
-		return -ENOSPC;
+	if (!spt_charge(s, w->len >> PAGE_SHIFT)) {
+		/*
+		 * At the limit, a replacing map first gives back what the
+		 * window held, so that replacing never needs more room
+		 * than the mapping it replaces.
+		 */
+		if (!replace)
+			return -ENOSPC;
+		ret = spt_window_clear(s, w->va, w->len);
+		if (ret)
+			return ret;
+		if (!spt_charge(s, w->len >> PAGE_SHIFT))
+			return -ENOSPC;
 	}
 	for (i = 0; i < w->len / step; i++) {
 		ret = spt_pool_alloc(spt_pool, SPT_USAGE_DATA, w->level, false,
@@ -336,7 +404,8 @@ static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
 		    (flags & SPT_MAP_LARGEST && IS_ALIGNED(va, SZ_2M) &&
 		     w->len == SZ_2M))
 			w->level = 2;
-		ret = spt_map_tracked_window(s, w, prop, gc, done);
+		ret = spt_map_tracked_window(s, w, prop,
+					     flags & SPT_MAP_REPLACE, gc, done);
 		if (ret)
 			break;
 		va = wend;
@@ -436,9 +505,15 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		return ret;
 	spt_gc_init(&gc);
 	while (va < end) {
-		u64 wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
+		u64 wend;
 		struct spt_cursor c;
 		long n;
+
+		va = spt_next_mapped(s, va, end);
+		*done = va - start;
+		if (va >= end)
+			break;
+		wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
 
 		/* A split needs one node; keep a few ready. */
 		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
@@ -485,9 +560,15 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		return ret;
 	spt_gc_init(&gc);
 	while (va < end) {
-		u64 wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
+		u64 wend;
 		struct spt_cursor c;
 		u64 ps, pe;
+
+		va = spt_next_mapped(s, va, end);
+		*done = va - start;
+		if (va >= end)
+			break;
+		wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
 
 		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
 		if (ret)

@@ -395,6 +395,11 @@ static inline int spt_nl_monitor_open(struct spt_nl *nl)
 	return 0;
 }
 
+static int spt_nl_seq_ok_cb(struct nl_msg *msg, void *arg)
+{
+	return NL_OK;
+}
+
 struct spt_nl_events {
 	struct spt_nl_event v[256];
 	size_t nr;
@@ -419,8 +424,11 @@ static int spt_nl_event_cb(struct nlattr **tb, __u8 cmd, void *arg)
 	return 0;
 }
 
-/* Read every event queued on the monitor socket (events are queued
- * synchronously by the operation that caused them). Returns 0 or -1. */
+/*
+ * Read every event queued on the monitor socket (events are queued
+ * synchronously by the operation that caused them). Returns 0, or the
+ * negative libnl error (see nl_geterror()) or errno from the kernel.
+ */
 static inline int spt_nl_monitor_drain(struct spt_nl *nl,
 				       struct spt_nl_events *l)
 {
@@ -430,6 +438,8 @@ static inline int spt_nl_monitor_drain(struct spt_nl *nl,
 
 	if (!cb)
 		return -1;
+	/* Multicast messages carry no sequence number of ours. */
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, spt_nl_seq_ok_cb, NULL);
 	for (;;) {
 		req.done = false;
 		r = nl_recvmsgs(nl->sk, cb);
@@ -437,11 +447,15 @@ static inline int spt_nl_monitor_drain(struct spt_nl *nl,
 			break;
 		if (r < 0 && !req.done) {
 			nl_cb_put(cb);
-			return -1;
+			return r;
+		}
+		if (req.err) {
+			nl_cb_put(cb);
+			return req.err;
 		}
 	}
 	nl_cb_put(cb);
-	return req.err ? -1 : 0;
+	return 0;
 }
 
 #endif /* SHADOWPT_SELFTEST_NL_H */

@@ -1362,6 +1362,82 @@ TEST_F_TIMEOUT(limits, enomem_each_allocation, 300)
 	test_cmd_check(id);
 }
 
+static volatile unsigned long ticks;
+
+static void tick(int sig)
+{
+	ticks++;
+}
+
+/* Send this process SIGUSR1 every @us microseconds (0: stop). */
+static int ticker(timer_t *t, bool *armed, long us)
+{
+	struct sigevent sev = { .sigev_notify = SIGEV_SIGNAL,
+				.sigev_signo = SIGUSR1 };
+	struct itimerspec its = {
+		.it_value = { .tv_nsec = us * 1000 },
+		.it_interval = { .tv_nsec = us * 1000 },
+	};
+	struct sigaction sa = { .sa_handler = tick };	/* no SA_RESTART */
+
+	if (!*armed) {
+		if (sigaction(SIGUSR1, &sa, NULL) ||
+		    timer_create(CLOCK_MONOTONIC, &sev, t))
+			return -1;
+		*armed = true;
+	}
+	return timer_settime(*t, 0, &its, NULL);
+}
+
+/*
+ * A signal interrupts a long map between windows: EINTR, out_mapped says
+ * how far it got, the space is consistent; rw likewise.
+ */
+TEST_F_TIMEOUT(limits, eintr, 300)
+{
+	__u64 len = 128 * SZ_1M, mapped, done;
+	bool armed = false;
+	char mb[32], *buf;
+	timer_t t;
+	__u32 id;
+	int ret;
+
+	snprintf(mb, sizeof(mb), "%llu", 2 * len / SZ_1M);
+	ASSERT_EQ(0, spt_env_param(&self->env, "space_mb", mb));
+	test_cmd_space_create(0, &id);
+	ASSERT_EQ(0, ticker(&t, &armed, 5000));
+	ret = _spt_map(self->env.fd, id, SPT_MAP_4K, self->va, len, 0, 0, 0,
+		       &mapped);
+	ASSERT_EQ(0, ticker(&t, &armed, 0));
+	TH_LOG("map of %llu MiB: %s after %llu MiB, %lu signals", len / SZ_1M,
+	       ret ? strerror(errno) : "done", mapped / SZ_1M, ticks);
+	ASSERT_EQ(-1, ret);
+	ASSERT_EQ(EINTR, errno);
+	EXPECT_GT(len, mapped);
+	EXPECT_EQ(0, mapped & (SZ_4K - 1));
+	check_prefix(_metadata, self->env.fd, id, self->va, mapped, 1);
+
+	/* rw of 16 MiB through 2 MiB frames, interrupted or not. */
+	buf = malloc(SZ_16M);
+	ASSERT_NE(NULL, buf);
+	test_cmd_map(id, SPT_MAP_2M, self->va + SZ_1G, SZ_16M, 0, 0);
+	ASSERT_EQ(0, ticker(&t, &armed, 1000));
+	ret = _spt_rw(self->env.fd, id, 0, self->va + SZ_1G, buf, SZ_16M,
+		      &done);
+	ASSERT_EQ(0, ticker(&t, &armed, 0));
+	if (ret) {
+		EXPECT_EQ(EINTR, errno);
+		EXPECT_GT(SZ_16M, done);
+	} else {
+		EXPECT_EQ(SZ_16M, done);
+	}
+	TH_LOG("rw of 16 MiB: %s after %llu KiB", ret ? "EINTR" : "done",
+	       done / 1024);
+	timer_delete(t);
+	free(buf);
+	test_cmd_check(id);
+}
+
 /* max_spaces: creating one more than allowed is ENOSPC, nothing made. */
 TEST_F(limits, enospc_max_spaces)
 {

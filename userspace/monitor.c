@@ -17,6 +17,7 @@ static const char *const event_names[] = {
 	[SPT_EVENT_MAP] = "map",
 	[SPT_EVENT_UNMAP] = "unmap",
 	[SPT_EVENT_PROTECT] = "protect",
+	[SPT_EVENT_LOAD] = "load",
 };
 
 struct mon_ctx {
@@ -26,7 +27,7 @@ struct mon_ctx {
 static int print_event(struct nlattr **tb, uint8_t gcmd, void *arg)
 {
 	struct mon_ctx *m = arg;
-	uint32_t type, id, err, pid;
+	uint32_t type, id, err, pid, cpu, faults, status;
 	uint64_t va, len, count;
 	char tbuf[16], b1[FMT_BUF], b2[FMT_BUF];
 	const char *name;
@@ -41,6 +42,9 @@ static int print_event(struct nlattr **tb, uint8_t gcmd, void *arg)
 	spt_nla_u64(tb[SPT_A_EVENT_COUNT], &count);
 	spt_nla_u32(tb[SPT_A_EVENT_ERRNO], &err);
 	spt_nla_u32(tb[SPT_A_EVENT_PID], &pid);
+	spt_nla_u32(tb[SPT_A_EVENT_CPU], &cpu);
+	spt_nla_u32(tb[SPT_A_EVENT_FAULTS], &faults);
+	spt_nla_u32(tb[SPT_A_EVENT_STATUS], &status);
 	if (type < ARRAY_SIZE(event_names) && event_names[type]) {
 		name = event_names[type];
 	} else {
@@ -48,6 +52,28 @@ static int print_event(struct nlattr **tb, uint8_t gcmd, void *arg)
 		name = tbuf;
 	}
 	m->seen++;
+	if (type == SPT_EVENT_LOAD) {
+		/* A load window: no range, ops run instead of leaves. */
+		if (opt_json) {
+			json_obj_begin(NULL);
+			json_str("type", name);
+			json_u64("type_id", type);
+			json_u64("space", id);
+			json_u64("cpu", cpu);
+			json_u64("ops", count);
+			json_u64("faults", faults);
+			json_str("status", fmt_load_status(b1, status));
+			json_u64("status_id", status);
+			json_u64("pid", pid);
+			json_obj_end();
+			return 0;
+		}
+		printf("%-15s space=%u cpu=%u ops=%llu faults=%u status=%s pid=%u\n",
+		       name, id, cpu, (unsigned long long)count, faults,
+		       fmt_load_status(b1, status), pid);
+		fflush(stdout);
+		return 0;
+	}
 	if (opt_json) {
 		json_obj_begin(NULL);
 		json_str("type", name);

@@ -4,7 +4,7 @@
  *
  * This file holds the command table, the option parsing every command
  * shares, and the single ioctl helper; the commands live in one file per
- * group (space.c, map.c, query.c, dump.c, stats.c, monitor.c).
+ * group (space.c, map.c, query.c, dump.c, stats.c, monitor.c, load.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -39,6 +39,8 @@ UAPI_SIZE(spt_query_batch, 40);
 UAPI_SIZE(spt_rw, 48);
 UAPI_SIZE(spt_stats, 184);
 UAPI_SIZE(spt_check, 24);
+UAPI_SIZE(spt_load_op, 64);
+UAPI_SIZE(spt_load, 56);
 
 #define OPT_GLOBAL_HELP \
 	"  -j, --json   output JSON instead of text\n" \
@@ -103,6 +105,23 @@ static const struct cmd commands[] = {
 	{ "check", NULL, cmd_check, "ID",
 	  "Run the invariant checker on a space: prints OK, or the first\n"
 	  "violation and exits 1.\n" },
+	{ "load", NULL, cmd_load, "ID [--cpu N] [--force] OP...",
+	  "Run OPs with the space in CR3, with interrupts off, on an isolated\n"
+	  "CPU (a load window): the MMU itself walks the space. OPs:\n"
+	  "  read VA[:SIZE]           read SIZE bytes (1, 2, 4, 8; default 8)\n"
+	  "  write VA=VALUE[:SIZE]    write VALUE as SIZE bytes\n"
+	  "  fetch VA                 execute a stub at VA (written there first;\n"
+	  "                           only on supervisor exec pages, otherwise\n"
+	  "                           the fault is predicted, not taken)\n"
+	  "  unmap VA LEN             unmap in the window\n"
+	  "  protect VA LEN PROT      set PROT (letters r, w, x, u) in the window\n"
+	  "  map VA LEN PROT          map fresh 4 KiB frames (LEN <= 2M)\n"
+	  "One row per op: ok, fault (with the walker's explanation), predicted\n"
+	  "fault, error or not run (the window's time bound, module parameter\n"
+	  "window_us, ran out). Faults are results: the exit status is 0 when\n"
+	  "the window ran.\n"
+	  "  --cpu N      run on CPU N (default: the first isolated CPU)\n"
+	  "  --force      allow a CPU that is not isolated (isolcpus=)\n" },
 	{ "monitor", NULL, cmd_monitor, "[--count N] [--timeout SEC]",
 	  "Print one line per event of the \"events\" multicast group (with\n"
 	  "-j one JSON object per line). Says \"listening\" on stderr once\n"

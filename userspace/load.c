@@ -1,0 +1,390 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sptctl load: run a short program with a space in CR3 (SPT_IOCTL_LOAD)
+ * and show what the MMU did with each operation.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sptctl.h"
+
+static const char *const op_names[] = {
+	[SPT_LOAD_OP_READ] = "read",
+	[SPT_LOAD_OP_WRITE] = "write",
+	[SPT_LOAD_OP_FETCH] = "fetch",
+	[SPT_LOAD_OP_UNMAP] = "unmap",
+	[SPT_LOAD_OP_PROTECT] = "protect",
+	[SPT_LOAD_OP_MAP] = "map",
+};
+
+static const char *const result_names[] = {
+	[SPT_LOAD_NOT_RUN] = "not run",
+	[SPT_LOAD_OK] = "ok",
+	[SPT_LOAD_FAULT] = "fault",
+	[SPT_LOAD_PREDICTED] = "predicted fault",
+	[SPT_LOAD_ERROR] = "error",
+};
+
+/* The fault bits other than NOT_PRESENT (which carries a level), in words. */
+static const struct {
+	uint32_t bit;
+	const char *words;
+} fault_words[] = {
+	{ SPT_FAULT_READ_ONLY, "write to read-only page" },
+	{ SPT_FAULT_USER, "fetch from user page (SMEP)" },
+	{ SPT_FAULT_NX, "no-execute page" },
+	{ SPT_FAULT_MISMATCH, "MISMATCH hardware vs walker" },
+};
+
+const char *fmt_load_status(char *buf, uint32_t status)
+{
+	switch (status) {
+	case SPT_LOAD_DONE:
+		return "done";
+	case SPT_LOAD_STOPPED_TIME:
+		return "stopped";
+	}
+	snprintf(buf, FMT_BUF, "status%u", status);
+	return buf;
+}
+
+static const char *name_of(const char *const *names, size_t n, uint32_t v,
+			   char *buf)
+{
+	if (v < n && names[v])
+		return names[v];
+	snprintf(buf, FMT_BUF, "?%u", v);
+	return buf;
+}
+
+#define OP_NAME(op, buf) \
+	name_of(op_names, ARRAY_SIZE(op_names), (op), (buf))
+#define RESULT_NAME(st, buf) \
+	name_of(result_names, ARRAY_SIZE(result_names), (st), (buf))
+
+/* "not present at level 1, ..." into buf; "" when there is nothing. */
+static void fault_text(const struct spt_load_op *op, char *buf, size_t n)
+{
+	size_t at = 0, i;
+
+	buf[0] = '\0';
+	if (op->out_fault & SPT_FAULT_NOT_PRESENT)
+		at += (size_t)snprintf(buf, n, "not present at level %u",
+				       op->out_level);
+	for (i = 0; i < ARRAY_SIZE(fault_words) && at < n; i++)
+		if (op->out_fault & fault_words[i].bit)
+			at += (size_t)snprintf(buf + at, n - at, "%s%s",
+					       at ? ", " : "",
+					       fault_words[i].words);
+}
+
+/* ---- parsing the program ---- */
+
+static void parse_width(const struct cmd *cmd, const char *word,
+			const char *s, uint32_t *width)
+{
+	uint32_t w;
+
+	if (!parse_u32(s, &w) || (w != 1 && w != 2 && w != 4 && w != 8))
+		cmd_usage_error(cmd, "%s: SIZE '%s' is not 1, 2, 4 or 8",
+				word, s);
+	*width = w;
+}
+
+/* "VA[:SIZE]"; for write "VA=VALUE[:SIZE]". */
+static void parse_access(const struct cmd *cmd, const char *word,
+			 const char *arg, struct spt_load_op *op)
+{
+	char *s = xstrdup(arg), *colon, *eq;
+	uint64_t v;
+
+	op->width = 8;
+	colon = strchr(s, ':');
+	if (colon) {
+		*colon = '\0';
+		parse_width(cmd, word, colon + 1, &op->width);
+	}
+	if (op->op == SPT_LOAD_OP_WRITE) {
+		eq = strchr(s, '=');
+		if (!eq)
+			cmd_usage_error(cmd, "write: '%s' is not VA=VALUE[:SIZE]",
+					arg);
+		*eq = '\0';
+		if (!parse_u64(eq + 1, &v) ||
+		    (op->width < 8 && v >> (8 * op->width)))
+			cmd_usage_error(cmd, "write: invalid VALUE '%s' for %u bytes",
+					eq + 1, op->width);
+		op->value = v;
+	}
+	op->va = arg_addr(cmd, "VA", s);
+	free(s);
+}
+
+/* One op from pos[*i] on; advances *i past its arguments. */
+static void parse_op(const struct cmd *cmd, char **pos, int npos, int *i,
+		     struct spt_load_op *op)
+{
+	static const struct {
+		const char *word;
+		uint32_t op;
+		int nargs;
+		const char *args;
+	} ops[] = {
+		{ "read", SPT_LOAD_OP_READ, 1, "VA[:SIZE]" },
+		{ "write", SPT_LOAD_OP_WRITE, 1, "VA=VALUE[:SIZE]" },
+		{ "fetch", SPT_LOAD_OP_FETCH, 1, "VA" },
+		{ "unmap", SPT_LOAD_OP_UNMAP, 2, "VA LEN" },
+		{ "protect", SPT_LOAD_OP_PROTECT, 3, "VA LEN PROT" },
+		{ "map", SPT_LOAD_OP_MAP, 3, "VA LEN PROT" },
+	};
+	const char *word = pos[*i];
+	size_t k;
+
+	for (k = 0; k < ARRAY_SIZE(ops); k++)
+		if (!strcmp(word, ops[k].word))
+			break;
+	if (k == ARRAY_SIZE(ops))
+		cmd_usage_error(cmd, "unknown op '%s' (read, write, fetch, "
+				"unmap, protect, map)", word);
+	if (npos - *i - 1 < ops[k].nargs)
+		cmd_usage_error(cmd, "%s needs %s", word, ops[k].args);
+	op->op = ops[k].op;
+	switch (op->op) {
+	case SPT_LOAD_OP_READ:
+	case SPT_LOAD_OP_WRITE:
+		parse_access(cmd, word, pos[*i + 1], op);
+		break;
+	case SPT_LOAD_OP_FETCH:
+		op->va = arg_addr(cmd, "VA", pos[*i + 1]);
+		break;
+	default:
+		op->va = arg_addr(cmd, "VA", pos[*i + 1]);
+		op->length = arg_size(cmd, "LEN", pos[*i + 2]);
+		if (op->op != SPT_LOAD_OP_UNMAP)
+			op->prot = arg_prot(cmd, pos[*i + 3]);
+	}
+	*i += 1 + ops[k].nargs;
+}
+
+/* ---- output ---- */
+
+/* "read/8", "write/2 0x1234", "unmap 4K", "protect 4K r-x-" */
+static void op_desc(const struct spt_load_op *op, char *buf, size_t n)
+{
+	char b1[FMT_BUF], b2[FMT_BUF], b3[FMT_BUF];
+
+	switch (op->op) {
+	case SPT_LOAD_OP_READ:
+		snprintf(buf, n, "read/%u", op->width);
+		break;
+	case SPT_LOAD_OP_WRITE:
+		snprintf(buf, n, "write/%u 0x%llx", op->width,
+			 (unsigned long long)op->value);
+		break;
+	case SPT_LOAD_OP_UNMAP:
+		snprintf(buf, n, "unmap %s", fmt_size(b1, op->length));
+		break;
+	case SPT_LOAD_OP_PROTECT:
+	case SPT_LOAD_OP_MAP:
+		/* The settable bits only: "rwxu" without the A and D. */
+		snprintf(buf, n, "%s %s %.4s", OP_NAME(op->op, b3),
+			 fmt_size(b1, op->length), fmt_prot(b2, op->prot));
+		break;
+	default:
+		snprintf(buf, n, "%s", OP_NAME(op->op, b1));
+	}
+}
+
+static bool op_changes(const struct spt_load_op *op)
+{
+	return op->op == SPT_LOAD_OP_UNMAP || op->op == SPT_LOAD_OP_PROTECT ||
+	       op->op == SPT_LOAD_OP_MAP;
+}
+
+static void op_row(struct table *t, uint32_t i, const struct spt_load_op *op)
+{
+	char desc[64], why[160], b1[FMT_BUF];
+
+	op_desc(op, desc, sizeof(desc));
+	fault_text(op, why, sizeof(why));
+	table_cell(t, "%u", i);
+	table_cell(t, "%s", desc);
+	table_cell(t, "%s", fmt_addr(b1, op->va));
+	table_cell(t, "%s", RESULT_NAME(op->out_status, b1));
+	if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_READ)
+		table_cell(t, "0x%0*llx", 2 * (int)op->width,
+			   (unsigned long long)op->out_value);
+	else if (op->out_status != SPT_LOAD_NOT_RUN && op_changes(op))
+		table_cell(t, "%llu %s", (unsigned long long)op->out_value,
+			   op->out_value == 1 ? "leaf" : "leaves");
+	else
+		table_cell(t, "%s", "");
+	if (op->out_status == SPT_LOAD_ERROR)
+		table_cell(t, "%s", strerror((int)op->out_errno));
+	else
+		table_cell(t, "%s", why);
+}
+
+static void op_json(uint32_t i, const struct spt_load_op *op)
+{
+	char b1[FMT_BUF], b2[FMT_BUF];
+	size_t k;
+
+	json_obj_begin(NULL);
+	json_u64("index", i);
+	json_str("op", OP_NAME(op->op, b1));
+	json_addr("va", op->va);
+	if (op->op == SPT_LOAD_OP_READ || op->op == SPT_LOAD_OP_WRITE)
+		json_u64("width", op->width);
+	if (op->op == SPT_LOAD_OP_WRITE)
+		json_addr("value", op->value);
+	if (op_changes(op))
+		json_u64("length", op->length);
+	if (op->op == SPT_LOAD_OP_PROTECT || op->op == SPT_LOAD_OP_MAP) {
+		snprintf(b2, sizeof(b2), "%.4s", fmt_prot(b1, op->prot));
+		json_str("prot", b2);
+	}
+	json_str("result", RESULT_NAME(op->out_status, b1));
+	json_u64("status_id", op->out_status);
+	if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_READ)
+		json_addr("value", op->out_value);
+	if (op->out_status != SPT_LOAD_NOT_RUN && op_changes(op))
+		json_u64("leaves", op->out_value);
+	json_u64("fault_bits", op->out_fault);
+	json_arr_begin("faults");
+	if (op->out_fault & SPT_FAULT_NOT_PRESENT) {
+		snprintf(b1, sizeof(b1), "not present at level %u",
+			 op->out_level);
+		json_str(NULL, b1);
+	}
+	for (k = 0; k < ARRAY_SIZE(fault_words); k++)
+		if (op->out_fault & fault_words[k].bit)
+			json_str(NULL, fault_words[k].words);
+	json_arr_end();
+	if (op->out_fault & SPT_FAULT_NOT_PRESENT)
+		json_u64("level", op->out_level);
+	json_bool("mismatch", op->out_fault & SPT_FAULT_MISMATCH);
+	if (op->out_status == SPT_LOAD_ERROR) {
+		json_u64("errno", op->out_errno);
+		json_str("error", strerror((int)op->out_errno));
+	}
+	json_obj_end();
+}
+
+/* Why the window did not run, beyond strerror. */
+static void load_hint(int err, uint32_t id, bool has_cpu, uint32_t cpu)
+{
+	switch (err) {
+	case EXDEV:
+		note("load: CPU %u is not isolated (boot with isolcpus=); "
+		     "--force runs the window there anyway", cpu);
+		break;
+	case ENODEV:
+		if (has_cpu)
+			note("load: CPU %u is offline", cpu);
+		else
+			note("load: no CPU is isolated (boot with isolcpus=); "
+			     "name one with --cpu N --force");
+		break;
+	case EINVAL:
+		if (has_cpu)
+			note("load: is CPU %u a possible CPU?", cpu);
+		note("load: a malformed op? read/write: VA aligned to SIZE; "
+		     "fetch: 5 bytes before a page end at most; "
+		     "unmap/protect/map: VA and LEN 4 KiB aligned, map at most "
+		     "2M, unmap/protect at most 1G; all in the user half");
+		break;
+	case ENOENT:
+		note("load: no space %u", id);
+		break;
+	case EBUSY:
+		note("load: the space is being destroyed");
+		break;
+	}
+}
+
+int cmd_load(const struct cmd *cmd, int argc, char **argv)
+{
+	uint64_t cpu = 0;
+	bool has_cpu = false, force = false;
+	const struct opt opts[] = {
+		{ "cpu", OPT_U64, &cpu, &has_cpu },
+		{ "force", OPT_FLAG, &force, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
+	struct spt_load l = { 0 };
+	struct spt_load_op *ops;
+	char b1[FMT_BUF];
+	uint32_t n = 0, i, mismatches = 0;
+	char **pos;
+	int npos, at, err;
+
+	npos = cmd_parse(cmd, argc, argv, opts, 2, -1, &pos);
+	l.space_id = arg_space(cmd, pos[0]);
+	if (has_cpu && cpu > UINT32_MAX)
+		cmd_usage_error(cmd, "invalid --cpu '%llu'",
+				(unsigned long long)cpu);
+	/* Each op takes at least one argument: an upper bound on the count. */
+	ops = calloc((size_t)npos, sizeof(*ops));
+	if (!ops)
+		die(ENOMEM, "out of memory");
+	for (at = 1; at < npos; n++) {
+		if (n == SPT_LOAD_MAX_OPS)
+			cmd_usage_error(cmd, "at most %u ops in a window",
+					SPT_LOAD_MAX_OPS);
+		parse_op(cmd, pos, npos, &at, &ops[n]);
+	}
+	l.flags = (has_cpu ? SPT_LOAD_CPU : 0) | (force ? SPT_LOAD_FORCE : 0);
+	l.cpu = (uint32_t)cpu;
+	l.nr_ops = n;
+	l.op_size = sizeof(*ops);
+	l.ops = (uintptr_t)ops;
+
+	err = spt_ioctl(SPT_IOCTL_LOAD, &l);
+	if (err) {
+		err_msg(err, "load");
+		load_hint(err, l.space_id, has_cpu, l.cpu);
+		exit(EXIT_FAIL);
+	}
+
+	for (i = 0; i < n; i++)
+		if (ops[i].out_fault & SPT_FAULT_MISMATCH)
+			mismatches++;
+	if (opt_json) {
+		json_obj_begin(NULL);
+		json_u64("space", l.space_id);
+		json_u64("cpu", l.out_cpu);
+		json_str("status", fmt_load_status(b1, l.out_status));
+		json_u64("status_id", l.out_status);
+		json_u64("nr_ops", n);
+		json_u64("ops_run", l.out_ops_run);
+		json_u64("faults", l.out_faults);
+		json_u64("mismatches", mismatches);
+		json_u64("ns", l.out_ns);
+		json_arr_begin("ops");
+		for (i = 0; i < n; i++)
+			op_json(i, &ops[i]);
+		json_arr_end();
+		json_obj_end();
+	} else {
+		struct table t;
+
+		table_init(&t, "rlllll", "#", "OP", "VA", "RESULT", "VALUE",
+			   "FAULT", NULL);
+		for (i = 0; i < n; i++)
+			op_row(&t, i, &ops[i]);
+		table_print(&t);
+		printf("space %u: cpu %u, status %s, %u of %u ops run, "
+		       "%u faults, %.1f \u00b5s\n", l.space_id, l.out_cpu,
+		       l.out_status == SPT_LOAD_STOPPED_TIME ?
+				"stopped: time bound" :
+				fmt_load_status(b1, l.out_status),
+		       l.out_ops_run, n, l.out_faults, l.out_ns / 1000.0);
+	}
+	if (mismatches)
+		note("load: %u ops where the MMU and the software walker "
+		     "disagreed: a bug, please report", mismatches);
+	free(ops);
+	return 0;
+}
