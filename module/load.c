@@ -222,6 +222,15 @@ static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
 		struct spt_prop prop = { .flags = op->prot };
 		u64 i, nr = op->length >> PAGE_SHIFT;
 
+		/* Like SPT_IOCTL_MAP without SPT_MAP_REPLACE. */
+		if (spt_cursor_find_next(&c, op->length)) {
+			ret = -EEXIST;
+			nr = 0;
+		} else {
+			ret = spt_cursor_jump(&c, op->va);
+			if (ret)
+				nr = 0;
+		}
 		for (i = 0; i < nr; i++) {
 			struct spt_item item = {
 				.pa = w->frames[idx][i], .level = 1,

@@ -415,6 +415,23 @@ TEST_F(load, map_in_window_then_use)
 	EXPECT_EQ(42, ops[3].out_value);
 }
 
+TEST_F(load, map_in_window_over_mapping_refused)
+{
+	struct spt_load_op ops[] = {
+		{ .op = SPT_LOAD_OP_MAP, .va = BASE_4K, .length = 2 * SZ_4K,
+		  .prot = SPT_PROT_WRITE },
+		{ .op = SPT_LOAD_OP_READ, .width = 8, .va = BASE_4K + SZ_4K },
+	};
+
+	ASSERT_EQ(0, spt_map(self->fd, self->id, BASE_4K + SZ_4K, SZ_4K,
+			     SPT_MAP_4K, 0, 0));
+	ASSERT_EQ(0, spt_run(self->fd, self->id, ops, 2, 0, 0));
+	EXPECT_EQ(SPT_LOAD_ERROR, ops[0].out_status);
+	EXPECT_EQ(EEXIST, ops[0].out_errno);
+	EXPECT_EQ(0, ops[0].out_value);
+	EXPECT_EQ(SPT_LOAD_OK, ops[1].out_status);
+}
+
 /* The bits the MMU set are what query reads back. */
 TEST_F(load, accessed_dirty_bits)
 {

@@ -497,7 +497,8 @@ enum spt_load_status {
  * @width: READ/WRITE: 1, 2, 4 or 8 bytes, @va aligned to it; else 0
  * @va: the address
  * @value: WRITE: the value; else 0
- * @length: UNMAP/PROTECT/MAP: bytes (4 KiB aligned; MAP at most 2 MiB,
+ * @length: UNMAP/PROTECT/MAP: bytes (4 KiB aligned; MAP at most 2 MiB and
+ *          only over unmapped addresses, else EEXIST;
  *          UNMAP/PROTECT at most 1 GiB); else 0
  * @prot: PROTECT/MAP: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
  * @__reserved: must be 0
