@@ -9,6 +9,7 @@
 
 #include "sptctl.h"
 #include "nl.h"
+#include "dot.h"
 
 struct dump_ctx {
 	uint64_t runs;
@@ -65,7 +66,9 @@ int cmd_dump(const struct cmd *cmd, int argc, char **argv)
 {
 	struct spt_nl_req req = { .has_space = true };
 	struct dump_ctx d = { 0 };
+	bool dot = false;
 	const struct opt opts[] = {
+		{ "dot", OPT_FLAG, &dot, NULL },
 		{ "from", OPT_ADDR, &req.from, &req.has_from },
 		{ "to", OPT_ADDR, &req.to, &req.has_to },
 		{ NULL, 0, NULL, NULL },
@@ -78,7 +81,16 @@ int cmd_dump(const struct cmd *cmd, int argc, char **argv)
 	req.space_id = arg_space(cmd, pos[0]);
 	if (req.has_from && req.has_to && req.to <= req.from)
 		cmd_usage_error(cmd, "--to must be above --from");
+	if (dot && opt_json)
+		cmd_usage_error(cmd, "--dot and --json exclude each other");
 	nl = spt_nl_open();
+	if (dot) {
+		err = dot_dump(nl, &req);
+		spt_nl_close(nl);
+		if (err)
+			die(err, "dump --dot space %u", req.space_id);
+		return 0;
+	}
 	if (opt_json)
 		json_arr_begin(NULL);
 	err = spt_nl_dump(nl, SPT_GENL_CMD_MAPPING_GET, &req, dump_run, &d);

@@ -93,12 +93,15 @@ static const struct cmd commands[] = {
 	  "Write bytes through the space (tracked frames only): the bytes of\n"
 	  "STRING (no terminating NUL), of the hex string HEX, or of FILE\n"
 	  "(- for stdin).\n" },
-	{ "dump", NULL, cmd_dump, "ID [--from VA] [--to VA]",
+	{ "dump", NULL, cmd_dump, "ID [--from VA] [--to VA] [--dot]",
 	  "Print the mappings as merged runs (contiguous VA and physical\n"
 	  "addresses, same properties), streamed from the kernel:\n"
 	  "  START-END  SIZE  LEAVES x LEAF  phys PA  PROT  CACHE  TRACKED\n"
 	  "  --from VA    start at VA (runs may begin before it)\n"
-	  "  --to VA      stop at VA\n" },
+	  "  --to VA      stop at VA\n"
+	  "  --dot        the tree instead, as a Graphviz graph: the root, the\n"
+	  "               nodes that lead to leaves, and the leaves of each\n"
+	  "               node as runs (render: dot -Tsvg)\n" },
 	{ "stats", NULL, cmd_stats, "[ID]",
 	  "Pool counters, and with ID the space's nodes per level and leaves\n"
 	  "per size.\n" },

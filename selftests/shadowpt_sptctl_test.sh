@@ -1,0 +1,188 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# sptctl end to end (root, shadowpt.ko loaded: inside the test VM): the
+# commands a user types, their JSON output, their exit statuses on bad input,
+# and `dump --dot` checked against the kernel's own node counts (and parsed
+# by Graphviz when it is installed). Prints TAP.
+
+set -u
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+SPTCTL=${SPTCTL:-$ROOT/userspace/sptctl}
+TMP=$(mktemp -d /tmp/spt-sptctl-test.XXXXXX) || exit 1
+trap 'rm -rf "$TMP"' EXIT
+n=0
+failed=0
+ID=
+
+ok() { n=$((n + 1)); echo "ok $n - $*"; }
+notok() { n=$((n + 1)); echo "not ok $n - $*"; failed=1; }
+skip() { n=$((n + 1)); echo "ok $n - $* # SKIP"; }
+# t DESCRIPTION CMD...: the command must succeed.
+t() {
+	local d=$1
+	shift
+	if "$@" > "$TMP/out" 2> "$TMP/err"; then
+		ok "$d"
+	else
+		notok "$d (exit $?: $(head -c 300 "$TMP/err"))"
+	fi
+}
+# tfail STATUS PATTERN DESCRIPTION CMD...: exit STATUS, PATTERN on stderr.
+tfail() {
+	local want=$1 pat=$2 d=$3 rc
+	shift 3
+	"$@" > "$TMP/out" 2> "$TMP/err"
+	rc=$?
+	if [ "$rc" -eq "$want" ] && grep -q -- "$pat" "$TMP/err"; then
+		ok "$d"
+	else
+		notok "$d (exit $rc, want $want; stderr: $(head -c 300 "$TMP/err"))"
+	fi
+}
+sptctl() { "$SPTCTL" "$@"; }
+json_ok() { python3 -c 'import json,sys; json.load(sys.stdin)' < "$1"; }
+has() { grep -q -- "$2" "$1"; }
+
+echo "TAP version 13"
+if [ ! -x "$SPTCTL" ] || [ ! -c /dev/shadowpt ]; then
+	echo "1..0 # SKIP needs $SPTCTL and /dev/shadowpt (shadowpt loaded)"
+	exit 4
+fi
+
+t "version" sptctl version
+t "version -j is JSON" sh -c "'$SPTCTL' -j version > '$TMP/v.json' &&
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' '$TMP/v.json'"
+
+# Pool counters before: other programs' leftovers are not ours to judge.
+sptctl -j stats > "$TMP/p0.json" || { notok "stats"; echo "1..$n"; exit 1; }
+if ID=$(sptctl space create 2> "$TMP/err") && [ -n "$ID" ]; then
+	ok "space create -> $ID"
+else
+	notok "space create ($(cat "$TMP/err"))"
+	echo "1..$n"
+	exit 1
+fi
+t "space list shows it" sh -c "'$SPTCTL' space list | grep -q '^ *$ID '"
+t "space list -j is JSON" sh -c "'$SPTCTL' -j space list > '$TMP/l.json'"
+if json_ok "$TMP/l.json"; then ok "space list JSON parses"; else notok "space list JSON parses"; fi
+
+# 4 KiB at 0x1ff000, 2 MiB leaves at 0x200000..0x600000, one 4 KiB at
+# 0x40000000 (its own level-2 and level-1 nodes).
+t "map 4M+4K --largest" sptctl map "$ID" 0x1ff000 0x401000 --largest --prot rw
+t "map 4K in the next 1 GiB" sptctl map "$ID" 0x40000000 4K --prot r
+t "query a 2M leaf" sptctl query "$ID" 0x300000
+if has "$TMP/out" "2/2M"; then ok "query says 2/2M"; else notok "query says 2/2M: $(cat "$TMP/out")"; fi
+t "dump" sptctl dump "$ID"
+# Runs merge only where the physical addresses are contiguous too: the two
+# 2M frames may or may not be; the 4K leaves at 0x1ff000 and 0x40000000
+# never merge with anything.
+lines=$(wc -l < "$TMP/out")
+if [ "$lines" -ge 3 ] && [ "$lines" -le 4 ] && has "$TMP/out" "^0x0000000040000000-"; then
+	ok "dump: $lines runs"
+else
+	notok "dump: 3 or 4 runs"
+	sed 's/^/# /' "$TMP/out"
+fi
+t "dump -j" sh -c "'$SPTCTL' -j dump $ID > '$TMP/d.json'"
+if python3 - "$TMP/d.json" <<'EOF'
+import json, sys
+runs = json.load(open(sys.argv[1]))
+pages = {}
+for r in runs:
+    assert r["tracked"], r
+    assert r["end"] - r["va"] == r["pages"] * r["page_size"], r
+    pages[r["page_size"]] = pages.get(r["page_size"], 0) + r["pages"]
+assert pages == {4096: 2, 2 << 20: 2}, pages
+assert runs[0]["va"] == 0x1ff000 and runs[-1]["va"] == 0x40000000, runs
+EOF
+then ok "dump -j: the runs, their leaf sizes and counts"; else notok "dump -j runs"; fi
+
+# --dot: the drawing must agree with the kernel's per-level node counts.
+dot_check() {	# dot_check DESCRIPTION: $TMP/g.dot vs `sptctl -j stats ID`
+	sptctl -j stats "$ID" > "$TMP/st.json" || { notok "$1: stats"; return; }
+	if python3 - "$TMP/g.dot" "$TMP/st.json" <<'EOF'
+import json, re, sys
+dot = open(sys.argv[1]).read()
+st = json.load(open(sys.argv[2]))
+assert dot.startswith("digraph"), "not a digraph"
+assert dot.rstrip().endswith("}"), "unterminated"
+levels = max(i + 1 for i, v in enumerate(st["space_nodes"]) if v)
+drawn = [0] * 5
+drawn[levels - 1] = 1 if "L%d root" % levels in dot else 0
+for m in re.finditer(r'label="L(\d) node', dot):
+    drawn[int(m.group(1)) - 1] += 1
+kernel = st["space_nodes"]
+note = "kernel / drawn" in dot
+# Every drawn node exists; a difference is always explained by the note.
+assert all(d <= k for d, k in zip(drawn, kernel)), (drawn, kernel)
+assert note == (drawn != kernel), (note, drawn, kernel)
+# Edges: every node and leaf box has exactly one parent.
+names = set(re.findall(r'^\t(n\d+|s\d+) \[', dot, re.M))
+parents = re.findall(r'-> (n\d+|s\d+) ', dot)
+assert sorted(parents) == sorted(names), (names, parents)
+EOF
+	then
+		ok "$1"
+	else
+		notok "$1"
+		sed 's/^/# /' "$TMP/g.dot"
+	fi
+	if command -v dot > /dev/null; then
+		if dot -Tsvg -o "$TMP/g.svg" "$TMP/g.dot" 2> "$TMP/err"; then
+			ok "$1: Graphviz renders it"
+		else
+			notok "$1: Graphviz: $(head -c 300 "$TMP/err")"
+		fi
+	else
+		skip "$1: Graphviz renders it (dot not installed)"
+	fi
+}
+t "dump --dot" sh -c "'$SPTCTL' dump $ID --dot > '$TMP/g.dot'"
+dot_check "dump --dot matches the kernel's node counts"
+if grep -q 'label="L1 node' "$TMP/g.dot" && grep -q '2 x 2M' "$TMP/g.dot" &&
+		grep -q '"1"\];' "$TMP/g.dot"; then
+	ok "dump --dot: L1 nodes, the 2M leaves, entry labels"
+else
+	notok "dump --dot content"
+fi
+# Empty a level-1 node piecewise: the kernel may keep it without leaves;
+# the drawing then says so in its note (checked by dot_check either way).
+t "unmap the lone 4K leaf" sptctl unmap "$ID" 0x1ff000 4K
+t "dump --dot after the unmap" sh -c "'$SPTCTL' dump $ID --dot > '$TMP/g.dot'"
+dot_check "dump --dot after the unmap matches or explains the counts"
+t "dump --dot --from/--to" sh -c "'$SPTCTL' dump $ID --dot --from 0x40000000 --to 0x40001000 > '$TMP/g2.dot'"
+if grep -q '0x0000000040000000-0x0000000040001000' "$TMP/g2.dot" &&
+		! grep -q 'x 2M' "$TMP/g2.dot"; then
+	ok "dump --dot --from/--to draws only that range"
+else
+	notok "dump --dot --from/--to: $(cat "$TMP/g2.dot")"
+fi
+
+# Bad input: usage errors exit 2, kernel errors print the errno text.
+tfail 2 "exclude each other" "dump --dot -j is a usage error" sptctl -j dump "$ID" --dot
+tfail 2 "missing argument" "map without a length is a usage error" sptctl map "$ID" 0x1000
+tfail 1 "No such file" "space info of a missing space: ENOENT" sptctl space info 2147483647
+tfail 1 "File exists" "map over a mapping: EEXIST" sptctl map "$ID" 0x300000 4K
+tfail 1 "Invalid argument" "unaligned unmap: EINVAL" sptctl unmap "$ID" 0x300001 4K
+
+t "check" sptctl check "$ID"
+t "space destroy" sptctl space destroy "$ID"
+tfail 1 "No such file" "destroyed space is gone" sptctl space info "$ID"
+t "stats after destroy" sh -c "'$SPTCTL' -j stats > '$TMP/p.json'"
+if python3 - "$TMP/p0.json" "$TMP/p.json" <<'EOF'
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+for k in ("nr_spaces", "pool_used_frames", "pool_node_frames",
+          "pool_data_frames"):
+    assert a[k] == b[k], (k, a[k], b[k])
+EOF
+then
+	ok "pool counters back to where they were after destroy"
+else
+	notok "pool counters after destroy: $(cat "$TMP/p0.json" "$TMP/p.json")"
+fi
+
+echo "1..$n"
+exit $failed
