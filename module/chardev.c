@@ -21,6 +21,7 @@
 #include "space.h"
 #include "prop.h"
 #include "load.h"
+#include "failinject.h"
 
 struct spt_ucmd {
 	struct file *file;
@@ -325,8 +326,8 @@ static int spt_ioctl_query_batch(struct spt_ucmd *ucmd)
 	ret = spt_get_space(cmd->space_id, &s);
 	if (ret)
 		return ret;
-	vas = kmalloc_array(SPT_BATCH_CHUNK, sizeof(*vas), GFP_KERNEL);
-	out = kmalloc_array(SPT_BATCH_CHUNK, sizeof(*out), GFP_KERNEL);
+	vas = spt_kmalloc_array(SPT_BATCH_CHUNK, sizeof(*vas), GFP_KERNEL);
+	out = spt_kmalloc_array(SPT_BATCH_CHUNK, sizeof(*out), GFP_KERNEL);
 	if (!vas || !out) {
 		ret = -ENOMEM;
 		goto out;
@@ -432,6 +433,10 @@ static int spt_ioctl_check(struct spt_ucmd *ucmd)
 
 	if (cmd->flags)
 		return -EINVAL;
+	/* The message buffer must be writable whatever the outcome. */
+	if (cmd->msg_len &&
+	    put_user('\0', (char __user *)u64_to_user_ptr(cmd->msg)))
+		return -EFAULT;
 	ret = spt_get_space(cmd->space_id, &s);
 	if (ret)
 		return ret;
@@ -463,11 +468,12 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 	    cmd->op_size != sizeof(struct spt_load_op))
 		return -EINVAL;
 	bytes = (size_t)cmd->nr_ops * sizeof(*ops);
-	ops = kvmalloc(bytes, GFP_KERNEL);
+	ops = spt_kvmalloc(bytes, GFP_KERNEL);
 	if (!ops)
 		return -ENOMEM;
 	ret = -EFAULT;
-	if (copy_from_user(ops, uops, bytes))
+	/* The results go back into the same array: it must be writable. */
+	if (copy_from_user(ops, uops, bytes) || copy_to_user(uops, ops, bytes))
 		goto out;
 	ret = spt_get_space(cmd->space_id, &s);
 	if (ret)
@@ -489,27 +495,32 @@ struct spt_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
 	unsigned int ioctl_num;
+	bool writes_back;
 	int (*execute)(struct spt_ucmd *ucmd);
 };
 
 /* The entry for SPT_IOCTL_<_name>, at its command number. */
-#define SPT_IOCTL_OP(_name, _fn, _struct, _last)                           \
+#define SPT_IOCTL_OP_WB(_name, _fn, _struct, _last, _wb)                    \
 	[_IOC_NR(SPT_IOCTL_##_name) - SPT_CMD_BASE] = {                    \
 		.size = sizeof(_struct) +                                  \
 			BUILD_BUG_ON_ZERO(sizeof(union spt_ucmd_buffer) <  \
 					  sizeof(_struct)),                \
 		.min_size = offsetofend(_struct, _last),                   \
 		.ioctl_num = SPT_IOCTL_##_name,                            \
+		.writes_back = _wb,                                        \
 		.execute = _fn,                                            \
 	}
+/* Commands whose struct carries results back (the caller must allow it). */
+#define SPT_IOCTL_OP(_name, _fn, _struct, _last)                           \
+	SPT_IOCTL_OP_WB(_name, _fn, _struct, _last, true)
 
 static const struct spt_ioctl_op spt_ioctl_ops[] = {
 	SPT_IOCTL_OP(VERSION, spt_ioctl_version, struct spt_version,
 		     out_user_end),
 	SPT_IOCTL_OP(SPACE_CREATE, spt_ioctl_space_create,
 		     struct spt_space_create, out_root_pa),
-	SPT_IOCTL_OP(SPACE_DESTROY, spt_ioctl_space_destroy,
-		     struct spt_space_destroy, __reserved),
+	SPT_IOCTL_OP_WB(SPACE_DESTROY, spt_ioctl_space_destroy,
+			struct spt_space_destroy, __reserved, false),
 	SPT_IOCTL_OP(SPACE_INFO, spt_ioctl_space_info,
 		     struct spt_space_info, out_loaded_cpus),
 	SPT_IOCTL_OP(MAP, spt_ioctl_map, struct spt_map, out_mapped),
@@ -521,7 +532,7 @@ static const struct spt_ioctl_op spt_ioctl_ops[] = {
 	SPT_IOCTL_OP(RW, spt_ioctl_rw, struct spt_rw, out_done),
 	SPT_IOCTL_OP(STATS, spt_ioctl_stats, struct spt_stats,
 		     space_data_frames),
-	SPT_IOCTL_OP(CHECK, spt_ioctl_check, struct spt_check, msg),
+	SPT_IOCTL_OP_WB(CHECK, spt_ioctl_check, struct spt_check, msg, false),
 	SPT_IOCTL_OP(LOAD, spt_ioctl_load, struct spt_load, out_ns),
 };
 
@@ -553,6 +564,16 @@ static long spt_fops_ioctl(struct file *file, unsigned int cmd,
 				    ucmd.user_size);
 	if (ret)
 		return ret;
+	/*
+	 * Every command but DESTROY reports results in its struct. Writing
+	 * back the bytes just read changes nothing the caller can see, and
+	 * makes a read-only struct fail with EFAULT before anything is done
+	 * rather than after (when the progress could no longer be reported).
+	 */
+	if (op->writes_back &&
+	    copy_to_user(ucmd.ubuffer, ucmd.cmd,
+			 min_t(size_t, ucmd.user_size, op->size)))
+		return -EFAULT;
 	return op->execute(&ucmd);
 }
 

@@ -5,6 +5,11 @@
  * Reading returns the number of allocations still to go before the failure
  * (0 once it has fired, or when nothing is armed). Writing 0 disarms. The
  * state is keyed by thread id and dropped when it fires or is disarmed.
+ *
+ * A load window allocates on a kworker, for the task that asked for it:
+ * while it runs (interrupts off, so nothing else runs on that CPU) a
+ * per-CPU proxy names that task, and the window's allocations count
+ * against the task's knob.
  */
 #include <linux/debugfs.h>
 #include <linux/fs.h>
@@ -12,19 +17,38 @@
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
 #include <linux/kstrtox.h>
+#include <linux/percpu.h>
+#include <linux/lockdep.h>
 
 #include "failinject.h"
 
 static DEFINE_XARRAY(spt_fail_tasks);	/* tid -> value(remaining) */
+static DEFINE_PER_CPU(pid_t, spt_fail_proxy);	/* 0: none */
+
+void spt_fail_proxy_begin(pid_t tid)
+{
+	lockdep_assert_irqs_disabled();
+	__this_cpu_write(spt_fail_proxy, tid);
+}
+
+void spt_fail_proxy_end(void)
+{
+	lockdep_assert_irqs_disabled();
+	__this_cpu_write(spt_fail_proxy, 0);
+}
 
 bool spt_fail_alloc(void)
 {
-	unsigned long tid = task_pid_nr(current);
+	unsigned long tid;
 	unsigned long left;
 	void *entry;
 
 	if (xa_empty(&spt_fail_tasks))
 		return false;
+	/* Non-zero only on a CPU running a window with interrupts off. */
+	tid = this_cpu_read(spt_fail_proxy);
+	if (!tid)
+		tid = task_pid_nr(current);
 	entry = xa_load(&spt_fail_tasks, tid);
 	if (!entry)
 		return false;

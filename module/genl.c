@@ -8,6 +8,7 @@
  */
 #include <linux/kernel.h>
 #include <linux/sizes.h>
+#include <linux/capability.h>
 #include <net/genetlink.h>
 #include <net/netlink.h>
 #include <linux/shadowpt.h>
@@ -17,6 +18,8 @@
 #include "space.h"
 #include "genl.h"
 #include "prop.h"
+#include "run.h"
+#include "failinject.h"
 
 static struct genl_family spt_genl_family;
 
@@ -33,8 +36,18 @@ static const struct nla_policy spt_genl_policy[SPT_A_MAX + 1] = {
 	[SPT_A_RUN_END] = { .type = NLA_U64 },
 };
 
+/*
+ * Physical addresses (root, run starts) go only to callers with
+ * CAP_SYS_ADMIN, the capability that opening /dev/shadowpt needs: the
+ * dumps stay readable by everyone, without them.
+ */
+static bool spt_genl_show_pa(const struct sk_buff *skb)
+{
+	return netlink_capable(skb, CAP_SYS_ADMIN);
+}
+
 static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
-			       u32 portid, u32 seq, int flags)
+			       u32 portid, u32 seq, int flags, bool show_pa)
 {
 	struct spt_pt_counts counts;
 	u64 nodes = 0, bytes = 0;
@@ -54,8 +67,8 @@ static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
 	if (nla_put_u32(skb, SPT_A_SPACE_ID, s->id) ||
 	    nla_put_u32(skb, SPT_A_SPACE_FLAGS, s->flags) ||
 	    nla_put_u32(skb, SPT_A_SPACE_LEVELS, s->pt.cfg->levels) ||
-	    nla_put_u64_64bit(skb, SPT_A_SPACE_ROOT_PA, s->pt.root_pa,
-			      SPT_A_PAD) ||
+	    (show_pa && nla_put_u64_64bit(skb, SPT_A_SPACE_ROOT_PA,
+					  s->pt.root_pa, SPT_A_PAD)) ||
 	    nla_put_u32(skb, SPT_A_SPACE_OWNER_PID, s->owner_pid) ||
 	    nla_put_u64_64bit(skb, SPT_A_SPACE_DATA_FRAMES,
 			      atomic64_read(&s->data_pages), SPT_A_PAD) ||
@@ -74,6 +87,7 @@ static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
 static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	u32 id = max_t(u32, cb->args[0], 1);
+	bool show_pa = spt_genl_show_pa(cb->skb);
 	struct spt_space *s;
 
 	if (cb->args[1])
@@ -81,7 +95,8 @@ static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
 	while ((s = spt_space_next(&id))) {
 		int ret = spt_genl_fill_space(skb, s,
 					      NETLINK_CB(cb->skb).portid,
-					      cb->nlh->nlmsg_seq, NLM_F_MULTI);
+					      cb->nlh->nlmsg_seq, NLM_F_MULTI,
+					      show_pa);
 
 		spt_space_put(s);
 		if (ret) {
@@ -108,10 +123,11 @@ static int spt_genl_space_get(struct sk_buff *skb, struct genl_info *info)
 	if (!s)
 		return -ENOENT;
 	ret = -ENOMEM;
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = spt_genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		goto out;
-	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0);
+	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0,
+				  spt_genl_show_pa(skb));
 	if (ret) {
 		nlmsg_free(msg);
 		goto out;
@@ -122,71 +138,42 @@ out:
 	return ret;
 }
 
-/* A run of leaves being merged by the mapping dump. */
-struct spt_run {
-	u64 va, end, phys, pages;
-	u32 level, prot, cache, flags;
-};
-
 struct spt_dump_ctx {
 	struct sk_buff *skb;
 	struct netlink_callback *cb;
-	struct spt_run run;	/* run.end == run.va: none pending */
+	bool show_pa;
 };
 
-static int spt_genl_put_run(struct spt_dump_ctx *d)
+/* spt_runs_walk() emit: one message per run; 1 when the skb is full. */
+static int spt_genl_put_run(const struct spt_run *r, void *arg)
 {
-	struct spt_run *r = &d->run;
+	struct spt_dump_ctx *d = arg;
 	void *hdr;
 
 	hdr = genlmsg_put(d->skb, NETLINK_CB(d->cb->skb).portid,
 			  d->cb->nlh->nlmsg_seq, &spt_genl_family, NLM_F_MULTI,
 			  SPT_GENL_CMD_MAPPING_GET);
 	if (!hdr)
-		return -EMSGSIZE;
+		return 1;
 	if (nla_put_u64_64bit(d->skb, SPT_A_RUN_VA, r->va, SPT_A_PAD) ||
 	    nla_put_u64_64bit(d->skb, SPT_A_RUN_END, r->end, SPT_A_PAD) ||
-	    nla_put_u64_64bit(d->skb, SPT_A_RUN_PHYS, r->phys, SPT_A_PAD) ||
+	    (d->show_pa &&
+	     nla_put_u64_64bit(d->skb, SPT_A_RUN_PHYS, r->phys, SPT_A_PAD)) ||
 	    nla_put_u32(d->skb, SPT_A_RUN_LEVEL, r->level) ||
 	    nla_put_u32(d->skb, SPT_A_RUN_PROT, r->prot) ||
 	    nla_put_u32(d->skb, SPT_A_RUN_CACHE, r->cache) ||
 	    nla_put_u32(d->skb, SPT_A_RUN_FLAGS, r->flags) ||
 	    nla_put_u64_64bit(d->skb, SPT_A_RUN_PAGES, r->pages, SPT_A_PAD)) {
 		genlmsg_cancel(d->skb, hdr);
-		return -EMSGSIZE;
+		return 1;
 	}
 	genlmsg_end(d->skb, hdr);
 	return 0;
 }
 
-/* Walk callback: extend the pending run or emit it and start another. */
-static int spt_genl_dump_leaf(const struct spt_query *q, void *arg)
-{
-	struct spt_dump_ctx *d = arg;
-	struct spt_run *r = &d->run;
-	u32 prot = spt_prop_to_uapi(&q->prop);
-	u32 flags = q->item.tracked ? SPT_QUERY_TRACKED : 0;
-
-	if (r->end != r->va && q->va_start == r->end &&
-	    q->item.pa == r->phys + (r->end - r->va) && q->level == r->level &&
-	    prot == r->prot && q->prop.cache == r->cache && flags == r->flags) {
-		r->end = q->va_end;
-		r->pages++;
-		return 0;
-	}
-	if (r->end != r->va && spt_genl_put_run(d))
-		return 1;	/* full: resume at the pending run */
-	*r = (struct spt_run) {
-		.va = q->va_start, .end = q->va_end, .phys = q->item.pa,
-		.pages = 1, .level = q->level, .prot = prot,
-		.cache = q->prop.cache, .flags = flags,
-	};
-	return 0;
-}
-
 /*
  * cb->args: [0] space id, [1] next VA to walk, [2] end of the dump,
- * [3] set once the dump is complete.
+ * [3] set once the dump is complete, [4] physical addresses shown.
  */
 static int spt_genl_mapping_start(struct netlink_callback *cb)
 {
@@ -203,43 +190,34 @@ static int spt_genl_mapping_start(struct netlink_callback *cb)
 		end = ALIGN(nla_get_u64(attrs[SPT_A_RUN_END]), PAGE_SIZE);
 	cb->args[2] = end;
 	cb->args[3] = 0;
+	cb->args[4] = spt_genl_show_pa(cb->skb);
 	return 0;
 }
 
 static int spt_genl_mapping_dump(struct sk_buff *skb,
 				 struct netlink_callback *cb)
 {
-	struct spt_dump_ctx d = { .skb = skb, .cb = cb };
+	struct spt_dump_ctx d = {
+		.skb = skb, .cb = cb, .show_pa = cb->args[4],
+	};
 	u64 va = cb->args[1], end = cb->args[2];
-	/* Walk one top-level entry's span per cursor. */
-	u64 span = spt_level_size(spt_kcfg.levels);
+	struct spt_run run = {};
 	struct spt_space *s;
-	int ret = 0;
+	int ret;
 
 	if (cb->args[3])
 		return 0;
 	s = spt_space_get(cb->args[0]);
 	if (!s)
 		return -ENOENT;
-	while (va < end) {
-		u64 wend = min(ALIGN_DOWN(va, span) + span, end);
-
-		ret = spt_space_walk(s, &va, wend, spt_genl_dump_leaf, &d);
-		if (ret)
-			break;
-		va = wend;
-	}
+	ret = spt_runs_walk(s, &va, end, &run, spt_genl_put_run, &d);
 	if (ret == 1) {
 		/* Message full: resume at the run that did not fit. */
-		cb->args[1] = d.run.va;
+		cb->args[1] = run.va;
 		ret = 0;
 	} else if (!ret) {
-		if (d.run.end != d.run.va && spt_genl_put_run(&d)) {
-			cb->args[1] = d.run.va;
-		} else {
-			cb->args[1] = end;
-			cb->args[3] = 1;
-		}
+		cb->args[1] = end;
+		cb->args[3] = 1;
 	}
 	spt_space_put(s);
 	return ret ? ret : skb->len;
@@ -256,7 +234,7 @@ static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
 	/* A netlink socket owns no space: only id-owned spaces here. */
 	if (flags)
 		return -EINVAL;
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = spt_genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
 	ret = spt_space_create(0, NULL, &s);
@@ -264,7 +242,8 @@ static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
 		nlmsg_free(msg);
 		return ret;
 	}
-	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0);
+	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0,
+				  spt_genl_show_pa(skb));
 	if (ret) {
 		nlmsg_free(msg);
 		spt_space_destroy(s->id);
@@ -324,7 +303,7 @@ static struct sk_buff *spt_genl_event_new(u32 type, u32 space_id,
 	if (!genl_has_listeners(&spt_genl_family, &init_net,
 				SPT_GENL_MCGRP_EVENTS_ID))
 		return NULL;
-	msg = genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
+	msg = spt_genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return NULL;
 	*hdr = genlmsg_put(msg, 0, 0, &spt_genl_family, 0, SPT_GENL_CMD_EVENT);

@@ -36,7 +36,9 @@
 #include "probe.h"
 #include "prop.h"
 #include "genl.h"
+#include "trace.h"
 #include "load.h"
+#include "failinject.h"
 
 static unsigned int spt_param_window_us = 20000;
 module_param_named(window_us, spt_param_window_us, uint, 0644);
@@ -54,6 +56,7 @@ struct spt_window {
 	struct spt_gc gc;
 	u32 ops_run, faults, status;
 	u64 ns;
+	pid_t caller;		/* its allocations count as the caller's */
 };
 
 /* Pick the CPU: the named one, or the first isolated one. */
@@ -270,6 +273,7 @@ static int spt_window_run(void *arg)
 	saved_cr3 = __read_cr3();
 	t0 = local_clock();
 	native_write_cr3(w->s->pt.root_pa);
+	spt_fail_proxy_begin(w->caller);
 	w->status = SPT_LOAD_DONE;
 	for (i = 0; i < w->nr_ops; i++) {
 		struct spt_load_op *op = &w->ops[i];
@@ -288,6 +292,7 @@ static int spt_window_run(void *arg)
 		    op->out_status == SPT_LOAD_PREDICTED)
 			w->faults++;
 	}
+	spt_fail_proxy_end();
 	native_write_cr3(saved_cr3);
 	w->ns = local_clock() - t0;
 	local_irq_restore(flags);
@@ -323,7 +328,7 @@ static int spt_window_alloc_frames(struct spt_window *w)
 	u32 i;
 	u64 j;
 
-	w->frames = kcalloc(w->nr_ops, sizeof(*w->frames), GFP_KERNEL);
+	w->frames = spt_kcalloc(w->nr_ops, sizeof(*w->frames), GFP_KERNEL);
 	if (!w->frames)
 		return -ENOMEM;
 	for (i = 0; i < w->nr_ops; i++) {
@@ -331,7 +336,7 @@ static int spt_window_alloc_frames(struct spt_window *w)
 
 		if (w->ops[i].op != SPT_LOAD_OP_MAP)
 			continue;
-		w->frames[i] = kcalloc(nr, sizeof(u64), GFP_KERNEL);
+		w->frames[i] = spt_kcalloc(nr, sizeof(u64), GFP_KERNEL);
 		if (!w->frames[i])
 			return -ENOMEM;
 		for (j = 0; j < nr; j++) {
@@ -347,8 +352,14 @@ static int spt_window_alloc_frames(struct spt_window *w)
 			}
 		}
 	}
-	/* Nodes the in-window ops may need, at most a few per op. */
-	return spt_pool_reserve(spt_pool, (u64)w->nr_ops * SPT_MAX_LEVELS);
+	/*
+	 * Nodes the in-window ops may need, at most a few per op. Best
+	 * effort: with the pool full, an op that needs a node fails on its
+	 * own (SPT_LOAD_ERROR, ENOMEM); reads, writes and unmapping whole
+	 * leaves need none.
+	 */
+	spt_pool_reserve(spt_pool, (u64)w->nr_ops * SPT_MAX_LEVELS);
+	return 0;
 }
 
 int spt_load_window(struct spt_space *s, struct spt_load *cmd,
@@ -356,6 +367,7 @@ int spt_load_window(struct spt_space *s, struct spt_load *cmd,
 {
 	struct spt_window w = {
 		.s = s, .ops = ops, .nr_ops = cmd->nr_ops,
+		.caller = task_pid_nr(current),
 	};
 	u32 i, cpu;
 	int ret;
@@ -378,8 +390,11 @@ int spt_load_window(struct spt_space *s, struct spt_load *cmd,
 
 	cpumask_set_cpu(cpu, s->loaded);
 	smp_mb__after_atomic();	/* pairs with the unmappers' mask read */
+	trace_spt_load_begin(s->id, cpu, w.nr_ops);
 	ret = smp_call_on_cpu(cpu, spt_window_run, &w, false);
 	cpumask_clear_cpu(cpu, s->loaded);
+	trace_spt_load_end(s->id, cpu, w.ops_run, w.faults, w.status, w.ns,
+			   ret);
 	if (ret)
 		goto out;
 

@@ -17,6 +17,8 @@
 #include "failinject.h"
 #include "space.h"
 #include "genl.h"
+#include "debugfs.h"
+#include "bench.h"
 
 unsigned int spt_param_pool_mb = 256;
 module_param_named(pool_mb, spt_param_pool_mb, uint, 0444);
@@ -63,6 +65,8 @@ static int __init spt_init(void)
 	ret = spt_failinject_init(spt_debugfs_dir);
 	if (ret)
 		goto err_debugfs;
+	spt_debugfs_init(spt_debugfs_dir);
+	spt_bench_init(spt_debugfs_dir);
 	spt_spaces_init();
 	ret = spt_genl_init();
 	if (ret)
@@ -91,8 +95,10 @@ static void __exit spt_exit(void)
 
 	spt_chardev_exit();
 	spt_genl_exit();
+	spt_kapi_exit();
 	spt_spaces_exit();
 	debugfs_remove_recursive(spt_debugfs_dir);
+	spt_bench_exit();
 	spt_failinject_exit();
 	leaked = spt_pool_destroy(spt_pool);
 	if (leaked)
@@ -106,4 +112,4 @@ module_exit(spt_exit);
 MODULE_LICENSE("GPL");
 MODULE_AUTHOR("shadowpt developers");
 MODULE_DESCRIPTION("Experimental x86-64 address spaces with a cursor-based page-table core");
-MODULE_VERSION("0.1");
+MODULE_VERSION(SPT_VERSION);

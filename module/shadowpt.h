@@ -32,6 +32,9 @@ u64 spt_pool_destroy(struct spt_pool *pool);
 /* Grow the pool ahead of atomic allocations; may sleep. */
 int spt_pool_reserve(struct spt_pool *pool, u64 nr_frames);
 
+/* In-kernel API (kapi.c): destroy what clients left behind. */
+void spt_kapi_exit(void);
+
 /* Character device (chardev.c). */
 int spt_chardev_init(void);
 void spt_chardev_exit(void);

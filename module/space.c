@@ -32,6 +32,8 @@
 #include "space.h"
 #include "tlb.h"
 #include "genl.h"
+#include "trace.h"
+#include "debugfs.h"
 
 static DEFINE_XARRAY_ALLOC1(spt_spaces);
 static atomic_t spt_nr_spaces = ATOMIC_INIT(0);
@@ -112,12 +114,10 @@ int spt_space_create(u32 flags, struct file *owner, struct spt_space **out)
 		goto err_count;
 	}
 	ret = -ENOMEM;
-	if (spt_fail_alloc())
-		goto err_count;
-	s = kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
+	s = spt_kzalloc(sizeof(*s), GFP_KERNEL_ACCOUNT);
 	if (!s)
 		goto err_count;
-	if (!zalloc_cpumask_var(&s->loaded, GFP_KERNEL))
+	if (!spt_zalloc_cpumask_var(&s->loaded, GFP_KERNEL))
 		goto err_space;
 	refcount_set(&s->ref, 1);
 	init_rwsem(&s->rwsem);
@@ -130,15 +130,13 @@ int spt_space_create(u32 flags, struct file *owner, struct spt_space **out)
 	ret = spt_pt_init(&s->pt, &spt_kcfg, spt_pool, s->kernel_top);
 	if (ret)
 		goto err_mask;
-	if (spt_fail_alloc()) {
-		ret = -ENOMEM;
-		goto err_pt;
-	}
-	ret = xa_alloc_cyclic(&spt_spaces, &s->id, s, limit, &spt_next_id,
-			      GFP_KERNEL);
+	ret = spt_xa_alloc_cyclic(&spt_spaces, &s->id, s, limit, &spt_next_id,
+				  GFP_KERNEL);
 	if (ret < 0)
 		goto err_pt;
 	*out = s;
+	spt_debugfs_space_add(s);
+	trace_spt_space_create(s->id, s->pt.cfg->levels, s->pt.root_pa);
 	spt_genl_event(SPT_EVENT_SPACE_CREATED, s->id, 0, 0, 0, 0);
 	return 0;
 
@@ -164,11 +162,14 @@ void spt_space_teardown(struct spt_space *s)
 
 static void spt_space_kill(struct spt_space *s)
 {
+	/* Before the rwsem: it waits for debugfs reads in progress. */
+	spt_debugfs_space_remove(s);
 	down_write(&s->rwsem);
 	s->dead = true;
 	spt_space_teardown(s);
 	up_write(&s->rwsem);
 	atomic_dec(&spt_nr_spaces);
+	trace_spt_space_destroy(s->id);
 	spt_genl_event(SPT_EVENT_SPACE_DESTROYED, s->id, 0, 0, 0, 0);
 	spt_space_put(s);	/* the id table's reference */
 }
@@ -178,6 +179,14 @@ int spt_space_destroy(u32 id)
 	struct spt_space *s = xa_erase(&spt_spaces, id);
 
 	if (!s)
+		return -ENOENT;
+	spt_space_kill(s);
+	return 0;
+}
+
+int spt_space_destroy_exact(struct spt_space *s)
+{
+	if (xa_cmpxchg(&spt_spaces, s->id, s, NULL, GFP_KERNEL) != s)
 		return -ENOENT;
 	spt_space_kill(s);
 	return 0;
@@ -269,6 +278,21 @@ static u64 spt_next_mapped(struct spt_space *s, u64 va, u64 end)
 		va = wend;
 	}
 	return end;
+}
+
+/*
+ * Under a mutable cursor over [va, va + len), whose locks keep every other
+ * cursor out of the range: -EEXIST if anything is mapped there, else the
+ * cursor is left at va. A map without SPT_MAP_REPLACE checks the whole
+ * range first (so that an overlap changes nothing), and each window again
+ * here, where a concurrent map can no longer slip in between the check and
+ * the map.
+ */
+static int spt_cursor_expect_empty(struct spt_cursor *c, u64 va, u64 len)
+{
+	if (spt_cursor_find_next(c, len))
+		return -EEXIST;
+	return spt_cursor_jump(c, va);
 }
 
 /* Release frames allocated for a window and never mapped. */
@@ -363,6 +387,13 @@ static int spt_map_tracked_window(struct spt_space *s,
 	ret = spt_cursor_mut_new(&c, &s->pt, w->va, w->va + w->len, gc);
 	if (ret)
 		goto out;
+	if (!replace) {
+		ret = spt_cursor_expect_empty(&c, w->va, w->len);
+		if (ret) {
+			spt_cursor_drop(&c);
+			goto out;
+		}
+	}
 	for (i = 0; i < w->nr; i++) {
 		struct spt_item item = {
 			.pa = w->pas[i], .level = w->level, .tracked = true,
@@ -376,6 +407,11 @@ static int spt_map_tracked_window(struct spt_space *s,
 	spt_cursor_drop(&c);
 out:
 	*done += (u64)mapped * step;
+#ifdef SPT_PLANT_LEAK
+	/* Planted bug (scripts/plant-check): one unmapped frame leaks. */
+	if (w->nr > mapped)
+		w->nr--;
+#endif
 	/* Frames not mapped go back; so does their share of the limit. */
 	spt_frames_unwind(w->pas + mapped, w->nr - mapped);
 	atomic64_sub((w->len - (u64)mapped * step) >> PAGE_SHIFT,
@@ -383,19 +419,41 @@ out:
 	return ret;
 }
 
+/* What a map did, for its tracepoint: leaves mapped, the largest level. */
+struct spt_map_tally {
+	u64 leaves;
+	unsigned int level;
+};
+
+/* The level of a leaf of @size bytes. */
+static unsigned int spt_size_level(u64 size)
+{
+	return (ilog2(size) - PAGE_SHIFT) / 9 + 1;
+}
+
+static void spt_map_tally_add(struct spt_map_tally *t, unsigned int level,
+			      u64 bytes)
+{
+	if (!bytes)
+		return;
+	t->leaves += bytes / spt_level_size(level);
+	t->level = max(t->level, level);
+}
+
 static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
 			   const struct spt_prop *prop, struct spt_gc *gc,
-			   u64 *done)
+			   u64 *done, struct spt_map_tally *t)
 {
 	struct spt_map_window *w;
 	u64 end = va + len;
 	int ret = 0;
 
-	w = kmalloc(sizeof(*w), GFP_KERNEL);
+	w = spt_kmalloc(sizeof(*w), GFP_KERNEL);
 	if (!w)
 		return -ENOMEM;
 	while (va < end) {
 		u64 wend = min(ALIGN_DOWN(va, SZ_2M) + SZ_2M, end);
+		u64 before = *done;
 
 		w->va = va;
 		w->len = wend - va;
@@ -406,6 +464,7 @@ static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
 			w->level = 2;
 		ret = spt_map_tracked_window(s, w, prop,
 					     flags & SPT_MAP_REPLACE, gc, done);
+		spt_map_tally_add(t, w->level, *done - before);
 		if (ret)
 			break;
 		va = wend;
@@ -420,8 +479,8 @@ static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
 }
 
 static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
-			const struct spt_prop *prop, struct spt_gc *gc,
-			u64 *done)
+			bool replace, const struct spt_prop *prop,
+			struct spt_gc *gc, u64 *done, struct spt_map_tally *t)
 {
 	u64 end = va + len;
 	int ret = 0;
@@ -436,7 +495,9 @@ static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, gc);
 		if (ret)
 			break;
-		while (va < wend) {
+		if (!replace)
+			ret = spt_cursor_expect_empty(&c, va, wend - va);
+		while (!ret && va < wend) {
 			struct spt_item item = {
 				.pa = phys + *done, .tracked = false,
 				.level = spt_largest_level(va, phys + *done,
@@ -448,6 +509,8 @@ static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 				break;
 			va += spt_level_size(item.level);
 			*done += spt_level_size(item.level);
+			spt_map_tally_add(t, item.level,
+					  spt_level_size(item.level));
 		}
 		spt_cursor_drop(&c);
 		if (ret || va >= end)
@@ -462,6 +525,7 @@ static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 flags, u64 phys,
 		  const struct spt_prop *prop, u64 *mapped)
 {
+	struct spt_map_tally tally = {};
 	struct spt_gc gc;
 	bool used;
 	int ret;
@@ -479,12 +543,16 @@ int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 flags, u64 phys,
 	}
 	spt_gc_init(&gc);
 	if (flags & SPT_MAP_PHYS)
-		ret = spt_map_phys(s, va, len, phys, prop, &gc, mapped);
+		ret = spt_map_phys(s, va, len, phys, flags & SPT_MAP_REPLACE,
+				   prop, &gc, mapped, &tally);
 	else
-		ret = spt_map_tracked(s, va, len, flags, prop, &gc, mapped);
+		ret = spt_map_tracked(s, va, len, flags, prop, &gc, mapped,
+				      &tally);
 	spt_tlb_gc_finish(s, &gc);
 out:
 	spt_space_leave(s);
+	trace_spt_map(s->id, va, len, flags, *mapped, tally.level,
+		      tally.leaves, ret);
 	if (*mapped)
 		spt_genl_event(SPT_EVENT_MAP, s->id, va, *mapped,
 			       *mapped >> PAGE_SHIFT, -ret);
@@ -515,10 +583,12 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 			break;
 		wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
 
-		/* A split needs one node; keep a few ready. */
-		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
-		if (ret)
-			break;
+		/*
+		 * A split needs one node; keep a few ready. Best effort:
+		 * with the pool full, unmapping whole leaves still works
+		 * (it is how room is made) and only a split fails, ENOMEM.
+		 */
+		spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
 		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &gc);
 		if (ret)
 			break;
@@ -540,6 +610,7 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 	}
 	spt_tlb_gc_finish(s, &gc);
 	spt_space_leave(s);
+	trace_spt_unmap(s->id, start, len, *done, *unmapped, ret);
 	if (*done)
 		spt_genl_event(SPT_EVENT_UNMAP, s->id, start, *done, *unmapped,
 			       -ret);
@@ -550,6 +621,7 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		      const struct spt_prot_op *op, u64 *nr, u64 *done)
 {
 	u64 end = va + len, start = va;
+	unsigned int level = 0;	/* the largest leaf changed */
 	struct spt_gc gc;
 	int ret;
 
@@ -570,9 +642,8 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 			break;
 		wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
 
-		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
-		if (ret)
-			break;
+		/* As for unmap: only a split needs a node. */
+		spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
 		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &gc);
 		if (ret)
 			break;
@@ -586,6 +657,7 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 			if (ret <= 0)
 				break;
 			(*nr)++;
+			level = max(level, spt_size_level(pe - ps));
 		}
 		va = ret < 0 ? spt_cursor_va(&c) : wend;
 		spt_cursor_drop(&c);
@@ -600,6 +672,7 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		ret = 0;
 	spt_tlb_gc_finish(s, &gc);
 	spt_space_leave(s);
+	trace_spt_protect(s->id, start, len, *done, level, *nr, ret);
 	if (*done)
 		spt_genl_event(SPT_EVENT_PROTECT, s->id, start, *done, *nr,
 			       -ret);
@@ -723,7 +796,7 @@ int spt_space_rw(struct spt_space *s, u64 va, void __user *up, u64 len,
 	int ret;
 
 	*done = 0;
-	bounce = kmalloc(min_t(u64, len, SPT_RW_CHUNK), GFP_KERNEL);
+	bounce = spt_kmalloc(min_t(u64, len, SPT_RW_CHUNK), GFP_KERNEL);
 	if (!bounce)
 		return -ENOMEM;
 	ret = spt_space_enter(s);

@@ -46,6 +46,8 @@ int spt_space_create(u32 flags, struct file *owner, struct spt_space **out);
 struct spt_space *spt_space_get(u32 id);
 void spt_space_put(struct spt_space *s);
 int spt_space_destroy(u32 id);
+/* Destroy @s if its id still names it (else -ENOENT); caller holds a ref. */
+int spt_space_destroy_exact(struct spt_space *s);
 /* Free the table and everything it references; caller is the last user. */
 void spt_space_teardown(struct spt_space *s);
 /* Destroy every space owned by @file (on its release). */

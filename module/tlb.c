@@ -16,7 +16,11 @@
 
 #include "shadowpt.h"
 #include "space.h"
+#include "trace.h"
 #include "tlb.h"
+
+static atomic64_t spt_tlb_flushes = ATOMIC64_INIT(0);
+static atomic64_t spt_tlb_ipis = ATOMIC64_INIT(0);
 
 static void spt_tlb_flush_local(void *info)
 {
@@ -44,14 +48,31 @@ static u64 spt_gc_data_pages(struct spt_gc *gc)
 
 void spt_tlb_gc_finish(struct spt_space *s, struct spt_gc *gc)
 {
+	unsigned int cpus = 0;
 	u64 pages;
 
-	if (gc->flush_start < gc->flush_end && !cpumask_empty(s->loaded))
-		on_each_cpu_mask(s->loaded, spt_tlb_flush_local, NULL, true);
+	if (gc->flush_start < gc->flush_end) {
+		atomic64_inc(&spt_tlb_flushes);
+		if (!cpumask_empty(s->loaded)) {
+			cpus = cpumask_weight(s->loaded);
+			atomic64_inc(&spt_tlb_ipis);
+			on_each_cpu_mask(s->loaded, spt_tlb_flush_local, NULL,
+					 true);
+		}
+		trace_spt_tlb_flush(s->id, cpus, gc->flush_start,
+				    gc->flush_end, gc->nr_nodes,
+				    gc->nr_frames);
+	}
 	if (!gc->head)
 		return;
 	synchronize_rcu();
 	pages = spt_gc_data_pages(gc);
 	spt_gc_release(gc, spt_pool);
 	atomic64_sub(pages, &s->data_pages);
+}
+
+void spt_tlb_counts(u64 *flushes, u64 *ipis)
+{
+	*flushes = atomic64_read(&spt_tlb_flushes);
+	*ipis = atomic64_read(&spt_tlb_ipis);
 }

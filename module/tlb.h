@@ -20,4 +20,10 @@ struct spt_space;
  */
 void spt_tlb_gc_finish(struct spt_space *s, struct spt_gc *gc);
 
+/*
+ * Since load: changes that needed a TLB flush (@flushes), and of them
+ * those that sent one to CPUs with the space loaded (@ipis).
+ */
+void spt_tlb_counts(u64 *flushes, u64 *ipis);
+
 #endif /* SPT_TLB_H */

@@ -383,33 +383,6 @@ TEST_F_TIMEOUT(leak, destroy_racing_ops, 120)
  * with ENOMEM, the space must pass the check, and nothing may leak.
  */
 
-static int fail_nth_write(unsigned int n)
-{
-	char buf[16];
-	int fd = open(SPT_FAIL_NTH, O_WRONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	snprintf(buf, sizeof(buf), "%u", n);
-	r = write(fd, buf, strlen(buf));
-	close(fd);
-	return r == (ssize_t)strlen(buf) ? 0 : -1;
-}
-
-static long fail_nth_read(void)
-{
-	char buf[32] = "";
-	int fd = open(SPT_FAIL_NTH, O_RDONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return r > 0 ? strtol(buf, NULL, 0) : -1;
-}
-
 #define STEP_OK(call)							\
 	({								\
 		int __r = (call);					\
@@ -432,9 +405,9 @@ TEST_F_TIMEOUT(leak, fail_nth_session, 600)
 	if (access(SPT_FAIL_NTH, W_OK))
 		SKIP(return, "%s not available", SPT_FAIL_NTH);
 	for (n = 1; n < 5000; n++) {
-		ASSERT_EQ(0, fail_nth_write(n));
+		ASSERT_EQ(0, spt_fail_nth_set(n));
 		if (STEP_OK(_spt_space_create(self->env.fd, 0, &id))) {
-			ASSERT_EQ(0, fail_nth_write(0));
+			ASSERT_EQ(0, spt_fail_nth_set(0));
 			ASSERT_NO_LEAK();
 			continue;
 		}
@@ -455,8 +428,8 @@ TEST_F_TIMEOUT(leak, fail_nth_session, 600)
 			STEP_OK(_spt_map(self->env.fd, id, SPT_MAP_PHYS,
 					 va + 2 * SZ_1G + SZ_4K, SZ_2M,
 					 SPT_TEST_PHYS + SZ_4K, 0, 0, NULL));
-		left = fail_nth_read();
-		ASSERT_EQ(0, fail_nth_write(0));
+		left = spt_fail_nth_get();
+		ASSERT_EQ(0, spt_fail_nth_set(0));
 		ASSERT_EQ(0, spt_check_log(_metadata, self->env.fd, id));
 		ASSERT_EQ(0, _spt_space_destroy(self->env.fd, id));
 		ASSERT_NO_LEAK();

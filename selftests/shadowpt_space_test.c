@@ -1850,13 +1850,21 @@ TEST_F(bad, efault_struct)
 	ASSERT_UNCHANGED();
 }
 
-/* A read-only struct cannot take the answer: EFAULT, and a space made
- * for it is not left behind. */
+/*
+ * A read-only struct cannot take the answer: EFAULT before anything is
+ * done, so no space is made and no map, unmap, protect or load window
+ * changes the space (its progress could not be reported otherwise).
+ */
 TEST_F(bad, efault_readonly_struct)
 {
 	struct spt_space_create *c;
 	struct spt_version *v;
 	struct spt_counters cnt;
+	struct spt_map *m;
+	struct spt_unmap *u;
+	struct spt_protect *pr;
+	struct spt_load *l;
+	struct spt_load_op *op;
 	char *p;
 
 	p = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
@@ -1864,13 +1872,38 @@ TEST_F(bad, efault_readonly_struct)
 	ASSERT_NE(MAP_FAILED, p);
 	v = (void *)p;
 	c = (void *)(p + 256);
+	m = (void *)(p + 512);
+	u = (void *)(p + 1024);
+	pr = (void *)(p + 1536);
+	op = (void *)(p + 3072);
 	v->size = sizeof(*v);
 	c->size = sizeof(*c);
+	*m = (struct spt_map){ .size = sizeof(*m), .space_id = self->id,
+			       .flags = SPT_MAP_4K, .va = BAD_FREE,
+			       .length = SZ_4K, .prot = SPT_PROT_WRITE };
+	*u = (struct spt_unmap){ .size = sizeof(*u), .space_id = self->id,
+				 .va = BAD_4K, .length = SZ_4K };
+	*pr = (struct spt_protect){ .size = sizeof(*pr), .space_id = self->id,
+				    .va = BAD_4K, .length = SZ_4K };
+	/* The ops array is read-only, the struct writable. */
+	*op = (struct spt_load_op){ .op = SPT_LOAD_OP_UNMAP, .va = BAD_4K,
+				    .length = SZ_4K };
 	ASSERT_EQ(0, mprotect(p, SZ_4K, PROT_READ));
 	EXPECT_ERRNO(EFAULT, ioctl(self->env.fd, SPT_IOCTL_VERSION, v));
 	EXPECT_ERRNO(EFAULT, ioctl(self->env.fd, SPT_IOCTL_SPACE_CREATE, c));
 	ASSERT_EQ(0, spt_counters_read(self->env.fd, &cnt));
 	EXPECT_EQ(self->env.base.nr_spaces + 1, cnt.nr_spaces);
+	EXPECT_ERRNO(EFAULT, ioctl(self->env.fd, SPT_IOCTL_MAP, m));
+	EXPECT_ERRNO(EFAULT, ioctl(self->env.fd, SPT_IOCTL_UNMAP, u));
+	EXPECT_ERRNO(EFAULT, ioctl(self->env.fd, SPT_IOCTL_PROTECT, pr));
+	ASSERT_UNCHANGED();
+	l = calloc(1, sizeof(*l));
+	ASSERT_NE(NULL, l);
+	*l = (struct spt_load){ .size = sizeof(*l), .space_id = self->id,
+				.nr_ops = 1, .op_size = sizeof(*op),
+				.ops = (uintptr_t)op };
+	EXPECT_ERRNO(EFAULT, ioctl(self->env.fd, SPT_IOCTL_LOAD, l));
+	free(l);
 	munmap(p, SZ_4K);
 	ASSERT_UNCHANGED();
 }
@@ -2325,11 +2358,11 @@ TEST_F(bad, check_flags)
 }
 
 /*
- * The check message buffer is only written on EUCLEAN, which a healthy
- * space never gives: a bad msg pointer goes unnoticed then (its EFAULT
- * row cannot be reached from user space without a broken table).
+ * The check message buffer is checked first, whatever the outcome: a
+ * healthy space gets the empty string, a bad pointer EFAULT, and no
+ * buffer (msg_len 0) is never touched.
  */
-TEST_F(bad, check_msg_untouched)
+TEST_F(bad, check_msg_buffer)
 {
 	void *hole = spt_fault_page();
 	char msg[16];
@@ -2337,9 +2370,13 @@ TEST_F(bad, check_msg_untouched)
 	ASSERT_NE(NULL, hole);
 	memset(msg, 'x', sizeof(msg));
 	EXPECT_EQ(0, _spt_check(self->env.fd, self->id, msg, sizeof(msg)));
-	EXPECT_EQ('x', msg[0]);
-	EXPECT_EQ(0, _spt_check(self->env.fd, self->id, hole, 256));
-	EXPECT_EQ(0, _spt_check(self->env.fd, self->id, NULL, 256));
+	EXPECT_EQ('\0', msg[0]);
+	EXPECT_EQ('x', msg[1]);
+	EXPECT_ERRNO(EFAULT, _spt_check(self->env.fd, self->id, hole, 256));
+	EXPECT_ERRNO(EFAULT, _spt_check(self->env.fd, self->id, NULL, 256));
+	EXPECT_EQ(0, _spt_check(self->env.fd, self->id, NULL, 0));
+	/* A missing space is still reported after a bad buffer is. */
+	EXPECT_ERRNO(ENOENT, _spt_check(self->env.fd, 0x7fffffff, msg, 16));
 	munmap(hole, SZ_4K);
 	ASSERT_UNCHANGED();
 }

@@ -3,7 +3,8 @@
  * What an unprivileged process can and cannot do: open the device (no),
  * use a descriptor it inherited (yes, but no untracked maps without
  * CAP_SYS_RAWIO), change state over netlink (no: GENL_ADMIN_PERM), read
- * the space list and mappings over netlink (yes).
+ * the space list and mappings over netlink (yes, but physical addresses
+ * only with CAP_SYS_ADMIN), listen to events (yes: they carry none).
  *
  * Each check runs in a forked child that drops its privileges; the child's
  * exit status says what went wrong (0: as expected), and it prints why.
@@ -201,45 +202,211 @@ TEST_F(unpriv, netlink_new_del_refused_no_cap_net_admin)
 	check_refused(_metadata, self, 2);
 }
 
-static int dumps_allowed(void *p)
+/*
+ * Dumps are open to everyone, but physical addresses (SPT_A_SPACE_ROOT_PA,
+ * SPT_A_RUN_PHYS) only go to callers with CAP_SYS_ADMIN: the attribute is
+ * absent for others, everything else is there.
+ */
+struct pa_seen {
+	unsigned long msgs, with_pa, without_other;
+	__u64 root_pa;
+};
+
+static int space_pa_cb(struct nlattr **tb, __u8 cmd, void *arg)
 {
-	struct nl_arg *a = p;
-	struct spt_nl_spaces l;
-	struct spt_nl_runs r;
+	struct pa_seen *p = arg;
+
+	p->msgs++;
+	if (tb[SPT_A_SPACE_ROOT_PA]) {
+		p->with_pa++;
+		p->root_pa = nla_get_u64(tb[SPT_A_SPACE_ROOT_PA]);
+	}
+	if (cmd != SPT_GENL_CMD_SPACE_GET || !tb[SPT_A_SPACE_ID] ||
+	    !tb[SPT_A_SPACE_LEVELS] || !tb[SPT_A_SPACE_OWNER_PID] ||
+	    !tb[SPT_A_SPACE_MAPPED_BYTES] || !tb[SPT_A_SPACE_NODE_FRAMES])
+		p->without_other++;
+	return 0;
+}
+
+static int run_pa_cb(struct nlattr **tb, __u8 cmd, void *arg)
+{
+	struct pa_seen *p = arg;
+
+	p->msgs++;
+	if (tb[SPT_A_RUN_PHYS])
+		p->with_pa++;
+	if (cmd != SPT_GENL_CMD_MAPPING_GET || !tb[SPT_A_RUN_VA] ||
+	    !tb[SPT_A_RUN_END] || !tb[SPT_A_RUN_PAGES] ||
+	    !tb[SPT_A_RUN_PROT] || !tb[SPT_A_RUN_FLAGS])
+		p->without_other++;
+	return 0;
+}
+
+struct dump_arg {
+	__u32 id;
+	__u64 nr_spaces;
+	__u64 root_pa;
+	int how;		/* 0: nobody; 1: root without CAP_SYS_ADMIN;
+				 * 2: root */
+};
+
+#define CHECK_PA(what, p, want_msgs)					\
+	({								\
+		if (ret)						\
+			CHILD_FAIL(20, "%s: %d", what, ret);		\
+		if ((p).msgs != (want_msgs) || (p).without_other)	\
+			CHILD_FAIL(21, "%s: %lu messages (want %lu), %lu incomplete", \
+				   what, (p).msgs,			\
+				   (unsigned long)(want_msgs),		\
+				   (p).without_other);			\
+		if ((p).with_pa != (a->how == 2 ? (p).msgs : 0))	\
+			CHILD_FAIL(22, "%s: physical address in %lu of %lu messages (how %d)", \
+				   what, (p).with_pa, (p).msgs, a->how); \
+	})
+
+static int dumps_pa(void *arg)
+{
+	struct dump_arg *a = arg;
+	struct spt_nl_args one = { .has_id = true, .id = a->id };
+	struct pa_seen p;
 	struct spt_nl nl;
 	int ret;
 
-	if (spt_become_nobody())
+	if (a->how == 0 && spt_become_nobody())
 		CHILD_FAIL(10, "cannot become nobody: %s", strerror(errno));
+	if (a->how == 1 && spt_drop_effective_cap(CAP_SYS_ADMIN))
+		CHILD_FAIL(10, "capset: %s", strerror(errno));
 	if (spt_nl_open(&nl))
 		CHILD_FAIL(11, "netlink: family not found");
-	ret = spt_nl_spaces_get(&nl, 0, &l);
-	if (ret)
-		CHILD_FAIL(1, "SPACE_GET dump: %d", ret);
-	if (l.nr != a->nr_spaces || !spt_nl_spaces_find(&l, a->id))
-		CHILD_FAIL(2, "SPACE_GET dump: %zu spaces, want %llu with %u",
-			   l.nr, a->nr_spaces, a->id);
-	free(l.v);
-	ret = spt_nl_spaces_get(&nl, a->id, &l);
-	if (ret || l.nr != 1)
-		CHILD_FAIL(3, "SPACE_GET do: %d", ret);
-	free(l.v);
-	ret = spt_nl_runs_get(&nl, a->id, false, 0, 0, &r);
-	if (ret || r.nr < 1)
-		CHILD_FAIL(4, "MAPPING_GET dump: %d, %zu runs", ret, r.nr);
-	free(r.v);
+	memset(&p, 0, sizeof(p));
+	ret = spt_nl_request(&nl, SPT_GENL_CMD_SPACE_GET, NLM_F_DUMP, NULL,
+			     space_pa_cb, &p, NULL);
+	CHECK_PA("SPACE_GET dump", p, a->nr_spaces);
+	memset(&p, 0, sizeof(p));
+	ret = spt_nl_request(&nl, SPT_GENL_CMD_SPACE_GET, 0, &one,
+			     space_pa_cb, &p, NULL);
+	CHECK_PA("SPACE_GET do", p, 1);
+	if (a->how == 2 && p.root_pa != a->root_pa)
+		CHILD_FAIL(23, "SPACE_GET do: root 0x%llx, want 0x%llx",
+			   p.root_pa, a->root_pa);
+	memset(&p, 0, sizeof(p));
+	/* The fixture's space: 64 KiB of 4 KiB frames, 1..16 runs. */
+	ret = spt_nl_request(&nl, SPT_GENL_CMD_MAPPING_GET, NLM_F_DUMP, &one,
+			     run_pa_cb, &p, NULL);
+	if (!ret && (p.msgs < 1 || p.msgs > 16))
+		CHILD_FAIL(24, "MAPPING_GET dump: %lu runs", p.msgs);
+	CHECK_PA("MAPPING_GET dump", p, p.msgs);
 	spt_nl_close(&nl);
 	return 0;
 }
 
-TEST_F(unpriv, netlink_dumps_allowed)
+static void check_dumps(struct __test_metadata *_metadata,
+			FIXTURE_DATA(unpriv) *self, int how)
 {
-	struct nl_arg a = { .id = self->id };
+	struct dump_arg a = { .id = self->id, .how = how };
+	struct spt_space_info info;
 	struct spt_counters c;
 
 	ASSERT_EQ(0, spt_counters_read(self->env.fd, &c));
+	ASSERT_EQ(0, _spt_space_info(self->env.fd, self->id, &info));
 	a.nr_spaces = c.nr_spaces;
-	EXPECT_EQ(0, spt_run_child(dumps_allowed, &a));
+	a.root_pa = info.out_root_pa;
+	EXPECT_EQ(0, spt_run_child(dumps_pa, &a));
+}
+
+TEST_F(unpriv, netlink_dumps_allowed_without_pa)
+{
+	check_dumps(_metadata, self, 0);
+}
+
+TEST_F(unpriv, netlink_dumps_without_cap_sys_admin_no_pa)
+{
+	check_dumps(_metadata, self, 1);
+}
+
+TEST_F(unpriv, netlink_dumps_admin_with_pa)
+{
+	check_dumps(_metadata, self, 2);
+}
+
+/*
+ * The "events" group is open to everyone; its messages never carry a
+ * physical address. The child, as nobody, subscribes and causes events
+ * through a descriptor it inherited.
+ */
+static int event_pa_cb(struct nlattr **tb, __u8 cmd, void *arg)
+{
+	struct pa_seen *p = arg;
+
+	p->msgs++;
+	if (cmd != SPT_GENL_CMD_EVENT || !tb[SPT_A_EVENT_TYPE])
+		p->without_other++;
+	if (tb[SPT_A_SPACE_ROOT_PA] || tb[SPT_A_RUN_PHYS])
+		p->with_pa++;
+	return 0;
+}
+
+static int seq_ok(struct nl_msg *msg, void *arg)
+{
+	return NL_OK;
+}
+
+static int events_no_pa(void *arg)
+{
+	struct inherited *a = arg;
+	struct spt_nl_req req = { .fn = event_pa_cb };
+	struct spt_load_op op = {
+		.op = SPT_LOAD_OP_READ, .width = 8, .va = SPT_TEST_VA,
+	};
+	struct pa_seen p = { 0 };
+	struct spt_nl mon;
+	struct nl_cb *cb;
+	__u32 id;
+	int r;
+
+	req.arg = &p;
+	if (spt_become_nobody())
+		CHILD_FAIL(10, "cannot become nobody: %s", strerror(errno));
+	if (spt_nl_monitor_open(&mon))
+		CHILD_FAIL(11, "cannot join the events group as nobody");
+	if (_spt_space_create(a->fd, SPT_SPACE_FD_OWNED, &id) ||
+	    _spt_map(a->fd, id, SPT_MAP_4K, SPT_TEST_VA, SZ_64K, 0, 0, 0,
+		     NULL) ||
+	    _spt_protect(a->fd, id, 0, SPT_TEST_VA, SZ_4K, SPT_PROT_WRITE, 0,
+			 NULL, NULL) ||
+	    _spt_unmap(a->fd, id, SPT_TEST_VA, SZ_4K, NULL, NULL))
+		CHILD_FAIL(12, "operations: %s", strerror(errno));
+	/* A load window too, where there is an isolated CPU. */
+	_spt_load(a->fd, id, &op, 1, NULL);
+	if (_spt_space_destroy(a->fd, id))
+		CHILD_FAIL(13, "destroy: %s", strerror(errno));
+	cb = spt_nl_cb(&req);
+	if (!cb)
+		CHILD_FAIL(14, "nl_cb_alloc");
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, seq_ok, NULL);
+	for (;;) {
+		r = nl_recvmsgs(mon.sk, cb);
+		if (r == -NLE_AGAIN)
+			break;
+		if (r < 0 && !req.done)
+			CHILD_FAIL(15, "recv: %s", nl_geterror(r));
+	}
+	nl_cb_put(cb);
+	spt_nl_close(&mon);
+	/* created, map, protect, unmap, destroyed (+ load) */
+	if (p.msgs < 5 || p.without_other)
+		CHILD_FAIL(16, "%lu events, %lu malformed", p.msgs,
+			   p.without_other);
+	if (p.with_pa)
+		CHILD_FAIL(17, "%lu physical addresses in events", p.with_pa);
+	return 0;
+}
+
+TEST_F(unpriv, events_without_pa)
+{
+	struct inherited a = { .fd = self->env.fd, .id = self->id };
+
+	EXPECT_EQ(0, spt_run_child(events_no_pa, &a));
 }
 
 TEST_HARNESS_MAIN

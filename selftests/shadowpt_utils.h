@@ -49,8 +49,13 @@
 
 /* Where tests map: 16 TiB, aligned to a top-level entry, in both modes. */
 #define SPT_TEST_VA	0x100000000000ULL
-/* A physical range for untracked maps; never touched by the CPU. */
-#define SPT_TEST_PHYS	0x40000000ULL
+/*
+ * A physical range for untracked maps: 512 GiB, far above the RAM of any
+ * test guest (even --mem 3072 puts RAM up to 4 GiB + 1 GiB) and below
+ * MAXPHYADDR of QEMU's -cpu max (40 bits), 1 GiB aligned. Nothing is there:
+ * a load window that reads or writes it touches no memory of anyone's.
+ */
+#define SPT_TEST_PHYS	0x8000000000ULL
 
 #define SPT_PROT_SETTABLE (SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER)
 
@@ -552,6 +557,89 @@ static inline int spt_check_log(struct __test_metadata *_metadata, int fd,
 	if (ret)
 		TH_LOG("SPT_IOCTL_CHECK(%u): %s: %s", id, strerror(errno), msg);
 	return ret;
+}
+
+/* ---------------------------------------------------------------------
+ * fail-nth (debugfs shadowpt/fail-nth, per thread): arm with N >= 1 (the
+ * Nth allocation of this thread inside the module fails), disarm with 0.
+ * Reading gives the allocations still to go: 0 once it fired (or when
+ * nothing is armed).
+ */
+
+static inline int spt_fail_nth_set(unsigned int n)
+{
+	char buf[16];
+	int fd = open(SPT_FAIL_NTH, O_WRONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "%u", n);
+	r = write(fd, buf, strlen(buf));
+	close(fd);
+	return r == (ssize_t)strlen(buf) ? 0 : -1;
+}
+
+static inline long spt_fail_nth_get(void)
+{
+	char buf[32] = "";
+	int fd = open(SPT_FAIL_NTH, O_RDONLY | O_CLOEXEC);
+	ssize_t r;
+
+	if (fd < 0)
+		return -1;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return r > 0 ? strtol(buf, NULL, 0) : -1;
+}
+
+/*
+ * Descriptors kept open on the knob, for sweeps: arming and reading must
+ * not allocate in the module, and an open() per step would be slow.
+ */
+struct spt_fail_nth {
+	int wfd, rfd;
+};
+
+static inline int spt_fail_nth_open(struct spt_fail_nth *f)
+{
+	f->wfd = open(SPT_FAIL_NTH, O_WRONLY | O_CLOEXEC);
+	f->rfd = open(SPT_FAIL_NTH, O_RDONLY | O_CLOEXEC);
+	if (f->wfd < 0 || f->rfd < 0) {
+		if (f->wfd >= 0)
+			close(f->wfd);
+		if (f->rfd >= 0)
+			close(f->rfd);
+		f->wfd = f->rfd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+static inline void spt_fail_nth_close(struct spt_fail_nth *f)
+{
+	if (f->wfd >= 0)
+		close(f->wfd);
+	if (f->rfd >= 0)
+		close(f->rfd);
+	f->wfd = f->rfd = -1;
+}
+
+static inline int spt_fail_nth_arm(struct spt_fail_nth *f, unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	return pwrite(f->wfd, buf, len, 0) == len ? 0 : -1;
+}
+
+/* Allocations still to go before the armed failure; 0: it fired. */
+static inline long spt_fail_nth_left(struct spt_fail_nth *f)
+{
+	char buf[32] = "";
+	ssize_t r = pread(f->rfd, buf, sizeof(buf) - 1, 0);
+
+	return r > 0 ? strtol(buf, NULL, 0) : -1;
 }
 
 /* ---------------------------------------------------------------------

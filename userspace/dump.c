@@ -22,14 +22,15 @@ static int dump_run(struct nlattr **tb, uint8_t gcmd, void *arg)
 	uint32_t level, prot, cache, flags;
 	char b1[FMT_BUF], b2[FMT_BUF], b3[FMT_BUF], b4[FMT_BUF], b5[FMT_BUF];
 	char b6[FMT_BUF], b7[FMT_BUF];
-	bool tracked;
+	bool tracked, has_phys;
 
 	if (gcmd != SPT_GENL_CMD_MAPPING_GET)
 		return 0;
 	if (!spt_nla_u64(tb[SPT_A_RUN_VA], &va) ||
 	    !spt_nla_u64(tb[SPT_A_RUN_END], &end) || end < va)
 		return EBADMSG;
-	spt_nla_u64(tb[SPT_A_RUN_PHYS], &phys);
+	/* Only callers with CAP_SYS_ADMIN are told physical addresses. */
+	has_phys = spt_nla_u64(tb[SPT_A_RUN_PHYS], &phys);
 	spt_nla_u64(tb[SPT_A_RUN_PAGES], &pages);
 	spt_nla_u32(tb[SPT_A_RUN_LEVEL], &level);
 	spt_nla_u32(tb[SPT_A_RUN_PROT], &prot);
@@ -43,7 +44,10 @@ static int dump_run(struct nlattr **tb, uint8_t gcmd, void *arg)
 		json_addr("va", va);
 		json_addr("end", end);
 		json_u64("size", end - va);
-		json_addr("phys", phys);
+		if (has_phys)
+			json_addr("phys", phys);
+		else
+			json_null("phys");
 		json_u64("level", level);
 		json_u64("page_size", level_size(level));
 		json_u64("pages", pages);
@@ -57,7 +61,8 @@ static int dump_run(struct nlattr **tb, uint8_t gcmd, void *arg)
 	printf("%s-%s %7s %8llu x %-3s phys %s  %s  %-3s  %s\n",
 	       fmt_addr(b1, va), fmt_addr(b2, end), fmt_size(b3, end - va),
 	       (unsigned long long)pages, fmt_size(b4, level_size(level)),
-	       fmt_addr(b5, phys), fmt_prot(b6, prot), fmt_cache(b7, cache),
+	       has_phys ? fmt_addr(b5, phys) : "-", fmt_prot(b6, prot),
+	       fmt_cache(b7, cache),
 	       tracked ? "tracked" : "untracked");
 	return 0;
 }

@@ -53,6 +53,7 @@ static int list_one(struct nlattr **tb, uint8_t gcmd, void *arg)
 	uint32_t id, flags, levels, pid;
 	uint64_t root, data, nodes, bytes;
 	char b1[FMT_BUF], b2[FMT_BUF];
+	bool has_root;
 
 	if (gcmd != SPT_GENL_CMD_SPACE_GET)
 		return 0;
@@ -61,7 +62,8 @@ static int list_one(struct nlattr **tb, uint8_t gcmd, void *arg)
 	spt_nla_u32(tb[SPT_A_SPACE_FLAGS], &flags);
 	spt_nla_u32(tb[SPT_A_SPACE_LEVELS], &levels);
 	spt_nla_u32(tb[SPT_A_SPACE_OWNER_PID], &pid);
-	spt_nla_u64(tb[SPT_A_SPACE_ROOT_PA], &root);
+	/* Only callers with CAP_SYS_ADMIN are told physical addresses. */
+	has_root = spt_nla_u64(tb[SPT_A_SPACE_ROOT_PA], &root);
 	spt_nla_u64(tb[SPT_A_SPACE_DATA_FRAMES], &data);
 	spt_nla_u64(tb[SPT_A_SPACE_NODE_FRAMES], &nodes);
 	spt_nla_u64(tb[SPT_A_SPACE_MAPPED_BYTES], &bytes);
@@ -71,7 +73,10 @@ static int list_one(struct nlattr **tb, uint8_t gcmd, void *arg)
 		json_u64("id", id);
 		json_bool("fd_owned", flags & SPT_SPACE_FD_OWNED);
 		json_u64("levels", levels);
-		json_addr("root_pa", root);
+		if (has_root)
+			json_addr("root_pa", root);
+		else
+			json_null("root_pa");
 		json_u64("owner_pid", pid);
 		json_u64("data_frames", data);
 		json_u64("node_frames", nodes);
@@ -81,7 +86,7 @@ static int list_one(struct nlattr **tb, uint8_t gcmd, void *arg)
 	}
 	table_cell(&l->t, "%u", id);
 	table_cell(&l->t, "%u", levels);
-	table_cell(&l->t, "%s", fmt_addr(b1, root));
+	table_cell(&l->t, "%s", has_root ? fmt_addr(b1, root) : "-");
 	table_cell(&l->t, "%u", pid);
 	table_cell(&l->t, "%s", flags & SPT_SPACE_FD_OWNED ? "fd" : "id");
 	table_cell(&l->t, "%llu", (unsigned long long)nodes);

@@ -69,10 +69,12 @@ void spt_gc_release(struct spt_gc *gc, struct spt_pool *pool)
 		if (WARN_ON_ONCE(!m))
 			break;
 		word = READ_ONCE(m->word);
-		if (m->usage == SPT_USAGE_PT)
+		if (m->usage == SPT_USAGE_PT) {
 			cur = word >> SPT_META_LINK_SHIFT;
-		else
+			spt_trace_node_free(m->level, pa);
+		} else {
 			cur = word;
+		}
 		m->word = 0;
 		spt_pool_free(pool, pa);
 	}

@@ -28,6 +28,7 @@ int spt_node_alloc(struct spt_pt *pt, unsigned int level, u64 *pa)
 	m->level = level;
 	m->nr_children = 0;
 	m->word = 0;
+	spt_trace_node_alloc(level, *pa);
 	return 0;
 }
 
@@ -36,8 +37,10 @@ void spt_node_free_unpublished(struct spt_pt *pt, u64 pa)
 	struct spt_meta *m = spt_node_meta(pt, pa);
 
 	m->word = 0;
-	if (!WARN_ON_ONCE(!spt_meta_put(m)))
+	if (!WARN_ON_ONCE(!spt_meta_put(m))) {
+		spt_trace_node_free(m->level, pa);
 		spt_pool_free(pt->pool, pa);
+	}
 }
 
 void spt_node_retire(u64 pa, struct spt_meta *m, struct spt_gc *gc,

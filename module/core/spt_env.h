@@ -27,4 +27,20 @@
 #include <spt_shim.h>
 #endif
 
+/*
+ * Hooks the core calls when a page-table node gets its frame (after its
+ * level is set) and just before the frame goes back to the pool. In the
+ * kernel they fire the node_alloc / node_free tracepoints (trace.c); in
+ * user space they do nothing.
+ */
+#ifdef __KERNEL__
+void spt_trace_node_alloc(unsigned int level, u64 pa);
+void spt_trace_node_free(unsigned int level, u64 pa);
+#else
+#define spt_trace_node_alloc(level, pa) \
+	do { (void)(level); (void)(pa); } while (0)
+#define spt_trace_node_free(level, pa) \
+	do { (void)(level); (void)(pa); } while (0)
+#endif
+
 #endif /* SPT_ENV_H */

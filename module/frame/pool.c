@@ -5,8 +5,10 @@
  * allocator: 16 bytes per 4 KiB frame). A chunk is either split into 4 KiB
  * frames, kept on a free list threaded through the slots, or handed out
  * whole as one 2 MiB frame. A chunk whose frames are all free again goes
- * straight back to the buddy allocator with its slots, so a pool with no
- * space alive holds no memory.
+ * straight back to the buddy allocator with its slots. The exception is a
+ * chunk that spt_pool_reserve() took ahead of need and no allocation ever
+ * used: it stays (free, at most one per reservation that grew the pool)
+ * until a frame of it is used and freed, or until rmmod.
  *
  * paddr -> slot is O(1): a directory indexed by 1 GiB region, each entry an
  * array of 512 chunk pointers indexed by 2 MiB chunk, and the slot index
@@ -106,15 +108,13 @@ static struct spt_chunk *spt_chunk_new(struct spt_pool *pool)
 	struct spt_chunk *c;
 	struct page *data, *meta;
 
-	if (spt_fail_alloc())
-		return NULL;
-	c = kzalloc(sizeof(*c), gfp);
+	c = spt_kzalloc(sizeof(*c), gfp);
 	if (!c)
 		return NULL;
-	data = alloc_pages(gfp | __GFP_COMP, SPT_CHUNK_ORDER);
+	data = spt_alloc_pages(gfp | __GFP_COMP, SPT_CHUNK_ORDER);
 	if (!data)
 		goto err_chunk;
-	meta = alloc_pages(gfp | __GFP_ZERO, SPT_META_ORDER);
+	meta = spt_alloc_pages(gfp | __GFP_ZERO, SPT_META_ORDER);
 	if (!meta)
 		goto err_data;
 	c->pa = page_to_phys(data);
@@ -216,7 +216,8 @@ static struct spt_chunk *spt_pool_grow(struct spt_pool *pool)
 		if (ret != -EAGAIN)
 			break;
 		spin_unlock(&pool->lock);
-		leaf = kcalloc(SPT_CHUNK_FRAMES, sizeof(*leaf), spt_pool_gfp());
+		leaf = spt_kcalloc(SPT_CHUNK_FRAMES, sizeof(*leaf),
+				   spt_pool_gfp());
 		if (!leaf)
 			goto err_free;
 	}
@@ -347,13 +348,17 @@ static int spt_pool_alloc_aligned(struct spt_pool *pool, enum spt_usage usage,
 	m->nr_children = 0;
 	spt_meta_claim(m, usage, unique);
 
+#ifndef SPT_PLANT_NOLOCK	/* planted bug (scripts/plant-check): no lock */
 	spin_lock(&pool->lock);
+#endif
 	pool->st.allocs++;
 	if (usage == SPT_USAGE_PT)
 		pool->st.node_frames++;
 	else
 		pool->st.data_frames += level == 1 ? 1 : SPT_CHUNK_FRAMES;
+#ifndef SPT_PLANT_NOLOCK
 	spin_unlock(&pool->lock);
+#endif
 	return 0;
 out:
 	spin_lock(&pool->lock);
@@ -457,11 +462,11 @@ struct spt_pool *spt_pool_create(u64 limit_frames, bool poison)
 	struct spt_pool *pool;
 	u64 max_pa = __pa(high_memory - 1) + 1;
 
-	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+	pool = spt_kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool)
 		return NULL;
 	pool->dir_len = DIV_ROUND_UP(max_pa, 1ULL << SPT_REGION_SHIFT);
-	pool->dir = kcalloc(pool->dir_len, sizeof(*pool->dir), GFP_KERNEL);
+	pool->dir = spt_kcalloc(pool->dir_len, sizeof(*pool->dir), GFP_KERNEL);
 	if (!pool->dir) {
 		kfree(pool);
 		return NULL;
@@ -484,9 +489,16 @@ u64 spt_pool_destroy(struct spt_pool *pool)
 	struct spt_chunk *c, *tmp;
 	unsigned long r;
 
-	/* Split chunks with every frame free were released already. */
-	list_for_each_entry_safe(c, tmp, &pool->partial, link)
+	/*
+	 * A chunk on the partial list with every frame free was grown ahead
+	 * of need (spt_pool_reserve) and never used: give it back. One with
+	 * frames still handed out is kept (see above).
+	 */
+	list_for_each_entry_safe(c, tmp, &pool->partial, link) {
 		list_del_init(&c->link);
+		if (c->nr_free == SPT_CHUNK_FRAMES)
+			spt_chunk_free(c);
+	}
 	for (r = 0; r < pool->dir_len; r++)
 		kfree(pool->dir[r]);
 	kfree(pool->dir);

@@ -30,7 +30,10 @@
  *   E2BIG      size larger than the kernel's struct with non-zero tail.
  *   ENOTTY     unknown ioctl number.
  *   EFAULT     a user pointer (the struct itself, a buffer) is not
- *              accessible.
+ *              accessible. The struct of a command that reports results
+ *              (all but SPACE_DESTROY and CHECK) must be writable: that is
+ *              checked before anything is done, so a read-only struct
+ *              fails with nothing changed.
  *   ENOENT     no space with this id (never created, or destroyed).
  *   EEXIST     map over a range that is already (partly) mapped, without
  *              SPT_MAP_REPLACE.
@@ -450,7 +453,8 @@ struct spt_stats {
  * @space_id: the space
  * @msg_len: size of the buffer at @msg (may be 0)
  * @msg: user pointer; on EUCLEAN receives the first violation, in words,
- *       NUL-terminated and truncated to @msg_len
+ *       NUL-terminated and truncated to @msg_len; otherwise (if @msg_len)
+ *       the empty string. Checked first: EFAULT when it is not writable.
  */
 struct spt_check {
 	__u32 size;
@@ -602,6 +606,10 @@ struct spt_load {
  * leaves or frames concerned (_COUNT) and _ERRNO; for a load window
  * SPT_A_EVENT_CPU, _COUNT (ops run), _FAULTS and _STATUS.
  * Commands that change state need CAP_NET_ADMIN (GENL_ADMIN_PERM).
+ * Anyone may dump, but physical addresses (SPT_A_SPACE_ROOT_PA,
+ * SPT_A_RUN_PHYS) are only included for a caller with CAP_SYS_ADMIN;
+ * for others the attribute is absent. Events carry no physical address,
+ * and are best effort: one is lost if the kernel cannot allocate it.
  */
 #define SPT_GENL_NAME		"shadowpt"
 #define SPT_GENL_VERSION	1
