@@ -12,46 +12,6 @@
 #define SPT_DEBUGFS		"/sys/kernel/debug/shadowpt"
 #define SPT_STATS		SPT_DEBUGFS "/stats"
 
-/* The whole file, NUL-terminated (free it); NULL with errno on error. */
-static char *spt_slurp(const char *path)
-{
-	size_t len = 0, cap = 1 << 16;
-	char *buf = malloc(cap);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = 0;
-
-	if (fd < 0 || !buf) {
-		int e = errno;
-
-		if (fd >= 0)
-			close(fd);
-		free(buf);
-		errno = e;
-		return NULL;
-	}
-	for (;;) {
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap * 2);
-
-			if (!nb)
-				break;
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	close(fd);
-	if (n < 0) {
-		free(buf);
-		return NULL;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
 /* ---- stats ---- */
 
 #define SPT_NR_STATS	40

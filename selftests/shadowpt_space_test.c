@@ -1275,34 +1275,6 @@ TEST_F_TIMEOUT(limits, enomem_pool, 300)
 	check_prefix(_metadata, self->env.fd, id, self->va, 0, 2);
 }
 
-static int fail_nth_arm(unsigned int n)
-{
-	char buf[16];
-	int fd = open(SPT_FAIL_NTH, O_RDWR | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	snprintf(buf, sizeof(buf), "%u", n);
-	r = write(fd, buf, strlen(buf));
-	close(fd);
-	return r == (ssize_t)strlen(buf) ? 0 : -1;
-}
-
-/* Allocations still to go before the armed failure (0: fired or none). */
-static long fail_nth_left(void)
-{
-	char buf[32] = "";
-	int fd = open(SPT_FAIL_NTH, O_RDONLY | O_CLOEXEC);
-	ssize_t r;
-
-	if (fd < 0)
-		return -1;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return r > 0 ? strtol(buf, NULL, 0) : -1;
-}
-
 /*
  * Every allocation of a map in turn fails (debugfs fail-nth): the map
  * either succeeds or fails with ENOMEM having mapped exactly what it says,
@@ -1323,12 +1295,12 @@ TEST_F_TIMEOUT(limits, enomem_each_allocation, 300)
 	for (n = 1; n < 4000; n++) {
 		long left;
 
-		ASSERT_EQ(0, fail_nth_arm(n));
+		ASSERT_EQ(0, spt_fail_nth_set(n));
 		ret = _spt_map(self->env.fd, id, SPT_MAP_LARGEST,
 			       self->va + SZ_1G - SZ_1M, 5 * SZ_1M, 0, 0, 0,
 			       &mapped);
-		left = fail_nth_left();
-		ASSERT_EQ(0, fail_nth_arm(0));
+		left = spt_fail_nth_get();
+		ASSERT_EQ(0, spt_fail_nth_set(0));
 		if (!ret) {
 			/* Either nothing failed (done) or it was absorbed. */
 			ASSERT_EQ(5 * SZ_1M, mapped);
