@@ -19,9 +19,10 @@
  *    straddles into a PROT_NONE page, a destroyed id, an unknown ioctl
  *    number): the exact errno is checked;
  *  - chaos: every field from a set of "interesting" values (pointers only
- *    from a safe set: the thread's scratch buffers, NULL, an munmap()ed
- *    hole, a PROT_NONE page, kernel and non-canonical addresses); only the
- *    errno's membership in the command's set is checked.
+ *    from a safe set: the thread's scratch buffers, NULL, a never-mapped
+ *    hole below mmap_min_addr, a PROT_NONE page, kernel and non-canonical
+ *    addresses); only the errno's membership in the command's set is
+ *    checked.
  * Spaces come and go (also fd-owned ones on four shared descriptors, which
  * threads replace with dup2() while others are inside calls on them); a
  * netlink thread dumps spaces and mappings meanwhile. Any EUCLEAN from
@@ -132,7 +133,14 @@ static int nr_online = 1;
 
 static int slots[NR_SLOTS];	/* shared descriptors, replaced by dup2() */
 static __u32 anchors[NR_SLOTS];	/* id-owned, never destroyed meanwhile */
-static char *hole;		/* munmap()ed */
+/*
+ * Unmapped memory that stays unmapped: 16 KiB below vm.mmap_min_addr
+ * (64 KiB on Debian), where no mmap() without MAP_FIXED ever places
+ * anything. (A munmap()ed region is not: a thread stack created later
+ * can land there, and the kernel's answers written "into the hole" then
+ * smash that stack.)
+ */
+static char *const hole = (char *)0x4000;
 static char *protnone;		/* PROT_NONE */
 static atomic_bool stop;
 
@@ -377,6 +385,19 @@ static __u32 rand_id(struct thr *t)
 }
 
 /* ---- recording ---------------------------------------------------------- */
+
+static unsigned long spt_mmap_min_addr(void)
+{
+	unsigned long v = 0;
+	FILE *f = fopen("/proc/sys/vm/mmap_min_addr", "r");
+
+	if (f) {
+		if (fscanf(f, "%lu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
 
 static void fail_log(struct thr *t, const char *fmt, ...)
 {
@@ -782,7 +803,6 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 				W_NONCANON,
 			};
 
-			/* (Not the munmap()ed hole: it may be reused.) */
 			*want = EFAULT;
 			return bad[below(t, sizeof(bad) / sizeof(bad[0]))];
 		}
@@ -1289,13 +1309,12 @@ int main(void)
 	for (i = 0; i <= nr_threads; i++)
 		if (thr_init(&thr[i], i))
 			ksft_exit_fail_msg("thread buffers: out of memory\n");
-	/* Last, so that none of the buffers above lands in the hole. */
-	hole = mmap(NULL, 4 * SZ_4K, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (spt_mmap_min_addr() < (uintptr_t)hole + 4 * SZ_4K)
+		ksft_exit_skip("vm.mmap_min_addr is below %p: no hole\n",
+			       hole + 4 * SZ_4K);
 	protnone = mmap(NULL, SZ_4K, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS,
 			-1, 0);
-	if (hole == MAP_FAILED || protnone == MAP_FAILED ||
-	    munmap(hole, 4 * SZ_4K))
+	if (protnone == MAP_FAILED)
 		ksft_exit_fail_msg("mmap: %s\n", strerror(errno));
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
