@@ -844,17 +844,25 @@ int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 	struct spt_cursor c;
 	int ret;
 
-	ret = spt_space_enter(s);
-	if (ret)
-		return ret;
-	/* A cursor over the whole managed range: the table holds still. */
+	/*
+	 * Exclusive, not just a cursor over the whole range: a cursor that
+	 * emptied a node removes it after unlocking its subtree, so between
+	 * the two another cursor could see the empty node. With no operation
+	 * in flight the quiescent invariants (no empty node but the root)
+	 * hold, and the checker may demand them.
+	 */
+	down_write(&s->rwsem);
+	if (s->dead) {
+		up_write(&s->rwsem);
+		return -ENOENT;
+	}
 	ret = spt_cursor_new(&c, &s->pt, 0, end);
 	if (!ret) {
 		ret = spt_pt_check(&s->pt, s->kernel_top, true, spt_no_handles,
 				   NULL, msg, msg_len);
 		spt_cursor_drop(&c);
 	}
-	spt_space_leave(s);
+	up_write(&s->rwsem);
 	return ret;
 }
 
