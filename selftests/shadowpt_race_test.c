@@ -69,21 +69,7 @@ FIXTURE_SETUP(race)
 
 FIXTURE_TEARDOWN(race)
 {
-	struct spt_counters now;
-	int fd = spt_open();
-
-	EXPECT_LE(0, fd);
-	if (fd < 0)
-		return;
-	EXPECT_EQ(0, spt_counters_read(fd, &now));
-	if (memcmp(&now, &self->base, sizeof(now)))
-		TH_LOG("leak: used %llu->%llu nodes %llu->%llu data %llu->%llu spaces %llu->%llu",
-		       self->base.used_frames, now.used_frames,
-		       self->base.node_frames, now.node_frames,
-		       self->base.data_frames, now.data_frames,
-		       self->base.nr_spaces, now.nr_spaces);
-	EXPECT_COUNTERS_EQ(&self->base, &now);
-	close(fd);
+	spt_expect_counters_back(_metadata, &self->base);
 	if (self->fd >= 0)
 		close(self->fd);
 }
