@@ -15,10 +15,12 @@
 #include <asm/pgtable_types.h>
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
+#include <linux/cc_platform.h>
 
 #include "shadowpt.h"
 
 struct spt_cfg spt_kcfg;
+unsigned int spt_kcfg_phys_max_level;
 
 static u64 spt_cache_pte_bits(enum page_cache_mode pcm)
 {
@@ -31,6 +33,16 @@ int spt_kcfg_init(void)
 
 	if (phys_bits < 32 || phys_bits > 52)
 		return -ENODEV;
+	/*
+	 * Entries are built without an encryption mask: with SME or SEV the
+	 * MMU would walk ciphertext. Refuse rather than build such tables.
+	 */
+	if (cc_platform_has(CC_ATTR_MEM_ENCRYPT)) {
+		pr_err("shadowpt: memory encryption (SME/SEV) is active; page tables built without the encryption bit would be walked as ciphertext: not loading\n");
+		return -EOPNOTSUPP;
+	}
+	/* Without GBPAGES the PS bit of a level-3 entry is reserved. */
+	spt_kcfg_phys_max_level = boot_cpu_has(X86_FEATURE_GBPAGES) ? 3 : 2;
 	spt_kcfg.levels = pgtable_l5_enabled() ? 5 : 4;
 	spt_kcfg.pa_mask = GENMASK_ULL(phys_bits - 1, PAGE_SHIFT);
 	spt_kcfg.cache_bits[SPT_CACHE_WB] =
@@ -48,13 +60,37 @@ int spt_kcfg_init(void)
 	return 0;
 }
 
+/*
+ * With PTI, CR3 in kernel mode is the kernel copy of the pair, whose upper
+ * half is the full kernel mapping we want.
+ */
+static const u64 *spt_kcfg_running_top(void)
+{
+	return phys_to_virt(read_cr3_pa());
+}
+
+/*
+ * Only what every process shares: with PTI the LDT remap slot is per
+ * process (filled by modify_ldt) and freed with its mm.
+ */
+static bool spt_kcfg_shared_slot(unsigned int i)
+{
+	return i != pgd_index(LDT_BASE_ADDR);
+}
+
 void spt_kcfg_kernel_top(u64 *top)
 {
-	/*
-	 * With PTI, CR3 in kernel mode is the kernel copy of the pair, whose
-	 * upper half is the full kernel mapping we want.
-	 */
-	unsigned long cr3 = read_cr3_pa();
+	unsigned int i;
 
-	memcpy(top, phys_to_virt(cr3), SPT_NR_ENTRIES * sizeof(u64));
+	memcpy(top, spt_kcfg_running_top(), SPT_NR_ENTRIES * sizeof(u64));
+	for (i = 0; i < SPT_NR_ENTRIES; i++) {
+		if (!spt_kcfg_shared_slot(i))
+			top[i] = 0;
+	}
+}
+
+u64 spt_kcfg_kernel_entry(unsigned int i)
+{
+	return spt_kcfg_shared_slot(i) ?
+	       READ_ONCE(spt_kcfg_running_top()[i]) : 0;
 }

@@ -10,11 +10,15 @@
  * CR3 back exactly. Nothing in between schedules or returns to user mode.
  *
  * While the window runs, the space is in s->loaded: unmap/protect from other
- * CPUs then send a flush IPI to this CPU, which is taken once interrupts
- * are on again, and nothing they unlinked goes back to the pool before that
- * (tlb.c), so a stale translation inside the window still reaches the old,
- * unpoisoned frame. The window's own UNMAP/PROTECT/MAP invalidate locally by
- * reloading CR3.
+ * CPUs then send a flush IPI to this CPU, which is taken only once
+ * interrupts are on again, and nothing they unlinked goes back to the pool
+ * before that (tlb.c). So that the MMU never uses a translation older than
+ * the table the software walker reads, every access op first opens a read
+ * cursor over its page (no change to that page can happen while it is
+ * held) and compares the table's flush generation (spt_pt_tlb_gen()) with
+ * the one this window last flushed at: if another CPU changed anything
+ * since, the window invalidates locally before the access. The window's own
+ * UNMAP/PROTECT/MAP invalidate locally by reloading CR3.
  */
 #include <linux/smp.h>
 #include <linux/cpu.h>
@@ -40,10 +44,26 @@
 #include "load.h"
 #include "failinject.h"
 
+/*
+ * A window runs with interrupts off: its bound stays far below what the
+ * lockup and RCU stall detectors allow.
+ */
+#define SPT_WINDOW_US_MAX	1000000
+
+static int spt_window_us_set(const char *val, const struct kernel_param *kp)
+{
+	return param_set_uint_minmax(val, kp, 1, SPT_WINDOW_US_MAX);
+}
+
+static const struct kernel_param_ops spt_window_us_ops = {
+	.set = spt_window_us_set,
+	.get = param_get_uint,
+};
+
 static unsigned int spt_param_window_us = 20000;
-module_param_named(window_us, spt_param_window_us, uint, 0644);
+module_param_cb(window_us, &spt_window_us_ops, &spt_param_window_us, 0644);
 MODULE_PARM_DESC(window_us,
-		 "Time bound of one load window in microseconds; ops past it are not run (default 20000)");
+		 "Time bound of one load window in microseconds, 1..1000000; ops past it are not run (default 20000)");
 
 /* endbr64; ret */
 static const u8 spt_fetch_stub[] = { 0xf3, 0x0f, 0x1e, 0xfa, 0xc3 };
@@ -57,6 +77,8 @@ struct spt_window {
 	u32 ops_run, faults, status;
 	u64 ns;
 	pid_t caller;		/* its allocations count as the caller's */
+	bool phys_ok;		/* the caller may touch untracked leaves */
+	int tlb_gen;		/* the table's flush generation at our last flush */
 };
 
 /* Pick the CPU: the named one, or the first isolated one. */
@@ -65,9 +87,7 @@ static int spt_load_cpu(u32 flags, u32 want, u32 *cpu)
 	unsigned int c;
 
 	if (flags & SPT_LOAD_CPU) {
-		if (want >= nr_cpu_ids)
-			return -EINVAL;
-		if (!cpu_online(want))
+		if (want >= nr_cpu_ids || !cpu_online(want))
 			return -ENODEV;
 		if (!(flags & SPT_LOAD_FORCE) &&
 		    housekeeping_test_cpu(want, HK_TYPE_DOMAIN))
@@ -89,8 +109,7 @@ static int spt_load_op_check(const struct spt_load_op *op)
 	u64 end = spt_cfg_user_end(&spt_kcfg);
 	struct spt_prop prop;
 
-	if (op->__reserved || op->out_status || op->out_fault ||
-	    op->out_level || op->out_errno || op->out_value)
+	if (op->__reserved)
 		return -EINVAL;
 	switch (op->op) {
 	case SPT_LOAD_OP_READ:
@@ -141,6 +160,37 @@ static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
 	op->out_fault = fault;
 }
 
+/*
+ * Make this CPU's TLB agree with the table for what the cursor @c holds:
+ * if any change needing a flush was made since the window last flushed,
+ * flush now. Under @c nothing it covers can change until it is dropped.
+ */
+static void spt_window_sync_tlb(struct spt_window *w)
+{
+	int gen = spt_pt_tlb_gen(&w->s->pt);
+
+#ifdef SPT_PLANT_STALE
+	/* Planted bug (scripts/plant-check): windows keep stale entries. */
+	return;
+#endif
+	if (gen != w->tlb_gen) {
+		w->tlb_gen = gen;
+		native_write_cr3(w->s->pt.root_pa);
+	}
+}
+
+/* Execute the stub at @op->va, in the frame the cursor's query found. */
+static void spt_load_fetch(struct spt_load_op *op, const struct spt_query *q)
+{
+	void (*fn)(void) = (void (*)(void))(unsigned long)op->va;
+	u8 *p = spt_pool_va(spt_pool, q->item.pa) + (op->va - q->va_start);
+
+	memcpy(p, spt_fetch_stub, sizeof(spt_fetch_stub));
+	sync_core();
+	fn();
+	op->out_status = SPT_LOAD_OK;
+}
+
 static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
 {
 	u64 page = ALIGN_DOWN(op->va, PAGE_SIZE);
@@ -149,45 +199,46 @@ static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
 	bool predicted_ok;
 	int hw;
 
-	/* Hold the page's node: the walker and the MMU see one table. */
-	if (spt_cursor_new(&c, &w->s->pt, page, page + PAGE_SIZE) ||
-	    spt_cursor_query(&c, &q)) {
+	/*
+	 * Hold the page's node for the whole op: the walker, the stub we
+	 * write and the MMU all see one table, and the TLB is brought in
+	 * line with it first.
+	 */
+	if (spt_cursor_new(&c, &w->s->pt, page, page + PAGE_SIZE)) {
 		op->out_status = SPT_LOAD_ERROR;
 		op->out_errno = EINVAL;
 		return;
 	}
+	/* Cannot fail: the cursor is at the start of its one-page range. */
+	spt_cursor_query(&c, &q);
+	spt_window_sync_tlb(w);
 	spt_load_predict(w->s, op->va, op->op, op, &q);
 	predicted_ok = !op->out_fault;
 
-	if (op->op == SPT_LOAD_OP_FETCH) {
-		if (!predicted_ok) {
+	if (predicted_ok && !q.item.tracked &&
+	    (op->op == SPT_LOAD_OP_FETCH || !w->phys_ok)) {
+		/*
+		 * Raw physical memory: never executed (we write the stub
+		 * only into frames of our own), and read or written only
+		 * for a caller allowed to map it, now.
+		 */
+		op->out_status = SPT_LOAD_ERROR;
+		op->out_errno = op->op == SPT_LOAD_OP_FETCH ? EACCES : EPERM;
+	} else if (op->op == SPT_LOAD_OP_FETCH) {
+		if (predicted_ok)
+			spt_load_fetch(op, &q);
+		else
 			op->out_status = SPT_LOAD_PREDICTED;
-		} else if (!q.item.tracked) {
-			/* We write the stub only into frames of our own. */
-			op->out_status = SPT_LOAD_ERROR;
-			op->out_errno = EACCES;
-		} else {
-			void (*fn)(void) =
-				(void (*)(void))(unsigned long)op->va;
-			u8 *p = spt_pool_va(spt_pool, q.item.pa) +
-				(op->va - q.va_start);
-
-			memcpy(p, spt_fetch_stub, sizeof(spt_fetch_stub));
-			sync_core();
-			fn();
-			op->out_status = SPT_LOAD_OK;
-		}
-		spt_cursor_drop(&c);
-		return;
+	} else {
+		if (op->op == SPT_LOAD_OP_READ)
+			hw = spt_probe_read(op->va, op->width, &op->out_value);
+		else
+			hw = spt_probe_write(op->va, op->width, op->value);
+		op->out_status = hw ? SPT_LOAD_FAULT : SPT_LOAD_OK;
+		if (!hw != predicted_ok)
+			op->out_fault |= SPT_FAULT_MISMATCH;
 	}
-	if (op->op == SPT_LOAD_OP_READ)
-		hw = spt_probe_read(op->va, op->width, &op->out_value);
-	else
-		hw = spt_probe_write(op->va, op->width, op->value);
 	spt_cursor_drop(&c);
-	op->out_status = hw ? SPT_LOAD_FAULT : SPT_LOAD_OK;
-	if (!hw != predicted_ok)
-		op->out_fault |= SPT_FAULT_MISMATCH;
 }
 
 static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
@@ -249,7 +300,11 @@ static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
 	}
 	spt_cursor_drop(&c);
 out:
-	/* Whatever changed: drop this CPU's translations of PCID 0. */
+	/*
+	 * Whatever changed: drop this CPU's translations of PCID 0. Changes
+	 * counted up to the generation read first are covered by this flush.
+	 */
+	w->tlb_gen = spt_pt_tlb_gen(&w->s->pt);
 	native_write_cr3(w->s->pt.root_pa);
 	op->out_value = n;
 	if (ret) {
@@ -272,6 +327,8 @@ static int spt_window_run(void *arg)
 	local_irq_save(flags);
 	saved_cr3 = __read_cr3();
 	t0 = local_clock();
+	/* The CR3 write flushes PCID 0: nothing older than tlb_gen stays. */
+	w->tlb_gen = spt_pt_tlb_gen(&w->s->pt);
 	native_write_cr3(w->s->pt.root_pa);
 	spt_fail_proxy_begin(w->caller);
 	w->status = SPT_LOAD_DONE;
@@ -340,11 +397,8 @@ static int spt_window_alloc_frames(struct spt_window *w)
 		if (!w->frames[i])
 			return -ENOMEM;
 		for (j = 0; j < nr; j++) {
-			if (atomic64_inc_return(&w->s->data_pages) >
-			    w->s->limit_pages) {
-				atomic64_dec(&w->s->data_pages);
+			if (!spt_space_charge(w->s, 1))
 				return -ENOSPC;
-			}
 			if (spt_pool_alloc(spt_pool, SPT_USAGE_DATA, 1, false,
 					   &w->frames[i][j])) {
 				atomic64_dec(&w->s->data_pages);
@@ -363,11 +417,11 @@ static int spt_window_alloc_frames(struct spt_window *w)
 }
 
 int spt_load_window(struct spt_space *s, struct spt_load *cmd,
-		    struct spt_load_op *ops)
+		    struct spt_load_op *ops, bool phys_ok)
 {
 	struct spt_window w = {
 		.s = s, .ops = ops, .nr_ops = cmd->nr_ops,
-		.caller = task_pid_nr(current),
+		.caller = task_pid_nr(current), .phys_ok = phys_ok,
 	};
 	u32 i, cpu;
 	int ret;
@@ -380,6 +434,14 @@ int spt_load_window(struct spt_space *s, struct spt_load *cmd,
 	ret = spt_load_cpu(cmd->flags, cmd->cpu, &cpu);
 	if (ret)
 		return ret;
+	/* Results of an earlier run of the same array are overwritten. */
+	for (i = 0; i < cmd->nr_ops; i++) {
+		ops[i].out_status = SPT_LOAD_NOT_RUN;
+		ops[i].out_fault = 0;
+		ops[i].out_level = 0;
+		ops[i].out_errno = 0;
+		ops[i].out_value = 0;
+	}
 	spt_gc_init(&w.gc);
 	ret = spt_space_enter(s);
 	if (ret)
@@ -388,11 +450,22 @@ int spt_load_window(struct spt_space *s, struct spt_load *cmd,
 	if (ret)
 		goto out;
 
+	/*
+	 * Choose again with CPU hotplug held off: the CPU stays online from
+	 * its choice until the window is over.
+	 */
+	cpus_read_lock();
+	ret = spt_load_cpu(cmd->flags, cmd->cpu, &cpu);
+	if (ret) {
+		cpus_read_unlock();
+		goto out;
+	}
 	cpumask_set_cpu(cpu, s->loaded);
 	smp_mb__after_atomic();	/* pairs with the unmappers' mask read */
 	trace_spt_load_begin(s->id, cpu, w.nr_ops);
 	ret = smp_call_on_cpu(cpu, spt_window_run, &w, false);
 	cpumask_clear_cpu(cpu, s->loaded);
+	cpus_read_unlock();
 	trace_spt_load_end(s->id, cpu, w.ops_run, w.faults, w.status, w.ns,
 			   ret);
 	if (ret)

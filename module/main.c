@@ -12,6 +12,8 @@
 #include <linux/debugfs.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
+#include <linux/security.h>
+#include <linux/capability.h>
 
 #include "shadowpt.h"
 #include "failinject.h"
@@ -28,7 +30,7 @@ MODULE_PARM_DESC(pool_mb,
 unsigned int spt_param_space_mb = 128;
 module_param_named(space_mb, spt_param_space_mb, uint, 0644);
 MODULE_PARM_DESC(space_mb,
-		 "Limit of pool memory one space may hold, in MiB; past it operations fail with ENOSPC (default 128)");
+		 "Limit of pool memory one space may hold, in MiB, for its data frames and, separately, for its page-table nodes; past it operations fail with ENOSPC (default 128)");
 
 unsigned int spt_param_max_spaces = 64;
 module_param_named(max_spaces, spt_param_max_spaces, uint, 0644);
@@ -44,6 +46,16 @@ bool spt_param_poison = true;
 module_param_named(poison, spt_param_poison, bool, 0444);
 MODULE_PARM_DESC(poison,
 		 "Fill freed frames with 0x6b so a stale translation reads poison, not data (default Y)");
+
+int spt_phys_permission(bool user)
+{
+	if (!READ_ONCE(spt_param_allow_phys) ||
+	    security_locked_down(LOCKDOWN_DEV_MEM))
+		return -EPERM;
+	if (user && !capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	return 0;
+}
 
 struct spt_pool *spt_pool;
 static struct dentry *spt_debugfs_dir;

@@ -27,25 +27,6 @@ static void spt_tlb_flush_local(void *info)
 	__flush_tlb_all();
 }
 
-/* Count the 4 KiB data pages queued on @gc (pages leave the space's quota). */
-static u64 spt_gc_data_pages(struct spt_gc *gc)
-{
-	u64 pages = 0, next = gc->head;
-
-	while (next) {
-		u64 pa = (next - 1) << SPT_PAGE_SHIFT;
-		struct spt_meta *m = spt_pool_meta(spt_pool, pa);
-
-		if (m->usage == SPT_USAGE_DATA) {
-			pages += m->level == 2 ? SPT_NR_ENTRIES : 1;
-			next = m->word;
-		} else {
-			next = m->word >> SPT_META_LINK_SHIFT;
-		}
-	}
-	return pages;
-}
-
 void spt_tlb_gc_finish(struct spt_space *s, struct spt_gc *gc)
 {
 	unsigned int cpus = 0;
@@ -66,7 +47,8 @@ void spt_tlb_gc_finish(struct spt_space *s, struct spt_gc *gc)
 	if (!gc->head)
 		return;
 	synchronize_rcu();
-	pages = spt_gc_data_pages(gc);
+	/* Queued data pages leave the quota; some may have already. */
+	pages = gc->data_pages - gc->data_settled;
 	spt_gc_release(gc, spt_pool);
 	atomic64_sub(pages, &s->data_pages);
 }

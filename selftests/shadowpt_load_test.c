@@ -536,7 +536,7 @@ TEST_F(load, cpu_choice)
 				   .va = BASE_4K };
 	l.cpu = 4096;
 	EXPECT_EQ(-1, ioctl(self->fd, SPT_IOCTL_LOAD, &l));
-	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(ENODEV, errno);
 	/*
 	 * An offline CPU: one the VM brought up offline (maxcpus=), else
 	 * CPU 1 taken offline now.

@@ -296,6 +296,18 @@ int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 	spt_check_node(&ck, pt->root_pa, levels, 0, true);
 	spt_check_settle(&ck, pt->root_pa, levels, 0, true);
 	clear_bit(SPT_META_SEEN_BIT, &m->word);
+	if (!ck.err) {
+		struct spt_pt_counts counts;
+		long walked = 0;
+
+		spt_pt_count(pt, &counts);
+		for (i = 0; i < SPT_MAX_LEVELS; i++)
+			walked += counts.nodes[i];
+		if (walked != spt_pt_nr_nodes(pt))
+			return spt_check_fail(&ck, 0ULL, levels,
+					      "node count %ld, a walk finds %ld",
+					      spt_pt_nr_nodes(pt), walked);
+	}
 	return ck.err;
 }
 

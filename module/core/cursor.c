@@ -198,8 +198,8 @@ static void spt_cursor_entries_gone(struct spt_cursor *c, unsigned int level,
 		u64 base = c->va & ~(span - 1);
 
 		WRITE_ONCE(c->ptes[level][spt_index(c->va, level + 1)], 0);
-		spt_gc_flush_add(c->gc, base, base + span);
-		spt_node_retire(c->path[level - 1], m, c->gc, true);
+		spt_cursor_flush_add(c, base, base + span);
+		spt_node_retire(c->pt, c->path[level - 1], m, c->gc, true);
 		spt_cursor_pop(c);
 		level++;
 		m = c->meta[level - 1];
@@ -248,7 +248,7 @@ static int spt_cursor_build(struct spt_cursor *c, unsigned int target)
 			spt_split_fill(cfg, spt_node_ptes(pt, pas[i]), pte,
 				       level);
 			nm->nr_children = SPT_NR_ENTRIES;
-			spt_gc_flush_add(c->gc, base, base + size);
+			spt_cursor_flush_add(c, base, base + size);
 		}
 		spt_node_lock(nm);
 		smp_wmb();	/* node contents before the entry */
@@ -332,7 +332,7 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 			n = spt_subtree_release(pt, cpa, level - 1, c->gc,
 						true);
 		}
-		spt_gc_flush_add(c->gc, va, va + size);
+		spt_cursor_flush_add(c, va, va + size);
 	}
 	if (replaced)
 		*replaced = n;
@@ -359,7 +359,7 @@ static long spt_unmap_ptes(struct spt_cursor *c, u64 target)
 		n++;
 	}
 	if (n) {
-		spt_gc_flush_add(c->gc, va, stop);
+		spt_cursor_flush_add(c, va, stop);
 		spt_cursor_entries_gone(c, 1, n);
 	}
 	spt_cursor_move(c, stop);
@@ -414,7 +414,7 @@ long spt_cursor_unmap(struct spt_cursor *c, u64 len)
 				return ret;
 			continue;
 		}
-		spt_gc_flush_add(c->gc, start, next);
+		spt_cursor_flush_add(c, start, next);
 		spt_cursor_entries_gone(c, level, 1);
 		spt_cursor_move(c, next);
 	}
@@ -465,7 +465,7 @@ int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 				       level, &prop, spt_pte_tracked(pte)));
 	*start = ls;
 	*end = ls + size;
-	spt_gc_flush_add(c->gc, ls, ls + size);
+	spt_cursor_flush_add(c, ls, ls + size);
 	spt_cursor_move(c, ls + size);
 	return 1;
 }

@@ -70,7 +70,7 @@ unsigned long spt_subtree_release(struct spt_pt *pt, u64 pa,
 					level - 1, gc, locked);
 		}
 	}
-	spt_node_retire(pa, spt_node_meta(pt, pa), gc, locked);
+	spt_node_retire(pt, pa, spt_node_meta(pt, pa), gc, locked);
 	return leaves;
 }
 

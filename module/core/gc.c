@@ -22,6 +22,8 @@ void spt_gc_init(struct spt_gc *gc)
 	gc->head = 0;
 	gc->nr_frames = 0;
 	gc->nr_nodes = 0;
+	gc->data_pages = 0;
+	gc->data_settled = 0;
 	gc->flush_start = 0;
 	gc->flush_end = 0;
 }
@@ -53,12 +55,15 @@ void spt_gc_queue(struct spt_gc *gc, u64 pa, struct spt_meta *m)
 		WARN_ON_ONCE(m->usage != SPT_USAGE_DATA);
 		WRITE_ONCE(m->word, (unsigned long)next);
 		gc->nr_frames++;
+		gc->data_pages += 1UL << (9 * (m->level - 1));
 	}
 	gc->head = (pa >> SPT_PAGE_SHIFT) + 1;
 }
 
+/* Sleeps now and then: a large list is given back in pieces. */
 void spt_gc_release(struct spt_gc *gc, struct spt_pool *pool)
 {
+	unsigned long n = 0;
 	u64 cur = gc->head;
 
 	while (cur) {
@@ -77,6 +82,8 @@ void spt_gc_release(struct spt_gc *gc, struct spt_pool *pool)
 		}
 		m->word = 0;
 		spt_pool_free(pool, pa);
+		if (!(++n % 512))
+			cond_resched();
 	}
 	spt_gc_init(gc);
 }

@@ -43,8 +43,8 @@ void spt_node_free_unpublished(struct spt_pt *pt, u64 pa);
  * reference and queue it on @gc. If @unlock, the caller holds its lock and
  * it is released here (after the stray bit is set).
  */
-void spt_node_retire(u64 pa, struct spt_meta *m, struct spt_gc *gc,
-		     bool unlock);
+void spt_node_retire(struct spt_pt *pt, u64 pa, struct spt_meta *m,
+		     struct spt_gc *gc, bool unlock);
 
 /* ---- entry.c ---- */
 
@@ -98,6 +98,19 @@ static inline void spt_cursor_set_node(struct spt_cursor *c,
 	c->path[level - 1] = pa;
 	c->ptes[level - 1] = spt_node_ptes(c->pt, pa);
 	c->meta[level - 1] = spt_node_meta(c->pt, pa);
+}
+
+/*
+ * Record a change at [start, end) that needs a TLB flush: in the cursor's
+ * gc span, and in the table's flush generation. Called with the lock of
+ * the node holding the changed entry, so the increment is visible to the
+ * next cursor that locks that node (see spt_pt_tlb_gen()).
+ */
+static inline void spt_cursor_flush_add(struct spt_cursor *c, u64 start,
+					u64 end)
+{
+	spt_gc_flush_add(c->gc, start, end);
+	atomic_inc(&c->pt->tlb_gen);
 }
 
 /* The managed range of a config: [start, end). */

@@ -259,8 +259,8 @@ static void spt_reclaim_empty(struct spt_cursor *c, u64 pa, unsigned int level)
 		}
 		WRITE_ONCE(*slot, 0);
 		pm->nr_children--;
-		spt_gc_flush_add(c->gc, base, base + span);
-		spt_node_retire(pa, m, c->gc, true);
+		spt_cursor_flush_add(c, base, base + span);
+		spt_node_retire(c->pt, pa, m, c->gc, true);
 		parent_empty = !pm->nr_children;
 		spt_node_unlock(pm);
 		if (!parent_empty)

@@ -24,6 +24,7 @@ int spt_node_alloc(struct spt_pt *pt, unsigned int level, u64 *pa)
 		ret = spt_pool_alloc(pt->pool, SPT_USAGE_PT, 1, false, pa);
 	if (ret)
 		return ret;
+	atomic_long_inc(&pt->nr_nodes);
 	m = spt_node_meta(pt, *pa);
 	m->level = level;
 	m->nr_children = 0;
@@ -37,15 +38,17 @@ void spt_node_free_unpublished(struct spt_pt *pt, u64 pa)
 	struct spt_meta *m = spt_node_meta(pt, pa);
 
 	m->word = 0;
+	atomic_long_dec(&pt->nr_nodes);
 	if (!WARN_ON_ONCE(!spt_meta_put(m))) {
 		spt_trace_node_free(m->level, pa);
 		spt_pool_free(pt->pool, pa);
 	}
 }
 
-void spt_node_retire(u64 pa, struct spt_meta *m, struct spt_gc *gc,
-		     bool unlock)
+void spt_node_retire(struct spt_pt *pt, u64 pa, struct spt_meta *m,
+		     struct spt_gc *gc, bool unlock)
 {
+	atomic_long_dec(&pt->nr_nodes);
 	set_bit(SPT_META_STRAY_BIT, &m->word);
 	if (!WARN_ON_ONCE(!spt_meta_put(m)))
 		spt_gc_queue(gc, pa, m);

@@ -30,6 +30,8 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 	pt->cfg = cfg;
 	pt->pool = pool;
 	pt->root_pa = 0;
+	atomic_set(&pt->tlb_gen, 0);
+	atomic_long_set(&pt->nr_nodes, 0);
 	ret = spt_node_alloc(pt, cfg->levels, &pt->root_pa);
 	if (ret) {
 		pt->root_pa = 0;
@@ -66,9 +68,10 @@ void spt_pt_destroy(struct spt_pt *pt, struct spt_gc *gc)
 			continue;
 		spt_subtree_release(pt, spt_pte_table_pa(cfg, pte), level - 1,
 				    gc, false);
+		cond_resched();	/* a large space is torn down in pieces */
 	}
 	m->nr_children = 0;
 	spt_gc_flush_add(gc, spt_cfg_managed_start(cfg), spt_cfg_user_end(cfg));
-	spt_node_retire(pt->root_pa, m, gc, false);
+	spt_node_retire(pt, pt->root_pa, m, gc, false);
 	pt->root_pa = 0;
 }

@@ -90,12 +90,34 @@ struct spt_cfg {
 /* Highest user-half address + 1 for a config: 2^47 or 2^56. */
 u64 spt_cfg_user_end(const struct spt_cfg *cfg);
 
-/* A page table: a root node and the pool its nodes come from. */
+/*
+ * A page table: a root node and the pool its nodes come from.
+ *
+ * @tlb_gen counts the changes that need a TLB flush (an entry removed,
+ * replaced, split or re-protected, a node unlinked). A cursor bumps it
+ * while it holds the lock of the node whose entry it changed, before the
+ * change can be seen unlocked. So a CPU that runs on the table and reads
+ * spt_pt_tlb_gen() while holding a cursor over va, and finds the value it
+ * read when it last flushed its TLB, holds no stale translation for va.
+ */
 struct spt_pt {
 	const struct spt_cfg *cfg;
 	struct spt_pool *pool;
 	u64 root_pa;
+	atomic_t tlb_gen;
+	atomic_long_t nr_nodes;	/* linked or being linked, the root included */
 };
+
+/* Nodes the table holds now (unlinked ones stop counting at once). */
+static inline long spt_pt_nr_nodes(const struct spt_pt *pt)
+{
+	return atomic_long_read(&pt->nr_nodes);
+}
+
+static inline int spt_pt_tlb_gen(const struct spt_pt *pt)
+{
+	return atomic_read(&pt->tlb_gen);
+}
 
 /*
  * The deferred-free list (the reference's TlbFlusher, minus the flush
@@ -116,12 +138,16 @@ struct spt_gc {
 	u64 head;
 	unsigned long nr_frames;	/* queued data frames */
 	unsigned long nr_nodes;		/* queued page-table nodes */
+	/* 4 KiB pages of the queued data frames (a 2 MiB frame is 512). */
+	unsigned long data_pages;
+	/* Of those, how many the owner already took off its accounting. */
+	unsigned long data_settled;
 	/* The VA span that changed and needs a TLB flush ([start, end)). */
 	u64 flush_start, flush_end;
 };
 
 void spt_gc_init(struct spt_gc *gc);
-/* Give every queued frame/node back to the pool and reset @gc. */
+/* Give every queued frame/node back to the pool and reset @gc. Sleeps. */
 void spt_gc_release(struct spt_gc *gc, struct spt_pool *pool);
 
 /*
@@ -135,6 +161,7 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 /*
  * Tear down everything in the managed range: drop every tracked reference,
  * queue every node (and the root) on @gc. Caller must be the last user.
+ * Sleeps.
  */
 void spt_pt_destroy(struct spt_pt *pt, struct spt_gc *gc);
 

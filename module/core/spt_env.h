@@ -23,6 +23,7 @@
 #include <linux/rcupdate.h>
 #include <linux/string.h>
 #include <linux/bitops.h>
+#include <linux/sched.h>
 #else
 #include <spt_shim.h>
 #endif

@@ -201,6 +201,31 @@ static inline bool atomic_dec_and_test(atomic_t *v)
 	return atomic_dec_return(v) == 0;
 }
 
+/* ---- atomic_long_t (the few the core uses) ---- */
+typedef struct {
+	long counter;
+} atomic_long_t;
+
+static inline long atomic_long_read(const atomic_long_t *v)
+{
+	return __atomic_load_n(&v->counter, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_long_set(atomic_long_t *v, long i)
+{
+	__atomic_store_n(&v->counter, i, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_long_inc(atomic_long_t *v)
+{
+	__atomic_fetch_add(&v->counter, 1, __ATOMIC_RELAXED);
+}
+
+static inline void atomic_long_dec(atomic_long_t *v)
+{
+	__atomic_fetch_sub(&v->counter, 1, __ATOMIC_RELAXED);
+}
+
 /* ---- bit operations on unsigned long (atomic unless __-prefixed) ---- */
 #define BITS_PER_LONG		(8 * sizeof(long))
 #define BIT_MASK(nr)		(1UL << ((nr) % BITS_PER_LONG))
@@ -327,5 +352,6 @@ static inline bool bit_spin_is_locked(int nr, unsigned long *addr)
 #define lockdep_assert_preemption_disabled() \
 	WARN_ON(spt_shim_preempt_count <= 0)
 #define might_sleep()		WARN_ON(spt_shim_preempt_count > 0)
+#define cond_resched()		might_sleep()
 
 #endif /* SPT_SHIM_H */
