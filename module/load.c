@@ -78,7 +78,7 @@ struct spt_window {
 	u64 ns;
 	pid_t caller;		/* its allocations count as the caller's */
 	bool phys_ok;		/* the caller may touch untracked leaves */
-	int tlb_gen;		/* the table's flush generation at our last flush */
+	int tlb_gen;		/* the table's flush generation at our flush */
 };
 
 /* Pick the CPU: the named one, or the first isolated one. */

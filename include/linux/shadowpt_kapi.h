@@ -333,22 +333,24 @@ int shadowpt_cursor_map_frame(struct shadowpt_cursor *c,
  * shadowpt_cursor_map_phys() - map a raw physical range at the cursor
  * @c: a CursorMut
  * @pa: physical address, aligned to the leaf's size and below MAXPHYADDR
- * @level: leaf level: 1 (4 KiB), 2 (2 MiB) or 3 (1 GiB)
+ * @level: leaf level: 1 (4 KiB), 2 (2 MiB) or 3 (1 GiB; only on a CPU with
+ *         1 GiB pages, see SPT_IOCTL_VERSION's out_page_sizes)
  * @prot: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
  * @cache: enum spt_cache_mode
  * @flags: 0 or SHADOWPT_MAP_REPLACE
  *
  * An untracked item, as SPT_MAP_PHYS: no frame metadata, no refcount. As
- * for the ioctl, the module parameter allow_phys must be set; the
- * capability check of the ioctl (CAP_SYS_RAWIO) does not apply to kernel
- * code, which can map anything anyway. The cursor moves past the leaf.
+ * for the ioctl, the module parameter allow_phys must be set and the kernel
+ * must not be locked down; the capability check of the ioctl
+ * (CAP_SYS_RAWIO) does not apply to kernel code, which can map anything
+ * anyway. The cursor moves past the leaf.
  *
  * Context: under the cursor; does not sleep.
  * Return: 0; -EINVAL for a read-only cursor, bad @pa, @level, @prot,
  * @cache or @flags, a misaligned position or a leaf that does not fit;
- * -EPERM without allow_phys; -EEXIST if something is mapped there and
- * SHADOWPT_MAP_REPLACE was not given; -ENOMEM if a node could not be
- * allocated.
+ * -EPERM without allow_phys or under lockdown; -EEXIST if something is
+ * mapped there and SHADOWPT_MAP_REPLACE was not given; -ENOMEM if a node
+ * could not be allocated.
  */
 int shadowpt_cursor_map_phys(struct shadowpt_cursor *c, u64 pa,
 			     unsigned int level, u32 prot, u32 cache,
@@ -418,20 +420,22 @@ struct shadowpt_load_result {
  * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE
  * @cpu: with SPT_LOAD_CPU, the CPU to run on; else 0
  * @ops: the program (struct spt_load_op, as for SPT_IOCTL_LOAD); each op's
- *       out_ fields must be 0 and receive its result
+ *       out_ fields are ignored and receive its result
  * @nr_ops: 1..SPT_LOAD_MAX_OPS
  * @res: receives how the window went
  *
  * SPT_IOCTL_LOAD for kernel callers: the window runs on the first
  * isolated CPU (or @cpu) with interrupts off, loads the space with PCID 0,
- * runs the ops through the MMU, and restores CR3 exactly.
+ * runs the ops through the MMU, and restores CR3 exactly. Untracked leaves
+ * are read and written only while allow_phys is set and the kernel is not
+ * locked down (else that op ends SPT_LOAD_ERROR with EPERM).
  *
  * Context: process context; may sleep (waits for the target CPU).
- * Return: 0; -EINVAL for bad arguments or a bad op; -ENODEV if the CPU is
- * offline or no CPU is isolated; -EXDEV if @cpu is not isolated and
- * SPT_LOAD_FORCE was not given; -ENOSPC or -ENOMEM for MAP ops' frames;
- * -ENOENT if the space was destroyed through the uAPI; -EDEADLK if the
- * caller holds a cursor.
+ * Return: 0; -EINVAL for bad arguments or a bad op; -ENODEV if the CPU does
+ * not exist or is offline, or no CPU is isolated; -EXDEV if @cpu is not
+ * isolated and SPT_LOAD_FORCE was not given; -ENOSPC or -ENOMEM for MAP
+ * ops' frames; -ENOENT if the space was destroyed through the uAPI;
+ * -EDEADLK if the caller holds a cursor.
  */
 int shadowpt_load(struct shadowpt_space *sp, u32 flags, u32 cpu,
 		  struct spt_load_op *ops, u32 nr_ops,
