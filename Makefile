@@ -71,10 +71,14 @@ deps:
 lint:
 	scripts/lint
 
+# The tree's `git status` before the build: scripts/check's last step fails
+# on any path that the build or the tests changed or left behind.
 check: deps
+	@mkdir -p "$(BUILD)" && git status --porcelain \
+		> "$(BUILD)/tree-at-start" 2> /dev/null || :
 	$(MAKE) --no-print-directory all-kernels userspace selftests
 	$(MAKE) --no-print-directory -C bench
-	scripts/check
+	TREE_AT_START="$(BUILD)/tree-at-start" scripts/check
 
 demo: deps
 	$(MAKE) --no-print-directory all-kernels userspace

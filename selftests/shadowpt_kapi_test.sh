@@ -13,7 +13,11 @@
 #  - rmmod the sample: the pool's counters are back where they were;
 #  - a space destroyed through the uAPI under the client: the client's
 #    destroy gets -ENOENT and nothing leaks;
-#  - a failing client (phys=1 without allow_phys): insmod fails, FAIL in
+#  - allow_phys=N with the client's phys_refused=1: its raw physical map
+#    must be refused with EPERM, which it counts as passes ("expected:
+#    EPERM" and PASS in the log), nothing leaks;
+#  - a failing client (phys_refused=1 but allow_phys=Y, announced as meant
+#    to fail in the kernel log): insmod fails, exactly that check FAILs in
 #    the log, nothing leaks.
 #
 # Environment: SPT_CLIENT_KO (default build/$(uname -r)/samples/
@@ -135,19 +139,46 @@ if loaded $CLIENT; then
 	check "counters back to $base" test "$(counters)" = "$base"
 fi
 
-# --- a failing client must be seen failing, and leak nothing --------------
+# --- allow_phys=N: the client's raw physical map must be refused ----------
+# With phys_refused=1 the client counts EPERM from map_phys as a pass; any
+# other answer fails its checks and so the insmod.
 allow=$(cat $PARAMS/allow_phys)
 echo N > $PARAMS/allow_phys
 log_mark
-if insmod "$KO" phys=1 2> /dev/null; then
-	notok "insmod with phys=1 and allow_phys=N fails"
+if insmod "$KO" phys_refused=1 2> /dev/null; then
+	ok "insmod phys_refused=1 with allow_phys=N"
 	rmmod $CLIENT
 else
-	ok "insmod with phys=1 and allow_phys=N fails"
+	notok "insmod phys_refused=1 with allow_phys=N"
+	log_since | grep shadowpt_client | sed 's/^/# /'
+fi
+check "client logged map_phys refused, expected: EPERM" \
+	logged "map_phys refused, expected: EPERM"
+check "client logged PASS, phys map refused as expected" \
+	logged "shadowpt_client: PASS: .*phys map refused as expected"
+check "counters back to $base after the refused map" \
+	test "$(counters)" = "$base"
+
+# --- a failing client must be seen failing, and leak nothing --------------
+# phys_refused=1 but allow_phys=Y: map_phys succeeds, which the client must
+# count as its one failed check; its init undoes everything and fails.
+# Announced at the level of the client's FAIL lines (<3>: scripts/vm shows
+# both live).
+echo Y > $PARAMS/allow_phys
+log_mark
+echo "<3>shadowpt_kapi_test: the next $CLIENT load is meant to fail" \
+	"(phys_refused=1 with allow_phys=Y): its FAIL is expected" > /dev/kmsg
+if insmod "$KO" phys_refused=1 2> /dev/null; then
+	notok "insmod phys_refused=1 with allow_phys=Y fails"
+	rmmod $CLIENT
+else
+	ok "insmod phys_refused=1 with allow_phys=Y fails"
 fi
 echo "$allow" > $PARAMS/allow_phys
-check "client logged FAIL" logged "shadowpt_client: FAIL"
-check "map_phys gave -EPERM" logged "map_phys: -1\$"
+check "client logged FAIL for one check" \
+	logged "shadowpt_client: FAIL: 1 checks failed"
+check "the failed check: map_phys gave 0, not -EPERM" \
+	logged "map_phys: 0, expected -EPERM"
 check "counters back to $base after the failure" \
 	test "$(counters)" = "$base"
 

@@ -6,7 +6,9 @@
  * four 4 KiB frames and a 2 MiB frame (and, with phys=1, a raw physical
  * page), queries them back, tries the misuses the API must refuse, runs a
  * load window that reads the frames through the MMU (if a CPU is
- * isolated), protects, unmaps and destroys. Any mismatch: the result line
+ * isolated), protects, unmaps and destroys. With phys_refused=1 the raw
+ * physical map must be refused instead (-EPERM: shadowpt allow_phys=N),
+ * and the rest runs without it. Any mismatch: the result line
  * says FAIL and the module refuses to load (-EIO). Then it keeps a second
  * space with one mapped page until it is unloaded (space_id says which),
  * so that sptctl can look at a space made by kernel code.
@@ -23,6 +25,11 @@ static bool phys = true;
 module_param(phys, bool, 0444);
 MODULE_PARM_DESC(phys,
 		 "Also map a raw physical page (needs shadowpt allow_phys=1) (default Y)");
+
+static bool phys_refused;
+module_param(phys_refused, bool, 0444);
+MODULE_PARM_DESC(phys_refused,
+		 "Try the raw physical map and expect -EPERM (shadowpt allow_phys=N) (default N)");
 
 static bool require_load;
 module_param(require_load, bool, 0444);
@@ -71,6 +78,7 @@ struct client {
 	u64 huge_pa;
 	struct shadowpt_frame *extra;
 	struct page *page;
+	bool phys_was_refused;
 	bool load_ran;
 };
 
@@ -205,9 +213,30 @@ static int map_all(struct client *cl)
 		CHECK(ret == -EINVAL, "map_phys unaligned: %d", ret);
 		ret = shadowpt_cursor_map_phys(c, page_to_phys(cl->page), 1,
 					       0, SPT_CACHE_MODE_WB, 0);
-		CHECK(!ret, "map_phys: %d", ret);
+		if (phys_refused) {
+			CHECK(ret == -EPERM,
+			      "map_phys: %d, expected -EPERM (phys_refused=1)",
+			      ret);
+			cl->phys_was_refused = ret == -EPERM;
+		} else {
+			CHECK(!ret, "map_phys: %d", ret);
+		}
+	}
+	if (cl->phys_was_refused) {
+		struct shadowpt_mapping m = {};
+
+		ret = shadowpt_cursor_query(c, &m);
+		CHECK(!ret && !m.mapped && shadowpt_cursor_va(c) == PHYS_VA,
+		      "refused map_phys left a mapping: %d %d %llx", ret,
+		      m.mapped, shadowpt_cursor_va(c));
 	}
 	shadowpt_cursor_drop(c);
+	if (cl->phys_was_refused) {
+		/* Never mapped: the rest runs as without phys. */
+		pr_info("shadowpt_client: map_phys refused, expected: EPERM (phys_refused=1, shadowpt allow_phys=N)\n");
+		__free_page(cl->page);
+		cl->page = NULL;
+	}
 
 	/* A frame that is not mapped keeps the space alive. */
 	ret = shadowpt_space_destroy(cl->sp);
@@ -449,7 +478,7 @@ static void client_run(struct client *cl)
 	CHECK(shadowpt_space_levels(cl->sp) == 4 ||
 	      shadowpt_space_levels(cl->sp) == 5, "levels %u",
 	      shadowpt_space_levels(cl->sp));
-	if (phys) {
+	if (phys || phys_refused) {
 		cl->page = alloc_page(GFP_KERNEL | __GFP_ZERO);
 		CHECK(cl->page, "alloc_page");
 		if (cl->page)
@@ -541,8 +570,10 @@ static int __init shadowpt_client_init(void)
 		       failures, checks);
 		return -EIO;
 	}
-	pr_info("shadowpt_client: PASS: %u checks, load window %s, kept space %u\n",
-		checks, cl.load_ran ? "ran" : "skipped", space_id);
+	pr_info("shadowpt_client: PASS: %u checks, load window %s, phys map %s, kept space %u\n",
+		checks, cl.load_ran ? "ran" : "skipped",
+		cl.phys_was_refused ? "refused as expected" :
+		phys ? "done" : "not tried", space_id);
 	return 0;
 }
 
