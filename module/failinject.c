@@ -4,7 +4,9 @@
  * its Nth allocation inside shadowpt from then on fails (1 = the next one).
  * Reading returns the number of allocations still to go before the failure
  * (0 once it has fired, or when nothing is armed). Writing 0 disarms. The
- * state is keyed by thread id and dropped when it fires or is disarmed.
+ * state is keyed by thread id and dropped when it fires or is disarmed. It
+ * also carries a tag of the task's start time: a knob left armed by a task
+ * that exited never fires for a later task that reuses its id.
  *
  * A load window allocates on a kworker, for the task that asked for it:
  * while it runs (interrupts off, so nothing else runs on that CPU) a
@@ -22,75 +24,98 @@
 
 #include "failinject.h"
 
-static DEFINE_XARRAY(spt_fail_tasks);	/* tid -> value(remaining) */
-static DEFINE_PER_CPU(pid_t, spt_fail_proxy);	/* 0: none */
+/* tid -> value(tag << SPT_FAIL_TAG_SHIFT | remaining) */
+static DEFINE_XARRAY(spt_fail_tasks);
+static DEFINE_PER_CPU(struct task_struct *, spt_fail_proxy);
 
-void spt_fail_proxy_begin(pid_t tid)
+#define SPT_FAIL_TAG_SHIFT	32
+#define SPT_FAIL_LEFT_MASK	GENMASK_ULL(SPT_FAIL_TAG_SHIFT - 1, 0)
+
+/* Which life of a thread id: 28 bits of its start time (in 1 µs units). */
+static unsigned long spt_fail_tag(const struct task_struct *task)
+{
+	return (task->start_time >> 10) & GENMASK(27, 0);
+}
+
+void spt_fail_proxy_begin(struct task_struct *task)
 {
 	lockdep_assert_irqs_disabled();
-	__this_cpu_write(spt_fail_proxy, tid);
+	__this_cpu_write(spt_fail_proxy, task);
 }
 
 void spt_fail_proxy_end(void)
 {
 	lockdep_assert_irqs_disabled();
-	__this_cpu_write(spt_fail_proxy, 0);
+	__this_cpu_write(spt_fail_proxy, NULL);
+}
+
+/* Allocations to go before @task's armed failure; 0 if none is armed. */
+static unsigned long spt_fail_left(struct task_struct *task)
+{
+	void *entry = xa_load(&spt_fail_tasks, task_pid_nr(task));
+	unsigned long v;
+
+	if (!entry)
+		return 0;
+	v = xa_to_value(entry);
+	if (v >> SPT_FAIL_TAG_SHIFT != spt_fail_tag(task))
+		return 0;	/* armed by an earlier task with this id */
+	return v & SPT_FAIL_LEFT_MASK;
+}
+
+static int spt_fail_set(struct task_struct *task, unsigned long left,
+			gfp_t gfp)
+{
+	unsigned long tid = task_pid_nr(task);
+
+	if (!left) {
+		xa_erase(&spt_fail_tasks, tid);
+		return 0;
+	}
+	return xa_err(xa_store(&spt_fail_tasks, tid,
+			       xa_mk_value(spt_fail_tag(task) <<
+					   SPT_FAIL_TAG_SHIFT | left), gfp));
 }
 
 bool spt_fail_alloc(void)
 {
-	unsigned long tid;
+	struct task_struct *task;
 	unsigned long left;
-	void *entry;
 
 	if (xa_empty(&spt_fail_tasks))
 		return false;
-	/* Non-zero only on a CPU running a window with interrupts off. */
-	tid = this_cpu_read(spt_fail_proxy);
-	if (!tid)
-		tid = task_pid_nr(current);
-	entry = xa_load(&spt_fail_tasks, tid);
-	if (!entry)
+	/* Set only on a CPU running a window with interrupts off. */
+	task = this_cpu_read(spt_fail_proxy);
+	if (!task)
+		task = current;
+	left = spt_fail_left(task);
+	if (!left)
 		return false;
-	left = xa_to_value(entry);
-	if (left > 1) {
-		/* Replacing an existing value entry never allocates. */
-		xa_store(&spt_fail_tasks, tid, xa_mk_value(left - 1),
-			 GFP_ATOMIC);
-		return false;
-	}
-	xa_erase(&spt_fail_tasks, tid);
-	return true;
+	/* Replacing an existing value entry never allocates. */
+	spt_fail_set(task, left - 1, GFP_ATOMIC);
+	return left == 1;
 }
 
 static ssize_t spt_fail_nth_read(struct file *file, char __user *buf,
 				 size_t len, loff_t *pos)
 {
-	void *entry = xa_load(&spt_fail_tasks, task_pid_nr(current));
 	char tmp[24];
 	int n;
 
-	n = scnprintf(tmp, sizeof(tmp), "%lu\n",
-		      entry ? xa_to_value(entry) : 0UL);
+	n = scnprintf(tmp, sizeof(tmp), "%lu\n", spt_fail_left(current));
 	return simple_read_from_buffer(buf, len, pos, tmp, n);
 }
 
 static ssize_t spt_fail_nth_write(struct file *file, const char __user *buf,
 				  size_t len, loff_t *pos)
 {
-	unsigned long tid = task_pid_nr(current);
 	unsigned int n;
 	int ret;
 
 	ret = kstrtouint_from_user(buf, len, 0, &n);
 	if (ret)
 		return ret;
-	if (n == 0) {
-		xa_erase(&spt_fail_tasks, tid);
-		return len;
-	}
-	ret = xa_err(xa_store(&spt_fail_tasks, tid, xa_mk_value(n),
-			      GFP_KERNEL));
+	ret = spt_fail_set(current, n, GFP_KERNEL);
 	return ret ? ret : len;
 }
 

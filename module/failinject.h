@@ -33,9 +33,11 @@ bool spt_fail_alloc(void);
 /*
  * A load window runs on a kworker with interrupts off, on behalf of the
  * task that asked for it: between begin and end (same CPU, interrupts
- * off), allocations on this CPU count against @tid's knob.
+ * off), allocations on this CPU count against @task's knob. @task waits
+ * for the window, so it outlives it.
  */
-void spt_fail_proxy_begin(pid_t tid);
+struct task_struct;
+void spt_fail_proxy_begin(struct task_struct *task);
 void spt_fail_proxy_end(void);
 
 int spt_failinject_init(struct dentry *dir);

@@ -76,7 +76,7 @@ struct spt_window {
 	struct spt_gc gc;
 	u32 ops_run, faults, status;
 	u64 ns;
-	pid_t caller;		/* its allocations count as the caller's */
+	struct task_struct *caller;	/* allocations count as the caller's */
 	bool phys_ok;		/* the caller may touch untracked leaves */
 	int tlb_gen;		/* the table's flush generation at our flush */
 };
@@ -421,7 +421,7 @@ int spt_load_window(struct spt_space *s, struct spt_load *cmd,
 {
 	struct spt_window w = {
 		.s = s, .ops = ops, .nr_ops = cmd->nr_ops,
-		.caller = task_pid_nr(current), .phys_ok = phys_ok,
+		.caller = current, .phys_ok = phys_ok,
 	};
 	u32 i, cpu;
 	int ret;

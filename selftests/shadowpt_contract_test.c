@@ -19,6 +19,8 @@
  *   now (allow_phys, CAP_SYS_RAWIO);
  * - the kernel half of a space created by a process with an LDT holds no
  *   per-process slot (CHECK compares it with the shared kernel half);
+ * - an armed fail-nth knob of a task that exited never fires for a later
+ *   task with the same pid;
  * - window_us is bounded; VERSION tells which leaf sizes the CPU has, and
  *   untracked maps never use 1 GiB leaves without them.
  *
@@ -706,6 +708,73 @@ TEST_F(contract, ldt_of_the_creator_is_not_in_the_space)
 		ASSERT_EQ(0, _spt_load(self->env.fd, *id, &op, 1, NULL));
 		EXPECT_EQ(SPT_LOAD_OK, op.out_status);
 	}
+	munmap(id, SZ_4K);
+}
+
+/* ---- a fail-nth knob dies with its task ---- */
+
+static int arm_and_exit(void *arg)
+{
+	return spt_fail_nth_set(1) ? 10 : 0;
+}
+
+static int create_once(void *arg)
+{
+	int fd = spt_open();
+	__u32 *id = arg;
+
+	if (fd < 0)
+		CHILD_FAIL(10, "open: %s", strerror(errno));
+	if (_spt_space_create(fd, 0, id))
+		CHILD_FAIL(1, "create with an inherited pid: %s",
+			   strerror(errno));
+	return 0;
+}
+
+/* The next fork gets pid @pid (root in the initial pid namespace). */
+static int set_next_pid(pid_t pid)
+{
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fprintf(f, "%d", pid - 1) > 0 ? 0 : -1;
+	return fclose(f) ? -1 : ret;
+}
+
+TEST_F(contract, fail_nth_of_an_exited_task_does_not_fire_for_its_pid)
+{
+	__u32 *id = mmap(NULL, SZ_4K, PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	int tries, status;
+	pid_t a = -1, b = 0;
+
+	ASSERT_NE(MAP_FAILED, id);
+	if (access(SPT_FAIL_NTH, W_OK))
+		SKIP(return, "no %s", SPT_FAIL_NTH);
+	for (tries = 0; tries < 20 && b != a; tries++) {
+		fflush(NULL);
+		a = fork();
+		ASSERT_LE(0, a);
+		if (!a)
+			_exit(arm_and_exit(NULL));
+		ASSERT_EQ(a, waitpid(a, &status, 0));
+		ASSERT_EQ(0, WEXITSTATUS(status));
+		if (set_next_pid(a))
+			SKIP(return, "cannot set ns_last_pid");
+		*id = 0;
+		b = fork();
+		ASSERT_LE(0, b);
+		if (!b)
+			_exit(create_once(id));
+		ASSERT_EQ(b, waitpid(b, &status, 0));
+		if (*id)
+			spt_env_track(&self->env, *id);
+		if (b == a)
+			EXPECT_EQ(0, WEXITSTATUS(status));
+	}
+	ASSERT_EQ(a, b);	/* the pid was reused */
 	munmap(id, SZ_4K);
 }
 

@@ -903,9 +903,9 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 			case 1: u->batch.count = SPT_QUERY_BATCH_MAX + 1 +
 						 below(t, 1000);
 				break;
-			default: u->batch.entry_size =
-					sizeof(struct spt_query_entry) +
-					(chance(t, 50) ? 8 : -8);
+			default: u->batch.entry_size = chance(t, 50) ?
+					sizeof(struct spt_query_entry) - 8 :
+					SPT_ELEM_SIZE_MAX + 8;
 				break;
 			}
 			return W_NORMAL;
@@ -1061,7 +1061,7 @@ static void one_call(struct thr *t)
 					     pick_id(t, ID_LIVE) :
 					     pick_id(t, ID_DEAD);
 		if (chance(t, 10))	/* larger, zero tail: like exact */
-			usize += 1 + below(t, SCRATCH - usize);
+			usize += 1 + below(t, SPT_STRUCT_SIZE_MAX - usize);
 	} else if (mode < 80) {
 		w = fill_fault(t, cmd, &u, &usize, &dirty, &want);
 	} else {
