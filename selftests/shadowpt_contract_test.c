@@ -199,8 +199,9 @@ static int race_windows(struct __test_metadata *_metadata, int fd, __u32 id,
 	return r.change_errors ? -1 : 0;
 }
 
-/* Issue: WRITEs racing PROTECT(ro)/PROTECT(w) came back OK|MISMATCH. */
-TEST_F_TIMEOUT(contract, write_vs_protect_no_mismatch, 300)
+/* 256 READs or WRITEs of 8 bytes over P against the changer of @mode. */
+static void access_race(struct __test_metadata *_metadata,
+			FIXTURE_DATA(contract) *self, __u32 kind, int mode)
 {
 	struct spt_load_op ops[256] = {};
 	struct tally t;
@@ -210,40 +211,29 @@ TEST_F_TIMEOUT(contract, write_vs_protect_no_mismatch, 300)
 	if (!have_isolated_cpu(self->env.fd, self->id))
 		SKIP(return, "no isolated CPU (boot with isolcpus=)");
 	for (i = 0; i < 256; i++) {
-		ops[i].op = SPT_LOAD_OP_WRITE;
+		ops[i].op = kind;
 		ops[i].width = 8;
 		ops[i].va = PAGE_P + 8 * i;
-		ops[i].value = i;
+		ops[i].value = kind == SPT_LOAD_OP_WRITE ? i : 0;
 	}
-	ASSERT_EQ(0, race_windows(_metadata, self->env.fd, self->id,
-				  RACE_PROTECT, ops, 256, &t));
+	ASSERT_EQ(0, race_windows(_metadata, self->env.fd, self->id, mode,
+				  ops, 256, &t));
 	EXPECT_EQ(0, t.mismatch);
 	EXPECT_EQ(0, t.other);
 	EXPECT_LT(0, t.ok);
 	test_cmd_check(self->id);
 }
 
+/* Issue: WRITEs racing PROTECT(ro)/PROTECT(w) came back OK|MISMATCH. */
+TEST_F_TIMEOUT(contract, write_vs_protect_no_mismatch, 300)
+{
+	access_race(_metadata, self, SPT_LOAD_OP_WRITE, RACE_PROTECT);
+}
+
 /* Issue: READs racing UNMAP+MAP came back OK with NOT_PRESENT|MISMATCH. */
 TEST_F_TIMEOUT(contract, read_vs_unmap_map_no_mismatch, 300)
 {
-	struct spt_load_op ops[256] = {};
-	struct tally t;
-	unsigned int i;
-
-	test_cmd_map(self->id, SPT_MAP_4K, PAGE_P, SZ_4K, 0, SPT_PROT_WRITE);
-	if (!have_isolated_cpu(self->env.fd, self->id))
-		SKIP(return, "no isolated CPU (boot with isolcpus=)");
-	for (i = 0; i < 256; i++) {
-		ops[i].op = SPT_LOAD_OP_READ;
-		ops[i].width = 8;
-		ops[i].va = PAGE_P + 8 * (i % 512);
-	}
-	ASSERT_EQ(0, race_windows(_metadata, self->env.fd, self->id,
-				  RACE_UNMAP_MAP, ops, 256, &t));
-	EXPECT_EQ(0, t.mismatch);
-	EXPECT_EQ(0, t.other);
-	EXPECT_LT(0, t.ok);
-	test_cmd_check(self->id);
+	access_race(_metadata, self, SPT_LOAD_OP_READ, RACE_UNMAP_MAP);
 }
 
 static void fetch_race(struct __test_metadata *_metadata,
