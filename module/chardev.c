@@ -92,6 +92,7 @@ static int spt_ioctl_space_create(struct spt_ucmd *ucmd)
 
 	if (cmd->flags & ~SPT_SPACE_FD_OWNED)
 		return -EINVAL;
+	/* With our own reference: a destroy may come before the answer. */
 	ret = spt_space_create(cmd->flags,
 			       cmd->flags & SPT_SPACE_FD_OWNED ? ucmd->file :
 			       NULL, &s);
@@ -102,7 +103,8 @@ static int spt_ioctl_space_create(struct spt_ucmd *ucmd)
 	cmd->out_root_pa = s->pt.root_pa;
 	ret = spt_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret)
-		spt_space_destroy(cmd->out_space_id);
+		spt_space_destroy_exact(s);
+	spt_space_put(s);
 	return ret;
 }
 

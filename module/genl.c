@@ -237,6 +237,7 @@ static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
 	msg = spt_genlmsg_new(NLMSG_DEFAULT_SIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;
+	/* With our own reference: a SPACE_DEL may come before the reply. */
 	ret = spt_space_create(0, NULL, &s);
 	if (ret) {
 		nlmsg_free(msg);
@@ -244,12 +245,15 @@ static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
 	}
 	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0,
 				  spt_genl_show_pa(skb));
-	if (ret) {
+	if (ret)
 		nlmsg_free(msg);
-		spt_space_destroy(s->id);
-		return ret;
-	}
-	return genlmsg_reply(msg, info);
+	else
+		ret = genlmsg_reply(msg, info);
+	/* A space whose id the caller never learns is not left behind. */
+	if (ret)
+		spt_space_destroy_exact(s);
+	spt_space_put(s);
+	return ret;
 }
 
 static int spt_genl_space_del(struct sk_buff *skb, struct genl_info *info)

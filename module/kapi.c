@@ -113,15 +113,20 @@ int shadowpt_space_create(const struct shadowpt_space_opts *opts,
 	if (!sp)
 		return -ENOMEM;
 	INIT_LIST_HEAD(&sp->frames);
+	/*
+	 * The reference create hands us is the handle's own (the id table
+	 * holds the other): ids are predictable, and the space may be
+	 * destroyed through the uAPI as soon as it is published.
+	 */
 	ret = spt_space_create(0, NULL, &s);
 	if (ret)
 		goto err_free;
-	/* The handle's own reference (the id table holds the other). */
 	sp->s = spt_space_get(s->id);
+	if (sp->s)
+		spt_space_put(sp->s);
 	if (sp->s != s) {
 		/* Destroyed through the uAPI before we got here. */
-		if (sp->s)
-			spt_space_put(sp->s);
+		spt_space_put(s);
 		ret = -ENOENT;
 		goto err_free;
 	}

@@ -4,7 +4,12 @@
  * operations the faces run on them.
  *
  * Lifetime: the id table (an xarray) holds one reference; every lookup takes
- * another. Operations run with the space's rwsem held for reading: the core
+ * another. Creation reserves the id (a reserved id looks absent to lookups
+ * and to destroy), builds everything, including the debugfs directory,
+ * and publishes the space in the table last, handing its creator a
+ * reference of its own: ids are predictable, so a destroy of the next id
+ * may run the moment the space is published, and the creator must still
+ * hold it. Operations run with the space's rwsem held for reading: the core
  * cursors do the fine-grained (per-subtree) locking, so operations on
  * disjoint ranges of one space run in parallel. Destroy unpublishes the id
  * first (new lookups get ENOENT), then takes the rwsem for writing, which
@@ -103,6 +108,8 @@ struct spt_space *spt_space_next(u32 *id)
 	return NULL;
 }
 
+static void spt_space_kill(struct spt_space *s);
+
 int spt_space_create(u32 flags, struct file *owner, struct spt_space **out)
 {
 	struct xa_limit limit = XA_LIMIT(1, U32_MAX);
@@ -130,14 +137,29 @@ int spt_space_create(u32 flags, struct file *owner, struct spt_space **out)
 	ret = spt_pt_init(&s->pt, &spt_kcfg, spt_pool, s->kernel_top);
 	if (ret)
 		goto err_mask;
-	ret = spt_xa_alloc_cyclic(&spt_spaces, &s->id, s, limit, &spt_next_id,
-				  GFP_KERNEL);
+	/* Reserve the id: nobody can look it up or destroy it yet. */
+	ret = spt_xa_alloc_cyclic(&spt_spaces, &s->id, NULL, limit,
+				  &spt_next_id, GFP_KERNEL);
 	if (ret < 0)
 		goto err_pt;
-	*out = s;
 	spt_debugfs_space_add(s);
 	trace_spt_space_create(s->id, s->pt.cfg->levels, s->pt.root_pa);
 	spt_genl_event(SPT_EVENT_SPACE_CREATED, s->id, 0, 0, 0, 0);
+	/* The id table's reference and the caller's. */
+	refcount_set(&s->ref, 2);
+	/*
+	 * Publish last: from here on anyone may destroy it (ids are
+	 * predictable), and only the caller's reference keeps it.
+	 * Replacing the reserved entry allocates nothing.
+	 */
+	if (WARN_ON_ONCE(xa_is_err(xa_store(&spt_spaces, s->id, s,
+					    GFP_KERNEL)))) {
+		xa_erase(&spt_spaces, s->id);
+		spt_space_kill(s);
+		spt_space_put(s);
+		return -ENOMEM;
+	}
+	*out = s;
 	return 0;
 
 err_pt:
@@ -176,8 +198,14 @@ static void spt_space_kill(struct spt_space *s)
 
 int spt_space_destroy(u32 id)
 {
-	struct spt_space *s = xa_erase(&spt_spaces, id);
+	struct spt_space *s;
 
+	/* A published space only: a reserved id is still its creator's. */
+	xa_lock(&spt_spaces);
+	s = xa_load(&spt_spaces, id);
+	if (s)
+		__xa_erase(&spt_spaces, id);
+	xa_unlock(&spt_spaces);
 	if (!s)
 		return -ENOENT;
 	spt_space_kill(s);
@@ -195,13 +223,20 @@ int spt_space_destroy_exact(struct spt_space *s)
 void spt_space_release_file(struct file *file)
 {
 	struct spt_space *s;
-	unsigned long id;
+	u32 id = 1;
 
-	xa_for_each(&spt_spaces, id, s) {
-		if (s->owner_file != file)
-			continue;
-		if (xa_cmpxchg(&spt_spaces, id, s, NULL, GFP_KERNEL) == s)
-			spt_space_kill(s);
+	/*
+	 * Each space is looked at with a reference held, so that a destroy
+	 * from elsewhere (another descriptor, netlink) cannot free it under
+	 * us; owner_file never changes after creation.
+	 */
+	while ((s = spt_space_next(&id))) {
+		if (s->owner_file == file)
+			spt_space_destroy_exact(s);
+		spt_space_put(s);
+		if (id == U32_MAX)
+			break;
+		id++;
 	}
 }
 

@@ -14,11 +14,17 @@
  *    exactly one of them succeeds;
  *  - many threads allocate and free frames in their own spaces at once
  *    (the pool's lock); checker and counters afterwards;
+ *  - create against destroy of the next ids (ioctl, netlink SPACE_NEW,
+ *    fd-owned spaces closed at once), while descriptors are opened and
+ *    closed: ids are predictable, so a space can be destroyed the moment
+ *    it is published, and its creator must not be left using a freed
+ *    space (the debugfs directory, events and counters tell);
  *  - last: rmmod while another process holds /dev/shadowpt open and works
  *    on its space: refused (EAGAIN/EBUSY), the holder is not disturbed.
  * After every case the checker passes on what is left and the pool
  * counters are back to their values before it (fixture teardown).
  */
+#include <dirent.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -580,6 +586,359 @@ TEST_F_TIMEOUT(race, pool_churn_in_parallel, 300)
 	for (i = 0; i < 6; i++)
 		EXPECT_EQ(0, _spt_space_destroy(self->fd, c[i].id));
 	TH_LOG("%lu map+unmap rounds in %u s on 6 threads", rounds, secs);
+}
+
+/* =====================================================================
+ * Create against destroy of the next ids. Ids are handed out cyclically,
+ * so another thread can destroy a space as soon as its id is published,
+ * before its creator is done with it (issue 19: the creator then used a
+ * freed space, and a directory made after the destroy stayed in debugfs).
+ * A creator loops (ioctl create, netlink SPACE_NEW, or an fd-owned space
+ * on a descriptor of its own, closed at once), using and destroying each
+ * space; a destroyer destroys the next two ids over and over (ioctl and
+ * netlink SPACE_DEL); a third thread opens and closes descriptors (each
+ * release looks at every space). Every call succeeds or fails with
+ * ENOENT; afterwards no space is left, debugfs has no directory of a
+ * destroyed space, and the events monitor saw each space's CREATED before
+ * its DESTROYED.
+ */
+
+enum creator_kind { CK_IOCTL, CK_NETLINK, CK_FD_OWNED };
+
+struct cd_race {
+	int fd;
+	enum creator_kind kind;
+	unsigned int rounds;
+	atomic_uint last;	/* the id the creator got last */
+	atomic_bool stop;	/* the creator is done */
+	unsigned int created, stolen;
+	unsigned long destroyed, destroy_calls, closes;
+	int bad_create, bad_use, bad_destroy, bad_close;	/* errno */
+};
+
+/* The first unexpected errno of a kind (-1 for "not an errno"). */
+static void cd_bad(int *slot, int err)
+{
+	if (!*slot)
+		*slot = err ? err : -1;
+}
+
+static int cd_new_cb(struct nlattr **tb, __u8 cmd, void *arg)
+{
+	return spt_nl_parse_space(tb, arg) ? -EBADMSG : 0;
+}
+
+/* Create one space the creator's way: 0 or a positive errno. */
+static int cd_create(struct cd_race *r, struct spt_nl *nl, int *fd,
+		     __u32 *id)
+{
+	struct spt_nl_space ns = { 0 };
+	int ret;
+
+	switch (r->kind) {
+	case CK_NETLINK:
+		ret = spt_nl_request(nl, SPT_GENL_CMD_SPACE_NEW, 0, NULL,
+				     cd_new_cb, &ns, NULL);
+		*id = ns.id;
+		return -ret;
+	case CK_FD_OWNED:
+		*fd = spt_open();
+		if (*fd < 0)
+			return errno;
+		return _spt_space_create(*fd, SPT_SPACE_FD_OWNED, id) ?
+		       errno : 0;
+	default:
+		return _spt_space_create(r->fd, 0, id) ? errno : 0;
+	}
+}
+
+static void *cd_creator(void *p)
+{
+	struct cd_race *r = p;
+	struct spt_nl nl = { 0 };
+	unsigned int i;
+
+	pin(0);
+	if (r->kind == CK_NETLINK && spt_nl_open(&nl)) {
+		cd_bad(&r->bad_create, -2);
+		goto out;
+	}
+	for (i = 0; i < r->rounds; i++) {
+		struct spt_nl_args del = { .has_id = true };
+		struct spt_space_info info = { 0 };
+		int fd = -1, err;
+		__u32 id = 0;
+
+		err = cd_create(r, &nl, &fd, &id);
+		if (err || !id) {
+			cd_bad(&r->bad_create, err);
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		r->created++;
+		atomic_store(&r->last, id);
+		/* Use it, then destroy it, unless the destroyer was first. */
+		err = _spt_space_info(r->fd, id, &info) ? errno : 0;
+		if (err == ENOENT)
+			r->stolen++;
+		else if (err || info.out_data_frames)
+			cd_bad(&r->bad_use, err);
+		if (r->kind == CK_FD_OWNED) {
+			/* Its release destroys it, before close returns. */
+			if (close(fd))
+				cd_bad(&r->bad_close, errno);
+			if (!_spt_space_info(r->fd, id, &info))
+				cd_bad(&r->bad_use, EEXIST);	/* still there */
+			else if (errno != ENOENT)
+				cd_bad(&r->bad_use, errno);
+			continue;
+		}
+		del.id = id;
+		err = r->kind == CK_NETLINK ?
+		      -spt_nl_request(&nl, SPT_GENL_CMD_SPACE_DEL, 0, &del,
+				      NULL, NULL, NULL) :
+		      _spt_space_destroy(r->fd, id) ? errno : 0;
+		if (err && err != ENOENT)
+			cd_bad(&r->bad_destroy, err);
+	}
+out:
+	spt_nl_close(&nl);
+	atomic_store(&r->stop, true);
+	return NULL;
+}
+
+/* Destroy the next two ids, over and over, by ioctl and over netlink. */
+static void *cd_destroyer(void *p)
+{
+	struct cd_race *r = p;
+	struct spt_nl nl = { 0 };
+	bool via_nl = !spt_nl_open(&nl);
+	unsigned long k = 0;
+
+	pin(1);
+	if (!via_nl)
+		cd_bad(&r->bad_destroy, -2);
+	while (!atomic_load(&r->stop)) {
+		__u32 id = atomic_load(&r->last) + 1 + (k & 1);
+		struct spt_nl_args del = { .has_id = true, .id = id };
+		int err;
+
+		if (via_nl && (k & 2))
+			err = -spt_nl_request(&nl, SPT_GENL_CMD_SPACE_DEL, 0,
+					      &del, NULL, NULL, NULL);
+		else
+			err = _spt_space_destroy(r->fd, id) ? errno : 0;
+		if (!err)
+			r->destroyed++;
+		else if (err != ENOENT)
+			cd_bad(&r->bad_destroy, err);
+		k++;
+	}
+	r->destroy_calls = k;
+	spt_nl_close(&nl);
+	return NULL;
+}
+
+/* Open and close descriptors: every release looks at every space. */
+static void *cd_closer(void *p)
+{
+	struct cd_race *r = p;
+
+	pin(2);
+	while (!atomic_load(&r->stop)) {
+		int fd = spt_open();
+
+		if (fd < 0 || close(fd)) {
+			cd_bad(&r->bad_close, errno);
+			break;
+		}
+		r->closes++;
+	}
+	return NULL;
+}
+
+/* The events monitor: CREATED, then DESTROYED, for every space. */
+struct cd_mon {
+	pthread_t tid;
+	struct spt_nl nl;
+	atomic_bool stop;
+	unsigned char state[1 << 16];	/* by id & 0xffff: 1 made, 2 gone */
+	unsigned long events, out_of_order, bad;
+	__u32 first_bad;
+	bool overrun;
+};
+
+static int cd_event_cb(struct nlattr **tb, __u8 cmd, void *arg)
+{
+	struct cd_mon *m = arg;
+	struct spt_nl_event e;
+	unsigned char *st;
+
+	if (cmd != SPT_GENL_CMD_EVENT || spt_nl_parse_event(tb, &e)) {
+		m->bad++;
+		return 0;
+	}
+	m->events++;
+	st = &m->state[e.space_id & 0xffff];
+	if (e.type == SPT_EVENT_SPACE_CREATED) {
+		*st = 1;
+	} else if (e.type == SPT_EVENT_SPACE_DESTROYED) {
+		if (*st != 1 && !m->out_of_order++)
+			m->first_bad = e.space_id;
+		*st = 2;
+	}
+	return 0;
+}
+
+static void cd_mon_drain(struct cd_mon *m, struct nl_cb *cb)
+{
+	for (;;) {
+		int r = nl_recvmsgs(m->nl.sk, cb);
+
+		if (r == -NLE_AGAIN)
+			return;
+		if (r == -NLE_NOMEM)	/* ENOBUFS: events were dropped */
+			m->overrun = true;
+		else if (r < 0)
+			return;
+	}
+}
+
+static void *cd_monitor(void *p)
+{
+	struct cd_mon *m = p;
+	struct spt_nl_req req = { .fn = cd_event_cb, .arg = m };
+	struct nl_cb *cb = spt_nl_cb(&req);
+
+	if (!cb) {
+		m->bad++;
+		return NULL;
+	}
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, spt_nl_seq_ok_cb, NULL);
+	while (!atomic_load(&m->stop)) {
+		cd_mon_drain(m, cb);
+		usleep(1000);
+	}
+	cd_mon_drain(m, cb);
+	nl_cb_put(cb);
+	return NULL;
+}
+
+#define SPT_DEBUGFS_SPACES	"/sys/kernel/debug/shadowpt/spaces"
+
+/* Directories in debugfs of spaces that do not exist: -1 if unreadable. */
+static int stale_debugfs_dirs(struct __test_metadata *_metadata, int fd)
+{
+	struct spt_space_info info;
+	DIR *d = opendir(SPT_DEBUGFS_SPACES);
+	struct dirent *e;
+	int stale = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		__u32 id = strtoul(e->d_name, NULL, 10);
+
+		if (e->d_name[0] == '.')
+			continue;
+		if (!_spt_space_info(fd, id, &info))
+			continue;
+		if (stale++ < 8)
+			TH_LOG("debugfs: %s/%s, but no such space (%s)",
+			       SPT_DEBUGFS_SPACES, e->d_name, strerror(errno));
+	}
+	closedir(d);
+	return stale;
+}
+
+static void create_vs_destroy(struct __test_metadata *_metadata,
+			      FIXTURE_DATA(race) *self, enum creator_kind kind)
+{
+	static const char *const names[] = {
+		"ioctl create", "netlink SPACE_NEW", "fd-owned create+close",
+	};
+	struct cd_race *r = calloc(1, sizeof(*r));
+	struct cd_mon *m = calloc(1, sizeof(*m));
+	pthread_t creator, destroyer, closer;
+	bool mon;
+	__u32 id;
+	int stale;
+
+	ASSERT_NE(NULL, r);
+	ASSERT_NE(NULL, m);
+	r->fd = self->fd;
+	r->kind = kind;
+	r->rounds = iters() * 30;
+	mon = !spt_nl_monitor_open(&m->nl);
+	if (mon)
+		nl_socket_set_buffer_size(m->nl.sk, 8 << 20, 0);
+	else
+		TH_LOG("no events monitor: event order not checked");
+	/* Where the ids are now: the creator's come next. */
+	ASSERT_EQ(0, _spt_space_create(self->fd, 0, &id));
+	ASSERT_EQ(0, _spt_space_destroy(self->fd, id));
+	atomic_store(&r->last, id);
+	if (mon)
+		ASSERT_EQ(0, pthread_create(&m->tid, NULL, cd_monitor, m));
+	ASSERT_EQ(0, pthread_create(&destroyer, NULL, cd_destroyer, r));
+	ASSERT_EQ(0, pthread_create(&closer, NULL, cd_closer, r));
+	ASSERT_EQ(0, pthread_create(&creator, NULL, cd_creator, r));
+	pthread_join(creator, NULL);
+	pthread_join(destroyer, NULL);
+	pthread_join(closer, NULL);
+	if (mon) {
+		atomic_store(&m->stop, true);
+		pthread_join(m->tid, NULL);
+		spt_nl_close(&m->nl);
+	}
+	TH_LOG("%s: %u created, %u destroyed by the other thread first (%lu destroy calls), %lu descriptors opened and closed, %lu events",
+	       names[kind], r->created, r->stolen, r->destroy_calls,
+	       r->closes, m->events);
+	EXPECT_EQ(r->rounds, r->created);
+	if (r->bad_create)
+		TH_LOG("create: %s", strerror(r->bad_create));
+	if (r->bad_use)
+		TH_LOG("use of a new space: %s", strerror(r->bad_use));
+	if (r->bad_destroy)
+		TH_LOG("destroy: %s", strerror(r->bad_destroy));
+	if (r->bad_close)
+		TH_LOG("open/close: %s", strerror(r->bad_close));
+	EXPECT_EQ(0, r->bad_create);
+	EXPECT_EQ(0, r->bad_use);
+	EXPECT_EQ(0, r->bad_destroy);
+	EXPECT_EQ(0, r->bad_close);
+	stale = stale_debugfs_dirs(_metadata, self->fd);
+	if (stale < 0)
+		TH_LOG("%s unreadable: debugfs not checked", SPT_DEBUGFS_SPACES);
+	else
+		EXPECT_EQ(0, stale);
+	if (mon) {
+		EXPECT_EQ(0, m->bad);
+		if (m->overrun)
+			TH_LOG("events dropped (ENOBUFS): order not checked");
+		else if (m->out_of_order)
+			TH_LOG("%lu spaces destroyed before they were created (events), the first %u",
+			       m->out_of_order, m->first_bad);
+		EXPECT_TRUE(m->overrun || !m->out_of_order);
+	}
+	free(r);
+	free(m);
+}
+
+TEST_F_TIMEOUT(race, create_vs_destroy_next_ioctl, 600)
+{
+	create_vs_destroy(_metadata, self, CK_IOCTL);
+}
+
+TEST_F_TIMEOUT(race, create_vs_destroy_next_netlink, 600)
+{
+	create_vs_destroy(_metadata, self, CK_NETLINK);
+}
+
+TEST_F_TIMEOUT(race, create_fd_owned_vs_destroy_next_and_close, 600)
+{
+	create_vs_destroy(_metadata, self, CK_FD_OWNED);
 }
 
 /* =====================================================================
