@@ -4,7 +4,11 @@
  * of a space as merged runs (streamed: a dump resumes where the previous
  * message filled up, so a space with a million mappings never needs one
  * giant buffer), create/destroy for admins, and the "events" multicast
- * group.
+ * group (admins only too).
+ *
+ * Privilege: everything that changes state, and the events, need
+ * CAP_SYS_ADMIN, the capability that opening /dev/shadowpt needs (not
+ * CAP_NET_ADMIN: GENL_ADMIN_PERM is not used). Dumps are open to everyone.
  */
 #include <linux/kernel.h>
 #include <linux/sizes.h>
@@ -26,7 +30,10 @@ static struct genl_family spt_genl_family;
 enum { SPT_GENL_MCGRP_EVENTS_ID };
 
 static const struct genl_multicast_group spt_genl_mcgrps[] = {
-	[SPT_GENL_MCGRP_EVENTS_ID] = { .name = SPT_GENL_MCGRP_EVENTS },
+	[SPT_GENL_MCGRP_EVENTS_ID] = {
+		.name = SPT_GENL_MCGRP_EVENTS,
+		.flags = GENL_MCAST_CAP_SYS_ADMIN,
+	},
 };
 
 static const struct nla_policy spt_genl_policy[SPT_A_MAX + 1] = {
@@ -37,13 +44,19 @@ static const struct nla_policy spt_genl_policy[SPT_A_MAX + 1] = {
 };
 
 /*
- * Physical addresses (root, run starts) go only to callers with
- * CAP_SYS_ADMIN, the capability that opening /dev/shadowpt needs: the
+ * CAP_SYS_ADMIN, of the sender and of the socket's opener: the capability
+ * that opening /dev/shadowpt needs. It is needed for state changes, and
+ * physical addresses (root, run starts) go only to callers with it: the
  * dumps stay readable by everyone, without them.
  */
-static bool spt_genl_show_pa(const struct sk_buff *skb)
+static bool spt_genl_admin(const struct sk_buff *skb)
 {
 	return netlink_capable(skb, CAP_SYS_ADMIN);
+}
+
+static bool spt_genl_show_pa(const struct sk_buff *skb)
+{
+	return spt_genl_admin(skb);
 }
 
 static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
@@ -231,6 +244,8 @@ static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	int ret;
 
+	if (!spt_genl_admin(skb))
+		return -EPERM;
 	/* A netlink socket owns no space: only id-owned spaces here. */
 	if (flags)
 		return -EINVAL;
@@ -258,6 +273,8 @@ static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
 
 static int spt_genl_space_del(struct sk_buff *skb, struct genl_info *info)
 {
+	if (!spt_genl_admin(skb))
+		return -EPERM;
 	if (!info->attrs[SPT_A_SPACE_ID])
 		return -EINVAL;
 	return spt_space_destroy(nla_get_u32(info->attrs[SPT_A_SPACE_ID]));
@@ -274,15 +291,14 @@ static const struct genl_ops spt_genl_ops[] = {
 		.start = spt_genl_mapping_start,
 		.dumpit = spt_genl_mapping_dump,
 	},
+	/* CAP_SYS_ADMIN checked by the handlers (spt_genl_admin). */
 	{
 		.cmd = SPT_GENL_CMD_SPACE_NEW,
 		.doit = spt_genl_space_new,
-		.flags = GENL_ADMIN_PERM,
 	},
 	{
 		.cmd = SPT_GENL_CMD_SPACE_DEL,
 		.doit = spt_genl_space_del,
-		.flags = GENL_ADMIN_PERM,
 	},
 };
 

@@ -2,9 +2,11 @@
 /*
  * What an unprivileged process can and cannot do: open the device (no),
  * use a descriptor it inherited (yes, but no untracked maps without
- * CAP_SYS_RAWIO), change state over netlink (no: GENL_ADMIN_PERM), read
- * the space list and mappings over netlink (yes, but physical addresses
- * only with CAP_SYS_ADMIN), listen to events (yes: they carry none).
+ * CAP_SYS_RAWIO), change state over netlink (no: CAP_SYS_ADMIN, as for the
+ * device, and CAP_NET_ADMIN is neither needed nor enough), read the space
+ * list and mappings over netlink (yes, but physical addresses only with
+ * CAP_SYS_ADMIN), join the events group (no: CAP_SYS_ADMIN; events read
+ * on a socket that joined before carry no physical address).
  *
  * Each check runs in a forked child that drops its privileges; the child's
  * exit status says what went wrong (0: as expected), and it prints why.
@@ -135,12 +137,16 @@ struct nl_arg {
 	__u32 id;		/* a space root made */
 	__u64 nr_spaces;
 	int how;		/* 0: nobody; 1: socket opened as root first;
-				 * 2: root without CAP_NET_ADMIN */
+				 * 2: root without CAP_SYS_ADMIN (with
+				 * CAP_NET_ADMIN); 3: root without
+				 * CAP_NET_ADMIN (with CAP_SYS_ADMIN) */
 };
 
 static int drop(struct nl_arg *a)
 {
 	if (a->how == 2)
+		return spt_drop_effective_cap(CAP_SYS_ADMIN);
+	if (a->how == 3)
 		return spt_drop_effective_cap(CAP_NET_ADMIN);
 	return spt_become_nobody();
 }
@@ -197,9 +203,55 @@ TEST_F(unpriv, netlink_new_del_refused_root_socket)
 	check_refused(_metadata, self, 1);
 }
 
-TEST_F(unpriv, netlink_new_del_refused_no_cap_net_admin)
+/*
+ * The capability is the device's, CAP_SYS_ADMIN: CAP_NET_ADMIN alone is
+ * not enough (it used to be: GENL_ADMIN_PERM)...
+ */
+TEST_F(unpriv, netlink_new_del_refused_cap_net_admin_only)
 {
 	check_refused(_metadata, self, 2);
+}
+
+static int new_del_space_cb(struct nlattr **tb, __u8 cmd, void *arg)
+{
+	return spt_nl_parse_space(tb, arg) ? -EBADMSG : 0;
+}
+
+static int state_changes_allowed(void *p)
+{
+	struct nl_arg *a = p;
+	struct spt_nl_args del = { .has_id = true };
+	struct spt_nl_space ns = { 0 };
+	struct spt_nl nl;
+	int ret;
+
+	if (drop(a))
+		CHILD_FAIL(11, "cannot drop privileges: %s", strerror(errno));
+	if (spt_nl_open(&nl))
+		CHILD_FAIL(12, "netlink: family not found");
+	ret = spt_nl_request(&nl, SPT_GENL_CMD_SPACE_NEW, 0, NULL,
+			     new_del_space_cb, &ns, NULL);
+	if (ret || !ns.id)
+		CHILD_FAIL(1, "SPACE_NEW: %d, id %u", ret, ns.id);
+	del.id = ns.id;
+	ret = spt_nl_request(&nl, SPT_GENL_CMD_SPACE_DEL, 0, &del, NULL, NULL,
+			     NULL);
+	if (ret)
+		CHILD_FAIL(2, "SPACE_DEL of %u: %d", ns.id, ret);
+	spt_nl_close(&nl);
+	return 0;
+}
+
+/* ... and not needed either. */
+TEST_F(unpriv, netlink_new_del_allowed_without_cap_net_admin)
+{
+	struct nl_arg a = { .id = self->id, .how = 3 };
+	struct spt_counters c, d;
+
+	ASSERT_EQ(0, spt_counters_read(self->env.fd, &c));
+	EXPECT_EQ(0, spt_run_child(state_changes_allowed, &a));
+	ASSERT_EQ(0, spt_counters_read(self->env.fd, &d));
+	EXPECT_EQ(c.nr_spaces, d.nr_spaces);
 }
 
 /*
@@ -330,8 +382,10 @@ TEST_F(unpriv, netlink_dumps_admin_with_pa)
 }
 
 /*
- * The "events" group is open to everyone; its messages never carry a
- * physical address. The child, as nobody, subscribes and causes events
+ * The "events" group needs CAP_SYS_ADMIN to join (they say who does what
+ * to which space, and when): nobody, and root without CAP_SYS_ADMIN, are
+ * refused. Its messages never carry a physical address: the child joins
+ * as root, drops to nobody (the membership stays) and causes events
  * through a descriptor it inherited.
  */
 static int event_pa_cb(struct nlattr **tb, __u8 cmd, void *arg)
@@ -365,10 +419,10 @@ static int events_no_pa(void *arg)
 	int r;
 
 	req.arg = &p;
+	if (spt_nl_monitor_open(&mon))
+		CHILD_FAIL(11, "cannot join the events group as root");
 	if (spt_become_nobody())
 		CHILD_FAIL(10, "cannot become nobody: %s", strerror(errno));
-	if (spt_nl_monitor_open(&mon))
-		CHILD_FAIL(11, "cannot join the events group as nobody");
 	if (_spt_space_create(a->fd, SPT_SPACE_FD_OWNED, &id) ||
 	    _spt_map(a->fd, id, SPT_MAP_4K, SPT_TEST_VA, SZ_64K, 0, 0, 0,
 		     NULL) ||
@@ -407,6 +461,45 @@ TEST_F(unpriv, events_without_pa)
 	struct inherited a = { .fd = self->env.fd, .id = self->id };
 
 	EXPECT_EQ(0, spt_run_child(events_no_pa, &a));
+}
+
+/* Join the events group after dropping privileges: refused (EPERM). */
+static int events_join_refused(void *arg)
+{
+	int how = *(int *)arg, grp, r;
+	struct spt_nl nl;
+
+	if (how == 0 && spt_become_nobody())
+		CHILD_FAIL(10, "cannot become nobody: %s", strerror(errno));
+	if (how == 1 && spt_drop_effective_cap(CAP_SYS_ADMIN))
+		CHILD_FAIL(10, "capset: %s", strerror(errno));
+	if (spt_nl_open(&nl))
+		CHILD_FAIL(11, "netlink: family not found");
+	grp = genl_ctrl_resolve_grp(nl.sk, SPT_GENL_NAME,
+				    SPT_GENL_MCGRP_EVENTS);
+	if (grp < 0)
+		CHILD_FAIL(12, "no events group: %s", nl_geterror(grp));
+	r = nl_socket_add_membership(nl.sk, grp);
+	if (!r)
+		CHILD_FAIL(1, "joined the events group (how %d)", how);
+	if (r != -NLE_PERM)
+		CHILD_FAIL(2, "join: %s (want EPERM)", nl_geterror(r));
+	spt_nl_close(&nl);
+	return 0;
+}
+
+TEST_F(unpriv, events_join_refused_nobody)
+{
+	int how = 0;
+
+	EXPECT_EQ(0, spt_run_child(events_join_refused, &how));
+}
+
+TEST_F(unpriv, events_join_refused_without_cap_sys_admin)
+{
+	int how = 1;
+
+	EXPECT_EQ(0, spt_run_child(events_join_refused, &how));
 }
 
 TEST_HARNESS_MAIN

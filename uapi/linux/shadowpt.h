@@ -605,11 +605,16 @@ struct spt_load {
  * unmap and protect the range (SPT_A_EVENT_VA, _LEN: bytes done), the
  * leaves or frames concerned (_COUNT) and _ERRNO; for a load window
  * SPT_A_EVENT_CPU, _COUNT (ops run), _FAULTS and _STATUS.
- * Commands that change state need CAP_NET_ADMIN (GENL_ADMIN_PERM).
- * Anyone may dump, but physical addresses (SPT_A_SPACE_ROOT_PA,
- * SPT_A_RUN_PHYS) are only included for a caller with CAP_SYS_ADMIN;
- * for others the attribute is absent. Events carry no physical address,
- * and are best effort: one is lost if the kernel cannot allocate it.
+ * Privileges: the capability that opening /dev/shadowpt needs,
+ * CAP_SYS_ADMIN, is needed on this face too for everything that changes
+ * state (SPACE_NEW, SPACE_DEL: EPERM without it, also with CAP_NET_ADMIN;
+ * both the sender and the socket's opener must have it) and to join the
+ * events group (EPERM at the join; the events tell who does what to which
+ * space, when). Anyone may dump, but physical addresses
+ * (SPT_A_SPACE_ROOT_PA, SPT_A_RUN_PHYS) are only included for a caller
+ * with CAP_SYS_ADMIN; for others the attribute is absent. Events carry no
+ * physical address, and are best effort: one is lost if the kernel cannot
+ * allocate it.
  */
 #define SPT_GENL_NAME		"shadowpt"
 #define SPT_GENL_VERSION	1
