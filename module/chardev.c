@@ -122,11 +122,10 @@ static void spt_fill_counts(struct spt_space *s, u64 *nodes, u64 *bytes)
 	struct spt_pt_counts counts;
 	unsigned int i;
 
+	/* Nodes from the table's counter; the mapped bytes by a walk. */
 	spt_space_counts(s, &counts);
-	*nodes = 0;
+	*nodes = spt_pt_nr_nodes(&s->pt);
 	*bytes = 0;
-	for (i = 0; i < SPT_MAX_LEVELS; i++)
-		*nodes += counts.nodes[i];
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 		*bytes += counts.leaves[i] * spt_level_size(i + 1);
 }

@@ -14,16 +14,18 @@
  * NX/x, GLB, accessed and dirty, the cache mode, tracked or untracked, and
  * the physical range. It is a seq_file that walks one run per record, so
  * a space with a million mappings is listed without a big buffer and
- * without holding its cursors between reads (the listing is a live view:
- * a run is consistent, the whole is not a snapshot).
+ * without holding its cursors between reads, nor for more than a 2 MiB
+ * slice at a time (the listing is a live view: the whole is not a
+ * snapshot). Runs are cut at SPT_RUN_MAX_PAGES leaves, as in the netlink
+ * dump.
  *
  * Lifetime: the file's inode keeps the space id, not the space; open()
  * looks it up and holds a reference until release(). Destroying a space
  * removes its directory first (which waits for reads in progress, so it is
  * done before the space's rwsem is taken), and then tears the table down;
  * a reader still holding the file open is refused by debugfs (EIO) or, if
- * it got in before, by spt_space_walk (ENOENT) - never handed a freed
- * table.
+ * it got in before, by spt_space_walk_slice (ENOENT) - never handed a
+ * freed table.
  */
 #include <linux/debugfs.h>
 #include <linux/seq_file.h>
@@ -76,7 +78,7 @@ static void spt_dbg_tally_space(struct spt_space *s, struct spt_dbg_tally *t)
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 		t->leaves[i] += counts.leaves[i];
 	/* A space being destroyed (ENOENT) has nothing left to count. */
-	spt_runs_walk(s, &va, spt_cfg_user_end(&spt_kcfg), &run,
+	spt_runs_walk(s, &va, spt_cfg_user_end(&spt_kcfg), &run, 0,
 		      spt_dbg_tally_run, t);
 }
 
@@ -160,7 +162,7 @@ static int spt_dbg_map_advance(struct spt_dbg_map *it)
 	if (it->eof)
 		return 0;
 	ret = spt_runs_walk(it->s, &it->va, spt_cfg_user_end(&spt_kcfg),
-			    &it->run, spt_dbg_map_emit, it);
+			    &it->run, 0, spt_dbg_map_emit, it);
 	if (ret == 1) {
 		/* The run was complete: resume after it, nothing pending. */
 		it->va = it->cur.end;

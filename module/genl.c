@@ -8,7 +8,11 @@
  *
  * Privilege: everything that changes state, and the events, need
  * CAP_SYS_ADMIN, the capability that opening /dev/shadowpt needs (not
- * CAP_NET_ADMIN: GENL_ADMIN_PERM is not used). Dumps are open to everyone.
+ * CAP_NET_ADMIN: GENL_ADMIN_PERM is not used). Dumps are open to everyone
+ * and cheap to ask for: every message is produced with bounded work, in
+ * slices of a space of at most 2 MiB under one read cursor each, with
+ * rescheduling between slices; and the family runs its commands without
+ * genl_mutex (parallel_ops: nothing here relies on it).
  */
 #include <linux/kernel.h>
 #include <linux/sizes.h>
@@ -59,17 +63,28 @@ static bool spt_genl_show_pa(const struct sk_buff *skb)
 	return spt_genl_admin(skb);
 }
 
+/*
+ * Slices (of at most 2 MiB, see space.c) a dump walks for one message: it
+ * stops there once the message holds something.
+ */
+#define SPT_GENL_DUMP_SLICES	64
+
+/* One SPACE_GET message; *@slices (if non-NULL) grows by the walk's. */
 static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
-			       u32 portid, u32 seq, int flags, bool show_pa)
+			       u32 portid, u32 seq, int flags, bool show_pa,
+			       unsigned long *slices)
 {
 	struct spt_pt_counts counts;
 	u64 nodes = 0, bytes = 0;
+	unsigned long n;
 	unsigned int i;
 	void *hdr;
 
-	spt_space_counts(s, &counts);
-	for (i = 0; i < SPT_MAX_LEVELS; i++)
-		nodes += counts.nodes[i];
+	/* Nodes from the table's counter; the mapped bytes by a walk. */
+	n = spt_space_counts(s, &counts);
+	if (slices)
+		*slices += n;
+	nodes = spt_pt_nr_nodes(&s->pt);
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 		bytes += counts.leaves[i] * spt_level_size(i + 1);
 
@@ -101,6 +116,7 @@ static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	u32 id = max_t(u32, cb->args[0], 1);
 	bool show_pa = spt_genl_show_pa(cb->skb);
+	unsigned long slices = 0;
 	struct spt_space *s;
 
 	if (cb->args[1])
@@ -109,7 +125,7 @@ static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		int ret = spt_genl_fill_space(skb, s,
 					      NETLINK_CB(cb->skb).portid,
 					      cb->nlh->nlmsg_seq, NLM_F_MULTI,
-					      show_pa);
+					      show_pa, &slices);
 
 		spt_space_put(s);
 		if (ret) {
@@ -119,6 +135,11 @@ static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		if (id == U32_MAX)
 			break;
 		id++;
+		/* Enough counting for one message: the rest in the next. */
+		if (slices >= SPT_GENL_DUMP_SLICES) {
+			cb->args[0] = id;
+			return skb->len;
+		}
 	}
 	cb->args[1] = 1;
 	return skb->len;
@@ -140,7 +161,7 @@ static int spt_genl_space_get(struct sk_buff *skb, struct genl_info *info)
 	if (!msg)
 		goto out;
 	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0,
-				  spt_genl_show_pa(skb));
+				  spt_genl_show_pa(skb), NULL);
 	if (ret) {
 		nlmsg_free(msg);
 		goto out;
@@ -185,53 +206,73 @@ static int spt_genl_put_run(const struct spt_run *r, void *arg)
 }
 
 /*
- * cb->args: [0] space id, [1] next VA to walk, [2] end of the dump,
- * [3] set once the dump is complete, [4] physical addresses shown.
+ * A MAPPING_GET dump between messages (cb->args[0]): the walk resumes at
+ * @va with @run pending, so that no message walks again what an earlier
+ * one walked.
  */
+struct spt_genl_map_dump {
+	u64 va, end;		/* where the walk resumes; the dump's end */
+	struct spt_run run;	/* pending (not yet sent) */
+	u32 id;
+	bool show_pa, complete;
+};
+
 static int spt_genl_mapping_start(struct netlink_callback *cb)
 {
 	struct nlattr **attrs = spt_genl_dump_attrs(cb);
 	u64 end = spt_cfg_user_end(&spt_kcfg);
+	struct spt_genl_map_dump *m;
 
 	if (!attrs[SPT_A_SPACE_ID])
 		return -EINVAL;
-	cb->args[0] = nla_get_u32(attrs[SPT_A_SPACE_ID]);
-	cb->args[1] = attrs[SPT_A_RUN_VA] ?
-		      ALIGN_DOWN(nla_get_u64(attrs[SPT_A_RUN_VA]), PAGE_SIZE) :
-		      0;
+	m = spt_kzalloc(sizeof(*m), GFP_KERNEL);
+	if (!m)
+		return -ENOMEM;
+	m->id = nla_get_u32(attrs[SPT_A_SPACE_ID]);
+	m->va = attrs[SPT_A_RUN_VA] ?
+		ALIGN_DOWN(nla_get_u64(attrs[SPT_A_RUN_VA]), PAGE_SIZE) : 0;
 	if (attrs[SPT_A_RUN_END] && nla_get_u64(attrs[SPT_A_RUN_END]) < end)
 		end = ALIGN(nla_get_u64(attrs[SPT_A_RUN_END]), PAGE_SIZE);
-	cb->args[2] = end;
-	cb->args[3] = 0;
-	cb->args[4] = spt_genl_show_pa(cb->skb);
+	m->end = end;
+	m->show_pa = spt_genl_show_pa(cb->skb);
+	cb->args[0] = (long)m;
+	return 0;
+}
+
+static int spt_genl_mapping_done(struct netlink_callback *cb)
+{
+	kfree((void *)cb->args[0]);
 	return 0;
 }
 
 static int spt_genl_mapping_dump(struct sk_buff *skb,
 				 struct netlink_callback *cb)
 {
+	struct spt_genl_map_dump *m = (void *)cb->args[0];
 	struct spt_dump_ctx d = {
-		.skb = skb, .cb = cb, .show_pa = cb->args[4],
+		.skb = skb, .cb = cb, .show_pa = m->show_pa,
 	};
-	u64 va = cb->args[1], end = cb->args[2];
-	struct spt_run run = {};
 	struct spt_space *s;
 	int ret;
 
-	if (cb->args[3])
+	if (m->complete)
 		return 0;
-	s = spt_space_get(cb->args[0]);
+	s = spt_space_get(m->id);
 	if (!s)
 		return -ENOENT;
-	ret = spt_runs_walk(s, &va, end, &run, spt_genl_put_run, &d);
-	if (ret == 1) {
-		/* Message full: resume at the run that did not fit. */
-		cb->args[1] = run.va;
-		ret = 0;
-	} else if (!ret) {
-		cb->args[1] = end;
-		cb->args[3] = 1;
-	}
+	/*
+	 * A bounded number of slices per message, but never an empty
+	 * message before the end (that would end the dump): a run is
+	 * complete within SPT_RUN_MAX_PAGES leaves.
+	 */
+	do {
+		ret = spt_runs_walk(s, &m->va, m->end, &m->run,
+				    SPT_GENL_DUMP_SLICES, spt_genl_put_run, &d);
+	} while (ret == -EAGAIN && !skb->len);
+	if (ret == 1 || ret == -EAGAIN)
+		ret = 0;	/* message full, or enough: more to come */
+	else if (!ret)
+		m->complete = true;
 	spt_space_put(s);
 	return ret ? ret : skb->len;
 }
@@ -259,7 +300,7 @@ static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
 		return ret;
 	}
 	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0,
-				  spt_genl_show_pa(skb));
+				  spt_genl_show_pa(skb), NULL);
 	if (ret)
 		nlmsg_free(msg);
 	else
@@ -290,6 +331,7 @@ static const struct genl_ops spt_genl_ops[] = {
 		.cmd = SPT_GENL_CMD_MAPPING_GET,
 		.start = spt_genl_mapping_start,
 		.dumpit = spt_genl_mapping_dump,
+		.done = spt_genl_mapping_done,
 	},
 	/* CAP_SYS_ADMIN checked by the handlers (spt_genl_admin). */
 	{
@@ -308,6 +350,7 @@ static struct genl_family spt_genl_family __ro_after_init = {
 	.maxattr = SPT_A_MAX,
 	.policy = spt_genl_policy,
 	.module = THIS_MODULE,
+	.parallel_ops = true,
 	.ops = spt_genl_ops,
 	.n_ops = ARRAY_SIZE(spt_genl_ops),
 	.resv_start_op = SPT_GENL_CMD_SPACE_GET,

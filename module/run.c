@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Merged runs of a space's mappings, for the listings of the faces (see
- * run.h). The walk holds one read cursor per top-level entry's span at a
- * time (spt_space_walk), so a listing never keeps a whole space locked
- * and a run may be merged across spans.
+ * run.h). The walk holds one read cursor over a slice of at most 2 MiB at
+ * a time (spt_space_walk_slice) and reschedules between slices, so a
+ * listing never keeps more than a node or two locked, and a run may be
+ * merged across slices. A run is cut at SPT_RUN_MAX_PAGES leaves, so that
+ * a caller that must produce a run in bounded time (a netlink message)
+ * can.
  */
+#include <linux/sched.h>
 #include <linux/shadowpt.h>
 
 #include "shadowpt.h"
@@ -22,7 +26,8 @@ struct spt_runs_ctx {
 static bool spt_run_continues(const struct spt_run *r,
 			      const struct spt_query *q, u32 prot, u32 flags)
 {
-	return spt_run_pending(r) && q->va_start == r->end &&
+	return spt_run_pending(r) && r->pages < SPT_RUN_MAX_PAGES &&
+	       q->va_start == r->end &&
 	       q->item.pa == r->phys + (r->end - r->va) &&
 	       q->level == r->level && prot == r->prot &&
 	       q->prop.cache == r->cache && flags == r->flags;
@@ -56,19 +61,20 @@ static int spt_runs_leaf(const struct spt_query *q, void *arg)
 }
 
 int spt_runs_walk(struct spt_space *s, u64 *va, u64 end, struct spt_run *run,
+		  unsigned int max_slices,
 		  int (*emit)(const struct spt_run *r, void *arg), void *arg)
 {
 	struct spt_runs_ctx ctx = { .run = run, .emit = emit, .arg = arg };
-	u64 span = spt_level_size(spt_kcfg.levels);
+	unsigned int slices = 0;
 	int ret;
 
 	while (*va < end) {
-		u64 wend = min(ALIGN_DOWN(*va, span) + span, end);
-
-		ret = spt_space_walk(s, va, wend, spt_runs_leaf, &ctx);
+		if (max_slices && slices++ == max_slices)
+			return -EAGAIN;
+		ret = spt_space_walk_slice(s, va, end, spt_runs_leaf, &ctx);
 		if (ret)
 			return ret;
-		*va = wend;
+		cond_resched();
 	}
 	if (spt_run_pending(run)) {
 		ret = emit(run, arg);

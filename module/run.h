@@ -29,17 +29,22 @@ static inline bool spt_run_pending(const struct spt_run *r)
 }
 
 /*
- * Walk the leaves of [*va, end) of @s in order, one top-level entry's span
- * per cursor, merging them into @run (pending across calls: a caller that
- * resumes passes the same @run back). Every run that is complete (the next
- * leaf does not continue it, or the range is walked to its end) is passed
- * to @emit. If @emit returns non-zero the walk stops and returns that
- * value; the run stays pending in @run, still unconsumed, and *va is
- * where the walk stopped. Returns 0 when [*va, end) has been walked and
- * every run emitted (@run is then empty and *va == end), or -errno
- * (-ENOENT: the space is being destroyed).
+ * Walk the leaves of [*va, end) of @s in order, in slices of at most 2 MiB
+ * (spt_space_walk_slice: one read cursor each, rescheduling between them),
+ * merging them into @run (pending across calls: a caller that resumes
+ * passes the same @run and *va back). A run holds at most
+ * SPT_RUN_MAX_PAGES leaves. Every run that is complete (the next leaf does
+ * not continue it, it is full, or the range is walked to its end) is
+ * passed to @emit. If @emit returns non-zero the walk stops and returns
+ * that value; the run stays pending in @run, still unconsumed, and *va is
+ * where the walk stopped. With @max_slices non-zero, the walk also stops
+ * after that many slices and returns -EAGAIN (*va and @run say where to
+ * resume). Returns 0 when [*va, end) has been walked and every run emitted
+ * (@run is then empty and *va == end), or -errno (-ENOENT: the space is
+ * being destroyed).
  */
 int spt_runs_walk(struct spt_space *s, u64 *va, u64 end, struct spt_run *run,
+		  unsigned int max_slices,
 		  int (*emit)(const struct spt_run *r, void *arg), void *arg);
 
 #endif /* SPT_RUN_H */

@@ -46,6 +46,14 @@ static u32 spt_next_id;
 
 #define SPT_MAP_WINDOW	SZ_2M
 #define SPT_OP_WINDOW	SZ_1G
+/*
+ * Listings (spt_space_walk_slice, spt_space_counts) hold one read cursor
+ * over at most this much at a time: a cursor locks every node below its
+ * guard that meets its range, with preemption off, so a slice locks at
+ * most one node of 4 KiB leaves and its parent, and looks at no more than
+ * 512 leaves.
+ */
+#define SPT_WALK_SLICE	SZ_2M
 
 void spt_spaces_init(void)
 {
@@ -732,43 +740,60 @@ int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q)
 	return ret;
 }
 
-int spt_space_walk(struct spt_space *s, u64 *va, u64 end,
-		   int (*fn)(const struct spt_query *q, void *arg), void *arg)
+int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
+			 int (*fn)(const struct spt_query *q, void *arg),
+			 void *arg)
 {
+	u64 wend = min(ALIGN_DOWN(*va, SPT_WALK_SLICE) + SPT_WALK_SLICE, end);
+	u64 next = wend;
 	struct spt_cursor c;
-	int ret;
+	struct spt_query q;
+	int ret, stop = 0;
 
 	if (*va >= end)
 		return 0;
 	ret = spt_space_enter(s);
 	if (ret)
 		return ret;
-	ret = spt_cursor_new(&c, &s->pt, *va, end);
+	ret = spt_cursor_new(&c, &s->pt, *va, wend);
 	if (ret)
 		goto out;
-	while (spt_cursor_find_next(&c, end - spt_cursor_va(&c))) {
-		struct spt_query q;
-
+	/*
+	 * Nothing at *va: the absent entry (of the lowest node there) may
+	 * reach far past the slice, and all of it is skipped at once.
+	 */
+	ret = spt_cursor_query(&c, &q);
+	if (ret)
+		goto drop;
+	if (!q.mapped && q.va_end >= wend) {
+		next = q.va_end;
+		goto drop;
+	}
+	while (spt_cursor_find_next(&c, wend - spt_cursor_va(&c))) {
 		ret = spt_cursor_query(&c, &q);
 		if (ret)
 			break;
-		ret = fn(&q, arg);
-		if (ret) {
-			*va = max(q.va_start, *va);
+		stop = fn(&q, arg);
+		if (stop) {
+			next = max(q.va_start, *va);
 			break;
 		}
-		if (q.va_end >= end)
+		/* A leaf may end past the slice: go on after it. */
+		if (q.va_end >= wend) {
+			next = q.va_end;
 			break;
+		}
 		ret = spt_cursor_jump(&c, q.va_end);
 		if (ret)
 			break;
 	}
-	if (!ret)
-		*va = end;
+drop:
 	spt_cursor_drop(&c);
+	if (!ret)
+		*va = min(next, end);
 out:
 	spt_space_leave(s);
-	return ret;
+	return ret ? ret : stop;
 }
 
 #define SPT_RW_CHUNK	SZ_64K
@@ -901,17 +926,61 @@ int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 	return ret;
 }
 
-void spt_space_counts(struct spt_space *s, struct spt_pt_counts *counts)
-{
-	u64 end = spt_cfg_user_end(&spt_kcfg);
-	struct spt_cursor c;
+struct spt_count_ctx {
+	struct spt_pt_counts *counts;
+	u64 last[SPT_MAX_LEVELS];	/* per level: the node seen last */
+};
 
-	memset(counts, 0, sizeof(*counts));
-	if (spt_space_enter(s))
-		return;
-	if (!spt_cursor_new(&c, &s->pt, 0, end)) {
-		spt_pt_count(&s->pt, counts);
-		spt_cursor_drop(&c);
+/*
+ * Count a leaf, and the nodes on its way that the walk (in address order)
+ * has not seen yet: a node is known by its level and the start of its
+ * span.
+ */
+static int spt_count_leaf(const struct spt_query *q, void *arg)
+{
+	struct spt_count_ctx *ctx = arg;
+	unsigned int l;
+
+	ctx->counts->leaves[q->level - 1]++;
+	for (l = q->level; l < spt_kcfg.levels; l++) {
+		u64 node = ALIGN_DOWN(q->va_start, spt_level_size(l + 1));
+
+		if (node == ctx->last[l - 1])
+			break;	/* and so are the ones above it */
+		ctx->last[l - 1] = node;
+		ctx->counts->nodes[l - 1]++;
 	}
-	spt_space_leave(s);
+	return 0;
+}
+
+unsigned long spt_space_counts(struct spt_space *s,
+			       struct spt_pt_counts *counts)
+{
+	struct spt_count_ctx ctx = { .counts = counts };
+	u64 va = 0, end = spt_cfg_user_end(&spt_kcfg);
+	unsigned long slices = 0;
+	unsigned int i;
+
+	/*
+	 * In slices, like a listing, not under one cursor over the whole
+	 * range: that one would lock every node of the table at once with
+	 * preemption off. The nodes are counted from the leaves' positions:
+	 * with no operation in flight, every node but the root has a leaf
+	 * below it (the checker's invariant). While operations run, the
+	 * counts are those of no single moment, as before.
+	 */
+	memset(counts, 0, sizeof(*counts));
+	for (i = 0; i < SPT_MAX_LEVELS; i++)
+		ctx.last[i] = U64_MAX;	/* no node starts there */
+	while (va < end) {
+		if (spt_space_walk_slice(s, &va, end, spt_count_leaf, &ctx)) {
+			/* Being destroyed: nothing left to count. */
+			memset(counts, 0, sizeof(*counts));
+			return slices;
+		}
+		slices++;
+		cond_resched();
+	}
+	counts->nodes[spt_kcfg.levels - 1] = 1;	/* the root */
+	return slices;
 }

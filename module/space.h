@@ -32,7 +32,8 @@ struct spt_space {
 	u64 kernel_top[SPT_NR_ENTRIES];	/* the kernel half it was given */
 	atomic64_t data_pages;		/* 4 KiB pool frames referenced */
 	atomic64_t mapped_bytes;
-	u64 limit_pages;		/* space_mb at creation */
+	/* space_mb at creation: of data pages, and of page-table nodes */
+	u64 limit_pages;
 	cpumask_var_t loaded;		/* CPUs that have it in CR3 now */
 };
 
@@ -83,16 +84,36 @@ int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q);
 int spt_space_rw(struct spt_space *s, u64 va, void __user *buf, u64 len,
 		 bool write, u64 *done);
 int spt_space_check(struct spt_space *s, char *msg, size_t msg_len);
-void spt_space_counts(struct spt_space *s, struct spt_pt_counts *counts);
+/*
+ * Nodes per level and leaves per size, by a walk in slices (preemptible;
+ * all zero for a space being destroyed). Returns the slices walked.
+ */
+unsigned long spt_space_counts(struct spt_space *s,
+			       struct spt_pt_counts *counts);
 
 /*
- * Walk the mappings of [*va, end) in order, calling @fn for each leaf.
- * Stops early when @fn returns non-zero (returned); *va is then the start
- * of the leaf it stopped at, else end.
+ * One bounded step of a walk over the mappings of [*va, end): the leaves
+ * in the slice of at most 2 MiB that starts at *va, in order, under one
+ * read cursor, calling @fn for each (also for a leaf that begins before
+ * *va or ends past the slice). Returns 0 with *va advanced past the slice
+ * (past a leaf or an absent entry that reaches further, at most to end);
+ * what @fn returned if non-zero, with *va the start of that leaf (at least
+ * the old *va), where the next step resumes; or -ENOENT if the space is
+ * being destroyed. The caller loops until *va == end, and may reschedule
+ * between steps.
  */
-int spt_space_walk(struct spt_space *s, u64 *va, u64 end,
-		   int (*fn)(const struct spt_query *q, void *arg),
-		   void *arg);
+int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
+			 int (*fn)(const struct spt_query *q, void *arg),
+			 void *arg);
+
+/*
+ * Charge @pages data pages to the quota: false (nothing charged) if the
+ * data pages would pass the limit, or the table's nodes already reach it
+ * (nodes have a budget of their own, as large as the data's: they are
+ * counted as they come, so one window may pass it, and the next charge or
+ * untracked window fails with ENOSPC).
+ */
+bool spt_space_charge(struct spt_space *s, u64 pages);
 
 /* Is [va, va + len) a valid, aligned, non-empty user-half range? */
 bool spt_range_ok(u64 va, u64 len, u64 align);

@@ -252,7 +252,8 @@ static size_t merge_runs(const struct leaves *l, struct spt_nl_run *runs)
 		const struct leaf *x = &l->v[i];
 		struct spt_nl_run *r = n ? &runs[n - 1] : NULL;
 
-		if (r && r->end == x->va && r->phys + (r->end - r->va) == x->phys &&
+		if (r && r->pages < SPT_RUN_MAX_PAGES &&
+		    r->end == x->va && r->phys + (r->end - r->va) == x->phys &&
 		    r->level == x->level && r->prot == x->prot &&
 		    r->cache == x->cache && r->flags == x->flags) {
 			r->end = x->end;
@@ -410,6 +411,34 @@ TEST_F_TIMEOUT(nl, mapping_dump_matches_queries, 120)
 	free(batch.v);
 	free(walk.v);
 	free(dumped.v);
+}
+
+/*
+ * A run holds at most SPT_RUN_MAX_PAGES leaves: 100 more contiguous
+ * untracked 4 KiB pages than that (VA and PA offset so that no 2 MiB leaf
+ * fits) come as two runs, the first one full.
+ */
+TEST_F_TIMEOUT(nl, mapping_dump_long_run_cut, 300)
+{
+	__u64 pages = SPT_RUN_MAX_PAGES + 100;
+	__u64 va = self->va + SZ_4K, pa = SPT_TEST_PHYS + 2 * SZ_4K;
+	struct spt_nl_runs r;
+
+	if (!self->phys_ok)
+		SKIP(return, "allow_phys cannot be set: no untracked leaves");
+	test_cmd_map(self->id, SPT_MAP_PHYS, va, pages * SZ_4K, pa, 0);
+	ASSERT_EQ(0, spt_nl_runs_get(&self->nl, self->id, false, 0, 0, &r));
+	EXPECT_FALSE(r.bad);
+	ASSERT_EQ(2, r.nr);
+	EXPECT_EQ(va, r.v[0].va);
+	EXPECT_EQ(SPT_RUN_MAX_PAGES, r.v[0].pages);
+	EXPECT_EQ(1, r.v[0].level);
+	EXPECT_EQ(pa, r.v[0].phys);
+	EXPECT_EQ(r.v[0].end, r.v[1].va);
+	EXPECT_EQ(pa + SPT_RUN_MAX_PAGES * SZ_4K, r.v[1].phys);
+	EXPECT_EQ(100, r.v[1].pages);
+	EXPECT_EQ(va + pages * SZ_4K, r.v[1].end);
+	free(r.v);
 }
 
 /* SPT_A_RUN_VA/_END: the leaves that meet [va, end), and only those. */

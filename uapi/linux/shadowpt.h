@@ -598,6 +598,8 @@ struct spt_load {
  *                          physical addresses and equal properties, as
  *                          ptdump prints them), one SPT_A_RUN_* message per
  *                          run, streamed over as many messages as needed.
+ *                          A run holds at most SPT_RUN_MAX_PAGES leaves: a
+ *                          longer stretch is reported as several runs.
  *                          SPT_A_RUN_VA/SPT_A_RUN_END optionally bound it.
  * SPT_GENL_CMD_SPACE_NEW / _DEL  create / destroy (admin only).
  * Multicast group SPT_GENL_MCGRP_EVENTS: SPT_GENL_CMD_EVENT messages with
@@ -612,13 +614,16 @@ struct spt_load {
  * events group (EPERM at the join; the events tell who does what to which
  * space, when). Anyone may dump, but physical addresses
  * (SPT_A_SPACE_ROOT_PA, SPT_A_RUN_PHYS) are only included for a caller
- * with CAP_SYS_ADMIN; for others the attribute is absent. Events carry no
- * physical address, and are best effort: one is lost if the kernel cannot
- * allocate it.
+ * with CAP_SYS_ADMIN; for others the attribute is absent. Every dump
+ * message is produced with bounded work, without holding more than a
+ * small part of a space locked. Events carry no physical address, and are
+ * best effort: one is lost if the kernel cannot allocate it.
  */
 #define SPT_GENL_NAME		"shadowpt"
 #define SPT_GENL_VERSION	1
 #define SPT_GENL_MCGRP_EVENTS	"events"
+/* Most leaves in one run of a MAPPING_GET dump (SPT_A_RUN_PAGES). */
+#define SPT_RUN_MAX_PAGES	65536
 
 enum spt_genl_cmd {
 	SPT_GENL_CMD_UNSPEC,
