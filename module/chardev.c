@@ -4,8 +4,9 @@
  * __u32 size; a dispatch table gives each command its struct size and the
  * size of its first release, and copy_struct_from_user() applies the
  * extensible-struct rules (smaller than the first release: EINVAL; larger
- * with a non-zero tail: E2BIG). Handlers validate everything before they
- * change anything, and write back what they did (also on a partial failure).
+ * with a non-zero tail, or larger than SPT_STRUCT_SIZE_MAX: E2BIG).
+ * Handlers validate everything before they change anything, and write back
+ * what they did (also on a partial failure).
  */
 #include <linux/module.h>
 #include <linux/miscdevice.h>
@@ -395,6 +396,10 @@ static int spt_ioctl_stats(struct spt_ucmd *ucmd)
 
 	if (cmd->flags || cmd->__reserved)
 		return -EINVAL;
+	/* Without a space, its fields are 0, whatever the caller sent. */
+	memset(cmd->space_nodes, 0, sizeof(cmd->space_nodes));
+	memset(cmd->space_leaves, 0, sizeof(cmd->space_leaves));
+	cmd->space_data_frames = 0;
 	if (cmd->space_id) {
 		ret = spt_get_space(cmd->space_id, &s);
 		if (ret)
@@ -561,6 +566,9 @@ static long spt_fops_ioctl(struct file *file, unsigned int cmd,
 		return ret;
 	if (ucmd.user_size < op->min_size)
 		return -EINVAL;
+	/* Past a page, the zero tail is not even looked at (E2BIG). */
+	if (ucmd.user_size > SPT_STRUCT_SIZE_MAX)
+		return -E2BIG;
 	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
 				    ucmd.user_size);
 	if (ret)

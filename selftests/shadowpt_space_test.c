@@ -1021,6 +1021,38 @@ TEST_F(ops, many_spaces)
 	EXPECT_EQ(self->env.base.nr_spaces + 1, st.nr_spaces);
 }
 
+/*
+ * STATS of the pool only (space_id 0): the space fields are 0, whatever
+ * the caller left in them (they used to come back as sent).
+ */
+TEST_F(ops, stats_pool_only_zeroes_space_fields)
+{
+	struct spt_stats st;
+	unsigned int i;
+
+	test_cmd_map(self->id, SPT_MAP_4K, self->va, SZ_64K, 0, 0);
+	memset(&st, 0, sizeof(st));
+	st.size = sizeof(st);
+	for (i = 0; i < 5; i++)
+		st.space_nodes[i] = 0x1111 + i;
+	for (i = 0; i < 3; i++)
+		st.space_leaves[i] = 0x2222 + i;
+	st.space_data_frames = 0x3333;
+	ASSERT_EQ(0, ioctl(self->env.fd, SPT_IOCTL_STATS, &st));
+	for (i = 0; i < 5; i++)
+		EXPECT_EQ(0, st.space_nodes[i]);
+	for (i = 0; i < 3; i++)
+		EXPECT_EQ(0, st.space_leaves[i]);
+	EXPECT_EQ(0, st.space_data_frames);
+	EXPECT_LE(1, st.nr_spaces);
+	/* With the space: its own figures, not the caller's. */
+	st.space_id = self->id;
+	ASSERT_EQ(0, ioctl(self->env.fd, SPT_IOCTL_STATS, &st));
+	EXPECT_EQ(16, st.space_leaves[0]);
+	EXPECT_EQ(16, st.space_data_frames);
+	EXPECT_EQ(1, st.space_nodes[0]);
+}
+
 /* Two fd-owned spaces of one descriptor both go with it. */
 TEST_F(ops, fd_owned_two_spaces)
 {
@@ -2652,15 +2684,43 @@ TEST_F(size, larger_zero_tail_8)
 	larger_zero_tail(_metadata, self, variant, 8);
 }
 
-/* Up to the end of the readable pages. */
-TEST_F(size, larger_zero_tail_pages)
+/* Up to the largest size accepted (SPT_STRUCT_SIZE_MAX). */
+TEST_F(size, larger_zero_tail_max)
 {
-	larger_zero_tail(_metadata, self, variant, 2 * SZ_4K - variant->size);
+	larger_zero_tail(_metadata, self, variant,
+			 SPT_STRUCT_SIZE_MAX - variant->size);
+}
+
+/*
+ * Above SPT_STRUCT_SIZE_MAX: E2BIG even with a zero tail, and the tail is
+ * not even read (a size of 4 GiB - 1 is not scanned to its end).
+ */
+TEST_F(size, larger_than_max_e2big)
+{
+	__u32 sizes[] = { SPT_STRUCT_SIZE_MAX + 1, 2 * SZ_4K, 0x7fffffff,
+			  0xffffffff };
+	char *p = self->mem;
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		memset(p, 0, 2 * SZ_4K);
+		size_prep(self, variant->kind, p);
+		*(__u32 *)p = sizes[i];
+		EXPECT_ERRNO(E2BIG, ioctl(self->env.fd, variant->nr, p));
+		EXPECT_FALSE(variant->kind != K_CHECK &&
+			     size_acted(_metadata, self, variant->kind, p));
+	}
+	/* Right at the end of readable memory: still E2BIG, not EFAULT. */
+	p = self->mem + 2 * SZ_4K - variant->size;
+	memset(self->mem, 0, 2 * SZ_4K);
+	size_prep(self, variant->kind, p);
+	*(__u32 *)p = SPT_STRUCT_SIZE_MAX + 1;
+	EXPECT_ERRNO(E2BIG, ioctl(self->env.fd, variant->nr, p));
 }
 
 TEST_F(size, larger_nonzero_tail_e2big)
 {
-	__u32 extra[] = { 1, 8, 100, 2 * SZ_4K - variant->size };
+	__u32 extra[] = { 1, 8, 100, SPT_STRUCT_SIZE_MAX - variant->size };
 	char *p = self->mem;
 	unsigned int i;
 
@@ -2693,8 +2753,9 @@ TEST_F(size, larger_unreadable_tail_efault)
 	if (variant->kind != K_CHECK) {
 		EXPECT_FALSE(size_acted(_metadata, self, variant->kind, p));
 	}
+	/* Past SPT_STRUCT_SIZE_MAX, the size alone decides: E2BIG. */
 	*(__u32 *)p = 0xffffffff;
-	EXPECT_ERRNO(EFAULT, ioctl(self->env.fd, variant->nr, p));
+	EXPECT_ERRNO(E2BIG, ioctl(self->env.fd, variant->nr, p));
 }
 
 TEST_HARNESS_MAIN

@@ -14,7 +14,9 @@
  * reserved fields must be zero. 64-bit values and user pointers are
  * __aligned_u64. A struct smaller than its first release is refused
  * (EINVAL); a larger one is accepted if the bytes past what the kernel knows
- * are zero (otherwise E2BIG), and behaves like the exact size. Fields named
+ * are zero (otherwise E2BIG), and behaves like the exact size, up to
+ * SPT_STRUCT_SIZE_MAX (4096) bytes: a size above that is refused with E2BIG
+ * before any of the struct past its size field is read. Fields named
  * out_* are written by the kernel. The ioctl number carries no size: the
  * size field is the version.
  *
@@ -47,7 +49,9 @@
  *              the kernel could not allocate memory.
  *   ENOSPC     a per-space limit (space_mb) or the number of spaces
  *              (max_spaces) would be exceeded.
- *   EBUSY      the space is being destroyed, or is loaded on a CPU.
+ *   EBUSY      never returned: destroy waits for the calls (load windows
+ *              included) in progress on the space, and the calls that come
+ *              after it began get ENOENT.
  *   EUCLEAN    SPT_IOCTL_CHECK found a broken invariant (message returned).
  *   EINTR      a long operation was interrupted by a signal (out_done says
  *              how far it got; the space is consistent).
@@ -69,6 +73,9 @@
 #define SPT_API_VERSION		1
 
 #define SPT_TYPE		0xb7
+
+/* Largest struct size (the size field) the kernel accepts: E2BIG above. */
+#define SPT_STRUCT_SIZE_MAX	4096
 enum {
 	SPT_CMD_BASE = 0x80,
 	SPT_CMD_VERSION = SPT_CMD_BASE,
