@@ -82,6 +82,8 @@ static int spt_ioctl_version(struct spt_ucmd *ucmd)
 	cmd->out_phys_bits = boot_cpu_data.x86_phys_bits;
 	cmd->out_meta_slot_bytes = sizeof(struct spt_meta);
 	cmd->out_user_end = spt_cfg_user_end(&spt_kcfg);
+	cmd->out_page_sizes = SZ_4K | SZ_2M |
+			      (spt_kcfg_phys_max_level >= 3 ? SZ_1G : 0);
 	return spt_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -186,9 +188,11 @@ static int spt_ioctl_map(struct spt_ucmd *ucmd)
 	if (!spt_range_ok(cmd->va, cmd->length, align) ||
 	    !spt_prop_from_uapi(cmd->prot, cmd->cache, &prop))
 		return -EINVAL;
-	if (cmd->flags & SPT_MAP_PHYS &&
-	    (!spt_param_allow_phys || !capable(CAP_SYS_RAWIO)))
-		return -EPERM;
+	if (cmd->flags & SPT_MAP_PHYS) {
+		ret = spt_phys_permission(true);
+		if (ret)
+			return ret;
+	}
 	ret = spt_get_space(cmd->space_id, &s);
 	if (ret)
 		return ret;
@@ -290,10 +294,63 @@ static int spt_ioctl_query(struct spt_ucmd *ucmd)
 	return spt_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
+/*
+ * Arrays of elements (QUERY_BATCH entries, LOAD ops) follow the struct size
+ * rule per element: the caller's element size is at least the kernel's and
+ * at most SPT_ELEM_SIZE_MAX; the tail of a larger input element must be
+ * zero (E2BIG), and the tail of a larger output element is zeroed.
+ */
+static bool spt_elem_size_ok(u32 usize, size_t ksize)
+{
+	return usize >= ksize && usize <= SPT_ELEM_SIZE_MAX;
+}
+
+/* Copy @n elements in: 0, -EFAULT or -E2BIG. */
+static int spt_elems_in(void *dst, size_t ksize, const void __user *src,
+			u32 usize, u32 n)
+{
+	u32 i;
+	int ret;
+
+	if (usize == ksize) {
+		if (copy_from_user(dst, src, (size_t)n * ksize))
+			return -EFAULT;
+		return 0;
+	}
+	for (i = 0; i < n; i++) {
+		ret = copy_struct_from_user(dst + i * ksize, ksize,
+					    src + (size_t)i * usize, usize);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Copy @n elements out; returns how many reached the caller whole. */
+static u32 spt_elems_out(void __user *dst, u32 usize, const void *src,
+			 size_t ksize, u32 n)
+{
+	u32 i;
+
+	if (usize == ksize)
+		return ((size_t)n * ksize -
+			copy_to_user(dst, src, (size_t)n * ksize)) / ksize;
+	for (i = 0; i < n; i++) {
+		void __user *d = dst + (size_t)i * usize;
+
+		if (copy_to_user(d, src + i * ksize, ksize) ||
+		    clear_user(d + ksize, usize - ksize))
+			break;
+	}
+	return i;
+}
+
 #define SPT_BATCH_CHUNK	256
 
-static int spt_batch_chunk(struct spt_space *s, u64 *vas, unsigned int n,
-			   struct spt_query_entry *out)
+/* Translate @n VAs; *@done says how many entries of @out are filled. */
+static int spt_batch_chunk(struct spt_space *s, const u64 *vas,
+			   unsigned int n, struct spt_query_entry *out,
+			   unsigned int *done)
 {
 	unsigned int i;
 	int ret;
@@ -301,21 +358,26 @@ static int spt_batch_chunk(struct spt_space *s, u64 *vas, unsigned int n,
 	for (i = 0; i < n; i++) {
 		struct spt_query q;
 
-		if (!spt_va_ok(vas[i]))
-			return -EINVAL;
+		if (!spt_va_ok(vas[i])) {
+			ret = -EINVAL;
+			goto out;
+		}
 		ret = spt_space_query(s, vas[i], &q);
 		if (ret)
-			return ret;
+			goto out;
 		spt_query_to_uapi(vas[i], &q, &out[i]);
 	}
-	return 0;
+	ret = 0;
+out:
+	*done = i;
+	return ret;
 }
 
 static int spt_ioctl_query_batch(struct spt_ucmd *ucmd)
 {
 	struct spt_query_batch *cmd = ucmd->cmd;
 	u64 __user *uvas = u64_to_user_ptr(cmd->vas);
-	struct spt_query_entry __user *uout = u64_to_user_ptr(cmd->entries);
+	void __user *uout = u64_to_user_ptr(cmd->entries);
 	struct spt_query_entry *out;
 	struct spt_space *s;
 	u64 *vas;
@@ -323,7 +385,7 @@ static int spt_ioctl_query_batch(struct spt_ucmd *ucmd)
 
 	cmd->out_done = 0;
 	if (cmd->flags || !cmd->count || cmd->count > SPT_QUERY_BATCH_MAX ||
-	    cmd->entry_size != sizeof(struct spt_query_entry))
+	    !spt_elem_size_ok(cmd->entry_size, sizeof(*out)))
 		return -EINVAL;
 	ret = spt_get_space(cmd->space_id, &s);
 	if (ret)
@@ -334,23 +396,27 @@ static int spt_ioctl_query_batch(struct spt_ucmd *ucmd)
 		ret = -ENOMEM;
 		goto out;
 	}
+	/* out_done counts exactly the entries that reached the caller. */
 	while (cmd->out_done < cmd->count) {
 		unsigned int n = min_t(u32, cmd->count - cmd->out_done,
 				       SPT_BATCH_CHUNK);
+		unsigned int got, put;
+		size_t left;
 
-		if (copy_from_user(vas, uvas + cmd->out_done,
-				   n * sizeof(*vas))) {
+		left = copy_from_user(vas, uvas + cmd->out_done,
+				      n * sizeof(*vas));
+		got = n - DIV_ROUND_UP(left, sizeof(*vas));
+		ret = spt_batch_chunk(s, vas, got, out, &got);
+		if (!ret && left)
 			ret = -EFAULT;
-			break;
-		}
-		ret = spt_batch_chunk(s, vas, n, out);
+		put = spt_elems_out(uout + (size_t)cmd->out_done *
+				    cmd->entry_size, cmd->entry_size, out,
+				    sizeof(*out), got);
+		cmd->out_done += put;
+		if (put < got)
+			ret = -EFAULT;
 		if (ret)
 			break;
-		if (copy_to_user(uout + cmd->out_done, out, n * sizeof(*out))) {
-			ret = -EFAULT;
-			break;
-		}
-		cmd->out_done += n;
 		if (fatal_signal_pending(current)) {
 			ret = -EINTR;
 			break;
@@ -462,7 +528,7 @@ static int spt_ioctl_check(struct spt_ucmd *ucmd)
 static int spt_ioctl_load(struct spt_ucmd *ucmd)
 {
 	struct spt_load *cmd = ucmd->cmd;
-	struct spt_load_op __user *uops = u64_to_user_ptr(cmd->ops);
+	void __user *uops = u64_to_user_ptr(cmd->ops);
 	struct spt_load_op *ops;
 	struct spt_space *s;
 	size_t bytes;
@@ -471,25 +537,33 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 	if (cmd->flags & ~(SPT_LOAD_CPU | SPT_LOAD_FORCE) ||
 	    (!(cmd->flags & SPT_LOAD_CPU) && cmd->cpu) || !cmd->nr_ops ||
 	    cmd->nr_ops > SPT_LOAD_MAX_OPS ||
-	    cmd->op_size != sizeof(struct spt_load_op))
+	    !spt_elem_size_ok(cmd->op_size, sizeof(*ops)))
 		return -EINVAL;
 	bytes = (size_t)cmd->nr_ops * sizeof(*ops);
 	ops = spt_kvmalloc(bytes, GFP_KERNEL);
 	if (!ops)
 		return -ENOMEM;
+	ret = spt_elems_in(ops, sizeof(*ops), uops, cmd->op_size, cmd->nr_ops);
+	if (ret)
+		goto out;
+	/*
+	 * The results go back into the same array: it must be writable.
+	 * Writing back what was read (tails are zero) changes nothing.
+	 */
 	ret = -EFAULT;
-	/* The results go back into the same array: it must be writable. */
-	if (copy_from_user(ops, uops, bytes) || copy_to_user(uops, ops, bytes))
+	if (spt_elems_out(uops, cmd->op_size, ops, sizeof(*ops),
+			  cmd->nr_ops) != cmd->nr_ops)
 		goto out;
 	ret = spt_get_space(cmd->space_id, &s);
 	if (ret)
 		goto out;
-	ret = spt_load_window(s, cmd, ops);
+	ret = spt_load_window(s, cmd, ops, !spt_phys_permission(true));
 	spt_space_put(s);
 	if (ret)
 		goto out;
 	ret = -EFAULT;
-	if (copy_to_user(uops, ops, bytes))
+	if (spt_elems_out(uops, cmd->op_size, ops, sizeof(*ops),
+			  cmd->nr_ops) != cmd->nr_ops)
 		goto out;
 	ret = spt_ucmd_respond(ucmd, sizeof(*cmd));
 out:

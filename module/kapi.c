@@ -233,10 +233,9 @@ int shadowpt_frame_alloc(struct shadowpt_space *sp, unsigned int level,
 	ret = spt_space_enter(s);
 	if (ret)
 		goto err_free;
-	if (atomic64_add_return(pages, &s->data_pages) >
-	    READ_ONCE(s->limit_pages)) {
+	if (!spt_space_charge(s, pages)) {
 		ret = -ENOSPC;
-		goto err_charge;
+		goto err_leave;
 	}
 	ret = spt_pool_alloc(spt_pool, SPT_USAGE_DATA, level, false, &f->pa);
 	if (ret)
@@ -258,6 +257,7 @@ int shadowpt_frame_alloc(struct shadowpt_space *sp, unsigned int level,
 
 err_charge:
 	atomic64_sub(pages, &s->data_pages);
+err_leave:
 	spt_space_leave(s);
 err_free:
 	kfree(f);
@@ -486,13 +486,13 @@ int shadowpt_cursor_map_phys(struct shadowpt_cursor *c, u64 pa,
 	struct spt_item item;
 	u64 size;
 
-	if (level < 1 || level > SPT_MAX_LEAF_LEVEL)
+	if (level < 1 || level > spt_kcfg_phys_max_level)
 		return -EINVAL;
 	size = spt_level_size(level);
 	if (!IS_ALIGNED(pa, size) || pa > pa_last || size - 1 > pa_last - pa ||
 	    !spt_kapi_map_ok(c, level, prot, cache, flags, &prop))
 		return -EINVAL;
-	if (!READ_ONCE(spt_param_allow_phys))
+	if (spt_phys_permission(false))
 		return -EPERM;
 	item.pa = pa;
 	item.level = level;
@@ -556,7 +556,7 @@ int shadowpt_load(struct shadowpt_space *sp, u32 flags, u32 cpu,
 		return -EINVAL;
 	if (spt_kapi_holds_cursor())
 		return -EDEADLK;
-	ret = spt_load_window(sp->s, &cmd, ops);
+	ret = spt_load_window(sp->s, &cmd, ops, !spt_phys_permission(false));
 	if (ret)
 		return ret;
 	res->status = cmd.out_status;

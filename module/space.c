@@ -351,9 +351,16 @@ static void spt_frames_unwind(u64 *pas, unsigned int nr)
 	}
 }
 
-/* Charge @pages to the space's limit; false (nothing charged) if over. */
-static bool spt_charge(struct spt_space *s, u64 pages)
+/* May the table grow by the nodes of one more window? */
+static bool spt_nodes_fit(struct spt_space *s)
 {
+	return spt_pt_nr_nodes(&s->pt) < s->limit_pages;
+}
+
+bool spt_space_charge(struct spt_space *s, u64 pages)
+{
+	if (!spt_nodes_fit(s))
+		return false;
 	if (atomic64_add_return(pages, &s->data_pages) > s->limit_pages) {
 		atomic64_sub(pages, &s->data_pages);
 		return false;
@@ -402,7 +409,7 @@ static int spt_map_tracked_window(struct spt_space *s,
 	int ret = 0;
 
 	w->nr = 0;
-	if (!spt_charge(s, w->len >> PAGE_SHIFT)) {
+	if (!spt_space_charge(s, w->len >> PAGE_SHIFT)) {
 		/*
 		 * At the limit, a replacing map first gives back what the
 		 * window held, so that replacing never needs more room
@@ -413,7 +420,7 @@ static int spt_map_tracked_window(struct spt_space *s,
 		ret = spt_window_clear(s, w->va, w->len);
 		if (ret)
 			return ret;
-		if (!spt_charge(s, w->len >> PAGE_SHIFT))
+		if (!spt_space_charge(s, w->len >> PAGE_SHIFT))
 			return -ENOSPC;
 	}
 	for (i = 0; i < w->len / step; i++) {
@@ -448,6 +455,13 @@ static int spt_map_tracked_window(struct spt_space *s,
 		mapped++;
 	}
 	spt_cursor_drop(&c);
+	/*
+	 * The quota counts what is mapped: frames this window replaced stop
+	 * counting now, not when their grace period is over (the pool still
+	 * holds them until then).
+	 */
+	atomic64_sub(gc->data_pages - gc->data_settled, &s->data_pages);
+	gc->data_settled = gc->data_pages;
 out:
 	*done += (u64)mapped * step;
 #ifdef SPT_PLANT_LEAK
@@ -532,6 +546,10 @@ static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 		u64 wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
 		struct spt_cursor c;
 
+		if (!spt_nodes_fit(s)) {
+			ret = -ENOSPC;
+			break;
+		}
 		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS + 1);
 		if (ret)
 			break;
@@ -541,10 +559,11 @@ static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 		if (!replace)
 			ret = spt_cursor_expect_empty(&c, va, wend - va);
 		while (!ret && va < wend) {
+			u64 pa = phys + *done;
 			struct spt_item item = {
-				.pa = phys + *done, .tracked = false,
-				.level = spt_largest_level(va, phys + *done,
-							   wend - va, 3),
+				.pa = pa, .tracked = false,
+				.level = spt_largest_level(va, pa, wend - va,
+						spt_kcfg_phys_max_level),
 			};
 
 			ret = spt_cursor_map(&c, &item, prop, NULL);
@@ -864,21 +883,27 @@ int spt_space_rw(struct spt_space *s, u64 va, void __user *up, u64 len,
 		goto out_free;
 	while (va < end) {
 		u64 n = min_t(u64, end - va, SPT_RW_CHUNK);
-		u64 got = 0;
+		u64 got = 0, left = 0;
 
-		if (write && copy_from_user(bounce, up + *done, n)) {
-			ret = -EFAULT;
-			break;
+		/*
+		 * *done counts exactly the bytes that reached their side: a
+		 * fault part-way through the user buffer stops at that byte.
+		 */
+		if (write) {
+			left = copy_from_user(bounce, up + *done, n);
+			n -= left;
 		}
-		ret = spt_rw_chunk(s, va, bounce, n, write, &got);
-		if (!write && got && copy_to_user(up + *done, bounce, got))
-			ret = -EFAULT;
-		if (ret) {
-			if (ret != -EFAULT || write)
-				*done += got;
-			break;
+		ret = n ? spt_rw_chunk(s, va, bounce, n, write, &got) : 0;
+		if (!write && got) {
+			left = copy_to_user(up + *done, bounce, got);
+			got -= left;
 		}
 		*done += got;
+		/* Whichever failure comes first in byte order is reported. */
+		if (left && (!ret || !write))
+			ret = -EFAULT;
+		if (ret)
+			break;
 		va += got;
 		if (va < end) {
 			ret = spt_between_windows();
@@ -898,11 +923,38 @@ static u32 spt_no_handles(u64 pa, void *arg)
 	return 0;
 }
 
+/*
+ * The space's kernel half must be what every process shares now (no
+ * per-process slot such as the creator's LDT remap). The accessed bit is
+ * the hardware's to set.
+ */
+static int spt_kernel_half_check(struct spt_space *s, char *msg,
+				 size_t msg_len)
+{
+	unsigned int i;
+
+	for (i = spt_kcfg.top_last + 1; i < SPT_NR_ENTRIES; i++) {
+		u64 now = spt_kcfg_kernel_entry(i);
+
+		if ((s->kernel_top[i] ^ now) & ~(u64)_PAGE_ACCESSED) {
+			snprintf(msg, msg_len,
+				 "kernel half: top-level entry %u is %#llx, the shared kernel half has %#llx",
+				 i, s->kernel_top[i], now);
+			return -EUCLEAN;
+		}
+	}
+	return 0;
+}
+
 int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 {
 	u64 end = spt_cfg_user_end(&spt_kcfg);
 	struct spt_cursor c;
 	int ret;
+
+	ret = spt_kernel_half_check(s, msg, msg_len);
+	if (ret)
+		return ret;
 
 	/*
 	 * Exclusive, not just a cursor over the whole range: a cursor that

@@ -28,8 +28,16 @@
  *   EINVAL     malformed argument: size below the first release, unknown
  *              flag, non-zero reserved field, unaligned va/length, zero
  *              length, range overflow or outside the user half, global bit
- *              or unknown bits in prot, unknown cache mode, bad page size.
- *   E2BIG      size larger than the kernel's struct with non-zero tail.
+ *              or unknown bits in prot, unknown cache mode, bad page size;
+ *              MAP: SPT_MAP_PHYS together with a size flag, a tracked map
+ *              with phys != 0 or without exactly one size flag; LOAD: cpu
+ *              != 0 without SPT_LOAD_CPU, an in-window MAP over 2 MiB or
+ *              UNMAP/PROTECT over 1 GiB (the whole call is refused, nothing
+ *              runs); an element size (entry_size, op_size) below the
+ *              kernel's element or above SPT_ELEM_SIZE_MAX.
+ *   E2BIG      size larger than the kernel's struct with non-zero tail; an
+ *              input element (LOAD op) larger than the kernel's with a
+ *              non-zero tail.
  *   ENOTTY     unknown ioctl number.
  *   EFAULT     a user pointer (the struct itself, a buffer) is not
  *              accessible. The struct of a command that reports results
@@ -43,25 +51,43 @@
  *              mapped (out_done says how far it got).
  *   EACCES     read/write through a space hit an untracked mapping (raw
  *              physical memory is never touched by software access).
- *   EPERM      untracked (SPT_MAP_PHYS) mapping without CAP_SYS_RAWIO or
- *              without the module parameter allow_phys=1.
+ *   EPERM      untracked (SPT_MAP_PHYS) mapping without CAP_SYS_RAWIO,
+ *              without the module parameter allow_phys=1, or while the
+ *              kernel is locked down (lockdown=integrity or stricter).
+ *              Mappings made before allow_phys was turned off stay (they
+ *              can be queried and unmapped), but load windows read and
+ *              write through untracked leaves only for a caller who could
+ *              map them now (else the op ends SPT_LOAD_ERROR, EPERM).
  *   ENOMEM     the frame pool is exhausted (module parameter pool_mb) or
  *              the kernel could not allocate memory.
  *   ENOSPC     a per-space limit (space_mb) or the number of spaces
- *              (max_spaces) would be exceeded.
+ *              (max_spaces) would be exceeded. space_mb bounds a space's
+ *              tracked frames, and separately its page-table nodes (so
+ *              sparse or untracked maps cannot fill the pool with nodes;
+ *              the node check is made before each 2 MiB (tracked) or
+ *              1 GiB (untracked) step, which may pass it by its own
+ *              nodes). Frames that were unmapped or replaced stop counting
+ *              at once, also while they wait to be reclaimed.
  *   EBUSY      never returned: destroy waits for the calls (load windows
  *              included) in progress on the space, and the calls that come
  *              after it began get ENOENT.
  *   EUCLEAN    SPT_IOCTL_CHECK found a broken invariant (message returned).
  *   EINTR      a long operation was interrupted by a signal (out_done says
  *              how far it got; the space is consistent).
- *   ENODEV     load window: the CPU is offline, or no CPU is isolated
- *              (boot with isolcpus=) and none was named.
+ *   ENODEV     load window: the named CPU does not exist (cpu >= the
+ *              number of possible CPUs) or is offline, or no CPU is
+ *              isolated (boot with isolcpus=) and none was named.
  *   EXDEV      load window: the named CPU is not isolated and
  *              SPT_LOAD_FORCE was not given.
  * An operation that fails part-way (map, unmap, protect, rw, query batch)
  * still writes its out_done/out_mapped field, says exactly how far it got,
  * and leaves the space consistent. Every other failure changes nothing.
+ *
+ * Arrays of elements (QUERY_BATCH entries, LOAD ops) carry their element
+ * size (entry_size, op_size) and follow the struct rule per element: from
+ * the kernel's sizeof up to SPT_ELEM_SIZE_MAX bytes; the bytes past what
+ * the kernel knows must be zero in an input element (else E2BIG) and are
+ * zeroed in an output element.
  */
 #ifndef _UAPI_LINUX_SHADOWPT_H
 #define _UAPI_LINUX_SHADOWPT_H
@@ -76,6 +102,9 @@
 
 /* Largest struct size (the size field) the kernel accepts: E2BIG above. */
 #define SPT_STRUCT_SIZE_MAX	4096
+
+/* Largest element size (entry_size, op_size) the kernel accepts. */
+#define SPT_ELEM_SIZE_MAX	4096
 enum {
 	SPT_CMD_BASE = 0x80,
 	SPT_CMD_VERSION = SPT_CMD_BASE,
@@ -120,6 +149,11 @@ enum spt_cache_mode {
  * @out_phys_bits: MAXPHYADDR of the CPU
  * @out_meta_slot_bytes: bytes of metadata per 4 KiB pool frame
  * @out_user_end: end of the user half (2^47 or 2^56)
+ * @out_page_sizes: leaf sizes this CPU supports, as a bit mask of sizes
+ *                  (bit 12: 4 KiB, bit 21: 2 MiB, bit 30: 1 GiB). Without
+ *                  1 GiB pages (no GBPAGES), SPT_MAP_PHYS uses 2 MiB
+ *                  leaves at most. (Added after the first release: a
+ *                  caller with the 32-byte struct does not get it.)
  *
  * Changes nothing; also the cheapest ioctl (a null-ioctl baseline).
  */
@@ -131,6 +165,7 @@ struct spt_version {
 	__u32 out_phys_bits;
 	__u32 out_meta_slot_bytes;
 	__aligned_u64 out_user_end;
+	__aligned_u64 out_page_sizes;
 };
 
 #define SPT_IOCTL_VERSION _IO(SPT_TYPE, SPT_CMD_VERSION)
@@ -359,8 +394,11 @@ struct spt_query_va {
  * @count: number of VAs, 1..SPT_QUERY_BATCH_MAX
  * @vas: user pointer to __u64[count]
  * @entries: user pointer to struct spt_query_entry[count]
- * @entry_size: sizeof(struct spt_query_entry) of the caller
- * @out_done: entries written, also when the call fails
+ * @entry_size: sizeof(struct spt_query_entry) of the caller (see the
+ *              element-size rule above)
+ * @out_done: entries written, also when the call fails: exactly those
+ *            that reached @entries whole (on EFAULT, the entries before
+ *            the first inaccessible byte of @vas or @entries)
  */
 struct spt_query_batch {
 	__u32 size;
@@ -387,7 +425,8 @@ struct spt_query_batch {
  * @va: start (any alignment)
  * @length: bytes, 1..16 MiB
  * @buf: user pointer to the caller's buffer
- * @out_done: bytes copied, also when the call fails
+ * @out_done: bytes copied, also when the call fails: on EFAULT exactly the
+ *            bytes before the first inaccessible byte of @buf
  *
  * Software translation (the reference's VmReader/VmWriter): the space's
  * tracked frames are read or written through the kernel's direct map,
@@ -489,7 +528,13 @@ enum spt_load_status {
 	SPT_LOAD_OK,		/* done; READ: out_value holds the value */
 	SPT_LOAD_FAULT,		/* the MMU faulted (explained in out_fault) */
 	SPT_LOAD_PREDICTED,	/* FETCH not executed: it would fault */
-	SPT_LOAD_ERROR,		/* UNMAP/PROTECT/MAP failed: out_errno */
+	/*
+	 * Not done, out_errno says why: UNMAP/PROTECT/MAP failed (its
+	 * errno); FETCH of an untracked leaf (EACCES: the stub is written
+	 * only into frames of the pool); READ/WRITE of an untracked leaf
+	 * by a caller not allowed to map one now (EPERM, see EPERM above).
+	 */
+	SPT_LOAD_ERROR,
 };
 
 /* struct spt_load_op.out_fault: the software walker's explanation. */
@@ -499,7 +544,11 @@ enum spt_load_status {
 #define SPT_FAULT_USER		(1U << 2)
 /* Fetch from a no-execute page. */
 #define SPT_FAULT_NX		(1U << 3)
-/* The MMU and the software walker disagreed: a bug, always reported. */
+/*
+ * The MMU and the software walker disagreed: a bug, always reported, and
+ * nothing else. Changes made by other threads (also while a window runs)
+ * take effect in the window before its next access to what they changed.
+ */
 #define SPT_FAULT_MISMATCH	(1U << 4)
 
 /**
@@ -513,7 +562,8 @@ enum spt_load_status {
  *          UNMAP/PROTECT at most 1 GiB); else 0
  * @prot: PROTECT/MAP: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
  * @__reserved: must be 0
- * @out_status: enum spt_load_status
+ * @out_status: enum spt_load_status (out_* fields are ignored on input and
+ *              always overwritten, so an answered array can be sent again)
  * @out_fault: SPT_FAULT_* bits for FAULT and PREDICTED
  * @out_level: with SPT_FAULT_NOT_PRESENT: level of the absent entry
  * @out_errno: with SPT_LOAD_ERROR: the positive errno
@@ -563,7 +613,8 @@ enum spt_load_window_status {
  * @space_id: the space
  * @cpu: with SPT_LOAD_CPU, the CPU to run on
  * @nr_ops: 1..SPT_LOAD_MAX_OPS
- * @op_size: sizeof(struct spt_load_op) of the caller
+ * @op_size: sizeof(struct spt_load_op) of the caller (see the element-size
+ *           rule above)
  * @ops: user pointer to struct spt_load_op[nr_ops]; results written back
  * @out_status: enum spt_load_window_status
  * @out_cpu: the CPU the window ran on
@@ -576,7 +627,12 @@ enum spt_load_window_status {
  * the write flushes it), runs the ops, and restores the saved CR3 exactly.
  * It never schedules and never returns to user mode. In-window UNMAP,
  * PROTECT and MAP go through the page-table cursor and invalidate this CPU's
- * TLB for what they change.
+ * TLB for what they change. Each READ, WRITE and FETCH holds its page
+ * against changes for the duration of the access, and first invalidates
+ * this CPU's TLB if any change was made to the space (by any thread) since
+ * its last invalidation: the MMU never uses a translation older than the
+ * table the software walker reads. The window's time bound is the module
+ * parameter window_us (1..1000000 microseconds).
  */
 struct spt_load {
 	__u32 size;
