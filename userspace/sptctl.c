@@ -26,7 +26,7 @@ bool opt_json;
 #define UAPI_SIZE(s, n) \
 	_Static_assert(sizeof(struct s) == (n) && sizeof(struct s) % 8 == 0, \
 		       "uapi struct " #s " changed size")
-UAPI_SIZE(spt_version, 32);
+UAPI_SIZE(spt_version, 40);
 UAPI_SIZE(spt_space_create, 24);
 UAPI_SIZE(spt_space_destroy, 16);
 UAPI_SIZE(spt_space_info, 64);

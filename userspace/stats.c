@@ -26,6 +26,7 @@ int cmd_version(const struct cmd *cmd, int argc, char **argv)
 		json_u64("phys_bits", v.out_phys_bits);
 		json_u64("meta_slot_bytes", v.out_meta_slot_bytes);
 		json_addr("user_end", v.out_user_end);
+		json_u64("page_sizes", v.out_page_sizes);
 		json_obj_end();
 		return 0;
 	}
@@ -36,6 +37,8 @@ int cmd_version(const struct cmd *cmd, int argc, char **argv)
 	printf("meta_slot_bytes  %u\n", v.out_meta_slot_bytes);
 	printf("user_end         %s (%s)\n", fmt_addr(b1, v.out_user_end),
 	       fmt_size(b2, v.out_user_end));
+	printf("page_sizes       4K 2M%s\n",
+	       v.out_page_sizes & (1ULL << 30) ? " 1G" : "");
 	return 0;
 }
 
