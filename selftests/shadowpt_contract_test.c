@@ -639,6 +639,21 @@ TEST_F(contract, phys_leaves_match_the_cpu_page_sizes)
 	test_cmd_unmap(self->id, SPT_TEST_VA + SZ_512G, SZ_1G, NULL);
 }
 
+/* A caller built against the first release (32 bytes) still works. */
+TEST_F(contract, version_first_release_size)
+{
+	struct spt_version v;
+
+	memset(&v, 0xa5, sizeof(v));
+	v.size = offsetofend(struct spt_version, out_user_end);
+	v.flags = 0;
+	ASSERT_EQ(0, ioctl(self->env.fd, SPT_IOCTL_VERSION, &v));
+	EXPECT_EQ(self->env.ver.out_user_end, v.out_user_end);
+	EXPECT_EQ(0xa5a5a5a5a5a5a5a5ULL, v.out_page_sizes);
+	v.size = offsetofend(struct spt_version, out_user_end) - 8;
+	EXPECT_ERRNO(EINVAL, ioctl(self->env.fd, SPT_IOCTL_VERSION, &v));
+}
+
 /* ---- the kernel half holds only what every process shares ---- */
 
 static int create_with_ldt(void *arg)

@@ -84,6 +84,9 @@ static const size_t cmd_size[NR_CMDS] = {
 	sizeof(struct spt_load),
 };
 
+/* spt_version grew after its first release (out_page_sizes). */
+#define SPT_VERSION_SIZE0 offsetofend(struct spt_version, out_user_end)
+
 #define MAP_FLAGS (SPT_MAP_4K | SPT_MAP_2M | SPT_MAP_LARGEST | SPT_MAP_PHYS | \
 		   SPT_MAP_REPLACE)
 static const __u32 cmd_flags[NR_CMDS] = {
@@ -713,6 +716,10 @@ static void fill_chaos(struct thr *t, int cmd, union ucmd *u)
 		if (u->batch.count > BATCH_MAX) {	/* never our buffers */
 			u->batch.vas = rand_ptr(t, NULL);
 			u->batch.entries = rand_ptr(t, NULL);
+		} else if ((__u64)u->batch.count * u->batch.entry_size >
+			   BATCH_MAX * sizeof(*t->ents)) {
+			/* Larger elements would overrun ours. */
+			u->batch.entries = rand_ptr(t, NULL);
 		}
 		break;
 	case C_RW:
@@ -747,6 +754,9 @@ static void fill_chaos(struct thr *t, int cmd, union ucmd *u)
 			u->load.ops = rand_ptr(t, t->ops);
 		if (chance(t, 20))
 			u->load.op_size = interesting32(t);
+		if ((__u64)u->load.nr_ops * u->load.op_size >
+		    OPS_MAX * sizeof(*t->ops))	/* would overrun ours */
+			u->load.ops = rand_ptr(t, NULL);
 		if (chance(t, 20)) {
 			struct spt_load_op *op =
 				&t->ops[below(t, OPS_MAX)];
@@ -788,7 +798,8 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 		r = below(t, 12);
 		switch (r) {
 		case 0:		/* struct smaller than its first release */
-			*usize = below(t, ks);
+			*usize = below(t, cmd == C_VERSION ? SPT_VERSION_SIZE0 :
+					  ks);
 			return W_NORMAL;
 		case 1:		/* larger, non-zero tail */
 			*usize = ks + 1 + below(t, SCRATCH - ks);

@@ -2647,8 +2647,11 @@ TEST_F(size, exact)
 
 TEST_F(size, too_small_einval)
 {
-	__u32 sizes[] = { 0, 1, 4, 8, variant->size - 8, variant->size - 4,
-			  variant->size - 1 };
+	/* The first release: spt_version has grown since. */
+	__u32 min = variant->kind == K_VERSION ?
+		    offsetofend(struct spt_version, out_user_end) :
+		    variant->size;
+	__u32 sizes[] = { 0, 1, 4, 8, min - 8, min - 4, min - 1 };
 	void *p = self->mem;
 	unsigned int i;
 
