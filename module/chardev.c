@@ -98,7 +98,7 @@ static int spt_ioctl_space_create(struct spt_ucmd *ucmd)
 	/* With our own reference: a destroy may come before the answer. */
 	ret = spt_space_create(cmd->flags,
 			       cmd->flags & SPT_SPACE_FD_OWNED ? ucmd->file :
-			       NULL, &s);
+			       NULL, 0, &s);
 	if (ret)
 		return ret;
 	cmd->out_space_id = s->id;

@@ -294,7 +294,7 @@ static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
 	if (!msg)
 		return -ENOMEM;
 	/* With our own reference: a SPACE_DEL may come before the reply. */
-	ret = spt_space_create(0, NULL, &s);
+	ret = spt_space_create(0, NULL, 0, &s);
 	if (ret) {
 		nlmsg_free(msg);
 		return ret;

@@ -118,7 +118,7 @@ int shadowpt_space_create(const struct shadowpt_space_opts *opts,
 	 * holds the other): ids are predictable, and the space may be
 	 * destroyed through the uAPI as soon as it is published.
 	 */
-	ret = spt_space_create(0, NULL, &s);
+	ret = spt_space_create(0, NULL, o.limit_bytes >> PAGE_SHIFT, &s);
 	if (ret)
 		goto err_free;
 	sp->s = spt_space_get(s->id);
@@ -130,8 +130,6 @@ int shadowpt_space_create(const struct shadowpt_space_opts *opts,
 		ret = -ENOENT;
 		goto err_free;
 	}
-	if (o.limit_bytes)
-		WRITE_ONCE(s->limit_pages, o.limit_bytes >> PAGE_SHIFT);
 	spin_lock(&spt_kapi_lock);
 	list_add(&sp->node, &spt_kapi_spaces);
 	spin_unlock(&spt_kapi_lock);

@@ -118,7 +118,8 @@ struct spt_space *spt_space_next(u32 *id)
 
 static void spt_space_kill(struct spt_space *s);
 
-int spt_space_create(u32 flags, struct file *owner, struct spt_space **out)
+int spt_space_create(u32 flags, struct file *owner, u64 limit_pages,
+		     struct spt_space **out)
 {
 	struct xa_limit limit = XA_LIMIT(1, U32_MAX);
 	struct spt_space *s;
@@ -139,7 +140,8 @@ int spt_space_create(u32 flags, struct file *owner, struct spt_space **out)
 	s->flags = flags;
 	s->owner_pid = task_tgid_nr(current);
 	s->owner_file = owner;
-	s->limit_pages = (u64)spt_param_space_mb * (SZ_1M / PAGE_SIZE);
+	s->limit_pages = limit_pages ?:
+			 (u64)spt_param_space_mb * (SZ_1M / PAGE_SIZE);
 	atomic64_set(&s->data_pages, 0);
 	spt_kcfg_kernel_top(s->kernel_top);
 	ret = spt_pt_init(&s->pt, &spt_kcfg, spt_pool, s->kernel_top);

@@ -43,12 +43,14 @@ void spt_spaces_init(void);
 void spt_spaces_exit(void);
 
 /*
- * Create a space and publish its id (last, once everything else exists).
- * *@out comes with a reference of the caller's own, to drop with
- * spt_space_put(): someone may destroy the space as soon as its id is
- * published, and the reference keeps the struct (not the table) alive.
+ * Create a space with the quota @limit_pages (0: space_mb now) and publish
+ * its id (last, once everything else exists). *@out comes with a reference
+ * of the caller's own, to drop with spt_space_put(): someone may destroy
+ * the space as soon as its id is published, and the reference keeps the
+ * struct (not the table) alive.
  */
-int spt_space_create(u32 flags, struct file *owner, struct spt_space **out);
+int spt_space_create(u32 flags, struct file *owner, u64 limit_pages,
+		     struct spt_space **out);
 /* Look up and take a reference; NULL if no such live space. */
 struct spt_space *spt_space_get(u32 id);
 void spt_space_put(struct spt_space *s);
