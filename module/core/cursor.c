@@ -77,6 +77,7 @@ static int spt_cursor_open(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 	c->start = start;
 	c->end = end;
 	c->gc = gc;
+	c->tlb_dirty = false;
 	spt_cursor_enter();
 	ret = spt_lock_range(c, gc);
 	if (ret) {

@@ -102,15 +102,27 @@ static inline void spt_cursor_set_node(struct spt_cursor *c,
 
 /*
  * Record a change at [start, end) that needs a TLB flush: in the cursor's
- * gc span, and in the table's flush generation. Called with the lock of
- * the node holding the changed entry, so the increment is visible to the
- * next cursor that locks that node (see spt_pt_tlb_gen()).
+ * gc span, and (see spt_cursor_publish_flush()) in the table's flush
+ * generation. Called with the lock of the node holding the changed entry.
  */
 static inline void spt_cursor_flush_add(struct spt_cursor *c, u64 start,
 					u64 end)
 {
 	spt_gc_flush_add(c->gc, start, end);
-	atomic_inc(&c->pt->tlb_gen);
+	c->tlb_dirty = true;
+}
+
+/*
+ * Bump the table's flush generation once for what the cursor changed,
+ * before it unlocks the nodes it changed: the increment is then visible to
+ * the next cursor that locks one of them (see spt_pt_tlb_gen()).
+ */
+static inline void spt_cursor_publish_flush(struct spt_cursor *c)
+{
+	if (c->tlb_dirty) {
+		atomic_inc(&c->pt->tlb_gen);
+		c->tlb_dirty = false;
+	}
 }
 
 /* The managed range of a config: [start, end). */

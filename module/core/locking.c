@@ -260,6 +260,7 @@ static void spt_reclaim_empty(struct spt_cursor *c, u64 pa, unsigned int level)
 		WRITE_ONCE(*slot, 0);
 		pm->nr_children--;
 		spt_cursor_flush_add(c, base, base + span);
+		spt_cursor_publish_flush(c);
 		spt_node_retire(c->pt, pa, m, c->gc, true);
 		parent_empty = !pm->nr_children;
 		spt_node_unlock(pm);
@@ -278,6 +279,7 @@ void spt_unlock_range(struct spt_cursor *c)
 	struct spt_meta *gm = spt_node_meta(pt, gpa);
 	bool empty;
 
+	spt_cursor_publish_flush(c);
 	spt_unlock_subtree(pt, gpa, g, c->start, c->end);
 	empty = c->gc && g < pt->cfg->levels && !gm->nr_children;
 	spt_node_unlock(gm);

@@ -95,10 +95,11 @@ u64 spt_cfg_user_end(const struct spt_cfg *cfg);
  *
  * @tlb_gen counts the changes that need a TLB flush (an entry removed,
  * replaced, split or re-protected, a node unlinked). A cursor bumps it
- * while it holds the lock of the node whose entry it changed, before the
- * change can be seen unlocked. So a CPU that runs on the table and reads
- * spt_pt_tlb_gen() while holding a cursor over va, and finds the value it
- * read when it last flushed its TLB, holds no stale translation for va.
+ * once, while it still holds the locks of the nodes whose entries it
+ * changed, before the change can be seen unlocked. So a CPU that runs on
+ * the table and reads spt_pt_tlb_gen() while holding a cursor over va,
+ * and finds the value it read when it last flushed its TLB, holds no
+ * stale translation for va.
  */
 struct spt_pt {
 	const struct spt_cfg *cfg;
@@ -187,6 +188,7 @@ struct spt_cursor {
 	unsigned int level;		/* lowest level present in path[] */
 	struct spt_gc *gc;		/* NULL for a read-only cursor */
 	bool in_rcu;
+	bool tlb_dirty;			/* changed what needs a TLB flush */
 	/* Private: the node contents and slots of path[level-1..guard-1]. */
 	u64 *ptes[SPT_MAX_LEVELS];
 	struct spt_meta *meta[SPT_MAX_LEVELS];
