@@ -38,9 +38,16 @@ static unsigned int iters(void)
 	return v && atoi(v) > 0 ? atoi(v) : 10;
 }
 
+/*
+ * Online CPUs, read once in the fixture: sysconf() opens a sysfs file, and
+ * a thread doing that while another closes a descriptor could take over
+ * its number (an ioctl racing the close would then get ENOTTY).
+ */
+static long nr_online;
+
 static void pin(unsigned int i)
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	long n = nr_online;
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
@@ -71,6 +78,7 @@ FIXTURE_SETUP(race)
 			       strerror(errno));
 	ASSERT_EQ(0, spt_counters_read(self->fd, &self->base));
 	rnd_state ^= getpid();
+	nr_online = sysconf(_SC_NPROCESSORS_ONLN);
 }
 
 FIXTURE_TEARDOWN(race)
