@@ -114,9 +114,9 @@ static void spt_bench_record(struct spt_bench *b, int key, u64 t0)
 /* The cursor maps the frames, one 2 MiB window per cursor (space.c). */
 static int spt_bench_map(struct spt_bench *b)
 {
-	struct spt_prop prop = { .flags = SPT_PROP_W, .cache = SPT_CACHE_WB };
+	struct spt_prop prop = { .flags = SPT_PROT_WRITE, .cache = SPT_CACHE_WB };
 	u64 i = 0, t0;
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	int ret = 0;
 
 	for (i = 0; i < b->n; i++) {
@@ -127,7 +127,7 @@ static int spt_bench_map(struct spt_bench *b)
 			return -EOVERFLOW;
 		}
 	}
-	spt_gc_init(&gc);
+	spt_flusher_init(&fl);
 	t0 = ktime_get_ns();
 	for (i = 0; i < b->n && !ret;) {
 		u64 va = SPT_BENCH_VA + i * PAGE_SIZE;
@@ -137,7 +137,7 @@ static int spt_bench_map(struct spt_bench *b)
 
 		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
 		if (!ret)
-			ret = spt_cursor_mut_new(&c, &b->pt, va, end, &gc);
+			ret = spt_cursor_mut_new(&c, &b->pt, va, end, &fl);
 		if (ret)
 			break;
 		for (; va < end; va += PAGE_SIZE, i++) {
@@ -161,12 +161,12 @@ static int spt_bench_map(struct spt_bench *b)
 /* Clear W over the range, 1 GiB windows (space.c). */
 static int spt_bench_protect(struct spt_bench *b)
 {
-	struct spt_prot_op op = { .clear = SPT_PROP_W, .cache = -1 };
+	struct spt_prot_op op = { .clear = SPT_PROT_WRITE, .cache = -1 };
 	u64 va = SPT_BENCH_VA, end = va + b->n * PAGE_SIZE, t0, s, e;
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	int ret = 0;
 
-	spt_gc_init(&gc);
+	spt_flusher_init(&fl);
 	t0 = ktime_get_ns();
 	while (va < end && !ret) {
 		u64 wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
@@ -174,7 +174,7 @@ static int spt_bench_protect(struct spt_bench *b)
 
 		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
 		if (!ret)
-			ret = spt_cursor_mut_new(&c, &b->pt, va, wend, &gc);
+			ret = spt_cursor_mut_new(&c, &b->pt, va, wend, &fl);
 		if (ret)
 			break;
 		while (spt_cursor_va(&c) < wend) {
@@ -196,10 +196,10 @@ static int spt_bench_protect(struct spt_bench *b)
 static int spt_bench_unmap(struct spt_bench *b, bool rcu)
 {
 	u64 va = SPT_BENCH_VA, end = va + b->n * PAGE_SIZE, t0;
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	long ret = 0;
 
-	spt_gc_init(&gc);
+	spt_flusher_init(&fl);
 	t0 = ktime_get_ns();
 	while (va < end) {
 		u64 wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
@@ -207,7 +207,7 @@ static int spt_bench_unmap(struct spt_bench *b, bool rcu)
 
 		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS + 1);
 		if (!ret)
-			ret = spt_cursor_mut_new(&c, &b->pt, va, wend, &gc);
+			ret = spt_cursor_mut_new(&c, &b->pt, va, wend, &fl);
 		if (ret)
 			break;
 		ret = spt_cursor_unmap(&c, wend - va);
@@ -220,9 +220,9 @@ static int spt_bench_unmap(struct spt_bench *b, bool rcu)
 	 * The table was never loaded: no TLB to flush. The space layer waits
 	 * for a grace period before nodes go back (lock-free walkers).
 	 */
-	if (rcu && gc.head)
+	if (rcu && fl.head)
 		synchronize_rcu();
-	spt_gc_release(&gc, spt_pool);
+	spt_flusher_release(&fl, spt_pool);
 	spt_bench_record(b, rcu ? SPT_B_UNMAP_RCU : SPT_B_UNMAP, t0);
 	return ret < 0 ? ret : 0;
 }
@@ -254,13 +254,13 @@ static int spt_bench_vmap(struct spt_bench *b)
 
 static void spt_bench_free(struct spt_bench *b)
 {
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	u64 i;
 
 	if (b->pt.root_pa) {
-		spt_gc_init(&gc);
-		spt_pt_destroy(&b->pt, &gc);
-		spt_gc_release(&gc, spt_pool);
+		spt_flusher_init(&fl);
+		spt_pt_destroy(&b->pt, &fl);
+		spt_flusher_release(&fl, spt_pool);
 	}
 	for (i = 0; b->pas && i < b->n && b->pas[i]; i++)
 		if (spt_meta_put(spt_pool_meta(spt_pool, b->pas[i])))
@@ -292,8 +292,8 @@ static struct spt_bench *spt_bench_alloc(u64 n)
 		if (!(i & 1023))
 			cond_resched();
 	}
-	spt_kcfg_kernel_top(b->ktop);
-	if (spt_pt_init(&b->pt, &spt_kcfg, spt_pool, b->ktop))
+	spt_machine_kernel_top(b->ktop);
+	if (spt_pt_init(&b->pt, &spt_machine_cfg, spt_pool, b->ktop))
 		goto err;
 	return b;
 err:

@@ -78,12 +78,12 @@ static int spt_ioctl_version(struct spt_ucmd *ucmd)
 	if (cmd->flags)
 		return -EINVAL;
 	cmd->out_api_version = SPT_API_VERSION;
-	cmd->out_levels = spt_kcfg.levels;
+	cmd->out_levels = spt_machine_cfg.levels;
 	cmd->out_phys_bits = boot_cpu_data.x86_phys_bits;
 	cmd->out_meta_slot_bytes = sizeof(struct spt_meta);
-	cmd->out_user_end = spt_cfg_user_end(&spt_kcfg);
+	cmd->out_user_end = spt_cfg_user_end(&spt_machine_cfg);
 	cmd->out_page_sizes = SZ_4K | SZ_2M |
-			      (spt_kcfg_phys_max_level >= 3 ? SZ_1G : 0);
+			      (spt_machine_phys_max_level >= 3 ? SZ_1G : 0);
 	return spt_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -149,7 +149,7 @@ static int spt_ioctl_space_info(struct spt_ucmd *ucmd)
 	cmd->out_root_pa = s->pt.root_pa;
 	cmd->out_levels = s->pt.cfg->levels;
 	cmd->out_owner_pid = s->owner_pid;
-	cmd->out_data_frames = atomic64_read(&s->data_pages);
+	cmd->out_data_frames = atomic64_read(&s->data_frames);
 	spt_fill_counts(s, &cmd->out_node_frames, &cmd->out_mapped_bytes);
 	cmd->out_loaded_cpus = 0;
 	for_each_cpu(cpu, s->loaded)
@@ -178,7 +178,7 @@ static int spt_ioctl_map(struct spt_ucmd *ucmd)
 		if (sizes || !IS_ALIGNED(cmd->phys, SPT_PAGE_SIZE) ||
 		    cmd->phys + cmd->length < cmd->phys ||
 		    cmd->phys + cmd->length - 1 >
-		    (spt_kcfg.pa_mask | (SPT_PAGE_SIZE - 1)))
+		    (spt_machine_cfg.pa_mask | (SPT_PAGE_SIZE - 1)))
 			return -EINVAL;
 	} else if (hweight32(sizes) != 1 || cmd->phys) {
 		return -EINVAL;
@@ -271,7 +271,7 @@ static void spt_query_to_uapi(u64 va, const struct spt_query *q,
 
 static bool spt_va_ok(u64 va)
 {
-	return va < spt_cfg_user_end(&spt_kcfg);
+	return va < spt_cfg_user_end(&spt_machine_cfg);
 }
 
 static int spt_ioctl_query(struct spt_ucmd *ucmd)
@@ -433,7 +433,7 @@ out:
 static int spt_ioctl_rw(struct spt_ucmd *ucmd)
 {
 	struct spt_rw *cmd = ucmd->cmd;
-	u64 end = spt_cfg_user_end(&spt_kcfg);
+	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_space *s;
 	int ret;
 
@@ -475,7 +475,7 @@ static int spt_ioctl_stats(struct spt_ucmd *ucmd)
 			cmd->space_nodes[i] = counts.nodes[i];
 		for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 			cmd->space_leaves[i] = counts.leaves[i];
-		cmd->space_data_frames = atomic64_read(&s->data_pages);
+		cmd->space_data_frames = atomic64_read(&s->data_frames);
 		spt_space_put(s);
 	}
 	spt_pool_get_stats(spt_pool, &st);

@@ -6,7 +6,7 @@
  * live spaces, the page-table nodes per level and the leaves per level
  * summed over every space (by walking them: spt_space_counts), tracked and
  * untracked mappings (leaves, by walking the merged runs) and the TLB
- * flushes of tlb.c.
+ * flushes of flush.c.
  *
  * "spaces/<id>/mappings" lists the mappings of a space as merged runs
  * (run.h), one line each, in the spirit of /sys/kernel/debug/page_tables/:
@@ -35,8 +35,8 @@
 
 #include "shadowpt.h"
 #include "space.h"
-#include "tlb.h"
-#include "run.h"
+#include "flush.h"
+#include "merged_runs.h"
 #include "debugfs.h"
 #include "failinject.h"
 
@@ -78,7 +78,7 @@ static void spt_dbg_tally_space(struct spt_space *s, struct spt_dbg_tally *t)
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 		t->leaves[i] += counts.leaves[i];
 	/* A space being destroyed (ENOENT) has nothing left to count. */
-	spt_runs_walk(s, &va, spt_cfg_user_end(&spt_kcfg), &run, 0,
+	spt_merged_runs_walk(s, &va, spt_cfg_user_end(&spt_machine_cfg), &run, 0,
 		      spt_dbg_tally_run, t);
 }
 
@@ -103,11 +103,11 @@ static int spt_dbg_stats_show(struct seq_file *m, void *unused)
 		id++;
 	}
 	spt_pool_get_stats(spt_pool, &st);
-	spt_tlb_counts(&flushes, &ipis);
+	spt_flush_counts(&flushes, &ipis);
 
 	seq_printf(m, "spaces %u\n", spt_space_count());
 	seq_printf(m, "spaces_walked %u\n", nr);
-	seq_printf(m, "levels %u\n", spt_kcfg.levels);
+	seq_printf(m, "levels %u\n", spt_machine_cfg.levels);
 	seq_printf(m, "pool_limit_frames %llu\n", st.limit_frames);
 	seq_printf(m, "pool_chunks %llu\n", st.chunk_frames / SPT_NR_ENTRIES);
 	seq_printf(m, "pool_frames %llu\n", st.chunk_frames);
@@ -161,7 +161,7 @@ static int spt_dbg_map_advance(struct spt_dbg_map *it)
 	it->have = false;
 	if (it->eof)
 		return 0;
-	ret = spt_runs_walk(it->s, &it->va, spt_cfg_user_end(&spt_kcfg),
+	ret = spt_merged_runs_walk(it->s, &it->va, spt_cfg_user_end(&spt_machine_cfg),
 			    &it->run, 0, spt_dbg_map_emit, it);
 	if (ret == 1) {
 		/* The run was complete: resume after it, nothing pending. */
@@ -245,7 +245,7 @@ static int spt_dbg_map_show(struct seq_file *m, void *v)
 
 	if (v == SEQ_START_TOKEN) {
 		seq_printf(m, "# space %u, %u-level: va range, size, leaf size x leaves, flags, cache, kind, phys range\n",
-			   it->s->id, spt_kcfg.levels);
+			   it->s->id, spt_machine_cfg.levels);
 		return 0;
 	}
 	spt_dbg_size(size, sizeof(size), r->end - r->va);

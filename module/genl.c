@@ -26,7 +26,7 @@
 #include "space.h"
 #include "genl.h"
 #include "prop.h"
-#include "run.h"
+#include "merged_runs.h"
 #include "failinject.h"
 
 static struct genl_family spt_genl_family;
@@ -99,7 +99,7 @@ static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
 					  s->pt.root_pa, SPT_A_PAD)) ||
 	    nla_put_u32(skb, SPT_A_SPACE_OWNER_PID, s->owner_pid) ||
 	    nla_put_u64_64bit(skb, SPT_A_SPACE_DATA_FRAMES,
-			      atomic64_read(&s->data_pages), SPT_A_PAD) ||
+			      atomic64_read(&s->data_frames), SPT_A_PAD) ||
 	    nla_put_u64_64bit(skb, SPT_A_SPACE_NODE_FRAMES, nodes,
 			      SPT_A_PAD) ||
 	    nla_put_u64_64bit(skb, SPT_A_SPACE_MAPPED_BYTES, bytes,
@@ -178,7 +178,7 @@ struct spt_dump_ctx {
 	bool show_pa;
 };
 
-/* spt_runs_walk() emit: one message per run; 1 when the skb is full. */
+/* spt_merged_runs_walk() emit: one message per run; 1 when the skb is full. */
 static int spt_genl_put_run(const struct spt_run *r, void *arg)
 {
 	struct spt_dump_ctx *d = arg;
@@ -220,7 +220,7 @@ struct spt_genl_map_dump {
 static int spt_genl_mapping_start(struct netlink_callback *cb)
 {
 	struct nlattr **attrs = spt_genl_dump_attrs(cb);
-	u64 end = spt_cfg_user_end(&spt_kcfg);
+	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_genl_map_dump *m;
 
 	if (!attrs[SPT_A_SPACE_ID])
@@ -266,7 +266,7 @@ static int spt_genl_mapping_dump(struct sk_buff *skb,
 	 * complete within SPT_RUN_MAX_PAGES leaves.
 	 */
 	do {
-		ret = spt_runs_walk(s, &m->va, m->end, &m->run,
+		ret = spt_merged_runs_walk(s, &m->va, m->end, &m->run,
 				    SPT_GENL_DUMP_SLICES, spt_genl_put_run, &d);
 	} while (ret == -EAGAIN && !skb->len);
 	if (ret == 1 || ret == -EAGAIN)

@@ -23,7 +23,7 @@
 #include "shadowpt.h"
 #include "failinject.h"
 #include "space.h"
-#include "tlb.h"
+#include "flush.h"
 #include "prop.h"
 #include "load.h"
 
@@ -47,7 +47,7 @@ struct shadowpt_frame {
 
 struct shadowpt_cursor {
 	struct spt_cursor c;
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	struct shadowpt_space *sp;
 	struct task_struct *owner;
 	struct list_head node;		/* on spt_kapi_cursors */
@@ -86,7 +86,7 @@ static void spt_kapi_frame_put(struct spt_space *s, u64 pa,
 {
 	if (spt_meta_put(spt_pool_meta(spt_pool, pa)))
 		spt_pool_free(spt_pool, pa);
-	atomic64_sub(spt_kapi_frame_pages(level), &s->data_pages);
+	atomic64_sub(spt_kapi_frame_pages(level), &s->data_frames);
 }
 
 int shadowpt_space_create(const struct shadowpt_space_opts *opts,
@@ -105,7 +105,7 @@ int shadowpt_space_create(const struct shadowpt_space_opts *opts,
 	if (o.flags || !IS_ALIGNED(o.limit_bytes, PAGE_SIZE) ||
 	    o.limit_bytes > max || (o.levels && o.levels != 4 && o.levels != 5))
 		return -EINVAL;
-	if (o.levels && o.levels != spt_kcfg.levels)
+	if (o.levels && o.levels != spt_machine_cfg.levels)
 		return -EOPNOTSUPP;
 	if (spt_kapi_holds_cursor())
 		return -EDEADLK;
@@ -254,7 +254,7 @@ int shadowpt_frame_alloc(struct shadowpt_space *sp, unsigned int level,
 	return 0;
 
 err_charge:
-	atomic64_sub(pages, &s->data_pages);
+	atomic64_sub(pages, &s->data_frames);
 err_leave:
 	spt_space_leave(s);
 err_free:
@@ -308,7 +308,7 @@ int shadowpt_cursor_new(struct shadowpt_space *sp, u64 start, u64 end,
 	c->sp = sp;
 	c->owner = current;
 	c->mut = flags & SHADOWPT_CURSOR_MUT;
-	spt_gc_init(&c->gc);
+	spt_flusher_init(&c->fl);
 	ret = spt_space_enter(s);
 	if (ret)
 		goto err_free;
@@ -316,7 +316,7 @@ int shadowpt_cursor_new(struct shadowpt_space *sp, u64 start, u64 end,
 		ret = spt_pool_reserve(spt_pool, SPT_KAPI_RESERVE);
 		if (!ret)
 			ret = spt_cursor_mut_new(&c->c, &s->pt, start, end,
-						 &c->gc);
+						 &c->fl);
 	} else {
 		ret = spt_cursor_new(&c->c, &s->pt, start, end);
 	}
@@ -338,7 +338,7 @@ int shadowpt_cursor_new(struct shadowpt_space *sp, u64 start, u64 end,
 	return 0;
 
 err_leave:
-	spt_tlb_gc_finish(s, &c->gc);
+	spt_flush_finish(s, &c->fl);
 	spt_space_leave(s);
 err_free:
 	kfree(c);
@@ -355,7 +355,7 @@ void shadowpt_cursor_drop(struct shadowpt_cursor *c)
 	list_del(&c->node);
 	spin_unlock(&spt_kapi_lock);
 	if (c->mut)
-		spt_tlb_gc_finish(sp->s, &c->gc);
+		spt_flush_finish(sp->s, &c->fl);
 	spt_space_leave(sp->s);
 	/* Last: the handle may be destroyed from here on. */
 	spin_lock(&spt_kapi_lock);
@@ -479,12 +479,12 @@ int shadowpt_cursor_map_phys(struct shadowpt_cursor *c, u64 pa,
 			     unsigned int level, u32 prot, u32 cache,
 			     u32 flags)
 {
-	u64 pa_last = spt_kcfg.pa_mask | (SPT_PAGE_SIZE - 1);
+	u64 pa_last = spt_machine_cfg.pa_mask | (SPT_PAGE_SIZE - 1);
 	struct spt_prop prop;
 	struct spt_item item;
 	u64 size;
 
-	if (level < 1 || level > spt_kcfg_phys_max_level)
+	if (level < 1 || level > spt_machine_phys_max_level)
 		return -EINVAL;
 	size = spt_level_size(level);
 	if (!IS_ALIGNED(pa, size) || pa > pa_last || size - 1 > pa_last - pa ||

@@ -12,7 +12,7 @@
  * While the window runs, the space is in s->loaded: unmap/protect from other
  * CPUs then send a flush IPI to this CPU, which is taken only once
  * interrupts are on again, and nothing they unlinked goes back to the pool
- * before that (tlb.c). So that the MMU never uses a translation older than
+ * before that (flush.c). So that the MMU never uses a translation older than
  * the table the software walker reads, every access op first opens a read
  * cursor over its page (no change to that page can happen while it is
  * held) and compares the table's flush generation (spt_pt_tlb_gen()) with
@@ -36,7 +36,7 @@
 
 #include "shadowpt.h"
 #include "space.h"
-#include "tlb.h"
+#include "flush.h"
 #include "probe.h"
 #include "prop.h"
 #include "genl.h"
@@ -73,7 +73,7 @@ struct spt_window {
 	struct spt_load_op *ops;
 	u32 nr_ops;
 	u64 **frames;		/* per MAP op: its preallocated frames */
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	u32 ops_run, faults, status;
 	u64 ns;
 	struct task_struct *caller;	/* allocations count as the caller's */
@@ -106,7 +106,7 @@ static int spt_load_cpu(u32 flags, u32 want, u32 *cpu)
 
 static int spt_load_op_check(const struct spt_load_op *op)
 {
-	u64 end = spt_cfg_user_end(&spt_kcfg);
+	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_prop prop;
 
 	if (op->__reserved)
@@ -149,12 +149,12 @@ static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
 	if (!q->mapped) {
 		fault = SPT_FAULT_NOT_PRESENT;
 		op->out_level = q->level;
-	} else if (kind == SPT_LOAD_OP_WRITE && !(q->prop.flags & SPT_PROP_W)) {
+	} else if (kind == SPT_LOAD_OP_WRITE && !(q->prop.flags & SPT_PROT_WRITE)) {
 		fault = SPT_FAULT_READ_ONLY;
 	} else if (kind == SPT_LOAD_OP_FETCH) {
-		if (!(q->prop.flags & SPT_PROP_X))
+		if (!(q->prop.flags & SPT_PROT_EXEC))
 			fault |= SPT_FAULT_NX;
-		if (q->prop.flags & SPT_PROP_USER)
+		if (q->prop.flags & SPT_PROT_USER)
 			fault |= SPT_FAULT_USER;
 	}
 	op->out_fault = fault;
@@ -249,7 +249,7 @@ static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
 	int ret;
 
 	ret = spt_cursor_mut_new(&c, &w->s->pt, op->va, op->va + op->length,
-				 &w->gc);
+				 &w->fl);
 	if (ret)
 		goto out;
 	if (op->op == SPT_LOAD_OP_UNMAP) {
@@ -371,7 +371,7 @@ static void spt_window_free_frames(struct spt_window *w)
 
 			if (pa && spt_meta_put(spt_pool_meta(spt_pool, pa))) {
 				spt_pool_free(spt_pool, pa);
-				atomic64_dec(&w->s->data_pages);
+				atomic64_dec(&w->s->data_frames);
 			}
 		}
 		kfree(w->frames[i]);
@@ -401,7 +401,7 @@ static int spt_window_alloc_frames(struct spt_window *w)
 				return -ENOSPC;
 			if (spt_pool_alloc(spt_pool, SPT_USAGE_DATA, 1, false,
 					   &w->frames[i][j])) {
-				atomic64_dec(&w->s->data_pages);
+				atomic64_dec(&w->s->data_frames);
 				return -ENOMEM;
 			}
 		}
@@ -442,7 +442,7 @@ int spt_load_window(struct spt_space *s, struct spt_load *cmd,
 		ops[i].out_errno = 0;
 		ops[i].out_value = 0;
 	}
-	spt_gc_init(&w.gc);
+	spt_flusher_init(&w.fl);
 	ret = spt_space_enter(s);
 	if (ret)
 		return ret;
@@ -478,7 +478,7 @@ int spt_load_window(struct spt_space *s, struct spt_load *cmd,
 	cmd->out_ns = w.ns;
 out:
 	spt_window_free_frames(&w);
-	spt_tlb_gc_finish(s, &w.gc);
+	spt_flush_finish(s, &w.fl);
 	spt_space_leave(s);
 	if (!ret)
 		spt_genl_event_load(s->id, cpu, w.ops_run, w.faults, w.status);

@@ -65,7 +65,7 @@ static int __init spt_init(void)
 	u64 limit_frames = (u64)spt_param_pool_mb * (SZ_1M / PAGE_SIZE);
 	int ret;
 
-	ret = spt_kcfg_init();
+	ret = spt_machine_init();
 	if (ret) {
 		pr_err("shadowpt: unsupported paging configuration\n");
 		return ret;
@@ -87,7 +87,7 @@ static int __init spt_init(void)
 	if (ret)
 		goto err_genl;
 	pr_info("shadowpt: loaded, %u-level paging, pool limit %u MiB\n",
-		spt_kcfg.levels, spt_param_pool_mb);
+		spt_machine_cfg.levels, spt_param_pool_mb);
 	return 0;
 
 err_genl:

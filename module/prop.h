@@ -15,12 +15,6 @@ static_assert((int)SPT_CACHE_MODE_WT == (int)SPT_CACHE_WT);
 static_assert((int)SPT_CACHE_MODE_UC_MINUS == (int)SPT_CACHE_UC_MINUS);
 static_assert((int)SPT_CACHE_MODE_UC == (int)SPT_CACHE_UC);
 static_assert((int)SPT_CACHE_MODE_WC == (int)SPT_CACHE_WC);
-static_assert(SPT_PROT_WRITE == SPT_PROP_W);
-static_assert(SPT_PROT_EXEC == SPT_PROP_X);
-static_assert(SPT_PROT_USER == SPT_PROP_USER);
-static_assert(SPT_PROT_GLOBAL == SPT_PROP_GLOBAL);
-static_assert(SPT_PROT_ACCESSED == SPT_PROP_ACCESSED);
-static_assert(SPT_PROT_DIRTY == SPT_PROP_DIRTY);
 
 /* What a caller may ask for: no global bit, no hardware-owned bits. */
 #define SPT_PROT_SETTABLE	(SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER)
@@ -38,7 +32,7 @@ static inline bool spt_prop_from_uapi(u32 prot, u32 cache,
 
 static inline u32 spt_prop_to_uapi(const struct spt_prop *prop)
 {
-	return prop->flags & SPT_PROP_ALL;
+	return prop->flags & SPT_PROT_ALL;
 }
 
 #endif /* SPT_PROP_H */

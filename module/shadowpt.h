@@ -27,19 +27,19 @@ int spt_phys_permission(bool user);
 /* The one frame pool every space allocates from (main.c). */
 extern struct spt_pool *spt_pool;
 
-/* The paging configuration of the running machine (kcfg.c). */
-extern struct spt_cfg spt_kcfg;
-int spt_kcfg_init(void);
+/* The paging configuration of the running machine (machine.c). */
+extern struct spt_cfg spt_machine_cfg;
+int spt_machine_init(void);
 /*
  * Copy the running kernel's top-level table (512 entries) into @top, less
  * its per-process LDT slot: entries 256..511 are then the kernel half every
  * process shares.
  */
-void spt_kcfg_kernel_top(u64 *top);
-/* Entry @i of that table, as spt_kcfg_kernel_top() would copy it now. */
-u64 spt_kcfg_kernel_entry(unsigned int i);
+void spt_machine_kernel_top(u64 *top);
+/* Entry @i of that table, as spt_machine_kernel_top() would copy it now. */
+u64 spt_machine_kernel_entry(unsigned int i);
 /* Largest leaf level of an untracked map: 3, or 2 without GBPAGES. */
-extern unsigned int spt_kcfg_phys_max_level;
+extern unsigned int spt_machine_phys_max_level;
 
 /* Kernel implementation of the pool (frame/pool.c). */
 struct spt_pool *spt_pool_create(u64 limit_frames, bool poison);

@@ -35,7 +35,7 @@
 #include "shadowpt.h"
 #include "failinject.h"
 #include "space.h"
-#include "tlb.h"
+#include "flush.h"
 #include "genl.h"
 #include "trace.h"
 #include "debugfs.h"
@@ -66,7 +66,7 @@ u32 spt_space_count(void)
 
 bool spt_range_ok(u64 va, u64 len, u64 align)
 {
-	u64 end = spt_cfg_user_end(&spt_kcfg);
+	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 
 	if (!len || (va | len) & (align - 1))
 		return false;
@@ -118,7 +118,7 @@ struct spt_space *spt_space_next(u32 *id)
 
 static void spt_space_kill(struct spt_space *s);
 
-int spt_space_create(u32 flags, struct file *owner, u64 limit_pages,
+int spt_space_create(u32 flags, struct file *owner, u64 limit_frames,
 		     struct spt_space **out)
 {
 	struct xa_limit limit = XA_LIMIT(1, U32_MAX);
@@ -140,11 +140,11 @@ int spt_space_create(u32 flags, struct file *owner, u64 limit_pages,
 	s->flags = flags;
 	s->owner_pid = task_tgid_nr(current);
 	s->owner_file = owner;
-	s->limit_pages = limit_pages ?:
+	s->limit_frames = limit_frames ?:
 			 (u64)spt_param_space_mb * (SZ_1M / PAGE_SIZE);
-	atomic64_set(&s->data_pages, 0);
-	spt_kcfg_kernel_top(s->kernel_top);
-	ret = spt_pt_init(&s->pt, &spt_kcfg, spt_pool, s->kernel_top);
+	atomic64_set(&s->data_frames, 0);
+	spt_machine_kernel_top(s->kernel_top);
+	ret = spt_pt_init(&s->pt, &spt_machine_cfg, spt_pool, s->kernel_top);
 	if (ret)
 		goto err_mask;
 	/* Reserve the id: nobody can look it up or destroy it yet. */
@@ -185,11 +185,11 @@ err_count:
 
 void spt_space_teardown(struct spt_space *s)
 {
-	struct spt_gc gc;
+	struct spt_flusher fl;
 
-	spt_gc_init(&gc);
-	spt_pt_destroy(&s->pt, &gc);
-	spt_tlb_gc_finish(s, &gc);
+	spt_flusher_init(&fl);
+	spt_pt_destroy(&s->pt, &fl);
+	spt_flush_finish(s, &fl);
 }
 
 static void spt_space_kill(struct spt_space *s)
@@ -305,7 +305,7 @@ static int spt_range_used(struct spt_space *s, u64 va, u64 len, bool *used)
  */
 static u64 spt_next_mapped(struct spt_space *s, u64 va, u64 end)
 {
-	u64 span = spt_level_size(spt_kcfg.levels);
+	u64 span = spt_level_size(spt_machine_cfg.levels);
 
 	while (va < end) {
 		u64 wend = min(ALIGN_DOWN(va, span) + span, end);
@@ -356,15 +356,15 @@ static void spt_frames_unwind(u64 *pas, unsigned int nr)
 /* May the table grow by the nodes of one more window? */
 static bool spt_nodes_fit(struct spt_space *s)
 {
-	return spt_pt_nr_nodes(&s->pt) < s->limit_pages;
+	return spt_pt_nr_nodes(&s->pt) < s->limit_frames;
 }
 
 bool spt_space_charge(struct spt_space *s, u64 pages)
 {
 	if (!spt_nodes_fit(s))
 		return false;
-	if (atomic64_add_return(pages, &s->data_pages) > s->limit_pages) {
-		atomic64_sub(pages, &s->data_pages);
+	if (atomic64_add_return(pages, &s->data_frames) > s->limit_frames) {
+		atomic64_sub(pages, &s->data_frames);
 		return false;
 	}
 	return true;
@@ -374,21 +374,21 @@ bool spt_space_charge(struct spt_space *s, u64 pages)
 static int spt_window_clear(struct spt_space *s, u64 va, u64 len)
 {
 	struct spt_cursor c;
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	long n;
 	int ret;
 
-	spt_gc_init(&gc);
+	spt_flusher_init(&fl);
 	ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
 	if (!ret)
-		ret = spt_cursor_mut_new(&c, &s->pt, va, va + len, &gc);
+		ret = spt_cursor_mut_new(&c, &s->pt, va, va + len, &fl);
 	if (!ret) {
 		n = spt_cursor_unmap(&c, len);
 		spt_cursor_drop(&c);
 		if (n < 0)
 			ret = n;
 	}
-	spt_tlb_gc_finish(s, &gc);
+	spt_flush_finish(s, &fl);
 	return ret;
 }
 
@@ -403,7 +403,7 @@ struct spt_map_window {
 static int spt_map_tracked_window(struct spt_space *s,
 				  struct spt_map_window *w,
 				  const struct spt_prop *prop, bool replace,
-				  struct spt_gc *gc, u64 *done)
+				  struct spt_flusher *fl, u64 *done)
 {
 	u64 step = spt_level_size(w->level);
 	unsigned int i, mapped = 0;
@@ -436,7 +436,7 @@ static int spt_map_tracked_window(struct spt_space *s,
 	ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
 	if (ret)
 		goto out;
-	ret = spt_cursor_mut_new(&c, &s->pt, w->va, w->va + w->len, gc);
+	ret = spt_cursor_mut_new(&c, &s->pt, w->va, w->va + w->len, fl);
 	if (ret)
 		goto out;
 	if (!replace) {
@@ -462,8 +462,8 @@ static int spt_map_tracked_window(struct spt_space *s,
 	 * counting now, not when their grace period is over (the pool still
 	 * holds them until then).
 	 */
-	atomic64_sub(gc->data_pages - gc->data_settled, &s->data_pages);
-	gc->data_settled = gc->data_pages;
+	atomic64_sub(fl->data_frames - fl->data_settled, &s->data_frames);
+	fl->data_settled = fl->data_frames;
 out:
 	*done += (u64)mapped * step;
 #ifdef SPT_PLANT_LEAK
@@ -474,7 +474,7 @@ out:
 	/* Frames not mapped go back; so does their share of the limit. */
 	spt_frames_unwind(w->pas + mapped, w->nr - mapped);
 	atomic64_sub((w->len - (u64)mapped * step) >> PAGE_SHIFT,
-		     &s->data_pages);
+		     &s->data_frames);
 	return ret;
 }
 
@@ -500,7 +500,7 @@ static void spt_map_tally_add(struct spt_map_tally *t, unsigned int level,
 }
 
 static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
-			   const struct spt_prop *prop, struct spt_gc *gc,
+			   const struct spt_prop *prop, struct spt_flusher *fl,
 			   u64 *done, struct spt_map_tally *t)
 {
 	struct spt_map_window *w;
@@ -522,7 +522,7 @@ static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
 		     w->len == SZ_2M))
 			w->level = 2;
 		ret = spt_map_tracked_window(s, w, prop,
-					     flags & SPT_MAP_REPLACE, gc, done);
+					     flags & SPT_MAP_REPLACE, fl, done);
 		spt_map_tally_add(t, w->level, *done - before);
 		if (ret)
 			break;
@@ -539,7 +539,7 @@ static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
 
 static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 			bool replace, const struct spt_prop *prop,
-			struct spt_gc *gc, u64 *done, struct spt_map_tally *t)
+			struct spt_flusher *fl, u64 *done, struct spt_map_tally *t)
 {
 	u64 end = va + len;
 	int ret = 0;
@@ -555,7 +555,7 @@ static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS + 1);
 		if (ret)
 			break;
-		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, gc);
+		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, fl);
 		if (ret)
 			break;
 		if (!replace)
@@ -565,7 +565,7 @@ static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 			struct spt_item item = {
 				.pa = pa, .tracked = false,
 				.level = spt_largest_level(va, pa, wend - va,
-						spt_kcfg_phys_max_level),
+						spt_machine_phys_max_level),
 			};
 
 			ret = spt_cursor_map(&c, &item, prop, NULL);
@@ -590,7 +590,7 @@ int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 flags, u64 phys,
 		  const struct spt_prop *prop, u64 *mapped)
 {
 	struct spt_map_tally tally = {};
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	bool used;
 	int ret;
 
@@ -605,14 +605,14 @@ int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 flags, u64 phys,
 		if (ret)
 			goto out;
 	}
-	spt_gc_init(&gc);
+	spt_flusher_init(&fl);
 	if (flags & SPT_MAP_PHYS)
 		ret = spt_map_phys(s, va, len, phys, flags & SPT_MAP_REPLACE,
-				   prop, &gc, mapped, &tally);
+				   prop, &fl, mapped, &tally);
 	else
-		ret = spt_map_tracked(s, va, len, flags, prop, &gc, mapped,
+		ret = spt_map_tracked(s, va, len, flags, prop, &fl, mapped,
 				      &tally);
-	spt_tlb_gc_finish(s, &gc);
+	spt_flush_finish(s, &fl);
 out:
 	spt_space_leave(s);
 	trace_spt_map(s->id, va, len, flags, *mapped, tally.level,
@@ -627,7 +627,7 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		    u64 *done)
 {
 	u64 end = va + len, start = va;
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	int ret;
 
 	*unmapped = 0;
@@ -635,7 +635,7 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 	ret = spt_space_enter(s);
 	if (ret)
 		return ret;
-	spt_gc_init(&gc);
+	spt_flusher_init(&fl);
 	while (va < end) {
 		u64 wend;
 		struct spt_cursor c;
@@ -653,7 +653,7 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		 * (it is how room is made) and only a split fails, ENOMEM.
 		 */
 		spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
-		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &gc);
+		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &fl);
 		if (ret)
 			break;
 		n = spt_cursor_unmap(&c, wend - va);
@@ -672,7 +672,7 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		if (ret)
 			break;
 	}
-	spt_tlb_gc_finish(s, &gc);
+	spt_flush_finish(s, &fl);
 	spt_space_leave(s);
 	trace_spt_unmap(s->id, start, len, *done, *unmapped, ret);
 	if (*done)
@@ -686,7 +686,7 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 {
 	u64 end = va + len, start = va;
 	unsigned int level = 0;	/* the largest leaf changed */
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	int ret;
 
 	*nr = 0;
@@ -694,7 +694,7 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 	ret = spt_space_enter(s);
 	if (ret)
 		return ret;
-	spt_gc_init(&gc);
+	spt_flusher_init(&fl);
 	while (va < end) {
 		u64 wend;
 		struct spt_cursor c;
@@ -708,7 +708,7 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 
 		/* As for unmap: only a split needs a node. */
 		spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
-		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &gc);
+		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &fl);
 		if (ret)
 			break;
 		for (;;) {
@@ -734,7 +734,7 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 	}
 	if (ret > 0)
 		ret = 0;
-	spt_tlb_gc_finish(s, &gc);
+	spt_flush_finish(s, &fl);
 	spt_space_leave(s);
 	trace_spt_protect(s->id, start, len, *done, level, *nr, ret);
 	if (*done)
@@ -935,8 +935,8 @@ static int spt_kernel_half_check(struct spt_space *s, char *msg,
 {
 	unsigned int i;
 
-	for (i = spt_kcfg.top_last + 1; i < SPT_NR_ENTRIES; i++) {
-		u64 now = spt_kcfg_kernel_entry(i);
+	for (i = spt_machine_cfg.top_last + 1; i < SPT_NR_ENTRIES; i++) {
+		u64 now = spt_machine_kernel_entry(i);
 
 		if ((s->kernel_top[i] ^ now) & ~(u64)_PAGE_ACCESSED) {
 			snprintf(msg, msg_len,
@@ -950,7 +950,7 @@ static int spt_kernel_half_check(struct spt_space *s, char *msg,
 
 int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 {
-	u64 end = spt_cfg_user_end(&spt_kcfg);
+	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_cursor c;
 	int ret;
 
@@ -996,7 +996,7 @@ static int spt_count_leaf(const struct spt_query *q, void *arg)
 	unsigned int l;
 
 	ctx->counts->leaves[q->level - 1]++;
-	for (l = q->level; l < spt_kcfg.levels; l++) {
+	for (l = q->level; l < spt_machine_cfg.levels; l++) {
 		u64 node = ALIGN_DOWN(q->va_start, spt_level_size(l + 1));
 
 		if (node == ctx->last[l - 1])
@@ -1011,7 +1011,7 @@ unsigned long spt_space_counts(struct spt_space *s,
 			       struct spt_pt_counts *counts)
 {
 	struct spt_count_ctx ctx = { .counts = counts };
-	u64 va = 0, end = spt_cfg_user_end(&spt_kcfg);
+	u64 va = 0, end = spt_cfg_user_end(&spt_machine_cfg);
 	unsigned long slices = 0;
 	unsigned int i;
 
@@ -1035,6 +1035,6 @@ unsigned long spt_space_counts(struct spt_space *s,
 		slices++;
 		cond_resched();
 	}
-	counts->nodes[spt_kcfg.levels - 1] = 1;	/* the root */
+	counts->nodes[spt_machine_cfg.levels - 1] = 1;	/* the root */
 	return slices;
 }

@@ -30,10 +30,10 @@ struct spt_space {
 	bool dead;
 	struct spt_pt pt;
 	u64 kernel_top[SPT_NR_ENTRIES];	/* the kernel half it was given */
-	atomic64_t data_pages;		/* 4 KiB pool frames referenced */
+	atomic64_t data_frames;		/* 4 KiB pool frames referenced */
 	atomic64_t mapped_bytes;
 	/* space_mb at creation: of data pages, and of page-table nodes */
-	u64 limit_pages;
+	u64 limit_frames;
 	cpumask_var_t loaded;		/* CPUs that have it in CR3 now */
 };
 
@@ -43,13 +43,13 @@ void spt_spaces_init(void);
 void spt_spaces_exit(void);
 
 /*
- * Create a space with the quota @limit_pages (0: space_mb now) and publish
+ * Create a space with the quota @limit_frames (0: space_mb now) and publish
  * its id (last, once everything else exists). *@out comes with a reference
  * of the caller's own, to drop with spt_space_put(): someone may destroy
  * the space as soon as its id is published, and the reference keeps the
  * struct (not the table) alive.
  */
-int spt_space_create(u32 flags, struct file *owner, u64 limit_pages,
+int spt_space_create(u32 flags, struct file *owner, u64 limit_frames,
 		     struct spt_space **out);
 /* Look up and take a reference; NULL if no such live space. */
 struct spt_space *spt_space_get(u32 id);

@@ -7,7 +7,7 @@
  * operation, or, for operations that make progress piecewise (a range
  * mapped item by item, unmap, a protect_next loop), exactly like the
  * progress they reported. Atomic operations must leave the pool usage as it
- * was. After destroy and gc release the pool must have no frame in use.
+ * was. After destroy and flusher release the pool must have no frame in use.
  */
 #include <errno.h>
 
@@ -53,12 +53,12 @@ static void setup_huge(struct tenv *e, unsigned int levels)
 
 	tenv_init(e, levels);
 	f = tl_frame_alloc(e, 2);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e->pt, 0, 8 * SZ_1G, &e->gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e->pt, 0, 8 * SZ_1G, &e->fl), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, 2 * SZ_1G), 0);
-	REQUIRE_EQ(tl_map(e, &c, PA0, 3, false, SPT_PROP_W, SPT_CACHE_WT,
+	REQUIRE_EQ(tl_map(e, &c, PA0, 3, false, SPT_PROT_WRITE, SPT_CACHE_WT,
 			  false, NULL), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, 4 * SZ_1G), 0);
-	REQUIRE_EQ(tl_map(e, &c, f, 2, true, SPT_PROP_W, 0, true, NULL), 0);
+	REQUIRE_EQ(tl_map(e, &c, f, 2, true, SPT_PROT_WRITE, 0, true, NULL), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, SZ_1G - SZ_4K), 0);
 	REQUIRE_EQ(tl_map(e, &c, PA0 + SZ_1G, 1, false, 0, 0, false, NULL),
 		   0);
@@ -73,7 +73,7 @@ static int run_cursor_new(struct tenv *e, struct model *expect)
 
 	(void)expect;
 	ret = spt_cursor_mut_new(&c, &e->pt, SZ_1G + SZ_4K, SZ_1G + 2 * SZ_4K,
-				 &e->gc);
+				 &e->fl);
 	if (ret)
 		return ret;
 	/* nothing mapped: drop removes what was created */
@@ -89,16 +89,16 @@ static int map_one(struct tenv *e, struct model *expect, unsigned int level,
 	int ret;
 
 	pa = tracked ? frame : PA0;
-	ret = spt_cursor_mut_new(&c, &e->pt, 0, 4 * SZ_512G, &e->gc);
+	ret = spt_cursor_mut_new(&c, &e->pt, 0, 4 * SZ_512G, &e->fl);
 	if (ret)
 		goto out;
 	REQUIRE_EQ(spt_cursor_jump(&c, va), 0);
-	ret = tl_map(e, &c, pa, level, tracked, SPT_PROP_W, 0, false, NULL);
+	ret = tl_map(e, &c, pa, level, tracked, SPT_PROT_WRITE, 0, false, NULL);
 	spt_cursor_drop(&c);
 	if (!ret) {
 		struct mleaf l = {
 			.va = va, .pa = pa, .level = level,
-			.flags = SPT_PROP_W, .tracked = tracked, .frame = pa,
+			.flags = SPT_PROT_WRITE, .tracked = tracked, .frame = pa,
 		};
 
 		model_map(expect, &l);
@@ -136,18 +136,18 @@ static int run_map_range(struct tenv *e, struct model *expect)
 	int ret;
 
 	ret = spt_cursor_mut_new(&c, &e->pt, SZ_1G - SZ_2M, 2 * SZ_1G,
-				 &e->gc);
+				 &e->fl);
 	if (ret)
 		return ret;
 	REQUIRE_EQ(spt_cursor_jump(&c, va), 0);
 	while (len) {
 		unsigned int l = spt_largest_level(va, pa, len, 3);
 		struct mleaf leaf = {
-			.va = va, .pa = pa, .level = l, .flags = SPT_PROP_X,
+			.va = va, .pa = pa, .level = l, .flags = SPT_PROT_EXEC,
 			.cache = SPT_CACHE_WC,
 		};
 
-		ret = tl_map(e, &c, pa, l, false, SPT_PROP_X, SPT_CACHE_WC,
+		ret = tl_map(e, &c, pa, l, false, SPT_PROT_EXEC, SPT_CACHE_WC,
 			     false, NULL);
 		if (ret)
 			break;
@@ -169,7 +169,7 @@ static int run_unmap_split(struct tenv *e, struct model *expect)
 	struct spt_cursor c;
 	long ret;
 
-	ret = spt_cursor_mut_new(&c, &e->pt, 2 * SZ_1G, 5 * SZ_1G, &e->gc);
+	ret = spt_cursor_mut_new(&c, &e->pt, 2 * SZ_1G, 5 * SZ_1G, &e->fl);
 	if (ret)
 		return ret;
 	REQUIRE_EQ(spt_cursor_jump(&c, s), 0);
@@ -189,14 +189,14 @@ static int run_unmap_split(struct tenv *e, struct model *expect)
 static int run_protect_split(struct tenv *e, struct model *expect)
 {
 	struct spt_prot_op op = {
-		.set = SPT_PROP_USER, .clear = SPT_PROP_W,
+		.set = SPT_PROT_USER, .clear = SPT_PROT_WRITE,
 		.cache = SPT_CACHE_UC,
 	};
 	u64 s = 3 * SZ_1G - SZ_4K, en = 4 * SZ_1G + SZ_4K, rs, re, ms, me;
 	struct spt_cursor c;
 	int ret, n = 0;
 
-	ret = spt_cursor_mut_new(&c, &e->pt, 2 * SZ_1G, 5 * SZ_1G, &e->gc);
+	ret = spt_cursor_mut_new(&c, &e->pt, 2 * SZ_1G, 5 * SZ_1G, &e->fl);
 	if (ret)
 		return ret;
 	REQUIRE_EQ(spt_cursor_jump(&c, s), 0);
@@ -224,8 +224,8 @@ static int run_protect_split(struct tenv *e, struct model *expect)
 /* Destroy allocates nothing: it succeeds with any failure armed. */
 static int run_destroy(struct tenv *e, struct model *expect)
 {
-	spt_pt_destroy(&e->pt, &e->gc);
-	spt_gc_release(&e->gc, e->pool);
+	spt_pt_destroy(&e->pt, &e->fl);
+	spt_flusher_release(&e->fl, e->pool);
 	/* rebuild an empty table so that the sweep's checks apply */
 	model_reset(expect);
 	tl_pool_fail_nth(e->pool, 0);
@@ -249,14 +249,14 @@ static unsigned int sweep(const struct fop *op, unsigned int levels)
 		model_init(&before, levels, tenv_user_end(&e));
 		model_init(&after, levels, tenv_user_end(&e));
 		REQUIRE_EQ(model_from_table(&before, &e.pt), 0);
-		spt_gc_release(&e.gc, e.pool);
+		spt_flusher_release(&e.fl, e.pool);
 		used0 = tl_pool_used(e.pool);
 		tl_pool_fail_nth(e.pool, n);
 		ret = op->run(&e, &before);
 		tl_pool_fail_nth(e.pool, 0);
 		CHECKF(ret == 0 || ret == -ENOMEM, "%s: failure %u: %d",
 		       op->name, n, ret);
-		spt_gc_release(&e.gc, e.pool);
+		spt_flusher_release(&e.fl, e.pool);
 		CHECKF(tenv_check(&e), "%s: failure point %u", op->name, n);
 		REQUIRE_EQ(model_from_table(&after, &e.pt), 0);
 		CHECKF(model_equiv(&after, &before, why, sizeof(why)),
@@ -316,11 +316,11 @@ static void failnth_pt_init(void)
 		for (n = 1; n <= MAX_POINTS; n++) {
 			struct spt_pool *pool = tl_pool_new(16ULL << 20);
 			struct spt_pt pt;
-			struct spt_gc gc;
+			struct spt_flusher fl;
 			int ret;
 
 			REQUIRE(pool);
-			spt_gc_init(&gc);
+			spt_flusher_init(&fl);
 			tl_pool_fail_nth(pool, n);
 			ret = spt_pt_init(&pt, &cfg, pool, NULL);
 			tl_pool_fail_nth(pool, 0);
@@ -331,8 +331,8 @@ static void failnth_pt_init(void)
 			} else {
 				CHECK_EQ(spt_pt_check(&pt, NULL, true, NULL,
 						      NULL, NULL, 0), 0);
-				spt_pt_destroy(&pt, &gc);
-				spt_gc_release(&gc, pool);
+				spt_pt_destroy(&pt, &fl);
+				spt_flusher_release(&fl, pool);
 			}
 			CHECK_EQ(tl_pool_delete(pool), 0);
 			if (!ret)

@@ -266,9 +266,9 @@ static bool fz_session_check(struct fz *f, u64 lo, u64 hi)
 	u64 nodes = 0;
 	int ret, i;
 
-	spt_gc_release(&f->e.gc, f->e.pool);
-	EXPECT(f, !f->e.gc.head && !f->e.gc.nr_frames && !f->e.gc.nr_nodes,
-	       "gc not reset by spt_gc_release");
+	spt_flusher_release(&f->e.fl, f->e.pool);
+	EXPECT(f, !f->e.fl.head && !f->e.fl.nr_frames && !f->e.fl.nr_nodes,
+	       "flusher not reset by spt_flusher_release");
 	ret = spt_pt_check(&f->e.pt, f->e.ktop, true, tenv_handles_cb, &f->e,
 			   msg, sizeof(msg));
 	EXPECT(f, ret == 0, "spt_pt_check: %d: %s", ret, msg);
@@ -344,14 +344,14 @@ bool fz_finish(struct fz *f)
 		if (pt->keys[i] && pt->vals[i] &&
 		    !fz_handles(f, pt->keys[i] - 1))
 			frames++;
-	spt_pt_destroy(&f->e.pt, &f->e.gc);
-	EXPECT(f, f->e.gc.nr_nodes == nodes,
-	       "destroy queued %lu nodes, table had %llu", f->e.gc.nr_nodes,
+	spt_pt_destroy(&f->e.pt, &f->e.fl);
+	EXPECT(f, f->e.fl.nr_nodes == nodes,
+	       "destroy queued %lu nodes, table had %llu", f->e.fl.nr_nodes,
 	       (unsigned long long)nodes);
-	EXPECT(f, f->e.gc.nr_frames == frames,
-	       "destroy queued %lu frames, expected %llu", f->e.gc.nr_frames,
+	EXPECT(f, f->e.fl.nr_frames == frames,
+	       "destroy queued %lu frames, expected %llu", f->e.fl.nr_frames,
 	       (unsigned long long)frames);
-	spt_gc_release(&f->e.gc, f->e.pool);
+	spt_flusher_release(&f->e.fl, f->e.pool);
 	model_reset(&f->m);
 	for (i = 0; i < FZ_SLOTS; i++)
 		if (f->slots[i].live && !fz_slot_put(f, &f->slots[i]))
@@ -440,11 +440,11 @@ static bool fz_map_one(struct fz *f, struct spt_item *item,
 		EXPECT(f, replaced == exp, "map at 0x%llx: replaced %lu, model %lu",
 		       (unsigned long long)pos, replaced, exp);
 		if (exp)
-			EXPECT(f, f->e.gc.flush_start <= f->m.removed_lo &&
-			       f->e.gc.flush_end >= f->m.removed_hi,
-			       "gc flush span [0x%llx, 0x%llx) misses [0x%llx, 0x%llx)",
-			       (unsigned long long)f->e.gc.flush_start,
-			       (unsigned long long)f->e.gc.flush_end,
+			EXPECT(f, f->e.fl.flush_start <= f->m.removed_lo &&
+			       f->e.fl.flush_end >= f->m.removed_hi,
+			       "flusher flush span [0x%llx, 0x%llx) misses [0x%llx, 0x%llx)",
+			       (unsigned long long)f->e.fl.flush_start,
+			       (unsigned long long)f->e.fl.flush_end,
 			       (unsigned long long)f->m.removed_lo,
 			       (unsigned long long)f->m.removed_hi);
 		f->mva = pos + size;
@@ -548,11 +548,11 @@ static bool fz_do_unmap(struct fz *f, const struct fz_op *op)
 	       (unsigned long long)pos, (unsigned long long)len,
 	       (unsigned long long)f->ce, ret, exp);
 	if (valid && exp > 0)
-		EXPECT(f, f->e.gc.flush_start <= f->m.removed_lo &&
-		       f->e.gc.flush_end >= f->m.removed_hi,
-		       "gc flush span [0x%llx, 0x%llx) misses [0x%llx, 0x%llx)",
-		       (unsigned long long)f->e.gc.flush_start,
-		       (unsigned long long)f->e.gc.flush_end,
+		EXPECT(f, f->e.fl.flush_start <= f->m.removed_lo &&
+		       f->e.fl.flush_end >= f->m.removed_hi,
+		       "flusher flush span [0x%llx, 0x%llx) misses [0x%llx, 0x%llx)",
+		       (unsigned long long)f->e.fl.flush_start,
+		       (unsigned long long)f->e.fl.flush_end,
 		       (unsigned long long)f->m.removed_lo,
 		       (unsigned long long)f->m.removed_hi);
 	return fz_check_va(f, "unmap");
@@ -673,7 +673,7 @@ static bool fz_do_open(struct fz *f, const struct fz_op *op)
 		op->b <= f->m.user_end;
 	if (op->mut)
 		ret = spt_cursor_mut_new(&f->c, &f->e.pt, op->a, op->b,
-					 &f->e.gc);
+					 &f->e.fl);
 	else
 		ret = spt_cursor_new(&f->c, &f->e.pt, op->a, op->b);
 	f->ops++;
@@ -939,7 +939,7 @@ static u64 fz_gen_len(struct fz *f, struct fz_rng *r)
 
 static u8 fz_gen_flags(struct fz_rng *r)
 {
-	return fz_rand(r) & (SPT_PROP_ALL & ~SPT_PROP_GLOBAL);
+	return fz_rand(r) & (SPT_PROT_ALL & ~SPT_PROT_GLOBAL);
 }
 
 static u64 fz_gen_pa(struct fz *f, struct fz_rng *r, u64 size)

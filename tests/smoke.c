@@ -41,7 +41,7 @@ struct env {
 	struct spt_cfg cfg;
 	struct spt_pool *pool;
 	struct spt_pt pt;
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	u64 ktop[SPT_NR_ENTRIES];
 	u64 handle_pa;		/* one frame with an extra reference, or 0 */
 };
@@ -84,7 +84,7 @@ static void env_init(struct env *e, unsigned int levels)
 		e->ktop[i] = (0x7000000ULL + ((u64)i << 12)) | 0x63;
 	e->pool = spt_pool_user_create(256);
 	CHECK(e->pool);
-	spt_gc_init(&e->gc);
+	spt_flusher_init(&e->fl);
 	CHECK_EQ(spt_pt_init(&e->pt, &e->cfg, e->pool, e->ktop), 0);
 	CHECK(!(e->pt.root_pa & SZ_4K));	/* 8 KiB aligned for CR3 */
 	ENV_CHECK(e);
@@ -92,7 +92,7 @@ static void env_init(struct env *e, unsigned int levels)
 
 static void env_release(struct env *e)
 {
-	spt_gc_release(&e->gc, e->pool);
+	spt_flusher_release(&e->fl, e->pool);
 }
 
 static void env_fini(struct env *e)
@@ -100,7 +100,7 @@ static void env_fini(struct env *e)
 	struct spt_pt_counts counts;
 
 	ENV_CHECK(e);
-	spt_pt_destroy(&e->pt, &e->gc);
+	spt_pt_destroy(&e->pt, &e->fl);
 	env_release(e);
 	spt_pt_count(&e->pt, &counts);
 	CHECK_EQ(counts.nodes[e->cfg.levels - 1], 0);
@@ -148,7 +148,7 @@ static void query_at(struct env *e, u64 va, struct spt_query *q)
 }
 
 static const struct spt_prop prop_rw = {
-	.flags = SPT_PROP_W | SPT_PROP_USER, .cache = SPT_CACHE_WB,
+	.flags = SPT_PROT_WRITE | SPT_PROT_USER, .cache = SPT_CACHE_WB,
 };
 
 /* 4 KiB tracked pages: map, query, find_next, protect, unmap. */
@@ -168,7 +168,7 @@ static void test_small(struct env *e, u64 base)
 	for (i = 0; i < N; i++)
 		pas[i] = alloc_data(e, 1);
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + N * SZ_4K,
-				    &e->gc), 0);
+				    &e->fl), 0);
 	for (i = 0; i < N; i++) {
 		struct spt_item it = { .pa = pas[i], .level = 1,
 				       .tracked = true };
@@ -225,11 +225,11 @@ static void test_small(struct env *e, u64 base)
 
 	/* protect [base + 1 page, base + 10 pages): W off, WC. */
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + N * SZ_4K,
-				    &e->gc), 0);
+				    &e->fl), 0);
 	CHECK_EQ(spt_cursor_jump(&c, base + SZ_4K), 0);
 	i = 0;
 	for (;;) {
-		struct spt_prot_op op = { .clear = SPT_PROP_W,
+		struct spt_prot_op op = { .clear = SPT_PROT_WRITE,
 					  .cache = SPT_CACHE_WC };
 		u64 at = spt_cursor_va(&c), end = base + 10 * SZ_4K;
 
@@ -245,7 +245,7 @@ static void test_small(struct env *e, u64 base)
 	CHECK_EQ(i, 6);		/* pages 1, 3, 4, 6, 7, 9 */
 	spt_cursor_drop(&c);
 	query_at(e, base + 3 * SZ_4K, &q);
-	CHECK_EQ(q.prop.flags, SPT_PROP_USER);
+	CHECK_EQ(q.prop.flags, SPT_PROT_USER);
 	CHECK_EQ(q.prop.cache, SPT_CACHE_WC);
 	CHECK_EQ(*raw_pte(e, base + 3 * SZ_4K, 1) & (1ULL << 7), 1ULL << 7);
 	query_at(e, base + 10 * SZ_4K, &q);
@@ -256,16 +256,16 @@ static void test_small(struct env *e, u64 base)
 	spt_pool_get_stats(e->pool, &st);
 	used = st.used_frames;
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + N * SZ_4K,
-				    &e->gc), 0);
+				    &e->fl), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, N / 2 * SZ_4K), HALF);
 	CHECK_EQ(spt_cursor_va(&c), base + N / 2 * SZ_4K);
 	CHECK_EQ(spt_cursor_unmap(&c, N * SZ_4K), -EINVAL);
 	spt_cursor_drop(&c);
-	CHECK_EQ(e->gc.nr_frames, HALF);
+	CHECK_EQ(e->fl.nr_frames, HALF);
 	/* emptied PTE tables (page 512 is a hole) */
-	n = e->gc.nr_nodes;
+	n = e->fl.nr_nodes;
 	CHECK_EQ(n, (base & (SZ_2M - 1)) ? 2 : 1);
-	CHECK(e->gc.flush_start <= base && e->gc.flush_end >= base + SZ_4K);
+	CHECK(e->fl.flush_start <= base && e->fl.flush_end >= base + SZ_4K);
 	spt_pool_get_stats(e->pool, &st);
 	CHECK_EQ(st.used_frames, used);
 	ENV_CHECK(e);
@@ -281,7 +281,7 @@ static void test_small(struct env *e, u64 base)
 
 	/* unmap the rest (one node left empty: unlinked) */
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + N * SZ_4K,
-				    &e->gc), 0);
+				    &e->fl), 0);
 	CHECK_EQ(spt_cursor_jump(&c, base + N / 2 * SZ_4K), 0);
 	CHECK(spt_cursor_unmap(&c, N / 2 * SZ_4K) > 0);
 	spt_cursor_drop(&c);
@@ -299,13 +299,13 @@ static void test_huge(struct env *e, u64 base)
 {
 	u64 pa = alloc_data(e, 2), pa2 = alloc_data(e, 2), s, t;
 	struct spt_item it = { .pa = pa, .level = 2, .tracked = true };
-	struct spt_prot_op op = { .set = SPT_PROP_X, .cache = -1 };
+	struct spt_prot_op op = { .set = SPT_PROT_EXEC, .cache = -1 };
 	struct spt_pt_counts counts;
 	struct spt_cursor c;
 	struct spt_query q;
 
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + 2 * SZ_2M,
-				    &e->gc), 0);
+				    &e->fl), 0);
 	CHECK_EQ(spt_cursor_map(&c, &it, &prop_rw, NULL), 0);
 	it.pa = pa2;
 	CHECK_EQ(spt_cursor_map(&c, &it, &prop_rw, NULL), 0);
@@ -317,7 +317,7 @@ static void test_huge(struct env *e, u64 base)
 	CHECK_EQ(q.va_end, base + SZ_2M);
 
 	/* a cursor over exactly one 2 MiB entry may map a 2 MiB leaf */
-	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_2M, &e->gc),
+	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_2M, &e->fl),
 		 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_4K * 3), 3);	/* split first */
 	spt_cursor_drop(&c);
@@ -328,7 +328,7 @@ static void test_huge(struct env *e, u64 base)
 
 	/* unmap 1 page in the middle of the split frame: 508 refs */
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base + 7 * SZ_4K,
-				    base + 8 * SZ_4K, &e->gc), 0);
+				    base + 8 * SZ_4K, &e->fl), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_4K), 1);
 	spt_cursor_drop(&c);
 	CHECK_EQ(refs(e, pa), 508);
@@ -338,16 +338,16 @@ static void test_huge(struct env *e, u64 base)
 
 	/* protect one page inside the second (unsplit) frame: splits it */
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base + SZ_2M + SZ_4K,
-				    base + SZ_2M + 2 * SZ_4K, &e->gc), 0);
+				    base + SZ_2M + 2 * SZ_4K, &e->fl), 0);
 	CHECK_EQ(spt_cursor_protect_next(&c, SZ_4K, &op, &s, &t), 1);
 	CHECK_EQ(s, base + SZ_2M + SZ_4K);
 	CHECK_EQ(t, s + SZ_4K);
 	spt_cursor_drop(&c);
 	CHECK_EQ(refs(e, pa2), 512);
 	query_at(e, s, &q);
-	CHECK(q.prop.flags & SPT_PROP_X);
+	CHECK(q.prop.flags & SPT_PROT_EXEC);
 	query_at(e, t, &q);
-	CHECK(!(q.prop.flags & SPT_PROP_X));
+	CHECK(!(q.prop.flags & SPT_PROT_EXEC));
 	ENV_CHECK(e);
 	spt_pt_count(&e->pt, &counts);
 	CHECK_EQ(counts.leaves[0], 508 + 512);
@@ -355,7 +355,7 @@ static void test_huge(struct env *e, u64 base)
 
 	/* unmap everything: both frames queued, freed on release */
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + 2 * SZ_2M,
-				    &e->gc), 0);
+				    &e->fl), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, 2 * SZ_2M), 508 + 512);
 	spt_cursor_drop(&c);
 	CHECK_EQ(refs(e, pa), 0);
@@ -371,7 +371,7 @@ static void test_huge(struct env *e, u64 base)
 static void test_untracked(struct env *e, u64 base)
 {
 	struct spt_item it = { .pa = 0x3ULL * SZ_1G, .level = 3 };
-	struct spt_prot_op op = { .clear = SPT_PROP_W, .cache = SPT_CACHE_UC };
+	struct spt_prot_op op = { .clear = SPT_PROT_WRITE, .cache = SPT_CACHE_UC };
 	struct spt_pt_counts counts;
 	struct spt_cursor c;
 	struct spt_query q;
@@ -382,7 +382,7 @@ static void test_untracked(struct env *e, u64 base)
 	CHECK_EQ(spt_largest_level(base + SZ_2M, it.pa, SZ_1G, 3), 2);
 	CHECK_EQ(spt_largest_level(base, it.pa, SZ_1G - SZ_4K, 3), 2);
 	CHECK_EQ(spt_largest_level(base, it.pa + SZ_4K, SZ_1G, 3), 1);
-	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_1G, &e->gc),
+	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_1G, &e->fl),
 		 0);
 	CHECK_EQ(spt_cursor_map(&c, &it, &prop_rw, NULL), 0);
 	CHECK_EQ(spt_cursor_va(&c), base + SZ_1G);
@@ -393,7 +393,7 @@ static void test_untracked(struct env *e, u64 base)
 	CHECK_EQ(q.item.pa, it.pa);
 
 	/* protect one 4 KiB page: 1 GiB -> 2 MiB -> 4 KiB */
-	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_1G, &e->gc),
+	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_1G, &e->fl),
 		 0);
 	CHECK_EQ(spt_cursor_jump(&c, base + SZ_2M + SZ_4K), 0);
 	CHECK_EQ(spt_cursor_protect_next(&c, SZ_4K, &op, &s, &t), 1);
@@ -408,7 +408,7 @@ static void test_untracked(struct env *e, u64 base)
 	CHECK(q.mapped && q.item.level == 1);
 	CHECK_EQ(q.item.pa, it.pa + SZ_2M + SZ_4K);
 	CHECK_EQ(q.prop.cache, SPT_CACHE_UC);
-	CHECK_EQ(q.prop.flags, SPT_PROP_USER);
+	CHECK_EQ(q.prop.flags, SPT_PROT_USER);
 	query_at(e, base + 5 * SZ_2M, &q);
 	CHECK(q.mapped && q.item.level == 2);
 	CHECK_EQ(q.item.pa, it.pa + 5 * SZ_2M);
@@ -417,13 +417,13 @@ static void test_untracked(struct env *e, u64 base)
 	op.cache = SPT_CACHE_WC;
 	op.clear = 0;
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base + 6 * SZ_2M,
-				    base + 7 * SZ_2M, &e->gc), 0);
+				    base + 7 * SZ_2M, &e->fl), 0);
 	CHECK_EQ(spt_cursor_protect_next(&c, SZ_2M, &op, &s, &t), 1);
 	CHECK_EQ(t - s, SZ_2M);
 	spt_cursor_drop(&c);
 	CHECK_EQ(*raw_pte(e, base + 6 * SZ_2M, 2) & (1ULL << 12), 1ULL << 12);
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base + 6 * SZ_2M,
-				    base + 7 * SZ_2M, &e->gc), 0);
+				    base + 7 * SZ_2M, &e->fl), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_4K), 1);
 	spt_cursor_drop(&c);
 	CHECK_EQ(*raw_pte(e, base + 6 * SZ_2M + SZ_4K, 1) & (1ULL << 7),
@@ -434,7 +434,7 @@ static void test_untracked(struct env *e, u64 base)
 	ENV_CHECK(e);
 
 	/* replace the split subtree by one 1 GiB leaf again */
-	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_1G, &e->gc),
+	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_1G, &e->fl),
 		 0);
 	CHECK_EQ(spt_cursor_map(&c, &it, &prop_rw, &replaced), 0);
 	CHECK_EQ(replaced, 511 + 512 + 511 - 1 + 0);
@@ -447,7 +447,7 @@ static void test_untracked(struct env *e, u64 base)
 	/* a 2 MiB tracked frame mapped over part of it: split, replace */
 	pa = alloc_data(e, 2);
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base + SZ_2M, base + 2 * SZ_2M,
-				    &e->gc), 0);
+				    &e->fl), 0);
 	CHECK_EQ(spt_cursor_map(&c, &(struct spt_item){ .pa = pa, .level = 2,
 			.tracked = true }, &prop_rw, &replaced), 0);
 	CHECK_EQ(replaced, 1);
@@ -455,7 +455,7 @@ static void test_untracked(struct env *e, u64 base)
 	ENV_CHECK(e);
 
 	/* unmap it all */
-	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_1G, &e->gc),
+	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_1G, &e->fl),
 		 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_1G), 512);
 	spt_cursor_drop(&c);
@@ -482,7 +482,7 @@ static void test_failures(struct env *e, u64 base)
 
 		spt_pool_user_fail_nth(e->pool, n);
 		ret = spt_cursor_mut_new(&c, &e->pt, base, base + SZ_4K,
-					 &e->gc);
+					 &e->fl);
 		if (ret) {
 			CHECK_EQ(ret, -ENOMEM);
 		} else {
@@ -536,7 +536,7 @@ static void test_failures(struct env *e, u64 base)
 	CHECK(strstr(msg, "kernel-half"));
 	e->ktop[300] ^= 0x1000;
 
-	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_4K, &e->gc),
+	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base, base + SZ_4K, &e->fl),
 		 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_4K), 1);
 	spt_cursor_drop(&c);
@@ -552,7 +552,7 @@ static void test_empty_cursor(struct env *e, u64 base)
 
 	spt_pt_count(&e->pt, &before);
 	CHECK_EQ(spt_cursor_mut_new(&c, &e->pt, base + SZ_4K,
-				    base + 3 * SZ_4K, &e->gc), 0);
+				    base + 3 * SZ_4K, &e->fl), 0);
 	CHECK(c.guard_level == 1);
 	spt_cursor_drop(&c);
 	spt_pt_count(&e->pt, &after);
@@ -564,7 +564,7 @@ static void test_empty_cursor(struct env *e, u64 base)
 struct thr {
 	struct env *e;
 	u64 base;
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	pthread_t tid;
 };
 
@@ -578,7 +578,7 @@ static void *thr_main(void *arg)
 		u64 va = t->base + (round % 4) * SZ_2M;
 
 		CHECK_EQ(spt_cursor_mut_new(&c, &t->e->pt, va, va + SZ_2M,
-					    &t->gc), 0);
+					    &t->fl), 0);
 		for (i = 0; i < 64; i++) {
 			u64 pa;
 			struct spt_item it = { .level = 1, .tracked = true };
@@ -609,13 +609,13 @@ static void test_threads(struct env *e, u64 base)
 	for (i = 0; i < 4; i++) {
 		t[i].e = e;
 		t[i].base = base + (i & 1) * SZ_1G + (i >> 1) * 8 * SZ_2M;
-		spt_gc_init(&t[i].gc);
+		spt_flusher_init(&t[i].fl);
 		CHECK(!pthread_create(&t[i].tid, NULL, thr_main, &t[i]));
 	}
 	for (i = 0; i < 4; i++)
 		CHECK(!pthread_join(t[i].tid, NULL));
 	for (i = 0; i < 4; i++)
-		spt_gc_release(&t[i].gc, e->pool);
+		spt_flusher_release(&t[i].fl, e->pool);
 	ENV_CHECK(e);
 }
 
@@ -634,7 +634,7 @@ static void test_roots(struct env *e)
 	for (i = 0; i < 5; i++) {
 		CHECK(spt_meta_put(spt_pool_meta(e->pool, pas[i])));
 		spt_pool_free(e->pool, pas[i]);
-		spt_pt_destroy(&pts[i], &e->gc);
+		spt_pt_destroy(&pts[i], &e->fl);
 	}
 	env_release(e);
 }
@@ -661,7 +661,7 @@ static void run(unsigned int levels)
 		u64 pa = alloc_data(&e, 2);
 
 		CHECK_EQ(spt_cursor_mut_new(&c, &e.pt, 40 * SZ_1G,
-					    40 * SZ_1G + SZ_2M, &e.gc), 0);
+					    40 * SZ_1G + SZ_2M, &e.fl), 0);
 		CHECK_EQ(spt_cursor_map(&c, &(struct spt_item){ .pa = pa,
 				.level = 2, .tracked = true }, &prop_rw, NULL),
 			 0);

@@ -167,7 +167,7 @@ void tenv_init_arena(struct tenv *e, const struct spt_cfg *cfg, bool ktop,
 	memset(e, 0, sizeof(*e));
 	e->cfg = *cfg;
 	u64map_init(&e->handles);
-	spt_gc_init(&e->gc);
+	spt_flusher_init(&e->fl);
 	e->use_ktop = ktop;
 	/* A fake kernel half: present entries naming frames outside the pool */
 	for (i = 256; i < SPT_NR_ENTRIES; i++)
@@ -207,8 +207,8 @@ void tenv_fini(struct tenv *e)
 	size_t i;
 
 	tenv_check(e);
-	spt_pt_destroy(&e->pt, &e->gc);
-	spt_gc_release(&e->gc, e->pool);
+	spt_pt_destroy(&e->pt, &e->fl);
+	spt_flusher_release(&e->fl, e->pool);
 	for (i = 0; i < e->handles.cap; i++) {
 		u64 pa = e->handles.keys[i] - 1;
 
@@ -285,7 +285,7 @@ void tl_map_range(struct tenv *e, u64 va, u64 pa, unsigned int level,
 	struct spt_cursor c;
 
 	REQUIRE_EQ(spt_cursor_mut_new(&c, &e->pt, va,
-				      va + spt_level_size(level), &e->gc), 0);
+				      va + spt_level_size(level), &e->fl), 0);
 	REQUIRE_EQ(tl_map(e, &c, pa, level, false, flags, SPT_CACHE_WB, false,
 			  NULL), 0);
 	spt_cursor_drop(&c);

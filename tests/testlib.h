@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Helpers shared by the host tests: fixed configurations, a test
- * environment (pool + page table + gc + the test's own frame handles), a
+ * environment (pool + page table + flusher + the test's own frame handles), a
  * raw walker that reads PTEs the way the MMU would, and a small u64 map.
  */
 #ifndef SPT_TESTS_TESTLIB_H
@@ -60,7 +60,7 @@ struct tenv {
 	struct spt_cfg cfg;
 	struct spt_pool *pool;
 	struct spt_pt pt;
-	struct spt_gc gc;
+	struct spt_flusher fl;
 	u64 ktop[SPT_NR_ENTRIES];
 	bool use_ktop;
 	struct u64map handles;	/* head pa -> references the test holds */

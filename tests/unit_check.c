@@ -31,12 +31,12 @@ static void build(struct tenv *e, unsigned int levels, u64 *f)
 
 	tenv_init(e, levels);
 	*f = tl_frame_alloc(e, 2);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e->pt, 0, 4 * SZ_1G, &e->gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e->pt, 0, 4 * SZ_1G, &e->fl), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, SZ_1G + SZ_4K), 0);
-	REQUIRE_EQ(tl_map(e, &c, 1ULL << 40, 1, false, SPT_PROP_W, 0, false,
+	REQUIRE_EQ(tl_map(e, &c, 1ULL << 40, 1, false, SPT_PROT_WRITE, 0, false,
 			  NULL), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, SZ_1G + SZ_2M), 0);
-	REQUIRE_EQ(tl_map(e, &c, *f, 2, true, SPT_PROP_W, 0, true, NULL), 0);
+	REQUIRE_EQ(tl_map(e, &c, *f, 2, true, SPT_PROT_WRITE, 0, true, NULL), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, 2 * SZ_1G), 0);
 	REQUIRE_EQ(tl_map(e, &c, 1ULL << 41, 3, false, 0, 0, false, NULL), 0);
 	spt_cursor_drop(&c);
@@ -154,7 +154,7 @@ static void kernel_half_l(unsigned int levels)
 		CHECK_EQ(root[i], e.ktop[i]);
 	ue = tenv_user_end(&e);
 	/* fill and empty the whole user half: the kernel half stays */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, ue, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, ue, &e.fl), 0);
 	for (i = 0; i < 8; i++) {
 		REQUIRE_EQ(spt_cursor_jump(&c, ue / 8 * i), 0);
 		CHECK_EQ(tl_map(&e, &c, 1ULL << 40, 3, false, 0, 0, false,
@@ -200,7 +200,7 @@ static void five_level_spans(void)
 	unsigned int lvl;
 
 	tenv_init(&e, 5);
-	tl_map_range(&e, va, 1ULL << 51, 1, SPT_PROP_W);
+	tl_map_range(&e, va, 1ULL << 51, 1, SPT_PROT_WRITE);
 	CHECK(tl_raw_walk(&e, va, &lvl));
 	CHECK_EQ(lvl, 1);
 	spt_pt_count(&e.pt, &cn);

@@ -71,7 +71,7 @@ static void range_validation_l(unsigned int levels)
 		       (unsigned long long)bad[i].s,
 		       (unsigned long long)bad[i].e);
 		CHECKF(spt_cursor_mut_new(&c, &e.pt, bad[i].s, bad[i].e,
-					  &e.gc) == -EINVAL,
+					  &e.fl) == -EINVAL,
 		       "levels %u: cursor_mut_new [%#llx, %#llx)", levels,
 		       (unsigned long long)bad[i].s,
 		       (unsigned long long)bad[i].e);
@@ -81,9 +81,9 @@ static void range_validation_l(unsigned int levels)
 	REQUIRE_EQ(spt_cursor_new(&c, &e.pt, 0, ue), 0);
 	CHECK_EQ(spt_cursor_va(&c), 0);
 	spt_cursor_drop(&c);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, ue, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, ue, &e.fl), 0);
 	spt_cursor_drop(&c);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_4K, ue, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_4K, ue, &e.fl), 0);
 	CHECK_EQ(spt_cursor_va(&c), ue - SZ_4K);
 	spt_cursor_drop(&c);
 	/* A CursorMut that did nothing leaves no node behind. */
@@ -107,8 +107,8 @@ static void last_page_l(unsigned int levels)
 
 	tenv_init(&e, levels);
 	ue = tenv_user_end(&e);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_4K, ue, &e.gc), 0);
-	CHECK_EQ(tl_map(&e, &c, PA0, 1, false, SPT_PROP_W, 0, false, NULL),
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_4K, ue, &e.fl), 0);
+	CHECK_EQ(tl_map(&e, &c, PA0, 1, false, SPT_PROT_WRITE, 0, false, NULL),
 		 0);
 	CHECK_EQ(spt_cursor_va(&c), ue);
 	CHECK_EQ(spt_cursor_query(&c, &q), -ERANGE);
@@ -125,21 +125,21 @@ static void last_page_l(unsigned int levels)
 	CHECK(tenv_check(&e));
 
 	/* A 1 GiB leaf ending exactly at the end of the user half. */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_1G, ue, &e.gc), 0);
-	CHECK_EQ(tl_map(&e, &c, SZ_1G * 5, 3, false, SPT_PROP_W, 0, false,
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_1G, ue, &e.fl), 0);
+	CHECK_EQ(tl_map(&e, &c, SZ_1G * 5, 3, false, SPT_PROT_WRITE, 0, false,
 			NULL), 0);
 	CHECK_EQ(spt_cursor_va(&c), ue);
 	spt_cursor_drop(&c);
 	CHECK(tl_raw_walk(&e, ue - SZ_4K, &lvl));
 	CHECK_EQ(lvl, 3);
 	CHECK(tenv_check(&e));
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_4K, ue, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_4K, ue, &e.fl), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_4K), 1);	/* after a split */
 	CHECK_EQ(spt_cursor_va(&c), ue);
 	spt_cursor_drop(&c);
 	CHECK(tenv_check(&e));
 	CHECK_EQ(tl_nr_leaves(&e), 511 + 511);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_1G, ue, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_1G, ue, &e.fl), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_1G), 511 + 511);
 	spt_cursor_drop(&c);
 	check_only_root(&e);
@@ -154,13 +154,13 @@ static void last_page(void)
 /* Zero lengths, unaligned lengths, lengths that wrap or pass the end. */
 static void lengths_l(unsigned int levels)
 {
-	struct spt_prot_op op = { .set = SPT_PROP_W, .cache = -1 };
+	struct spt_prot_op op = { .set = SPT_PROT_WRITE, .cache = -1 };
 	struct spt_cursor c;
 	struct tenv e;
 	u64 s = 0, en = 0, base = SZ_1G;
 
 	tenv_init(&e, levels);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, base, base + SZ_2M, &e.gc),
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, base, base + SZ_2M, &e.fl),
 		   0);
 	CHECK_EQ(tl_map(&e, &c, PA0, 1, false, 0, 0, false, NULL), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, base), 0);
@@ -216,7 +216,7 @@ static void map_args_l(unsigned int levels)
 
 	tenv_init(&e, levels);
 	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, base, base + 2 * SZ_1G,
-				      &e.gc), 0);
+				      &e.fl), 0);
 	/* va not aligned to the item's size */
 	REQUIRE_EQ(spt_cursor_jump(&c, base + SZ_4K), 0);
 	CHECK_EQ(tl_map(&e, &c, PA0, 2, false, 0, 0, false, NULL), -EINVAL);
@@ -249,7 +249,7 @@ static void map_args_l(unsigned int levels)
 	CHECK_EQ(spt_cursor_va(&c), base + 2 * SZ_1G);
 	spt_cursor_drop(&c);
 	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, base, base + SZ_2M + SZ_4K,
-				      &e.gc), 0);
+				      &e.fl), 0);
 	CHECK_EQ(tl_map(&e, &c, PA0, 2, false, 0, 0, false, NULL), 0);
 	CHECK_EQ(tl_map(&e, &c, PA0, 2, false, 0, 0, false, NULL), -EINVAL);
 	CHECK_EQ(tl_map(&e, &c, PA0, 1, false, 0, 0, false, NULL), 0);
@@ -310,7 +310,7 @@ static void query_l(unsigned int levels)
 	CHECK_EQ(q.va_end, q.va_start + spt_level_size(levels));
 	spt_cursor_drop(&c);
 
-	tl_map_range(&e, va, PA0, 1, SPT_PROP_W | SPT_PROP_USER);
+	tl_map_range(&e, va, PA0, 1, SPT_PROT_WRITE | SPT_PROT_USER);
 	REQUIRE_EQ(spt_cursor_new(&c, &e.pt, 0, ue), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, va), 0);
 	REQUIRE_EQ(spt_cursor_query(&c, &q), 0);
@@ -320,7 +320,7 @@ static void query_l(unsigned int levels)
 	CHECK_EQ(q.level, 1);
 	CHECK_EQ(q.item.level, 1);
 	CHECK_EQ(q.item.pa, PA0);
-	CHECK_EQ(q.prop.flags, SPT_PROP_W | SPT_PROP_USER);
+	CHECK_EQ(q.prop.flags, SPT_PROT_WRITE | SPT_PROT_USER);
 	CHECK_EQ(spt_cursor_va(&c), va);	/* query does not move */
 	/* absent neighbours at each level of the path */
 	REQUIRE_EQ(spt_cursor_jump(&c, va + SZ_4K), 0);
@@ -425,19 +425,19 @@ static void map_replaces_l(unsigned int levels)
 	f1 = tl_frame_alloc(&e, 1);
 	f2 = tl_frame_alloc(&e, 1);
 	fh = tl_frame_alloc(&e, 2);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, b, b + SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, b, b + SZ_1G, &e.fl), 0);
 	/* empty slot: 0 replaced */
 	replaced = 99;
-	CHECK_EQ(tl_map(&e, &c, f1, 1, true, SPT_PROP_W, 0, false, &replaced),
+	CHECK_EQ(tl_map(&e, &c, f1, 1, true, SPT_PROT_WRITE, 0, false, &replaced),
 		 0);
 	CHECK_EQ(replaced, 0);
 	CHECK_EQ(tl_ref(&e, f1), 1);
-	/* same size: 1 replaced, the old frame's last ref goes to gc */
+	/* same size: 1 replaced, the old frame's last ref goes to the flusher */
 	REQUIRE_EQ(spt_cursor_jump(&c, b), 0);
 	CHECK_EQ(tl_map(&e, &c, f2, 1, true, 0, 0, true, &replaced), 0);
 	CHECK_EQ(replaced, 1);
-	CHECK_EQ(e.gc.nr_frames, 1);
-	CHECK(e.gc.flush_start <= b && e.gc.flush_end >= b + SZ_4K);
+	CHECK_EQ(e.fl.nr_frames, 1);
+	CHECK(e.fl.flush_start <= b && e.fl.flush_end >= b + SZ_4K);
 	CHECK_EQ(tl_ref(&e, f2), 2);
 	REQUIRE_EQ(spt_cursor_jump(&c, b), 0);
 	REQUIRE_EQ(spt_cursor_query(&c, &q), 0);
@@ -450,7 +450,7 @@ static void map_replaces_l(unsigned int levels)
 	CHECK_EQ(tl_map(&e, &c, PA0, 1, false, 0, 0, false, NULL), 0);
 	CHECK_EQ(tl_ref(&e, f2), 3);
 	REQUIRE_EQ(spt_cursor_jump(&c, b), 0);
-	CHECK_EQ(tl_map(&e, &c, fh, 2, true, SPT_PROP_X, 0, true, &replaced),
+	CHECK_EQ(tl_map(&e, &c, fh, 2, true, SPT_PROT_EXEC, 0, true, &replaced),
 		 0);
 	CHECK_EQ(replaced, 4);
 	CHECK_EQ(tl_ref(&e, f2), 1);
@@ -458,23 +458,23 @@ static void map_replaces_l(unsigned int levels)
 	CHECK_EQ(spt_cursor_va(&c), b + SZ_2M);
 	/* 4 KiB into the middle of the 2 MiB leaf: split, 1 replaced */
 	REQUIRE_EQ(spt_cursor_jump(&c, b + 77 * SZ_4K), 0);
-	CHECK_EQ(tl_map(&e, &c, PA0, 1, false, SPT_PROP_W, 0, false,
+	CHECK_EQ(tl_map(&e, &c, PA0, 1, false, SPT_PROT_WRITE, 0, false,
 			&replaced), 0);
 	CHECK_EQ(replaced, 1);
 	CHECK_EQ(tl_ref(&e, fh), 511 + 1);
 	REQUIRE_EQ(spt_cursor_jump(&c, b + 76 * SZ_4K), 0);
 	REQUIRE_EQ(spt_cursor_query(&c, &q), 0);
 	CHECK(q.mapped && q.level == 1 && q.item.pa == fh + 76 * SZ_4K &&
-	      q.item.tracked && q.prop.flags == SPT_PROP_X);
+	      q.item.tracked && q.prop.flags == SPT_PROT_EXEC);
 	REQUIRE_EQ(spt_cursor_jump(&c, b + 77 * SZ_4K), 0);
 	REQUIRE_EQ(spt_cursor_query(&c, &q), 0);
 	CHECK(q.mapped && q.level == 1 && q.item.pa == PA0 &&
 	      !q.item.tracked);
 	spt_cursor_drop(&c);
 	CHECK(tenv_check(&e));
-	spt_gc_release(&e.gc, e.pool);
+	spt_flusher_release(&e.fl, e.pool);
 	/* a 1 GiB leaf over all of it: every node below goes */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, b, b + SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, b, b + SZ_1G, &e.fl), 0);
 	CHECK_EQ(tl_map(&e, &c, SZ_1G * 3, 3, false, 0, 0, false, &replaced),
 		 0);
 	CHECK_EQ(replaced, 512);
@@ -513,7 +513,7 @@ static void unmap_l(unsigned int levels)
 	CHECK_EQ(tl_nr_leaves(&e), 6);
 	CHECK(tenv_check(&e));
 	/* an absent range: 0, cursor moved */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, ue, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, ue, &e.fl), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, b), 0);
 	CHECK_EQ(spt_cursor_va(&c), b);
 	CHECK_EQ(spt_cursor_unmap(&c, 5 * SZ_4K), 0);
@@ -530,14 +530,14 @@ static void unmap_l(unsigned int levels)
 	CHECK_EQ(cn.leaves[1] + cn.leaves[2], 0);
 	/* nodes of the path to ue - 4K only */
 	CHECK_EQ(tl_nr_nodes(&e), nodes0 + levels - 1);
-	spt_gc_release(&e.gc, e.pool);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_1G, ue, &e.gc), 0);
-	n0 = e.gc.nr_nodes;
+	spt_flusher_release(&e.fl, e.pool);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, ue - SZ_1G, ue, &e.fl), 0);
+	n0 = e.fl.nr_nodes;
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_1G), 1);
 	spt_cursor_drop(&c);
-	CHECK(e.gc.nr_nodes - n0 >= levels - 1);
+	CHECK(e.fl.nr_nodes - n0 >= levels - 1);
 	check_only_root(&e);
-	spt_gc_release(&e.gc, e.pool);
+	spt_flusher_release(&e.fl, e.pool);
 	CHECK_EQ(tl_pool_used(e.pool), 1);	/* the root */
 	tenv_fini(&e);
 }
@@ -551,12 +551,12 @@ static void unmap(void)
 static void protect_mixed_l(unsigned int levels)
 {
 	struct spt_prot_op op = {
-		.set = SPT_PROP_W | SPT_PROP_USER, .clear = SPT_PROP_X,
+		.set = SPT_PROT_WRITE | SPT_PROT_USER, .clear = SPT_PROT_EXEC,
 		.cache = SPT_CACHE_WT,
 	};
 	u64 g = 20 * SZ_1G, s = g + SZ_512G / 1024 + 2 * SZ_4K;
 	u64 end = g + SZ_1G + 2 * SZ_2M + 2 * SZ_4K, rs, re, va;
-	u8 old = SPT_PROP_X | SPT_PROP_ACCESSED;
+	u8 old = SPT_PROT_EXEC | SPT_PROT_ACCESSED;
 	unsigned int n4 = 0, n2 = 0, n;
 	struct spt_pt_counts cn;
 	struct spt_cursor c;
@@ -566,7 +566,7 @@ static void protect_mixed_l(unsigned int levels)
 
 	tenv_init(&e, levels);
 	/* g: 1 GiB leaf; g+1G: two 2 MiB leaves; then four 4 KiB pages */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, g, g + 2 * SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, g, g + 2 * SZ_1G, &e.fl), 0);
 	CHECK_EQ(tl_map(&e, &c, 4 * SZ_1G, 3, false, old, 0, false, NULL), 0);
 	CHECK_EQ(tl_map(&e, &c, 8 * SZ_1G, 2, false, old, 0, false, NULL), 0);
 	CHECK_EQ(tl_map(&e, &c, 8 * SZ_1G + SZ_2M, 2, false, old, 0, false,
@@ -576,7 +576,7 @@ static void protect_mixed_l(unsigned int levels)
 				0, false, NULL), 0);
 	spt_cursor_drop(&c);
 	/* s = g + 512 MiB + 8 KiB */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, g, g + 2 * SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, g, g + 2 * SZ_1G, &e.fl), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, s), 0);
 	va = s;
 	for (n = 0; n < 2000; n++) {
@@ -627,8 +627,8 @@ static void protect_mixed_l(unsigned int levels)
 		       (unsigned long long)va,
 		       (unsigned long long)q.item.pa,
 		       (unsigned long long)pa);
-		CHECKF(q.prop.flags == (in ? SPT_PROP_W | SPT_PROP_USER |
-					SPT_PROP_ACCESSED : old) &&
+		CHECKF(q.prop.flags == (in ? SPT_PROT_WRITE | SPT_PROT_USER |
+					SPT_PROT_ACCESSED : old) &&
 		       q.prop.cache == (in ? SPT_CACHE_WT : SPT_CACHE_WB),
 		       "va %#llx: prop %#x/%u", (unsigned long long)va,
 		       q.prop.flags, q.prop.cache);
@@ -647,18 +647,18 @@ static void protect_mixed(void)
 /* protect_next: nothing mapped; cache kept with -1; clear and set. */
 static void protect_simple_l(unsigned int levels)
 {
-	struct spt_prot_op op = { .clear = SPT_PROP_W, .cache = -1 };
+	struct spt_prot_op op = { .clear = SPT_PROT_WRITE, .cache = -1 };
 	struct spt_cursor c;
 	struct spt_query q;
 	struct tenv e;
 	u64 rs = 1, re = 1, b = 3 * SZ_1G;
 
 	tenv_init(&e, levels);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, b, b + SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, b, b + SZ_1G, &e.fl), 0);
 	CHECK_EQ(spt_cursor_protect_next(&c, SZ_1G, &op, &rs, &re), 0);
 	CHECK_EQ(spt_cursor_va(&c), b + SZ_1G);
 	REQUIRE_EQ(spt_cursor_jump(&c, b + SZ_2M), 0);
-	CHECK_EQ(tl_map(&e, &c, PA0, 2, false, SPT_PROP_W | SPT_PROP_DIRTY,
+	CHECK_EQ(tl_map(&e, &c, PA0, 2, false, SPT_PROT_WRITE | SPT_PROT_DIRTY,
 			SPT_CACHE_UC, false, NULL), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, b), 0);
 	CHECK_EQ(spt_cursor_protect_next(&c, SZ_1G, &op, &rs, &re), 1);
@@ -669,7 +669,7 @@ static void protect_simple_l(unsigned int levels)
 					 &re), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, b + SZ_2M), 0);
 	REQUIRE_EQ(spt_cursor_query(&c, &q), 0);
-	CHECK_EQ(q.prop.flags, SPT_PROP_DIRTY);
+	CHECK_EQ(q.prop.flags, SPT_PROT_DIRTY);
 	CHECK_EQ(q.prop.cache, SPT_CACHE_UC);
 	CHECK_EQ(q.level, 2);
 	spt_cursor_drop(&c);
@@ -753,10 +753,10 @@ static void disjoint_cursors_l(unsigned int levels)
 	 * covering node serialize on its lock, so in one thread they must
 	 * not be open together.
 	 */
-	REQUIRE_EQ(spt_cursor_mut_new(&a, &e.pt, SZ_1G, SZ_1G + SZ_4K, &e.gc),
+	REQUIRE_EQ(spt_cursor_mut_new(&a, &e.pt, SZ_1G, SZ_1G + SZ_4K, &e.fl),
 		   0);
 	REQUIRE_EQ(spt_cursor_mut_new(&b, &e.pt, SZ_1G + SZ_2M,
-				      SZ_1G + SZ_2M + SZ_4K, &e.gc), 0);
+				      SZ_1G + SZ_2M + SZ_4K, &e.fl), 0);
 	CHECK_EQ(tl_map(&e, &a, PA0, 1, false, 0, 0, false, NULL), 0);
 	CHECK_EQ(tl_map(&e, &b, PA0, 1, false, 0, 0, false, NULL), 0);
 	spt_cursor_drop(&b);

@@ -3,7 +3,7 @@
  * Huge leaves: 2 MiB and 1 GiB leaves at exactly aligned ranges, splits
  * (PA stride, property and PAT kept, counts), split then re-map, tracked
  * huge frames split into 512 PTEs (refcount 512 + handles), partial unmaps
- * and the last reference going through the gc list back to the pool.
+ * and the last reference going through the flusher back to the pool.
  */
 #include <errno.h>
 
@@ -56,9 +56,9 @@ static void exact_ranges_l(unsigned int levels)
 		struct spt_query q;
 		unsigned long replaced = 7;
 
-		REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + size, &e.gc),
+		REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + size, &e.fl),
 			   0);
-		CHECK_EQ(tl_map(&e, &c, 3 * SZ_1G, lv[i], false, SPT_PROP_W,
+		CHECK_EQ(tl_map(&e, &c, 3 * SZ_1G, lv[i], false, SPT_PROT_WRITE,
 				SPT_CACHE_WC, false, &replaced), 0);
 		CHECK_EQ(replaced, 0);
 		CHECK_EQ(spt_cursor_va(&c), va + size);
@@ -71,7 +71,7 @@ static void exact_ranges_l(unsigned int levels)
 		CHECK_EQ(lvl, lv[i]);
 		CHECK(tenv_check(&e));
 		CHECK_EQ(tl_nr_leaves(&e), 1);
-		REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + size, &e.gc),
+		REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + size, &e.fl),
 			   0);
 		CHECK_EQ(spt_cursor_unmap(&c, size), 1);
 		spt_cursor_drop(&c);
@@ -91,7 +91,7 @@ static void exact_ranges(void)
 static void split_1g_l(unsigned int levels)
 {
 	u64 g = 2 * SZ_512G + 3 * SZ_1G, pa = 7 * SZ_1G, hole;
-	u8 fl = SPT_PROP_W | SPT_PROP_USER | SPT_PROP_ACCESSED;
+	u8 fl = SPT_PROT_WRITE | SPT_PROT_USER | SPT_PROT_ACCESSED;
 	struct spt_pt_counts cn;
 	struct spt_cursor c;
 	struct tenv e;
@@ -99,7 +99,7 @@ static void split_1g_l(unsigned int levels)
 	u64 pte;
 
 	tenv_init(&e, levels);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, g, g + SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, g, g + SZ_1G, &e.fl), 0);
 	CHECK_EQ(tl_map(&e, &c, pa, 3, false, fl, SPT_CACHE_WT, false, NULL),
 		 0);
 	/* unmap one 4 KiB page in the middle */
@@ -128,7 +128,7 @@ static void split_1g_l(unsigned int levels)
 	check_linear(&e, hole + SZ_4K, g + SZ_1G, pa + (hole + SZ_4K - g), 0,
 		     fl, SPT_CACHE_WT);
 	/* map the page back: 512 4 KiB leaves, nothing merged */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, hole, hole + SZ_4K, &e.gc),
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, hole, hole + SZ_4K, &e.fl),
 		   0);
 	CHECK_EQ(tl_map(&e, &c, pa + (hole - g), 1, false, fl, SPT_CACHE_WT,
 			false, NULL), 0);
@@ -138,7 +138,7 @@ static void split_1g_l(unsigned int levels)
 	CHECK_EQ(cn.leaves[1], 511);
 	CHECK_EQ(cn.leaves[0], 512);
 	/* and re-map the whole as 1 GiB again: everything below goes */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, g, g + SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, g, g + SZ_1G, &e.fl), 0);
 	CHECK_EQ(tl_map(&e, &c, pa, 3, false, 0, SPT_CACHE_WB, false, NULL),
 		 0);
 	spt_cursor_drop(&c);
@@ -164,15 +164,15 @@ static void split_remap_2m_l(unsigned int levels)
 	struct tenv e;
 
 	tenv_init(&e, levels);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_2M, &e.gc), 0);
-	CHECK_EQ(tl_map(&e, &c, pa, 2, false, SPT_PROP_X, SPT_CACHE_UC, false,
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_2M, &e.fl), 0);
+	CHECK_EQ(tl_map(&e, &c, pa, 2, false, SPT_PROT_EXEC, SPT_CACHE_UC, false,
 			NULL), 0);
 	spt_cursor_drop(&c);
 	nodes = tl_nr_nodes(&e);
 	/* protect the first and the last page only: two splits? one. */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_2M, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_2M, &e.fl), 0);
 	{
-		struct spt_prot_op op = { .set = SPT_PROP_W, .cache = -1 };
+		struct spt_prot_op op = { .set = SPT_PROT_WRITE, .cache = -1 };
 		u64 s, en;
 
 		CHECK_EQ(spt_cursor_protect_next(&c, SZ_4K, &op, &s, &en), 1);
@@ -186,11 +186,11 @@ static void split_remap_2m_l(unsigned int levels)
 	CHECK_EQ(tl_nr_nodes(&e), nodes + 1);
 	CHECK_EQ(tl_nr_leaves(&e), 512);
 	check_linear(&e, va + SZ_4K, va + SZ_2M - SZ_4K, pa + SZ_4K, 1,
-		     SPT_PROP_X, SPT_CACHE_UC);
-	check_linear(&e, va, va + SZ_4K, pa, 1, SPT_PROP_X | SPT_PROP_W,
+		     SPT_PROT_EXEC, SPT_CACHE_UC);
+	check_linear(&e, va, va + SZ_4K, pa, 1, SPT_PROT_EXEC | SPT_PROT_WRITE,
 		     SPT_CACHE_UC);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_2M, &e.gc), 0);
-	CHECK_EQ(tl_map(&e, &c, pa, 2, false, SPT_PROP_X, SPT_CACHE_UC, false,
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_2M, &e.fl), 0);
+	CHECK_EQ(tl_map(&e, &c, pa, 2, false, SPT_PROT_EXEC, SPT_CACHE_UC, false,
 			&replaced), 0);
 	CHECK_EQ(replaced, 512);
 	spt_cursor_drop(&c);
@@ -205,7 +205,7 @@ static void split_remap_2m(void)
 	for_levels(split_remap_2m_l);
 }
 
-/* A tracked 2 MiB frame: split, partial unmaps, last ref via gc. */
+/* A tracked 2 MiB frame: split, partial unmaps, last ref via the flusher. */
 static void tracked_huge_l(unsigned int levels)
 {
 	u64 va = 3 * SZ_1G, f, used0;
@@ -220,19 +220,19 @@ static void tracked_huge_l(unsigned int levels)
 	CHECK_EQ(tl_meta(&e, f)->level, 2);
 	CHECK_EQ(tl_meta(&e, f + SZ_4K)->usage, SPT_USAGE_TAIL);
 	CHECK_EQ(tl_meta(&e, f + SZ_2M - SZ_4K)->usage, SPT_USAGE_TAIL);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + 2 * SZ_2M, &e.gc),
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + 2 * SZ_2M, &e.fl),
 		   0);
 	/* twice: two leaves, and the handle kept */
-	CHECK_EQ(tl_map(&e, &c, f, 2, true, SPT_PROP_W, 0, true, NULL), 0);
-	CHECK_EQ(tl_map(&e, &c, f, 2, true, SPT_PROP_W, 0, true, NULL), 0);
+	CHECK_EQ(tl_map(&e, &c, f, 2, true, SPT_PROT_WRITE, 0, true, NULL), 0);
+	CHECK_EQ(tl_map(&e, &c, f, 2, true, SPT_PROT_WRITE, 0, true, NULL), 0);
 	CHECK_EQ(tl_ref(&e, f), 3);
 	spt_cursor_drop(&c);
 	CHECK(tenv_check(&e));
 	/* split the first leaf: 512 PTEs + 1 leaf + 1 handle */
 	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va + 5 * SZ_4K,
-				      va + 6 * SZ_4K, &e.gc), 0);
+				      va + 6 * SZ_4K, &e.fl), 0);
 	{
-		struct spt_prot_op op = { .clear = SPT_PROP_W, .cache = -1 };
+		struct spt_prot_op op = { .clear = SPT_PROT_WRITE, .cache = -1 };
 		u64 s, en;
 
 		CHECK_EQ(spt_cursor_protect_next(&c, SZ_4K, &op, &s, &en), 1);
@@ -243,7 +243,7 @@ static void tracked_huge_l(unsigned int levels)
 	/* the tails are still tails, never counted */
 	CHECK_EQ(spt_meta_ref(tl_meta(&e, f + 5 * SZ_4K)), 0);
 	/* partial unmap: 3 pages */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + 2 * SZ_2M, &e.gc),
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + 2 * SZ_2M, &e.fl),
 		   0);
 	REQUIRE_EQ(spt_cursor_jump(&c, va + 10 * SZ_4K), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, 3 * SZ_4K), 3);
@@ -260,28 +260,28 @@ static void tracked_huge_l(unsigned int levels)
 	tl_handle_put(&e, f);
 	CHECK_EQ(tl_ref(&e, f), 1);
 	CHECK(tenv_check(&e));
-	spt_gc_release(&e.gc, e.pool);
+	spt_flusher_release(&e.fl, e.pool);
 	spt_pool_get_stats(e.pool, &st);
 	used0 = st.used_frames;
 	CHECK_EQ(st.data_frames, 512);
-	/* last PTE: the frame is queued, not freed, until gc release */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + 2 * SZ_2M, &e.gc),
+	/* last PTE: the frame is queued, not freed, until flusher release */
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + 2 * SZ_2M, &e.fl),
 		   0);
 	REQUIRE_EQ(spt_cursor_jump(&c, va + SZ_2M - SZ_4K), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_4K), 1);
 	spt_cursor_drop(&c);
-	CHECK_EQ(e.gc.nr_frames, 1);
-	CHECK(e.gc.nr_nodes >= 1);
-	CHECK(e.gc.flush_start <= va + SZ_2M - SZ_4K &&
-	      e.gc.flush_end >= va + SZ_2M);
+	CHECK_EQ(e.fl.nr_frames, 1);
+	CHECK(e.fl.nr_nodes >= 1);
+	CHECK(e.fl.flush_start <= va + SZ_2M - SZ_4K &&
+	      e.fl.flush_end >= va + SZ_2M);
 	CHECK_EQ(tl_ref(&e, f), 0);
 	CHECK_EQ(tl_pool_used(e.pool), used0);
-	spt_gc_release(&e.gc, e.pool);
+	spt_flusher_release(&e.fl, e.pool);
 	spt_pool_get_stats(e.pool, &st);
 	CHECK_EQ(st.data_frames, 0);
 	CHECK_EQ(st.used_frames, used0 - 512 - (levels - 1));
 	CHECK_EQ(tl_ref(&e, f), SPT_REF_UNUSED);
-	CHECK_EQ(e.gc.nr_frames + e.gc.nr_nodes + e.gc.head, 0);
+	CHECK_EQ(e.fl.nr_frames + e.fl.nr_nodes + e.fl.head, 0);
 	tenv_fini(&e);
 }
 
@@ -301,8 +301,8 @@ static void tracked_split_query_l(unsigned int levels)
 
 	tenv_init(&e, levels);
 	f = tl_frame_alloc(&e, 2);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_2M, &e.gc), 0);
-	CHECK_EQ(tl_map(&e, &c, f, 2, true, SPT_PROP_W, SPT_CACHE_WC, false,
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_2M, &e.fl), 0);
+	CHECK_EQ(tl_map(&e, &c, f, 2, true, SPT_PROT_WRITE, SPT_CACHE_WC, false,
 			NULL), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, va + SZ_1G / 1024), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_4K), 1);
@@ -315,7 +315,7 @@ static void tracked_split_query_l(unsigned int levels)
 		}
 		CHECK(q.mapped && q.item.tracked && q.level == 1 &&
 		      q.item.pa == f + i * SZ_4K &&
-		      q.prop.flags == SPT_PROP_W &&
+		      q.prop.flags == SPT_PROT_WRITE &&
 		      q.prop.cache == SPT_CACHE_WC);
 	}
 	spt_cursor_drop(&c);

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Meta slots and the gc list: the refcount state machine (UNUSED, UNIQUE,
+ * Meta slots and the flusher: the refcount state machine (UNUSED, UNIQUE,
  * 0, 1..MAX, refusal at MAX without wrapping), the exact accounting of
  * tracked frames (refcount == PTEs mapping it + handles), the deferred
- * free through spt_gc, destroy, and the metadata cost per frame.
+ * free through spt_flusher, destroy, and the metadata cost per frame.
  */
 #include <errno.h>
 
@@ -76,7 +76,7 @@ static void refcount_max_map(void)
 	tenv_init(&e, 4);
 	f = tl_frame_alloc(&e, 1);
 	h = tl_frame_alloc(&e, 2);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, SZ_1G, &e.fl), 0);
 	atomic_set(&tl_meta(&e, f)->refcount, SPT_REF_MAX);
 	/* the mapping would need one more than MAX */
 	CHECK(!spt_meta_get(tl_meta(&e, f)));
@@ -159,7 +159,7 @@ static void tracked_accounting_l(unsigned int levels)
 
 	tenv_init(&e, levels);
 	f = tl_frame_alloc(&e, 1);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_1G, &e.fl), 0);
 	/* the same frame at 10 places, the handle kept */
 	for (i = 0; i < 10; i++) {
 		REQUIRE_EQ(spt_cursor_jump(&c, va + i * SZ_2M), 0);
@@ -184,7 +184,7 @@ static void tracked_accounting_l(unsigned int levels)
 	u64map_add(&e.handles, f, 1);
 	CHECK(tenv_check(&e));
 	/* replace 3 of them, unmap 4 */
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va, va + SZ_1G, &e.fl), 0);
 	for (i = 0; i < 3; i++) {
 		REQUIRE_EQ(spt_cursor_jump(&c, va + i * SZ_2M), 0);
 		CHECK_EQ(tl_map(&e, &c, 1ULL << 40, 1, false, 0, 0, false,
@@ -201,14 +201,14 @@ static void tracked_accounting_l(unsigned int levels)
 	tl_handle_put(&e, f);
 	CHECK_EQ(tl_ref(&e, f), 3);
 	CHECK(tenv_check(&e));
-	spt_gc_release(&e.gc, e.pool);
-	CHECK_EQ(e.gc.nr_frames, 0);
+	spt_flusher_release(&e.fl, e.pool);
+	CHECK_EQ(e.fl.nr_frames, 0);
 	/* destroy drops the last three; the frame is queued once */
-	spt_pt_destroy(&e.pt, &e.gc);
-	CHECK_EQ(e.gc.nr_frames, 1);
+	spt_pt_destroy(&e.pt, &e.fl);
+	CHECK_EQ(e.fl.nr_frames, 1);
 	CHECK_EQ(tl_ref(&e, f), 0);
-	CHECK(e.gc.nr_nodes >= (u64)levels);
-	spt_gc_release(&e.gc, e.pool);
+	CHECK(e.fl.nr_nodes >= (u64)levels);
+	spt_flusher_release(&e.fl, e.pool);
 	CHECK_EQ(tl_pool_used(e.pool), 0);
 	CHECK_EQ(tl_pool_delete(e.pool), 0);
 	u64map_free(&e.handles);
@@ -220,8 +220,8 @@ static void tracked_accounting(void)
 	tracked_accounting_l(5);
 }
 
-/* The gc list: counts, flush span, release into the pool. */
-static void gc_list(void)
+/* The flusher: counts, flush span, release into the pool. */
+static void flusher_list(void)
 {
 	struct spt_pool_stats st0, st1;
 	struct spt_cursor c;
@@ -230,9 +230,9 @@ static void gc_list(void)
 	unsigned int i;
 
 	tenv_init(&e, 4);
-	CHECK_EQ(e.gc.head, 0);
-	CHECK_EQ(e.gc.nr_frames + e.gc.nr_nodes, 0);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, SZ_1G, 2 * SZ_1G, &e.gc), 0);
+	CHECK_EQ(e.fl.head, 0);
+	CHECK_EQ(e.fl.nr_frames + e.fl.nr_nodes, 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, SZ_1G, 2 * SZ_1G, &e.fl), 0);
 	for (i = 0; i < 3; i++) {
 		f[i] = tl_frame_alloc(&e, i == 2 ? 2 : 1);
 		REQUIRE_EQ(spt_cursor_jump(&c, SZ_1G + i * 100 * SZ_2M), 0);
@@ -240,28 +240,28 @@ static void gc_list(void)
 				false, NULL), 0);
 	}
 	spt_cursor_drop(&c);
-	CHECK_EQ(e.gc.nr_frames + e.gc.nr_nodes, 0);
+	CHECK_EQ(e.fl.nr_frames + e.fl.nr_nodes, 0);
 	used = tl_pool_used(e.pool);
 	/* 1 (root) + level 3 + level 2 + 2 PTE tables + 1 + 1 + 512 */
 	CHECK_EQ(used, 5 + 1 + 1 + 512);
 	spt_pool_get_stats(e.pool, &st0);
 	CHECK_EQ(st0.node_frames, 5);
 	CHECK_EQ(st0.data_frames, 514);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, SZ_1G, 2 * SZ_1G, &e.gc), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, SZ_1G, 2 * SZ_1G, &e.fl), 0);
 	CHECK_EQ(spt_cursor_unmap(&c, SZ_1G), 3);
 	spt_cursor_drop(&c);
-	CHECK_EQ(e.gc.nr_frames, 3);
-	CHECK_EQ(e.gc.nr_nodes, 4);
-	CHECK(e.gc.head != 0);
-	CHECK(e.gc.flush_start <= SZ_1G && e.gc.flush_end >= SZ_1G +
+	CHECK_EQ(e.fl.nr_frames, 3);
+	CHECK_EQ(e.fl.nr_nodes, 4);
+	CHECK(e.fl.head != 0);
+	CHECK(e.fl.flush_start <= SZ_1G && e.fl.flush_end >= SZ_1G +
 	      200 * SZ_2M + SZ_2M);
 	/* queued, not freed yet: the slots are in state 0 */
 	CHECK_EQ(tl_pool_used(e.pool), used);
 	for (i = 0; i < 3; i++)
 		CHECK_EQ(tl_ref(&e, f[i]), 0);
-	spt_gc_release(&e.gc, e.pool);
-	CHECK_EQ(e.gc.head, 0);
-	CHECK_EQ(e.gc.nr_frames + e.gc.nr_nodes, 0);
+	spt_flusher_release(&e.fl, e.pool);
+	CHECK_EQ(e.fl.head, 0);
+	CHECK_EQ(e.fl.nr_frames + e.fl.nr_nodes, 0);
 	CHECK_EQ(tl_pool_used(e.pool), 1);
 	spt_pool_get_stats(e.pool, &st1);
 	CHECK_EQ(st1.node_frames, 1);
@@ -269,7 +269,7 @@ static void gc_list(void)
 	for (i = 0; i < 3; i++)
 		CHECK_EQ(tl_ref(&e, f[i]), SPT_REF_UNUSED);
 	/* release of an empty list is a no-op */
-	spt_gc_release(&e.gc, e.pool);
+	spt_flusher_release(&e.fl, e.pool);
 	CHECK_EQ(tl_pool_used(e.pool), 1);
 	tenv_fini(&e);
 }
@@ -295,15 +295,15 @@ static void destroy_l(unsigned int levels)
 		CHECK_EQ(rp[i], e.ktop[i]);
 	memcpy(saved, rp, sizeof(saved));
 	CHECK(tenv_check(&e));
-	spt_pt_destroy(&e.pt, &e.gc);
-	CHECK_EQ(e.gc.nr_nodes, nodes);
-	CHECK_EQ(e.gc.nr_frames, 0);
+	spt_pt_destroy(&e.pt, &e.fl);
+	CHECK_EQ(e.fl.nr_nodes, nodes);
+	CHECK_EQ(e.fl.nr_frames, 0);
 	CHECK_EQ(e.pt.root_pa, 0);
 	/* the root is queued, not yet freed: its kernel half untouched */
 	for (i = 256; i < SPT_NR_ENTRIES; i++)
 		CHECK_EQ(rp[i], saved[i]);
 	CHECK_EQ(tl_pool_used(e.pool), nodes);
-	spt_gc_release(&e.gc, e.pool);
+	spt_flusher_release(&e.fl, e.pool);
 	CHECK_EQ(tl_pool_used(e.pool), 0);
 	CHECK_EQ(tl_pool_delete(e.pool), 0);
 	u64map_free(&e.handles);
@@ -321,7 +321,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE(refcount_max_map),
 	TAP_CASE(refcount_states),
 	TAP_CASE(tracked_accounting),
-	TAP_CASE(gc_list),
+	TAP_CASE(flusher_list),
 	TAP_CASE(destroy),
 };
 

@@ -11,23 +11,23 @@
 #include "testlib.h"
 
 static const u8 flag_bits[] = {
-	SPT_PROP_W, SPT_PROP_X, SPT_PROP_USER, SPT_PROP_ACCESSED,
-	SPT_PROP_DIRTY,
+	SPT_PROT_WRITE, SPT_PROT_EXEC, SPT_PROT_USER, SPT_PROT_ACCESSED,
+	SPT_PROT_DIRTY,
 };
 
 static u64 expect_pte_flags(u8 flags)
 {
 	u64 pte = X86_P;
 
-	if (flags & SPT_PROP_W)
+	if (flags & SPT_PROT_WRITE)
 		pte |= X86_RW;
-	if (!(flags & SPT_PROP_X))
+	if (!(flags & SPT_PROT_EXEC))
 		pte |= X86_NX;
-	if (flags & SPT_PROP_USER)
+	if (flags & SPT_PROT_USER)
 		pte |= X86_US;
-	if (flags & SPT_PROP_ACCESSED)
+	if (flags & SPT_PROT_ACCESSED)
 		pte |= X86_A;
-	if (flags & SPT_PROP_DIRTY)
+	if (flags & SPT_PROT_DIRTY)
 		pte |= X86_D;
 	return pte;
 }
@@ -44,7 +44,7 @@ static void flags_at_level(unsigned int levels, unsigned int level)
 
 	tenv_init(&e, levels);
 	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, base, base + n * size,
-				      &e.gc), 0);
+				      &e.fl), 0);
 	for (i = 0; i < n; i++) {
 		u8 flags = 0;
 		unsigned int b;
@@ -129,11 +129,11 @@ static void pte_cache_bits(void)
 
 			REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, base,
 						      base + SPT_CACHE_NR *
-						      size, &e.gc), 0);
+						      size, &e.fl), 0);
 			for (cache = 0; cache < SPT_CACHE_NR; cache++)
 				CHECK_EQ(tl_map(&e, &c, (2ULL << 40) +
 						cache * size, level, false,
-						SPT_PROP_W, cache, false, NULL),
+						SPT_PROT_WRITE, cache, false, NULL),
 					 0);
 			for (cache = 0; cache < SPT_CACHE_NR; cache++) {
 				struct spt_query q;
@@ -192,10 +192,10 @@ static void pte_pa_field(void)
 
 				REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, va,
 							      va + 4 * size,
-							      &e.gc), 0);
+							      &e.fl), 0);
 				/* top frame, WT so that PAT is set too */
 				CHECK_EQ(tl_map(&e, &c, pa, level, false,
-						SPT_PROP_W, SPT_CACHE_WT,
+						SPT_PROT_WRITE, SPT_CACHE_WT,
 						false, NULL), 0);
 				pte = tl_raw_walk(&e, va, &lvl);
 				CHECK_EQ(pte & cfg.pa_mask & ~(size - 1), pa);
@@ -209,7 +209,7 @@ static void pte_pa_field(void)
 				/* beyond MAXPHYADDR: refused, not truncated */
 				REQUIRE_EQ(spt_cursor_jump(&c, va + size), 0);
 				CHECK_EQ(tl_map(&e, &c, pa + size, level,
-						false, SPT_PROP_W,
+						false, SPT_PROT_WRITE,
 						SPT_CACHE_WB, false, NULL),
 					 -EINVAL);
 				if (phys[i] < 52)
@@ -239,11 +239,11 @@ static void pte_tracked_marker(void)
 		tenv_init(&e, levels);
 		f4 = tl_frame_alloc(&e, 1);
 		f2 = tl_frame_alloc(&e, 2);
-		REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, 4 * SZ_2M, &e.gc),
+		REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, 4 * SZ_2M, &e.fl),
 			   0);
-		CHECK_EQ(tl_map(&e, &c, f4, 1, true, SPT_PROP_W, 0, true,
+		CHECK_EQ(tl_map(&e, &c, f4, 1, true, SPT_PROT_WRITE, 0, true,
 				NULL), 0);
-		CHECK_EQ(tl_map(&e, &c, 1ULL << 41, 1, false, SPT_PROP_W, 0,
+		CHECK_EQ(tl_map(&e, &c, 1ULL << 41, 1, false, SPT_PROT_WRITE, 0,
 				false, NULL), 0);
 		REQUIRE_EQ(spt_cursor_jump(&c, SZ_2M), 0);
 		CHECK_EQ(tl_map(&e, &c, f2, 2, true, 0, 0, true, NULL), 0);
@@ -298,14 +298,14 @@ static void pte_nonleaf_permissive(void)
 /* G, unknown flags and unknown cache policies are refused. */
 static void pte_bad_props_refused(void)
 {
-	struct spt_prot_op op = { .set = SPT_PROP_GLOBAL, .cache = -1 };
+	struct spt_prot_op op = { .set = SPT_PROT_GLOBAL, .cache = -1 };
 	struct spt_cursor c;
 	struct tenv e;
 	u64 s, en;
 
 	tenv_init(&e, 4);
-	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, SZ_2M, &e.gc), 0);
-	CHECK_EQ(tl_map(&e, &c, 1ULL << 40, 1, false, SPT_PROP_GLOBAL, 0,
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, 0, SZ_2M, &e.fl), 0);
+	CHECK_EQ(tl_map(&e, &c, 1ULL << 40, 1, false, SPT_PROT_GLOBAL, 0,
 			false, NULL), -EINVAL);
 	CHECK_EQ(tl_map(&e, &c, 1ULL << 40, 1, false, 0x40, 0, false, NULL),
 		 -EINVAL);
@@ -313,7 +313,7 @@ static void pte_bad_props_refused(void)
 			NULL), -EINVAL);
 	CHECK_EQ(spt_cursor_va(&c), 0);
 	CHECK_EQ(tl_raw_walk(&e, 0, &(unsigned int){0}), 0);
-	CHECK_EQ(tl_map(&e, &c, 1ULL << 40, 1, false, SPT_PROP_W, 0, false,
+	CHECK_EQ(tl_map(&e, &c, 1ULL << 40, 1, false, SPT_PROT_WRITE, 0, false,
 			NULL), 0);
 	REQUIRE_EQ(spt_cursor_jump(&c, 0), 0);
 	CHECK_EQ(spt_cursor_protect_next(&c, SZ_2M, &op, &s, &en), -EINVAL);

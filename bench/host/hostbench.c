@@ -66,7 +66,7 @@ static bool under_vg;
 static struct spt_cfg cfg;
 static struct spt_pool *pool;
 static struct spt_pt pt;
-static struct spt_gc gc;
+static struct spt_flusher fl;
 
 static u64 now_ns(void)
 {
@@ -143,7 +143,7 @@ static void env_init(u64 arena_mib)
 	pool = spt_pool_user_create(arena_mib);
 	if (!pool)
 		DIE("no arena of %llu MiB", arena_mib);
-	spt_gc_init(&gc);
+	spt_flusher_init(&fl);
 	if (spt_pt_init(&pt, &cfg, pool, NULL))
 		DIE("spt_pt_init");
 }
@@ -165,7 +165,7 @@ static u64 leaf_size(const struct shape *s)
 
 static void core_map(const struct shape *s)
 {
-	struct spt_prop prop = { .flags = SPT_PROP_W, .cache = SPT_CACHE_WB };
+	struct spt_prop prop = { .flags = SPT_PROT_WRITE, .cache = SPT_CACHE_WB };
 	u64 end = VA_BASE + s->n * leaf_size(s), i;
 	struct spt_cursor c;
 
@@ -174,7 +174,7 @@ static void core_map(const struct shape *s)
 		if (!spt_meta_get(spt_pool_meta(pool, s->pas[i])))
 			DIE("spt_meta_get");
 	m_begin();
-	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &gc))
+	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &fl))
 		DIE("cursor_mut_new");
 	for (i = 0; i < s->n; i++) {
 		struct spt_item item = {
@@ -197,11 +197,11 @@ static void core_protect(const struct shape *s, bool ro)
 	int ret;
 
 	if (ro)
-		op.clear = SPT_PROP_W;
+		op.clear = SPT_PROT_WRITE;
 	else
-		op.set = SPT_PROP_W;
+		op.set = SPT_PROT_WRITE;
 	m_begin();
-	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &gc))
+	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &fl))
 		DIE("cursor_mut_new");
 	ret = 0;
 	while (spt_cursor_va(&c) < end) {
@@ -217,7 +217,7 @@ static void core_protect(const struct shape *s, bool ro)
 	if (ret || done != s->n)
 		DIE("protect: %d, %llu leaves", ret, done);
 	/* No CPU has this table loaded: nothing to flush, nothing queued. */
-	spt_gc_init(&gc);
+	spt_flusher_init(&fl);
 }
 
 static void core_query(const struct shape *s)
@@ -272,12 +272,12 @@ static void core_unmap(const struct shape *s)
 	long ret;
 
 	m_begin();
-	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &gc))
+	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &fl))
 		DIE("cursor_mut_new");
 	ret = spt_cursor_unmap(&c, end - VA_BASE);
 	spt_cursor_drop(&c);
 	/* Nodes go back to the pool (no CPU to flush, no RCU readers). */
-	spt_gc_release(&gc, pool);
+	spt_flusher_release(&fl, pool);
 	m_end(s->name, s->n, OP_UNMAP, I_CORE);
 	if (ret != (long)s->n)
 		DIE("unmap: %ld of %llu", ret, s->n);
@@ -695,8 +695,8 @@ int main(int argc, char **argv)
 	}
 	if (spt_meta_put(spt_pool_meta(pool, walk_root)))
 		spt_pool_free(pool, walk_root);
-	spt_pt_destroy(&pt, &gc);
-	spt_gc_release(&gc, pool);
+	spt_pt_destroy(&pt, &fl);
+	spt_flusher_release(&fl, pool);
 	if (spt_pool_user_destroy(pool))
 		DIE("frames leaked");
 	if (under_vg)

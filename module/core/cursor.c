@@ -63,7 +63,7 @@ static void spt_cursor_exit(void)
 }
 
 static int spt_cursor_open(struct spt_cursor *c, struct spt_pt *pt, u64 start,
-			   u64 end, struct spt_gc *gc)
+			   u64 end, struct spt_flusher *fl)
 {
 	const struct spt_cfg *cfg = pt->cfg;
 	int ret;
@@ -76,10 +76,10 @@ static int spt_cursor_open(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 	c->va = start;
 	c->start = start;
 	c->end = end;
-	c->gc = gc;
+	c->fl = fl;
 	c->tlb_dirty = false;
 	spt_cursor_enter();
-	ret = spt_lock_range(c, gc);
+	ret = spt_lock_range(c, fl);
 	if (ret) {
 		spt_cursor_exit();
 		return ret;
@@ -100,11 +100,11 @@ int spt_cursor_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 }
 
 int spt_cursor_mut_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
-		       u64 end, struct spt_gc *gc)
+		       u64 end, struct spt_flusher *fl)
 {
-	if (WARN_ON_ONCE(!gc))
+	if (WARN_ON_ONCE(!fl))
 		return -EINVAL;
-	return spt_cursor_open(c, pt, start, end, gc);
+	return spt_cursor_open(c, pt, start, end, fl);
 }
 
 void spt_cursor_drop(struct spt_cursor *c)
@@ -200,7 +200,7 @@ static void spt_cursor_entries_gone(struct spt_cursor *c, unsigned int level,
 
 		WRITE_ONCE(c->ptes[level][spt_index(c->va, level + 1)], 0);
 		spt_cursor_flush_add(c, base, base + span);
-		spt_node_retire(c->pt, c->path[level - 1], m, c->gc, true);
+		spt_node_retire(c->pt, c->path[level - 1], m, c->fl, true);
 		spt_cursor_pop(c);
 		level++;
 		m = c->meta[level - 1];
@@ -307,7 +307,7 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 
 	if (replaced)
 		*replaced = 0;
-	if (!c->gc || level < 1 || level > SPT_MAX_LEAF_LEVEL ||
+	if (!c->fl || level < 1 || level > SPT_MAX_LEAF_LEVEL ||
 	    level > c->guard_level)
 		return -EINVAL;
 	size = spt_level_size(level);
@@ -325,12 +325,12 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 		c->meta[level - 1]->nr_children++;
 	} else {
 		if (spt_pte_is_leaf(old, level)) {
-			spt_leaf_release(pt, old, level, c->gc);
+			spt_leaf_release(pt, old, level, c->fl);
 			n = 1;
 		} else {
 			u64 cpa = spt_pte_table_pa(pt->cfg, old);
 
-			n = spt_subtree_release(pt, cpa, level - 1, c->gc,
+			n = spt_subtree_release(pt, cpa, level - 1, c->fl,
 						true);
 		}
 		spt_cursor_flush_add(c, va, va + size);
@@ -356,7 +356,7 @@ static long spt_unmap_ptes(struct spt_cursor *c, u64 target)
 		if (!spt_pte_present(pte))
 			continue;
 		WRITE_ONCE(ptes[i], 0);
-		spt_leaf_release(c->pt, pte, 1, c->gc);
+		spt_leaf_release(c->pt, pte, 1, c->fl);
 		n++;
 	}
 	if (n) {
@@ -373,7 +373,7 @@ long spt_cursor_unmap(struct spt_cursor *c, u64 len)
 	long count = 0;
 	u64 target;
 
-	if (!c->gc || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va)
+	if (!c->fl || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va)
 		return -EINVAL;
 	target = c->va + len;
 	while (c->va < target) {
@@ -402,11 +402,11 @@ long spt_cursor_unmap(struct spt_cursor *c, u64 len)
 				continue;
 			}
 			WRITE_ONCE(*slot, 0);
-			count += spt_subtree_release(pt, cpa, level - 1, c->gc,
+			count += spt_subtree_release(pt, cpa, level - 1, c->fl,
 						     true);
 		} else if (whole) {
 			WRITE_ONCE(*slot, 0);
-			spt_leaf_release(pt, pte, level, c->gc);
+			spt_leaf_release(pt, pte, level, c->fl);
 			count++;
 		} else {
 			int ret = spt_cursor_build(c, level - 1);
@@ -424,8 +424,8 @@ long spt_cursor_unmap(struct spt_cursor *c, u64 len)
 
 static bool spt_prot_op_valid(const struct spt_prot_op *op)
 {
-	return !((op->set | op->clear) & ~SPT_PROP_ALL) &&
-	       !(op->set & SPT_PROP_GLOBAL) && op->cache >= -1 &&
+	return !((op->set | op->clear) & ~SPT_PROT_ALL) &&
+	       !(op->set & SPT_PROT_GLOBAL) && op->cache >= -1 &&
 	       op->cache < SPT_CACHE_NR;
 }
 
@@ -438,7 +438,7 @@ int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 	u64 target, size, ls, *slot, pte;
 	unsigned int level;
 
-	if (!c->gc || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va ||
+	if (!c->fl || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va ||
 	    !spt_prot_op_valid(op))
 		return -EINVAL;
 	target = c->va + len;

@@ -33,7 +33,7 @@ struct spt_meta *spt_leaf_head(struct spt_pt *pt, u64 pa, unsigned int level,
 }
 
 void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
-		      struct spt_gc *gc)
+		      struct spt_flusher *fl)
 {
 	struct spt_meta *m;
 	u64 head;
@@ -45,11 +45,11 @@ void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
 	if (WARN_ON_ONCE(!m))
 		return;
 	if (spt_meta_put(m))
-		spt_gc_queue(gc, head, m);
+		spt_flusher_queue(fl, head, m);
 }
 
 unsigned long spt_subtree_release(struct spt_pt *pt, u64 pa,
-				  unsigned int level, struct spt_gc *gc,
+				  unsigned int level, struct spt_flusher *fl,
 				  bool locked)
 {
 	u64 *ptes = spt_node_ptes(pt, pa);
@@ -62,15 +62,15 @@ unsigned long spt_subtree_release(struct spt_pt *pt, u64 pa,
 		if (!spt_pte_present(pte))
 			continue;
 		if (spt_pte_is_leaf(pte, level)) {
-			spt_leaf_release(pt, pte, level, gc);
+			spt_leaf_release(pt, pte, level, fl);
 			leaves++;
 		} else {
 			leaves += spt_subtree_release(pt,
 					spt_pte_table_pa(pt->cfg, pte),
-					level - 1, gc, locked);
+					level - 1, fl, locked);
 		}
 	}
-	spt_node_retire(pt, pa, spt_node_meta(pt, pa), gc, locked);
+	spt_node_retire(pt, pa, spt_node_meta(pt, pa), fl, locked);
 	return leaves;
 }
 

@@ -5,7 +5,7 @@
  *
  *   node.c     page-table nodes: allocation, retirement, pa -> pointers
  *   entry.c    one entry of a node: release a leaf or a subtree, split
- *   gc.c       the deferred-free list and its flush span
+ *   flusher.c       the deferred-free list and its flush span
  *   locking.c  the covering-node lock protocol of cursors
  *   cursor.c   cursor movement and operations
  *   pt.c       page-table creation and destruction
@@ -40,24 +40,24 @@ int spt_node_alloc(struct spt_pt *pt, unsigned int level, u64 *pa);
 void spt_node_free_unpublished(struct spt_pt *pt, u64 pa);
 /*
  * A node that was just unlinked from its parent: mark it stray, drop its
- * reference and queue it on @gc. If @unlock, the caller holds its lock and
+ * reference and queue it on @fl. If @unlock, the caller holds its lock and
  * it is released here (after the stray bit is set).
  */
 void spt_node_retire(struct spt_pt *pt, u64 pa, struct spt_meta *m,
-		     struct spt_gc *gc, bool unlock);
+		     struct spt_flusher *fl, bool unlock);
 
 /* ---- entry.c ---- */
 
 /* Drop what a removed leaf @pte of @level held (tracked: one reference). */
 void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
-		      struct spt_gc *gc);
+		      struct spt_flusher *fl);
 /*
  * Tear down the subtree of the already unlinked node @pa of @level: release
  * every leaf and retire every node (unlocking them if @locked). Returns the
  * number of leaves.
  */
 unsigned long spt_subtree_release(struct spt_pt *pt, u64 pa,
-				  unsigned int level, struct spt_gc *gc,
+				  unsigned int level, struct spt_flusher *fl,
 				  bool locked);
 /*
  * The head slot of the tracked frame a leaf of @level at @pa maps into,
@@ -73,11 +73,11 @@ struct spt_meta *spt_leaf_head(struct spt_pt *pt, u64 pa, unsigned int level,
 void spt_split_fill(const struct spt_cfg *cfg, u64 *ptes, u64 pte,
 		    unsigned int level);
 
-/* ---- gc.c ---- */
+/* ---- flusher.c ---- */
 
 /* Queue a slot whose refcount just reached 0 (a node or a data head). */
-void spt_gc_queue(struct spt_gc *gc, u64 pa, struct spt_meta *m);
-void spt_gc_flush_add(struct spt_gc *gc, u64 start, u64 end);
+void spt_flusher_queue(struct spt_flusher *fl, u64 pa, struct spt_meta *m);
+void spt_flusher_add_span(struct spt_flusher *fl, u64 start, u64 end);
 
 /* ---- locking.c ---- */
 
@@ -102,13 +102,13 @@ static inline void spt_cursor_set_node(struct spt_cursor *c,
 
 /*
  * Record a change at [start, end) that needs a TLB flush: in the cursor's
- * gc span, and (see spt_cursor_publish_flush()) in the table's flush
+ * flusher span, and (see spt_cursor_publish_flush()) in the table's flush
  * generation. Called with the lock of the node holding the changed entry.
  */
 static inline void spt_cursor_flush_add(struct spt_cursor *c, u64 start,
 					u64 end)
 {
-	spt_gc_flush_add(c->gc, start, end);
+	spt_flusher_add_span(c->fl, start, end);
 	c->tlb_dirty = true;
 }
 

@@ -36,7 +36,7 @@
  *    subtree (map, splits) are locked before they are published, so the
  *    invariant "every node reachable inside the range below the guard is
  *    locked by this cursor" holds for the cursor's whole life. Nodes the
- *    cursor unlinks are marked stray while still locked, queued on its gc
+ *    cursor unlinks are marked stray while still locked, queued on its fl
  *    list and unlocked at once: a walker that spins on them meanwhile sees
  *    "stray" and retries from the root.
  *
@@ -261,7 +261,7 @@ static void spt_reclaim_empty(struct spt_cursor *c, u64 pa, unsigned int level)
 		pm->nr_children--;
 		spt_cursor_flush_add(c, base, base + span);
 		spt_cursor_publish_flush(c);
-		spt_node_retire(c->pt, pa, m, c->gc, true);
+		spt_node_retire(c->pt, pa, m, c->fl, true);
 		parent_empty = !pm->nr_children;
 		spt_node_unlock(pm);
 		if (!parent_empty)
@@ -281,7 +281,7 @@ void spt_unlock_range(struct spt_cursor *c)
 
 	spt_cursor_publish_flush(c);
 	spt_unlock_subtree(pt, gpa, g, c->start, c->end);
-	empty = c->gc && g < pt->cfg->levels && !gm->nr_children;
+	empty = c->fl && g < pt->cfg->levels && !gm->nr_children;
 	spt_node_unlock(gm);
 	if (empty)
 		spt_reclaim_empty(c, gpa, g);

@@ -7,7 +7,7 @@
  *
  * A node that was never reachable is freed at once. A node that was
  * reachable (a lock-free walker or the MMU may be reading it) is retired:
- * marked stray, then queued on the cursor's gc list, and freed by the owner
+ * marked stray, then queued on the cursor's flusher, and freed by the owner
  * only after the TLB flush and an RCU grace period.
  */
 #include "internal.h"
@@ -46,12 +46,12 @@ void spt_node_free_unpublished(struct spt_pt *pt, u64 pa)
 }
 
 void spt_node_retire(struct spt_pt *pt, u64 pa, struct spt_meta *m,
-		     struct spt_gc *gc, bool unlock)
+		     struct spt_flusher *fl, bool unlock)
 {
 	atomic_long_dec(&pt->nr_nodes);
 	set_bit(SPT_META_STRAY_BIT, &m->word);
 	if (!WARN_ON_ONCE(!spt_meta_put(m)))
-		spt_gc_queue(gc, pa, m);
+		spt_flusher_queue(fl, pa, m);
 	if (unlock)
 		spt_node_unlock(m);
 }

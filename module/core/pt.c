@@ -47,7 +47,7 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 	return 0;
 }
 
-void spt_pt_destroy(struct spt_pt *pt, struct spt_gc *gc)
+void spt_pt_destroy(struct spt_pt *pt, struct spt_flusher *fl)
 {
 	const struct spt_cfg *cfg = pt->cfg;
 	unsigned int level = cfg->levels, i;
@@ -67,11 +67,11 @@ void spt_pt_destroy(struct spt_pt *pt, struct spt_gc *gc)
 		if (WARN_ON_ONCE(spt_pte_is_leaf(pte, level)))
 			continue;
 		spt_subtree_release(pt, spt_pte_table_pa(cfg, pte), level - 1,
-				    gc, false);
+				    fl, false);
 		cond_resched();	/* a large space is torn down in pieces */
 	}
 	m->nr_children = 0;
-	spt_gc_flush_add(gc, spt_cfg_managed_start(cfg), spt_cfg_user_end(cfg));
-	spt_node_retire(pt, pt->root_pa, m, gc, false);
+	spt_flusher_add_span(fl, spt_cfg_managed_start(cfg), spt_cfg_user_end(cfg));
+	spt_node_retire(pt, pt->root_pa, m, fl, false);
 	pt->root_pa = 0;
 }

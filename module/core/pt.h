@@ -38,14 +38,19 @@ enum spt_cache {
 	SPT_CACHE_NR,
 };
 
-/* Page property flags (struct spt_prop.flags). Present implies readable. */
-#define SPT_PROP_W		BIT(0)	/* writable */
-#define SPT_PROP_X		BIT(1)	/* executable (NX clear) */
-#define SPT_PROP_USER		BIT(2)	/* user (U/S set) */
-#define SPT_PROP_GLOBAL		BIT(3)	/* G; refused by the uAPI */
-#define SPT_PROP_ACCESSED	BIT(4)	/* A, set by hardware */
-#define SPT_PROP_DIRTY		BIT(5)	/* D, set by hardware (leaves) */
-#define SPT_PROP_ALL		0x3fU
+/*
+ * Page property flags (struct spt_prop.flags): the uAPI's SPT_PROT_* bits,
+ * defined here with the same tokens as in uapi/linux/shadowpt.h (which the
+ * portable core does not include), so that a file that sees both gets a
+ * redefinition error if they ever differ. Present implies readable.
+ */
+#define SPT_PROT_WRITE		(1U << 0)	/* RW set */
+#define SPT_PROT_EXEC		(1U << 1)	/* NX clear */
+#define SPT_PROT_USER		(1U << 2)	/* U/S set */
+#define SPT_PROT_GLOBAL		(1U << 3)	/* G; refused by the uAPI */
+#define SPT_PROT_ACCESSED	(1U << 4)	/* set by hardware */
+#define SPT_PROT_DIRTY		(1U << 5)	/* set by hardware (leaves) */
+#define SPT_PROT_ALL		0x3fU
 
 struct spt_prop {
 	u8 flags;	/* SPT_PROP_* */
@@ -126,7 +131,7 @@ static inline int spt_pt_tlb_gen(const struct spt_pt *pt)
  * changing the table are queued here, not freed. The owner of the cursor
  * flushes the TLBs that may still hold translations through them, waits for
  * an RCU grace period (lock-free walkers may still be reading a node), and
- * then calls spt_gc_release(). Queued slots are linked through meta->word,
+ * then calls spt_flusher_release(). Queued slots are linked through meta->word,
  * so queueing never allocates and never fails (nodes keep their lock and
  * stray bits there: see SPT_META_LINK_SHIFT).
  *
@@ -134,22 +139,22 @@ static inline int spt_pt_tlb_gen(const struct spt_pt *pt)
  * re-protected, and the whole span of every node that was unlinked (the
  * paging-structure caches may hold it). It is empty when start == end.
  */
-struct spt_gc {
+struct spt_flusher {
 	/* The frame number + 1 of the first slot, 0 = empty. */
 	u64 head;
 	unsigned long nr_frames;	/* queued data frames */
 	unsigned long nr_nodes;		/* queued page-table nodes */
 	/* 4 KiB pages of the queued data frames (a 2 MiB frame is 512). */
-	unsigned long data_pages;
+	unsigned long data_frames;
 	/* Of those, how many the owner already took off its accounting. */
 	unsigned long data_settled;
 	/* The VA span that changed and needs a TLB flush ([start, end)). */
 	u64 flush_start, flush_end;
 };
 
-void spt_gc_init(struct spt_gc *gc);
-/* Give every queued frame/node back to the pool and reset @gc. Sleeps. */
-void spt_gc_release(struct spt_gc *gc, struct spt_pool *pool);
+void spt_flusher_init(struct spt_flusher *fl);
+/* Give every queued frame/node back to the pool and reset @fl. Sleeps. */
+void spt_flusher_release(struct spt_flusher *fl, struct spt_pool *pool);
 
 /*
  * Create a page table: allocate the root (level cfg->levels) and, if
@@ -161,10 +166,10 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 
 /*
  * Tear down everything in the managed range: drop every tracked reference,
- * queue every node (and the root) on @gc. Caller must be the last user.
+ * queue every node (and the root) on @fl. Caller must be the last user.
  * Sleeps.
  */
-void spt_pt_destroy(struct spt_pt *pt, struct spt_gc *gc);
+void spt_pt_destroy(struct spt_pt *pt, struct spt_flusher *fl);
 
 /*
  * A cursor over [start, end) of one page table. While it lives, it holds
@@ -172,7 +177,7 @@ void spt_pt_destroy(struct spt_pt *pt, struct spt_gc *gc);
  * range (see locking.c), so the range is its own; cursors over disjoint
  * ranges run in parallel. A Cursor only reads; a CursorMut (the same
  * struct, opened with spt_cursor_mut_new) may also change the table and
- * must be given a gc list.
+ * must be given a flusher.
  */
 struct spt_cursor {
 	struct spt_pt *pt;
@@ -186,7 +191,7 @@ struct spt_cursor {
 	 */
 	u64 path[SPT_MAX_LEVELS];
 	unsigned int level;		/* lowest level present in path[] */
-	struct spt_gc *gc;		/* NULL for a read-only cursor */
+	struct spt_flusher *fl;		/* NULL for a read-only cursor */
 	bool in_rcu;
 	bool tlb_dirty;			/* changed what needs a TLB flush */
 	/* Private: the node contents and slots of path[level-1..guard-1]. */
@@ -207,7 +212,7 @@ struct spt_cursor {
 int spt_cursor_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 		   u64 end);
 int spt_cursor_mut_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
-		       u64 end, struct spt_gc *gc);
+		       u64 end, struct spt_flusher *fl);
 /* Release every lock the cursor holds. */
 void spt_cursor_drop(struct spt_cursor *c);
 
@@ -250,13 +255,13 @@ int spt_cursor_jump(struct spt_cursor *c, u64 va);
  * Map @item with @prop at the cursor's va and advance past it. va must be
  * aligned to the item's size and the item must fit in the range (-EINVAL).
  * Whatever was mapped there before is unmapped first (the reference's
- * replacing semantics; frames queued on gc); *@replaced (if non-NULL)
+ * replacing semantics; frames queued on fl); *@replaced (if non-NULL)
  * receives the number of leaves replaced. For a tracked item the caller
  * passes in one reference (a handle) which the mapping keeps: on success
  * the caller no longer owns it; its slot must be a DATA head of the item's
  * size (a 1 GiB item is untracked only). @prop may not have
- * SPT_PROP_GLOBAL (the managed range is never global) or bits outside
- * SPT_PROP_ALL. A 4 KiB or 2 MiB item inside an existing huge leaf splits
+ * SPT_PROT_GLOBAL (the managed range is never global) or bits outside
+ * SPT_PROT_ALL. A 4 KiB or 2 MiB item inside an existing huge leaf splits
  * that leaf first. Returns 0, -EINVAL (also for a read-only cursor),
  * -ENOMEM (nodes could not be allocated, or a split huge frame would pass
  * SPT_REF_MAX; nothing changed, the caller still owns its reference).
@@ -267,7 +272,7 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 /*
  * Unmap everything in [va, va + len) and move to va + len. Absent ranges
  * are skipped. A huge leaf that is only partly covered is split first.
- * Page-table nodes that become empty are unlinked and queued on gc.
+ * Page-table nodes that become empty are unlinked and queued on fl.
  * Returns the number of leaves removed (>= 0), or -ENOMEM if a split
  * failed: then the cursor's va says how far it got, and everything below
  * va is unmapped. -EINVAL if len is not page aligned or passes the range.
@@ -286,7 +291,7 @@ struct spt_prot_op {
  * Returns 1 with [*start, *end) the range changed, 0 if nothing is mapped
  * in the window (cursor at va + len), -ENOMEM if a split failed (cursor
  * not moved past the leaf), -EINVAL for a bad len, a read-only cursor, or
- * an op that sets SPT_PROP_GLOBAL, names bits outside SPT_PROP_ALL or an
+ * an op that sets SPT_PROT_GLOBAL, names bits outside SPT_PROT_ALL or an
  * unknown cache policy.
  */
 int spt_cursor_protect_next(struct spt_cursor *c, u64 len,

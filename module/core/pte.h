@@ -97,8 +97,8 @@ static inline u64 spt_pte_leaf_allowed(const struct spt_cfg *cfg,
 
 static inline bool spt_prop_valid(const struct spt_prop *prop)
 {
-	return !(prop->flags & ~SPT_PROP_ALL) &&
-	       !(prop->flags & SPT_PROP_GLOBAL) && prop->cache < SPT_CACHE_NR;
+	return !(prop->flags & ~SPT_PROT_ALL) &&
+	       !(prop->flags & SPT_PROT_GLOBAL) && prop->cache < SPT_CACHE_NR;
 }
 
 /* The cache-policy bits of @cache for a leaf of @level. */
@@ -141,17 +141,17 @@ static inline u64 spt_pte_leaf_attrs(const struct spt_cfg *cfg,
 {
 	u64 pte = SPT_PTE_P | spt_pte_cache_bits(cfg, prop->cache, level);
 
-	if (prop->flags & SPT_PROP_W)
+	if (prop->flags & SPT_PROT_WRITE)
 		pte |= SPT_PTE_RW;
-	if (!(prop->flags & SPT_PROP_X))
+	if (!(prop->flags & SPT_PROT_EXEC))
 		pte |= SPT_PTE_NX;
-	if (prop->flags & SPT_PROP_USER)
+	if (prop->flags & SPT_PROT_USER)
 		pte |= SPT_PTE_US;
-	if (prop->flags & SPT_PROP_GLOBAL)
+	if (prop->flags & SPT_PROT_GLOBAL)
 		pte |= SPT_PTE_G;
-	if (prop->flags & SPT_PROP_ACCESSED)
+	if (prop->flags & SPT_PROT_ACCESSED)
 		pte |= SPT_PTE_A;
-	if (prop->flags & SPT_PROP_DIRTY)
+	if (prop->flags & SPT_PROT_DIRTY)
 		pte |= SPT_PTE_D;
 	if (level > 1)
 		pte |= SPT_PTE_PS;
@@ -175,17 +175,17 @@ static inline void spt_pte_prop(const struct spt_cfg *cfg, u64 pte,
 	u8 flags = 0;
 
 	if (pte & SPT_PTE_RW)
-		flags |= SPT_PROP_W;
+		flags |= SPT_PROT_WRITE;
 	if (!(pte & SPT_PTE_NX))
-		flags |= SPT_PROP_X;
+		flags |= SPT_PROT_EXEC;
 	if (pte & SPT_PTE_US)
-		flags |= SPT_PROP_USER;
+		flags |= SPT_PROT_USER;
 	if (pte & SPT_PTE_G)
-		flags |= SPT_PROP_GLOBAL;
+		flags |= SPT_PROT_GLOBAL;
 	if (pte & SPT_PTE_A)
-		flags |= SPT_PROP_ACCESSED;
+		flags |= SPT_PROT_ACCESSED;
 	if (pte & SPT_PTE_D)
-		flags |= SPT_PROP_DIRTY;
+		flags |= SPT_PROT_DIRTY;
 	prop->flags = flags;
 	prop->cache = cache < SPT_CACHE_NR ? cache : SPT_CACHE_UC;
 }

@@ -38,7 +38,7 @@ enum spt_usage {
 #define SPT_META_STRAY_BIT	1	/* node was detached from its parent */
 #define SPT_META_SEEN_BIT	2	/* spt_pt_check: node already visited */
 /*
- * A page-table node queued on a gc list keeps its lock and stray bits (a
+ * A page-table node queued on a flusher keeps its lock and stray bits (a
  * lock-free walker may still spin on the lock and must then see "stray"):
  * the link is stored above them, word = (frame number + 1) << SHIFT | bits.
  */
@@ -89,7 +89,7 @@ bool spt_meta_get_many(struct spt_meta *m, u32 n);
 /*
  * Drop one reference. Returns true if it was the last one: the slot is now
  * in state 0 (being torn down) and the caller must hand the frame back to
- * the pool (after the TLB flush and grace period, see spt_gc).
+ * the pool (after the TLB flush and grace period, see spt_flusher).
  */
 bool spt_meta_put(struct spt_meta *m);
 

@@ -14,7 +14,7 @@
  * array of 512 chunk pointers indexed by 2 MiB chunk, and the slot index
  * inside the chunk. Lookups take no lock: a chunk pointer is published
  * before any of its frames is handed out, and cleared only once all of its
- * frames are back (no PTE can still name them; see spt_gc).
+ * frames are back (no PTE can still name them; see spt_flusher).
  */
 #include <linux/mm.h>
 #include <linux/io.h>

@@ -12,7 +12,7 @@
  * its slot in state 1 (or UNIQUE when asked), usage and level set, and its
  * memory zeroed. A frame goes back with spt_pool_free() only from state 0
  * (spt_meta_put() returned true), after the caller has flushed TLBs and
- * waited for a grace period where that matters (see spt_gc in core/pt.h).
+ * waited for a grace period where that matters (see spt_flusher in core/pt.h).
  *
  * A 2 MiB data frame is 512 slots: the head (first 4 KiB) has usage DATA,
  * level 2 and holds the refcount; the 511 tails have usage TAIL, level 2 and

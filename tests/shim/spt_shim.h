@@ -8,7 +8,7 @@
  * threads may run cursors at once. Preemption and RCU are not: the
  * preempt/RCU calls only keep a per-thread nesting count (used by the
  * assert hooks below). A multi-threaded test must therefore not release a
- * gc list (spt_gc_release) while another thread may still be walking the
+ * flusher (spt_flusher_release) while another thread may still be walking the
  * table lock-free, which is what a grace period would guarantee.
  *
  * WARN_ON/WARN_ON_ONCE/BUG_ON print and abort(): a test must notice.

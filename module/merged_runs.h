@@ -5,8 +5,8 @@
  * properties, reported as one run. The generic netlink mapping dump
  * (genl.c) and the debugfs mappings file (debugfs.c) both list them.
  */
-#ifndef SPT_RUN_H
-#define SPT_RUN_H
+#ifndef SPT_MERGED_RUNS_H
+#define SPT_MERGED_RUNS_H
 
 #include <linux/types.h>
 
@@ -43,8 +43,8 @@ static inline bool spt_run_pending(const struct spt_run *r)
  * (@run is then empty and *va == end), or -errno (-ENOENT: the space is
  * being destroyed).
  */
-int spt_runs_walk(struct spt_space *s, u64 *va, u64 end, struct spt_run *run,
+int spt_merged_runs_walk(struct spt_space *s, u64 *va, u64 end, struct spt_run *run,
 		  unsigned int max_slices,
 		  int (*emit)(const struct spt_run *r, void *arg), void *arg);
 
-#endif /* SPT_RUN_H */
+#endif /* SPT_MERGED_RUNS_H */

@@ -19,15 +19,15 @@
 
 #include "shadowpt.h"
 
-struct spt_cfg spt_kcfg;
-unsigned int spt_kcfg_phys_max_level;
+struct spt_cfg spt_machine_cfg;
+unsigned int spt_machine_phys_max_level;
 
 static u64 spt_cache_pte_bits(enum page_cache_mode pcm)
 {
 	return cachemode2protval(pcm) & (_PAGE_PWT | _PAGE_PCD | _PAGE_PAT);
 }
 
-int spt_kcfg_init(void)
+int spt_machine_init(void)
 {
 	unsigned int phys_bits = boot_cpu_data.x86_phys_bits;
 
@@ -42,21 +42,21 @@ int spt_kcfg_init(void)
 		return -EOPNOTSUPP;
 	}
 	/* Without GBPAGES the PS bit of a level-3 entry is reserved. */
-	spt_kcfg_phys_max_level = boot_cpu_has(X86_FEATURE_GBPAGES) ? 3 : 2;
-	spt_kcfg.levels = pgtable_l5_enabled() ? 5 : 4;
-	spt_kcfg.pa_mask = GENMASK_ULL(phys_bits - 1, PAGE_SHIFT);
-	spt_kcfg.cache_bits[SPT_CACHE_WB] =
+	spt_machine_phys_max_level = boot_cpu_has(X86_FEATURE_GBPAGES) ? 3 : 2;
+	spt_machine_cfg.levels = pgtable_l5_enabled() ? 5 : 4;
+	spt_machine_cfg.pa_mask = GENMASK_ULL(phys_bits - 1, PAGE_SHIFT);
+	spt_machine_cfg.cache_bits[SPT_CACHE_WB] =
 		spt_cache_pte_bits(_PAGE_CACHE_MODE_WB);
-	spt_kcfg.cache_bits[SPT_CACHE_WT] =
+	spt_machine_cfg.cache_bits[SPT_CACHE_WT] =
 		spt_cache_pte_bits(_PAGE_CACHE_MODE_WT);
-	spt_kcfg.cache_bits[SPT_CACHE_UC_MINUS] =
+	spt_machine_cfg.cache_bits[SPT_CACHE_UC_MINUS] =
 		spt_cache_pte_bits(_PAGE_CACHE_MODE_UC_MINUS);
-	spt_kcfg.cache_bits[SPT_CACHE_UC] =
+	spt_machine_cfg.cache_bits[SPT_CACHE_UC] =
 		spt_cache_pte_bits(_PAGE_CACHE_MODE_UC);
-	spt_kcfg.cache_bits[SPT_CACHE_WC] =
+	spt_machine_cfg.cache_bits[SPT_CACHE_WC] =
 		spt_cache_pte_bits(_PAGE_CACHE_MODE_WC);
-	spt_kcfg.top_first = 0;
-	spt_kcfg.top_last = SPT_NR_ENTRIES / 2 - 1;
+	spt_machine_cfg.top_first = 0;
+	spt_machine_cfg.top_last = SPT_NR_ENTRIES / 2 - 1;
 	return 0;
 }
 
@@ -64,7 +64,7 @@ int spt_kcfg_init(void)
  * With PTI, CR3 in kernel mode is the kernel copy of the pair, whose upper
  * half is the full kernel mapping we want.
  */
-static const u64 *spt_kcfg_running_top(void)
+static const u64 *spt_machine_running_top(void)
 {
 	return phys_to_virt(read_cr3_pa());
 }
@@ -73,24 +73,24 @@ static const u64 *spt_kcfg_running_top(void)
  * Only what every process shares: with PTI the LDT remap slot is per
  * process (filled by modify_ldt) and freed with its mm.
  */
-static bool spt_kcfg_shared_slot(unsigned int i)
+static bool spt_machine_shared_slot(unsigned int i)
 {
 	return i != pgd_index(LDT_BASE_ADDR);
 }
 
-void spt_kcfg_kernel_top(u64 *top)
+void spt_machine_kernel_top(u64 *top)
 {
 	unsigned int i;
 
-	memcpy(top, spt_kcfg_running_top(), SPT_NR_ENTRIES * sizeof(u64));
+	memcpy(top, spt_machine_running_top(), SPT_NR_ENTRIES * sizeof(u64));
 	for (i = 0; i < SPT_NR_ENTRIES; i++) {
-		if (!spt_kcfg_shared_slot(i))
+		if (!spt_machine_shared_slot(i))
 			top[i] = 0;
 	}
 }
 
-u64 spt_kcfg_kernel_entry(unsigned int i)
+u64 spt_machine_kernel_entry(unsigned int i)
 {
-	return spt_kcfg_shared_slot(i) ?
-	       READ_ONCE(spt_kcfg_running_top()[i]) : 0;
+	return spt_machine_shared_slot(i) ?
+	       READ_ONCE(spt_machine_running_top()[i]) : 0;
 }

@@ -3,7 +3,7 @@
  * The deferred-free list of a cursor's owner (the reference's TlbFlusher
  * minus the flush): slots whose last reference went away while the table
  * was being changed, linked through their meta->word, plus the VA span the
- * owner must flush before spt_gc_release() hands them back to the pool.
+ * owner must flush before spt_flusher_release() hands them back to the pool.
  *
  * Link encoding: frame number + 1 of the next slot (0 ends the list). A
  * data head stores it as is. A page-table node stores it shifted by
@@ -17,54 +17,54 @@
 
 #define SPT_META_LOW_BITS	(BIT(SPT_META_LINK_SHIFT) - 1)
 
-void spt_gc_init(struct spt_gc *gc)
+void spt_flusher_init(struct spt_flusher *fl)
 {
-	gc->head = 0;
-	gc->nr_frames = 0;
-	gc->nr_nodes = 0;
-	gc->data_pages = 0;
-	gc->data_settled = 0;
-	gc->flush_start = 0;
-	gc->flush_end = 0;
+	fl->head = 0;
+	fl->nr_frames = 0;
+	fl->nr_nodes = 0;
+	fl->data_frames = 0;
+	fl->data_settled = 0;
+	fl->flush_start = 0;
+	fl->flush_end = 0;
 }
 
-void spt_gc_flush_add(struct spt_gc *gc, u64 start, u64 end)
+void spt_flusher_add_span(struct spt_flusher *fl, u64 start, u64 end)
 {
-	if (gc->flush_start == gc->flush_end) {
-		gc->flush_start = start;
-		gc->flush_end = end;
+	if (fl->flush_start == fl->flush_end) {
+		fl->flush_start = start;
+		fl->flush_end = end;
 		return;
 	}
-	if (start < gc->flush_start)
-		gc->flush_start = start;
-	if (end > gc->flush_end)
-		gc->flush_end = end;
+	if (start < fl->flush_start)
+		fl->flush_start = start;
+	if (end > fl->flush_end)
+		fl->flush_end = end;
 }
 
-void spt_gc_queue(struct spt_gc *gc, u64 pa, struct spt_meta *m)
+void spt_flusher_queue(struct spt_flusher *fl, u64 pa, struct spt_meta *m)
 {
-	u64 next = gc->head;
+	u64 next = fl->head;
 
 	if (m->usage == SPT_USAGE_PT) {
 		unsigned long low = READ_ONCE(m->word) & SPT_META_LOW_BITS;
 
 		WRITE_ONCE(m->word,
 			   (unsigned long)(next << SPT_META_LINK_SHIFT) | low);
-		gc->nr_nodes++;
+		fl->nr_nodes++;
 	} else {
 		WARN_ON_ONCE(m->usage != SPT_USAGE_DATA);
 		WRITE_ONCE(m->word, (unsigned long)next);
-		gc->nr_frames++;
-		gc->data_pages += 1UL << (9 * (m->level - 1));
+		fl->nr_frames++;
+		fl->data_frames += 1UL << (9 * (m->level - 1));
 	}
-	gc->head = (pa >> SPT_PAGE_SHIFT) + 1;
+	fl->head = (pa >> SPT_PAGE_SHIFT) + 1;
 }
 
 /* Sleeps now and then: a large list is given back in pieces. */
-void spt_gc_release(struct spt_gc *gc, struct spt_pool *pool)
+void spt_flusher_release(struct spt_flusher *fl, struct spt_pool *pool)
 {
 	unsigned long n = 0;
-	u64 cur = gc->head;
+	u64 cur = fl->head;
 
 	while (cur) {
 		u64 pa = (cur - 1) << SPT_PAGE_SHIFT;
@@ -85,5 +85,5 @@ void spt_gc_release(struct spt_gc *gc, struct spt_pool *pool)
 		if (!(++n % 512))
 			cond_resched();
 	}
-	spt_gc_init(gc);
+	spt_flusher_init(fl);
 }

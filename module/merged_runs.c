@@ -14,7 +14,7 @@
 #include "shadowpt.h"
 #include "space.h"
 #include "prop.h"
-#include "run.h"
+#include "merged_runs.h"
 
 struct spt_runs_ctx {
 	struct spt_run *run;
@@ -60,7 +60,7 @@ static int spt_runs_leaf(const struct spt_query *q, void *arg)
 	return 0;
 }
 
-int spt_runs_walk(struct spt_space *s, u64 *va, u64 end, struct spt_run *run,
+int spt_merged_runs_walk(struct spt_space *s, u64 *va, u64 end, struct spt_run *run,
 		  unsigned int max_slices,
 		  int (*emit)(const struct spt_run *r, void *arg), void *arg)
 {

@@ -5,7 +5,7 @@
  * uses; a window starts with a CR3 write that flushes PCID 0, so entries can
  * only be stale inside a window. Windows run with interrupts off: the
  * flush IPI below is taken when the window ends, and the window's own cursor
- * operations invalidate locally. Either way, nothing queued on the gc list
+ * operations invalidate locally. Either way, nothing queued on the flusher
  * goes back to the pool before the flush has run everywhere and a grace
  * period has passed.
  */
@@ -17,7 +17,7 @@
 #include "shadowpt.h"
 #include "space.h"
 #include "trace.h"
-#include "tlb.h"
+#include "flush.h"
 
 static atomic64_t spt_tlb_flushes = ATOMIC64_INIT(0);
 static atomic64_t spt_tlb_ipis = ATOMIC64_INIT(0);
@@ -27,12 +27,12 @@ static void spt_tlb_flush_local(void *info)
 	__flush_tlb_all();
 }
 
-void spt_tlb_gc_finish(struct spt_space *s, struct spt_gc *gc)
+void spt_flush_finish(struct spt_space *s, struct spt_flusher *fl)
 {
 	unsigned int cpus = 0;
 	u64 pages;
 
-	if (gc->flush_start < gc->flush_end) {
+	if (fl->flush_start < fl->flush_end) {
 		atomic64_inc(&spt_tlb_flushes);
 		if (!cpumask_empty(s->loaded)) {
 			cpus = cpumask_weight(s->loaded);
@@ -40,20 +40,20 @@ void spt_tlb_gc_finish(struct spt_space *s, struct spt_gc *gc)
 			on_each_cpu_mask(s->loaded, spt_tlb_flush_local, NULL,
 					 true);
 		}
-		trace_spt_tlb_flush(s->id, cpus, gc->flush_start,
-				    gc->flush_end, gc->nr_nodes,
-				    gc->nr_frames);
+		trace_spt_tlb_flush(s->id, cpus, fl->flush_start,
+				    fl->flush_end, fl->nr_nodes,
+				    fl->nr_frames);
 	}
-	if (!gc->head)
+	if (!fl->head)
 		return;
 	synchronize_rcu();
 	/* Queued data pages leave the quota; some may have already. */
-	pages = gc->data_pages - gc->data_settled;
-	spt_gc_release(gc, spt_pool);
-	atomic64_sub(pages, &s->data_pages);
+	pages = fl->data_frames - fl->data_settled;
+	spt_flusher_release(fl, spt_pool);
+	atomic64_sub(pages, &s->data_frames);
 }
 
-void spt_tlb_counts(u64 *flushes, u64 *ipis)
+void spt_flush_counts(u64 *flushes, u64 *ipis)
 {
 	*flushes = atomic64_read(&spt_tlb_flushes);
 	*ipis = atomic64_read(&spt_tlb_ipis);
