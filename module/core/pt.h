@@ -14,7 +14,7 @@
 #ifndef SPT_CORE_PT_H
 #define SPT_CORE_PT_H
 
-#include "spt_env.h"
+#include "../env/spt_env.h"
 #include "../frame/pool.h"
 
 #define SPT_PAGE_SHIFT		12

@@ -20,7 +20,7 @@
 #ifndef SPT_FRAME_META_H
 #define SPT_FRAME_META_H
 
-#include "../core/spt_env.h"
+#include "../env/spt_env.h"
 
 #define SPT_REF_UNUSED	0xffffffffU
 #define SPT_REF_UNIQUE	0xfffffffeU

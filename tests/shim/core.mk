@@ -11,5 +11,5 @@ CORE_SRCS := $(sort $(wildcard $(TOP)/module/core/*.c)) \
 	$(TOP)/module/frame/meta.c \
 	$(TOP)/tests/shim/shim.c \
 	$(TOP)/tests/shim/pool_user.c
-CORE_HDRS := $(wildcard $(TOP)/module/core/*.h $(TOP)/module/frame/*.h \
+CORE_HDRS := $(wildcard $(TOP)/module/env/*.h $(TOP)/module/core/*.h $(TOP)/module/frame/*.h \
 	$(TOP)/tests/shim/*.h)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * User-space stand-ins for the kernel names the portable core uses
- * (module/core, module/frame/meta.c). Included by core/spt_env.h when
+ * (module/core, module/frame/meta.c). Included by env/spt_env.h when
  * __KERNEL__ is not defined; nothing else should include it directly.
  *
  * Atomics and bit operations are real (GCC __atomic builtins), so several
