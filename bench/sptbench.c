@@ -12,7 +12,11 @@
  *   unmap    SPT_IOCTL_UNMAP                         vs munmap
  *   protect  SPT_IOCTL_PROTECT (read-only)           vs mprotect(PROT_READ)
  *   query    SPT_IOCTL_QUERY_BATCH of N VAs          vs N pagemap entries
- *   single   one SPT_IOCTL_QUERY                     vs SPT_IOCTL_VERSION
+ *   single   one SPT_IOCTL_QUERY, one PROTECT of a page vs SPT_IOCTL_VERSION
+ *            (the null ioctl), which is set against the floor: the ioctl
+ *            of bench/nullpeer, which only returns a constant; SPACE_INFO
+ *            of a 1-page and a large space; one UNMAP of one page vs
+ *            munmap of one page
  *   dump     netlink MAPPING_GET of the space        vs pagemap, entries/s
  *   scaling  1 vs 2 threads map+unmap disjoint ranges of one space, and
  *            the same shape with mmap/munmap
@@ -455,16 +459,35 @@ static void bench_size(uint64_t n, bool dump)
 	free(ents);
 }
 
+/* The floor peer (bench/nullpeer, loaded by scripts/bench): -1 if absent. */
+#define SPTNULL_PATH	"/dev/sptnull"
+#define SPTNULL_IOCTL	0x5370
+static int null_fd = -1;
+
+static void space_info(uint32_t id)
+{
+	struct spt_space_info si = { .size = sizeof(si), .space_id = id };
+
+	if (ioctl(fd, SPT_IOCTL_SPACE_INFO, &si))
+		DIE("SPACE_INFO");
+}
+
+/* Per call: the ns of one call, as the mean of a loop of @calls. */
 static void bench_single(void)
 {
-	uint32_t id = space_create();
+	uint32_t id = space_create(), big = space_create();
 	int calls = quick ? 200 : 2000, r, i;
+	uint64_t big_pages = quick ? 4096 : 262144;
 	struct spt_query_va q = { .size = sizeof(q), .space_id = id,
 				  .va = SPACE_VA };
 	struct spt_version v = { .size = sizeof(v) };
-	uint64_t t;
+	struct spt_protect p = { .size = sizeof(p), .space_id = id,
+				 .va = SPACE_VA, .length = PAGE };
+	uint64_t t, spent;
+	char *page;
 
 	spt_map(id, SPACE_VA, PAGE, SPT_MAP_4K);
+	spt_map(big, SPACE_VA, big_pages * PAGE, SPT_MAP_4K);
 	for (r = 0; r < reps; r++) {
 		t = now();
 		for (i = 0; i < calls; i++)
@@ -476,7 +499,57 @@ static void bench_single(void)
 			if (ioctl(fd, SPT_IOCTL_VERSION, &v))
 				DIE("VERSION");
 		add("single/null", 1, (double)(now() - t) / calls);
+		if (null_fd >= 0) {
+			t = now();
+			for (i = 0; i < calls; i++)
+				if (ioctl(null_fd, SPTNULL_IOCTL, 0))
+					DIE("sptnull ioctl");
+			add("single/floor", 1, (double)(now() - t) / calls);
+		}
+		/* PROTECT of one page, alternating read-only and writable. */
+		t = now();
+		for (i = 0; i < calls; i++) {
+			p.prot = i & 1 ? SPT_PROT_WRITE : 0;
+			if (ioctl(fd, SPT_IOCTL_PROTECT, &p))
+				DIE("PROTECT");
+		}
+		add("single/protect", 1, (double)(now() - t) / calls);
+		t = now();
+		for (i = 0; i < calls; i++)
+			space_info(id);
+		add("single/info_1", 1, (double)(now() - t) / calls);
+		t = now();
+		for (i = 0; i < calls; i++)
+			space_info(big);
+		add("single/info_big", 1, (double)(now() - t) / calls);
+		/*
+		 * UNMAP of one page against munmap of one page: only the
+		 * unmapping call is timed (until it returns); the map that
+		 * precedes each is not. calls / 4: each pair maps anew.
+		 */
+		spent = 0;
+		for (i = 0; i < calls / 4; i++) {
+			spt_map(id, SPACE_VA + PAGE, PAGE, SPT_MAP_4K);
+			t = now();
+			spt_unmap(id, SPACE_VA + PAGE, PAGE);
+			spent += now() - t;
+		}
+		add("single/unmap", 1, (double)spent / (calls / 4));
+		spent = 0;
+		for (i = 0; i < calls / 4; i++) {
+			page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE,
+				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE,
+				    -1, 0);
+			if (page == MAP_FAILED)
+				DIE("mmap");
+			t = now();
+			if (munmap(page, PAGE))
+				DIE("munmap");
+			spent += now() - t;
+		}
+		add("single/munmap", 1, (double)spent / (calls / 4));
 	}
+	space_destroy(big);
 	space_destroy(id);
 }
 
@@ -730,8 +803,27 @@ static void report(const uint64_t *sizes, int nr_sizes, uint64_t dump_n)
 		 "dump N=%llu: pagemap / netlink (entries/s)",
 		 (unsigned long long)dump_n);
 	info(what, med("dump/pagemap", dump_n) / med("dump/spt", dump_n));
+	if (null_fd >= 0)
+		target("null ioctl (VERSION) / floor ioctl (sptnull)",
+		       med("single/null", 1) / med("single/floor", 1), 1.1,
+		       false);
 	target("single QUERY / null ioctl (time)",
-	       med("single/query", 1) / med("single/null", 1), 1.3, false);
+	       med("single/query", 1) / med("single/null", 1), 1.2, false);
+	target("PROTECT of one page / null ioctl (time)",
+	       med("single/protect", 1) / med("single/null", 1), 1.5, false);
+	snprintf(what, sizeof(what),
+		 "SPACE_INFO %llu pages / 1 page (time)",
+		 (unsigned long long)(quick ? 4096 : 262144));
+	info(what, med("single/info_big", 1) / med("single/info_1", 1));
+	{
+		double r = med("single/info_big", 1) / med("single/info_1", 1);
+
+		/* The same cost, within 10%: a ratio in [0.9, 1.1]. */
+		target("SPACE_INFO big / 1 page, distance from 1 (time)",
+		       r > 1 ? r - 1 : 1 - r, 0.1, false);
+	}
+	target("one UNMAP of one page / munmap of one page (time)",
+	       med("single/unmap", 1) / med("single/munmap", 1), 2.0, false);
 	target("2 threads / 1 thread, map+unmap pages/s",
 	       med("scale/spt_2t", quick ? 512 : 4096) /
 	       med("scale/spt_1t", quick ? 512 : 4096), 1.6, true);
@@ -850,6 +942,10 @@ int main(int argc, char **argv)
 	fd = open(SPT_DEVICE_PATH, O_RDWR);
 	if (fd < 0)
 		DIE("open %s", SPT_DEVICE_PATH);
+	null_fd = open(SPTNULL_PATH, O_RDWR);
+	if (null_fd < 0)
+		printf("# %s absent (bench/nullpeer not loaded): no floor\n",
+		       SPTNULL_PATH);
 	pagemap_fd = open("/proc/self/pagemap", O_RDONLY);
 	if (pagemap_fd < 0)
 		DIE("open /proc/self/pagemap");
