@@ -4,8 +4,9 @@
  * CONFIG_FAULT_INJECTION): a per-task "fail the Nth allocation" knob,
  * debugfs shadowpt/fail-nth, with the semantics of
  * /proc/self/task/<tid>/fail-nth. Every allocation site of the module goes
- * through one of the wrappers below (or asks spt_fail_alloc() itself, like
- * the frame pool), so that each allocation is one injection point.
+ * through one of the wrappers below (or asks spt_fail_alloc() itself: the
+ * frame pool has it as its allocation-failure hook, see spt_pool_create()),
+ * so that each allocation is one injection point.
  */
 #ifndef SPT_FAILINJECT_H
 #define SPT_FAILINJECT_H
@@ -20,13 +21,11 @@
 #include <linux/seq_file.h>
 #include <net/genetlink.h>
 
-/* Byte written over freed frames (slab's POISON_FREE). */
-#define SPT_POISON_BYTE 0x6b
-
 /*
  * True if the calling task's (or the task a load window runs for, see
  * spt_fail_proxy_begin()) armed allocation is this one: the caller must
- * then fail as if the allocator had. Safe in atomic context.
+ * then fail as if the allocator had. Safe in atomic context (the frame
+ * pool's allocation-failure hook).
  */
 bool spt_fail_alloc(void);
 

@@ -70,7 +70,8 @@ static int __init spt_init(void)
 		pr_err("shadowpt: unsupported paging configuration\n");
 		return ret;
 	}
-	spt_pool = spt_pool_create(limit_frames, spt_param_poison);
+	spt_pool = spt_pool_create(limit_frames, spt_param_poison,
+				   spt_fail_alloc);
 	if (!spt_pool)
 		return -ENOMEM;
 	spt_debugfs_dir = debugfs_create_dir("shadowpt", NULL);

@@ -41,13 +41,6 @@ u64 spt_machine_kernel_entry(unsigned int i);
 /* Largest leaf level of an untracked map: 3, or 2 without GBPAGES. */
 extern unsigned int spt_machine_phys_max_level;
 
-/* Kernel implementation of the pool (frame/pool.c). */
-struct spt_pool *spt_pool_create(u64 limit_frames, bool poison);
-/* Returns the number of frames still in use (0 when nothing leaked). */
-u64 spt_pool_destroy(struct spt_pool *pool);
-/* Grow the pool ahead of atomic allocations; may sleep. */
-int spt_pool_reserve(struct spt_pool *pool, u64 nr_frames);
-
 /* In-kernel API (kapi.c): destroy what clients left behind. */
 void spt_kapi_exit(void);
 

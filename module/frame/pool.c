@@ -26,8 +26,6 @@
 #include <linux/sizes.h>
 #include <asm/page.h>
 
-#include "../shadowpt.h"
-#include "../failinject.h"
 #include "pool.h"
 
 #define SPT_CHUNK_ORDER		9
@@ -56,8 +54,37 @@ struct spt_pool {
 	struct spt_chunk ***dir;	/* [pa >> 30][(pa >> 21) & 511] */
 	unsigned long dir_len;
 	bool poison;
+	/* The owner's allocation-failure hook (NULL: never fail). */
+	bool (*should_fail)(void);
 	struct spt_pool_stats st;
 };
+
+/*
+ * Every allocation the pool makes (a frame handed out, a chunk, its slots,
+ * a directory leaf) first asks the owner's hook, so that each one is an
+ * injection point of its own.
+ */
+static bool spt_pool_should_fail(struct spt_pool *pool)
+{
+	return pool->should_fail && pool->should_fail();
+}
+
+static void *spt_pool_kzalloc(struct spt_pool *pool, size_t size, gfp_t gfp)
+{
+	return spt_pool_should_fail(pool) ? NULL : kzalloc(size, gfp);
+}
+
+static void *spt_pool_kcalloc(struct spt_pool *pool, size_t n, size_t size,
+			      gfp_t gfp)
+{
+	return spt_pool_should_fail(pool) ? NULL : kcalloc(n, size, gfp);
+}
+
+static struct page *spt_pool_pages(struct spt_pool *pool, gfp_t gfp,
+				   unsigned int order)
+{
+	return spt_pool_should_fail(pool) ? NULL : alloc_pages(gfp, order);
+}
 
 static struct spt_chunk **spt_dir_slot(struct spt_pool *pool, u64 pa)
 {
@@ -108,13 +135,13 @@ static struct spt_chunk *spt_chunk_new(struct spt_pool *pool)
 	struct spt_chunk *c;
 	struct page *data, *meta;
 
-	c = spt_kzalloc(sizeof(*c), gfp);
+	c = spt_pool_kzalloc(pool, sizeof(*c), gfp);
 	if (!c)
 		return NULL;
-	data = spt_alloc_pages(gfp | __GFP_COMP, SPT_CHUNK_ORDER);
+	data = spt_pool_pages(pool, gfp | __GFP_COMP, SPT_CHUNK_ORDER);
 	if (!data)
 		goto err_chunk;
-	meta = spt_alloc_pages(gfp | __GFP_ZERO, SPT_META_ORDER);
+	meta = spt_pool_pages(pool, gfp | __GFP_ZERO, SPT_META_ORDER);
 	if (!meta)
 		goto err_data;
 	c->pa = page_to_phys(data);
@@ -216,8 +243,8 @@ static struct spt_chunk *spt_pool_grow(struct spt_pool *pool)
 		if (ret != -EAGAIN)
 			break;
 		spin_unlock(&pool->lock);
-		leaf = spt_kcalloc(SPT_CHUNK_FRAMES, sizeof(*leaf),
-				   spt_pool_gfp());
+		leaf = spt_pool_kcalloc(pool, SPT_CHUNK_FRAMES, sizeof(*leaf),
+					spt_pool_gfp());
 		if (!leaf)
 			goto err_free;
 	}
@@ -334,7 +361,7 @@ static int spt_pool_alloc_aligned(struct spt_pool *pool, enum spt_usage usage,
 	if (WARN_ON_ONCE(level < 1 || level > 2 ||
 			 (level == 2 && usage != SPT_USAGE_DATA)))
 		return -EINVAL;
-	if (spt_fail_alloc()) {
+	if (spt_pool_should_fail(pool)) {
 		ret = -ENOMEM;
 		goto out;
 	}
@@ -457,16 +484,21 @@ int spt_pool_reserve(struct spt_pool *pool, u64 nr_frames)
 	}
 }
 
-struct spt_pool *spt_pool_create(u64 limit_frames, bool poison)
+struct spt_pool *spt_pool_create(u64 limit_frames, bool poison,
+				 bool (*should_fail)(void))
 {
 	struct spt_pool *pool;
 	u64 max_pa = __pa(high_memory - 1) + 1;
 
-	pool = spt_kzalloc(sizeof(*pool), GFP_KERNEL);
+	if (should_fail && should_fail())
+		return NULL;
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
 	if (!pool)
 		return NULL;
+	pool->should_fail = should_fail;
 	pool->dir_len = DIV_ROUND_UP(max_pa, 1ULL << SPT_REGION_SHIFT);
-	pool->dir = spt_kcalloc(pool->dir_len, sizeof(*pool->dir), GFP_KERNEL);
+	pool->dir = spt_pool_kcalloc(pool, pool->dir_len, sizeof(*pool->dir),
+				     GFP_KERNEL);
 	if (!pool->dir) {
 		kfree(pool);
 		return NULL;

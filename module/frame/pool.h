@@ -29,6 +29,9 @@
 
 struct spt_pool;
 
+/* Byte written over frames the pool takes back (slab's POISON_FREE). */
+#define SPT_POISON_BYTE 0x6b
+
 /* Counters, all in 4 KiB frames unless said otherwise. */
 struct spt_pool_stats {
 	u64 limit_frames;	/* pool limit (module parameter) */
@@ -73,5 +76,22 @@ struct spt_meta *spt_pool_meta(struct spt_pool *pool, u64 pa);
 void *spt_pool_va(struct spt_pool *pool, u64 pa);
 
 void spt_pool_get_stats(struct spt_pool *pool, struct spt_pool_stats *st);
+
+#ifdef __KERNEL__
+/*
+ * The kernel pool (pool.c). At most @limit_frames frames; with @poison,
+ * frames given back are filled with SPT_POISON_BYTE. @should_fail (may be
+ * NULL) is the owner's allocation-failure hook: the pool asks it before
+ * each allocation it makes, its own creation included, and fails that
+ * allocation (-ENOMEM, NULL) when it returns true. It must be safe in
+ * atomic context.
+ */
+struct spt_pool *spt_pool_create(u64 limit_frames, bool poison,
+				 bool (*should_fail)(void));
+/* Returns the number of frames still in use (0 when nothing leaked). */
+u64 spt_pool_destroy(struct spt_pool *pool);
+/* Grow the pool ahead of atomic allocations; may sleep. */
+int spt_pool_reserve(struct spt_pool *pool, u64 nr_frames);
+#endif
 
 #endif /* SPT_FRAME_POOL_H */

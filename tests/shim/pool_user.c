@@ -29,7 +29,6 @@
 #define CHUNK_SHIFT	21
 #define CHUNK_SIZE	(1ULL << CHUNK_SHIFT)
 #define CHUNK_FRAMES	512U
-#define POISON_BYTE	0x6b
 
 enum { CHUNK_FREE, CHUNK_SPLIT, CHUNK_WHOLE };
 
@@ -438,7 +437,7 @@ void spt_pool_free(struct spt_pool *pool, u64 pa)
 		return;
 	need = huge ? CHUNK_FRAMES : 1;
 	p = pool->arena + (idx << SPT_PAGE_SHIFT);
-	memset(p, POISON_BYTE, need << SPT_PAGE_SHIFT);
+	memset(p, SPT_POISON_BYTE, need << SPT_PAGE_SHIFT);
 	spt_asan_poison(p, need << SPT_PAGE_SHIFT);
 
 	pthread_mutex_lock(&pool->lock);
