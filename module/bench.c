@@ -114,7 +114,9 @@ static void spt_bench_record(struct spt_bench *b, int key, u64 t0)
 /* The cursor maps the frames, one 2 MiB window per cursor (space.c). */
 static int spt_bench_map(struct spt_bench *b)
 {
-	struct spt_prop prop = { .flags = SPT_PROT_WRITE, .cache = SPT_CACHE_WB };
+	struct spt_prop prop = {
+		.flags = SPT_PROT_WRITE, .cache = SPT_CACHE_WB,
+	};
 	u64 i = 0, t0;
 	struct spt_flusher fl;
 	int ret = 0;

@@ -529,6 +529,8 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 {
 	struct spt_load *cmd = ucmd->cmd;
 	void __user *uops = u64_to_user_ptr(cmd->ops);
+	struct spt_load_result res;
+	struct spt_load_req req;
 	struct spt_load_op *ops;
 	struct spt_space *s;
 	size_t bytes;
@@ -557,10 +559,20 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 	ret = spt_get_space(cmd->space_id, &s);
 	if (ret)
 		goto out;
-	ret = spt_load_window(s, cmd, ops, !spt_phys_permission(true));
+	req = (struct spt_load_req) {
+		.flags = cmd->flags, .cpu = cmd->cpu,
+		.ops = ops, .nr_ops = cmd->nr_ops,
+		.phys_ok = !spt_phys_permission(true),
+	};
+	ret = spt_load_window(s, &req, &res);
 	spt_space_put(s);
 	if (ret)
 		goto out;
+	cmd->out_status = res.status;
+	cmd->out_cpu = res.cpu;
+	cmd->out_ops_run = res.ops_run;
+	cmd->out_faults = res.faults;
+	cmd->out_ns = res.ns;
 	ret = -EFAULT;
 	if (spt_elems_out(uops, cmd->op_size, ops, sizeof(*ops),
 			  cmd->nr_ops) != cmd->nr_ops)

@@ -9,7 +9,8 @@
  * flushes of flush.c.
  *
  * "spaces/<id>/mappings" lists the mappings of a space as merged runs
- * (run.h), one line each, in the spirit of /sys/kernel/debug/page_tables/:
+ * (merged_runs.h), one line each, in the spirit of
+ * /sys/kernel/debug/page_tables/:
  * the VA range, its size, leaf size and number of leaves, RW/ro, USR,
  * NX/x, GLB, accessed and dirty, the cache mode, tracked or untracked, and
  * the physical range. It is a seq_file that walks one run per record, so
@@ -20,8 +21,9 @@
  * dump.
  *
  * Lifetime: the file's inode keeps the space id, not the space; open()
- * looks it up and holds a reference until release(). Destroying a space
- * removes its directory first (which waits for reads in progress, so it is
+ * looks it up and holds a reference until release(). The directory comes
+ * with the space's CREATED event; destroying a space removes it first
+ * (its DESTROYING event) (which waits for reads in progress, so it is
  * done before the space's rwsem is taken), and then tears the table down;
  * a reader still holding the file open is refused by debugfs (EIO) or, if
  * it got in before, by spt_space_walk_slice (ENOENT) - never handed a
@@ -35,6 +37,7 @@
 
 #include "shadowpt.h"
 #include "space.h"
+#include "space_events.h"
 #include "flush.h"
 #include "merged_runs.h"
 #include "debugfs.h"
@@ -78,8 +81,8 @@ static void spt_dbg_tally_space(struct spt_space *s, struct spt_dbg_tally *t)
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 		t->leaves[i] += counts.leaves[i];
 	/* A space being destroyed (ENOENT) has nothing left to count. */
-	spt_merged_runs_walk(s, &va, spt_cfg_user_end(&spt_machine_cfg), &run, 0,
-		      spt_dbg_tally_run, t);
+	spt_merged_runs_walk(s, &va, spt_cfg_user_end(&spt_machine_cfg), &run,
+			     0, spt_dbg_tally_run, t);
 }
 
 static int spt_dbg_stats_show(struct seq_file *m, void *unused)
@@ -161,8 +164,9 @@ static int spt_dbg_map_advance(struct spt_dbg_map *it)
 	it->have = false;
 	if (it->eof)
 		return 0;
-	ret = spt_merged_runs_walk(it->s, &it->va, spt_cfg_user_end(&spt_machine_cfg),
-			    &it->run, 0, spt_dbg_map_emit, it);
+	ret = spt_merged_runs_walk(it->s, &it->va,
+				   spt_cfg_user_end(&spt_machine_cfg),
+				   &it->run, 0, spt_dbg_map_emit, it);
 	if (ret == 1) {
 		/* The run was complete: resume after it, nothing pending. */
 		it->va = it->cur.end;
@@ -307,29 +311,58 @@ static const struct file_operations spt_dbg_map_fops = {
 	.release = spt_dbg_map_release,
 };
 
-void spt_debugfs_space_add(struct spt_space *s)
+/* A space's entries: made before its id is published. */
+static void spt_debugfs_space_add(u32 id)
 {
 	struct dentry *dir;
 	char name[16];
 
-	snprintf(name, sizeof(name), "%u", s->id);
+	snprintf(name, sizeof(name), "%u", id);
 	dir = debugfs_create_dir(name, spt_debugfs_spaces);
-	debugfs_create_file("mappings", 0400, dir, (void *)(uintptr_t)s->id,
+	debugfs_create_file("mappings", 0400, dir, (void *)(uintptr_t)id,
 			    &spt_dbg_map_fops);
 }
 
-void spt_debugfs_space_remove(struct spt_space *s)
+/*
+ * Removed before the space is torn down: the removal waits for reads in
+ * progress; a reader that keeps the file open afterwards holds only a
+ * reference to the space and gets EIO (debugfs) or ENOENT (a destroyed
+ * space).
+ */
+static void spt_debugfs_space_remove(u32 id)
 {
 	char name[16];
 
 	if (IS_ERR_OR_NULL(spt_debugfs_spaces))
 		return;
-	snprintf(name, sizeof(name), "%u", s->id);
+	snprintf(name, sizeof(name), "%u", id);
 	debugfs_lookup_and_remove(name, spt_debugfs_spaces);
 }
 
-void spt_debugfs_init(struct dentry *dir)
+static int spt_debugfs_space_event(struct notifier_block *nb,
+				   unsigned long kind, void *data)
+{
+	const struct spt_space_event *ev = data;
+
+	if (kind == SPT_SPACE_EV_CREATED)
+		spt_debugfs_space_add(ev->space_id);
+	else if (kind == SPT_SPACE_EV_DESTROYING)
+		spt_debugfs_space_remove(ev->space_id);
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block spt_debugfs_space_nb = {
+	.notifier_call = spt_debugfs_space_event,
+};
+
+int spt_debugfs_init(struct dentry *dir)
 {
 	debugfs_create_file("stats", 0400, dir, NULL, &spt_dbg_stats_fops);
 	spt_debugfs_spaces = debugfs_create_dir("spaces", dir);
+	return spt_space_events_register(&spt_debugfs_space_nb);
+}
+
+void spt_debugfs_exit(void)
+{
+	spt_space_events_unregister(&spt_debugfs_space_nb);
 }

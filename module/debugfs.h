@@ -7,18 +7,13 @@
 #define SPT_DEBUGFS_H
 
 struct dentry;
-struct spt_space;
-
-/* Create "stats" and "spaces/" in @dir (main.c removes @dir recursively). */
-void spt_debugfs_init(struct dentry *dir);
 
 /*
- * The entries of one space: added once its id is published, removed
- * before it is torn down. Removal waits for reads in progress; a reader
- * that keeps the file open afterwards holds only a reference to the
- * space and gets EIO (debugfs) or ENOENT (a destroyed space).
+ * Create "stats" and "spaces/" in @dir (main.c removes @dir recursively),
+ * and subscribe to the space events, which add and remove the entries of
+ * each space.
  */
-void spt_debugfs_space_add(struct spt_space *s);
-void spt_debugfs_space_remove(struct spt_space *s);
+int spt_debugfs_init(struct dentry *dir);
+void spt_debugfs_exit(void);
 
 #endif /* SPT_DEBUGFS_H */

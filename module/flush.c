@@ -16,6 +16,7 @@
 
 #include "shadowpt.h"
 #include "space.h"
+#include "quota.h"
 #include "trace.h"
 #include "flush.h"
 
@@ -30,7 +31,6 @@ static void spt_tlb_flush_local(void *info)
 void spt_flush_finish(struct spt_space *s, struct spt_flusher *fl)
 {
 	unsigned int cpus = 0;
-	u64 pages;
 
 	if (fl->flush_start < fl->flush_end) {
 		atomic64_inc(&spt_tlb_flushes);
@@ -47,10 +47,9 @@ void spt_flush_finish(struct spt_space *s, struct spt_flusher *fl)
 	if (!fl->head)
 		return;
 	synchronize_rcu();
-	/* Queued data pages leave the quota; some may have already. */
-	pages = fl->data_frames - fl->data_settled;
+	/* Queued data frames leave the quota; some may have already. */
+	spt_quota_settle(s, fl);
 	spt_flusher_release(fl, spt_pool);
-	atomic64_sub(pages, &s->data_frames);
 }
 
 void spt_flush_counts(u64 *flushes, u64 *ipis)

@@ -24,6 +24,7 @@
 #include "shadowpt.h"
 #include "compat.h"
 #include "space.h"
+#include "space_events.h"
 #include "genl.h"
 #include "prop.h"
 #include "merged_runs.h"
@@ -267,7 +268,8 @@ static int spt_genl_mapping_dump(struct sk_buff *skb,
 	 */
 	do {
 		ret = spt_merged_runs_walk(s, &m->va, m->end, &m->run,
-				    SPT_GENL_DUMP_SLICES, spt_genl_put_run, &d);
+					   SPT_GENL_DUMP_SLICES,
+					   spt_genl_put_run, &d);
 	} while (ret == -EAGAIN && !skb->len);
 	if (ret == 1 || ret == -EAGAIN)
 		ret = 0;	/* message full, or enough: more to come */
@@ -386,8 +388,9 @@ static void spt_genl_event_send(struct sk_buff *msg, void *hdr)
 			  GFP_KERNEL);
 }
 
-void spt_genl_event(u32 type, u32 space_id, u64 va, u64 len, u64 count,
-		    int err)
+/* A space event, as a multicast message: @err is 0 or a positive errno. */
+static void spt_genl_event(u32 type, u32 space_id, u64 va, u64 len,
+			   u64 count, int err)
 {
 	struct sk_buff *msg;
 	void *hdr;
@@ -405,8 +408,9 @@ void spt_genl_event(u32 type, u32 space_id, u64 va, u64 len, u64 count,
 	spt_genl_event_send(msg, hdr);
 }
 
-void spt_genl_event_load(u32 space_id, u32 cpu, u32 ops_run, u32 faults,
-			 u32 status)
+/* The result of a load window, as a multicast message. */
+static void spt_genl_event_load(u32 space_id, u32 cpu, u32 ops_run,
+				u32 faults, u32 status)
 {
 	struct sk_buff *msg;
 	void *hdr;
@@ -424,12 +428,51 @@ void spt_genl_event_load(u32 space_id, u32 cpu, u32 ops_run, u32 faults,
 	spt_genl_event_send(msg, hdr);
 }
 
+static int spt_genl_space_event(struct notifier_block *nb,
+				unsigned long kind, void *data)
+{
+	const struct spt_space_event *ev = data;
+
+	switch (kind) {
+	case SPT_SPACE_EV_CREATED:
+		spt_genl_event(SPT_EVENT_SPACE_CREATED, ev->space_id, 0, 0, 0,
+			       0);
+		break;
+	case SPT_SPACE_EV_DESTROYED:
+		spt_genl_event(SPT_EVENT_SPACE_DESTROYED, ev->space_id, 0, 0,
+			       0, 0);
+		break;
+	case SPT_SPACE_EV_CHANGED:
+		spt_genl_event(ev->op, ev->space_id, ev->va, ev->len,
+			       ev->count, ev->err);
+		break;
+	case SPT_SPACE_EV_LOADED:
+		spt_genl_event_load(ev->space_id, ev->cpu, ev->ops_run,
+				    ev->faults, ev->status);
+		break;
+	}
+	return NOTIFY_DONE;
+}
+
+static struct notifier_block spt_genl_space_nb = {
+	.notifier_call = spt_genl_space_event,
+};
+
 int spt_genl_init(void)
 {
-	return genl_register_family(&spt_genl_family);
+	int ret;
+
+	ret = genl_register_family(&spt_genl_family);
+	if (ret)
+		return ret;
+	ret = spt_space_events_register(&spt_genl_space_nb);
+	if (ret)
+		genl_unregister_family(&spt_genl_family);
+	return ret;
 }
 
 void spt_genl_exit(void)
 {
+	spt_space_events_unregister(&spt_genl_space_nb);
 	genl_unregister_family(&spt_genl_family);
 }

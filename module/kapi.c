@@ -25,6 +25,7 @@
 #include "space.h"
 #include "flush.h"
 #include "prop.h"
+#include "quota.h"
 #include "load.h"
 
 /* Pool frames a CursorMut reserves for nodes (a split, a new subtree). */
@@ -73,20 +74,6 @@ static bool spt_kapi_holds_cursor(void)
 	}
 	spin_unlock(&spt_kapi_lock);
 	return held;
-}
-
-static u64 spt_kapi_frame_pages(unsigned int level)
-{
-	return spt_level_size(level) >> PAGE_SHIFT;
-}
-
-/* Give back a frame that was never mapped, and its share of the limit. */
-static void spt_kapi_frame_put(struct spt_space *s, u64 pa,
-			       unsigned int level)
-{
-	if (spt_meta_put(spt_pool_meta(spt_pool, pa)))
-		spt_pool_free(spt_pool, pa);
-	atomic64_sub(spt_kapi_frame_pages(level), &s->data_frames);
 }
 
 int shadowpt_space_create(const struct shadowpt_space_opts *opts,
@@ -215,12 +202,10 @@ int shadowpt_frame_alloc(struct shadowpt_space *sp, unsigned int level,
 	struct spt_space *s = sp->s;
 	struct shadowpt_frame *f;
 	bool dying;
-	u64 pages;
 	int ret;
 
 	if (!out || (level != 1 && level != 2))
 		return -EINVAL;
-	pages = spt_kapi_frame_pages(level);
 	if (spt_kapi_holds_cursor())
 		return -EDEADLK;
 	f = spt_kzalloc(sizeof(*f), GFP_KERNEL);
@@ -231,13 +216,9 @@ int shadowpt_frame_alloc(struct shadowpt_space *sp, unsigned int level,
 	ret = spt_space_enter(s);
 	if (ret)
 		goto err_free;
-	if (!spt_space_charge(s, pages)) {
-		ret = -ENOSPC;
-		goto err_leave;
-	}
-	ret = spt_pool_alloc(spt_pool, SPT_USAGE_DATA, level, false, &f->pa);
+	ret = spt_quota_frame_alloc(s, level, &f->pa);
 	if (ret)
-		goto err_charge;
+		goto err_leave;
 	spt_space_leave(s);
 	spin_lock(&spt_kapi_lock);
 	dying = sp->dying;
@@ -246,15 +227,13 @@ int shadowpt_frame_alloc(struct shadowpt_space *sp, unsigned int level,
 	spin_unlock(&spt_kapi_lock);
 	if (dying) {
 		/* Racing with shadowpt_space_destroy(): a caller's bug. */
-		spt_kapi_frame_put(s, f->pa, level);
+		spt_quota_frames_put(s, &f->pa, 1, level);
 		kfree(f);
 		return -ENOENT;
 	}
 	*out = f;
 	return 0;
 
-err_charge:
-	atomic64_sub(pages, &s->data_frames);
 err_leave:
 	spt_space_leave(s);
 err_free:
@@ -273,7 +252,7 @@ void shadowpt_frame_free(struct shadowpt_frame *f)
 	spin_lock(&spt_kapi_lock);
 	list_del(&f->node);
 	spin_unlock(&spt_kapi_lock);
-	spt_kapi_frame_put(s, f->pa, f->level);
+	spt_quota_frames_put(s, &f->pa, 1, f->level);
 	kfree(f);
 }
 EXPORT_SYMBOL_GPL(shadowpt_frame_free);
@@ -538,14 +517,10 @@ int shadowpt_load(struct shadowpt_space *sp, u32 flags, u32 cpu,
 		  struct spt_load_op *ops, u32 nr_ops,
 		  struct shadowpt_load_result *res)
 {
-	struct spt_load cmd = {
-		.size = sizeof(cmd),
-		.flags = flags,
-		.space_id = sp->s->id,
-		.cpu = cpu,
-		.nr_ops = nr_ops,
-		.op_size = sizeof(*ops),
+	struct spt_load_req req = {
+		.flags = flags, .cpu = cpu, .ops = ops, .nr_ops = nr_ops,
 	};
+	struct spt_load_result r;
 	int ret;
 
 	if (!ops || !res || flags & ~(SPT_LOAD_CPU | SPT_LOAD_FORCE) ||
@@ -554,14 +529,15 @@ int shadowpt_load(struct shadowpt_space *sp, u32 flags, u32 cpu,
 		return -EINVAL;
 	if (spt_kapi_holds_cursor())
 		return -EDEADLK;
-	ret = spt_load_window(sp->s, &cmd, ops, !spt_phys_permission(false));
+	req.phys_ok = !spt_phys_permission(false);
+	ret = spt_load_window(sp->s, &req, &r);
 	if (ret)
 		return ret;
-	res->status = cmd.out_status;
-	res->cpu = cmd.out_cpu;
-	res->ops_run = cmd.out_ops_run;
-	res->faults = cmd.out_faults;
-	res->ns = cmd.out_ns;
+	res->status = r.status;
+	res->cpu = r.cpu;
+	res->ops_run = r.ops_run;
+	res->faults = r.faults;
+	res->ns = r.ns;
 	return 0;
 }
 EXPORT_SYMBOL_GPL(shadowpt_load);

@@ -39,7 +39,8 @@
 #include "flush.h"
 #include "probe.h"
 #include "prop.h"
-#include "genl.h"
+#include "quota.h"
+#include "space_events.h"
 #include "trace.h"
 #include "load.h"
 #include "failinject.h"
@@ -149,7 +150,8 @@ static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
 	if (!q->mapped) {
 		fault = SPT_FAULT_NOT_PRESENT;
 		op->out_level = q->level;
-	} else if (kind == SPT_LOAD_OP_WRITE && !(q->prop.flags & SPT_PROT_WRITE)) {
+	} else if (kind == SPT_LOAD_OP_WRITE &&
+		   !(q->prop.flags & SPT_PROT_WRITE)) {
 		fault = SPT_FAULT_READ_ONLY;
 	} else if (kind == SPT_LOAD_OP_FETCH) {
 		if (!(q->prop.flags & SPT_PROT_EXEC))
@@ -359,21 +361,15 @@ static int spt_window_run(void *arg)
 static void spt_window_free_frames(struct spt_window *w)
 {
 	u32 i;
-	u64 j;
 
 	if (!w->frames)
 		return;
 	for (i = 0; i < w->nr_ops; i++) {
 		if (!w->frames[i])
 			continue;
-		for (j = 0; j < w->ops[i].length >> PAGE_SHIFT; j++) {
-			u64 pa = w->frames[i][j];
-
-			if (pa && spt_meta_put(spt_pool_meta(spt_pool, pa))) {
-				spt_pool_free(spt_pool, pa);
-				atomic64_dec(&w->s->data_frames);
-			}
-		}
+		/* Those still here were never mapped. */
+		spt_quota_frames_put(w->s, w->frames[i],
+				     w->ops[i].length >> PAGE_SHIFT, 1);
 		kfree(w->frames[i]);
 	}
 	kfree(w->frames);
@@ -384,6 +380,7 @@ static int spt_window_alloc_frames(struct spt_window *w)
 {
 	u32 i;
 	u64 j;
+	int ret;
 
 	w->frames = spt_kcalloc(w->nr_ops, sizeof(*w->frames), GFP_KERNEL);
 	if (!w->frames)
@@ -397,13 +394,9 @@ static int spt_window_alloc_frames(struct spt_window *w)
 		if (!w->frames[i])
 			return -ENOMEM;
 		for (j = 0; j < nr; j++) {
-			if (!spt_space_charge(w->s, 1))
-				return -ENOSPC;
-			if (spt_pool_alloc(spt_pool, SPT_USAGE_DATA, 1, false,
-					   &w->frames[i][j])) {
-				atomic64_dec(&w->s->data_frames);
-				return -ENOMEM;
-			}
+			ret = spt_quota_frame_alloc(w->s, 1, &w->frames[i][j]);
+			if (ret)
+				return ret;
 		}
 	}
 	/*
@@ -416,26 +409,28 @@ static int spt_window_alloc_frames(struct spt_window *w)
 	return 0;
 }
 
-int spt_load_window(struct spt_space *s, struct spt_load *cmd,
-		    struct spt_load_op *ops, bool phys_ok)
+int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
+		    struct spt_load_result *res)
 {
+	struct spt_load_op *ops = req->ops;
 	struct spt_window w = {
-		.s = s, .ops = ops, .nr_ops = cmd->nr_ops,
-		.caller = current, .phys_ok = phys_ok,
+		.s = s, .ops = ops, .nr_ops = req->nr_ops,
+		.caller = current, .phys_ok = req->phys_ok,
 	};
+	struct spt_space_event ev = { .space_id = s->id };
 	u32 i, cpu;
 	int ret;
 
-	for (i = 0; i < cmd->nr_ops; i++) {
+	for (i = 0; i < req->nr_ops; i++) {
 		ret = spt_load_op_check(&ops[i]);
 		if (ret)
 			return ret;
 	}
-	ret = spt_load_cpu(cmd->flags, cmd->cpu, &cpu);
+	ret = spt_load_cpu(req->flags, req->cpu, &cpu);
 	if (ret)
 		return ret;
 	/* Results of an earlier run of the same array are overwritten. */
-	for (i = 0; i < cmd->nr_ops; i++) {
+	for (i = 0; i < req->nr_ops; i++) {
 		ops[i].out_status = SPT_LOAD_NOT_RUN;
 		ops[i].out_fault = 0;
 		ops[i].out_level = 0;
@@ -455,7 +450,7 @@ int spt_load_window(struct spt_space *s, struct spt_load *cmd,
 	 * its choice until the window is over.
 	 */
 	cpus_read_lock();
-	ret = spt_load_cpu(cmd->flags, cmd->cpu, &cpu);
+	ret = spt_load_cpu(req->flags, req->cpu, &cpu);
 	if (ret) {
 		cpus_read_unlock();
 		goto out;
@@ -471,16 +466,21 @@ int spt_load_window(struct spt_space *s, struct spt_load *cmd,
 	if (ret)
 		goto out;
 
-	cmd->out_status = w.status;
-	cmd->out_cpu = cpu;
-	cmd->out_ops_run = w.ops_run;
-	cmd->out_faults = w.faults;
-	cmd->out_ns = w.ns;
+	res->status = w.status;
+	res->cpu = cpu;
+	res->ops_run = w.ops_run;
+	res->faults = w.faults;
+	res->ns = w.ns;
 out:
 	spt_window_free_frames(&w);
 	spt_flush_finish(s, &w.fl);
 	spt_space_leave(s);
-	if (!ret)
-		spt_genl_event_load(s->id, cpu, w.ops_run, w.faults, w.status);
+	if (!ret) {
+		ev.cpu = cpu;
+		ev.ops_run = w.ops_run;
+		ev.faults = w.faults;
+		ev.status = w.status;
+		spt_space_event(SPT_SPACE_EV_LOADED, &ev);
+	}
 	return ret;
 }

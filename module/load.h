@@ -7,14 +7,33 @@
 
 struct spt_space;
 
+/* What a face asks of a load window (the ioctl's or the kernel API's). */
+struct spt_load_req {
+	u32 flags;			/* SPT_LOAD_CPU, SPT_LOAD_FORCE */
+	u32 cpu;			/* with SPT_LOAD_CPU */
+	struct spt_load_op *ops;	/* nr_ops of them, in kernel memory */
+	u32 nr_ops;
+	/*
+	 * The caller may read and write untracked leaves
+	 * (spt_phys_permission()); otherwise such ops end with
+	 * SPT_LOAD_ERROR and EPERM.
+	 */
+	bool phys_ok;
+};
+
+/* What the window did (valid when spt_load_window() returned 0). */
+struct spt_load_result {
+	u32 status;			/* SPT_LOAD_DONE, _STOPPED_TIME */
+	u32 cpu;
+	u32 ops_run, faults;
+	u64 ns;
+};
+
 /*
- * Validate @ops (cmd->nr_ops of them, already copied in; their out_ fields
- * are ignored and overwritten), run them in a window and fill in their
- * results and cmd's out_ fields. @phys_ok: the caller may read and write
- * untracked leaves (spt_phys_permission()); otherwise such ops end with
- * SPT_LOAD_ERROR and EPERM.
+ * Validate @req's ops (their out_ fields are ignored and overwritten),
+ * run them in a window and fill in their results and @res.
  */
-int spt_load_window(struct spt_space *s, struct spt_load *cmd,
-		    struct spt_load_op *ops, bool phys_ok);
+int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
+		    struct spt_load_result *res);
 
 #endif /* SPT_LOAD_H */

@@ -77,13 +77,15 @@ static int __init spt_init(void)
 	spt_debugfs_dir = debugfs_create_dir("shadowpt", NULL);
 	ret = spt_failinject_init(spt_debugfs_dir);
 	if (ret)
-		goto err_debugfs;
-	spt_debugfs_init(spt_debugfs_dir);
+		goto err_dir;
+	/* Spaces need no init: their id table and event chain are static. */
+	ret = spt_debugfs_init(spt_debugfs_dir);
+	if (ret)
+		goto err_failinject;
 	spt_bench_init(spt_debugfs_dir);
-	spt_spaces_init();
 	ret = spt_genl_init();
 	if (ret)
-		goto err_spaces;
+		goto err_bench;
 	ret = spt_chardev_init();
 	if (ret)
 		goto err_genl;
@@ -93,10 +95,12 @@ static int __init spt_init(void)
 
 err_genl:
 	spt_genl_exit();
-err_spaces:
-	spt_spaces_exit();
+err_bench:
+	spt_bench_exit();
+	spt_debugfs_exit();
+err_failinject:
 	spt_failinject_exit();
-err_debugfs:
+err_dir:
 	debugfs_remove_recursive(spt_debugfs_dir);
 	spt_pool_destroy(spt_pool);
 	return ret;
@@ -107,12 +111,15 @@ static void __exit spt_exit(void)
 	u64 leaked;
 
 	spt_chardev_exit();
-	spt_genl_exit();
+	/* The kernel API has no init: its clients' leftovers go first. */
 	spt_kapi_exit();
-	spt_spaces_exit();
-	debugfs_remove_recursive(spt_debugfs_dir);
+	spt_genl_exit();
 	spt_bench_exit();
+	spt_debugfs_exit();
+	/* The spaces nobody destroyed, below every face. */
+	spt_spaces_exit();
 	spt_failinject_exit();
+	debugfs_remove_recursive(spt_debugfs_dir);
 	leaked = spt_pool_destroy(spt_pool);
 	if (leaked)
 		pr_err("shadowpt: %llu frames still in use at unload\n",

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Merged runs of a space's mappings, for the listings of the faces (see
- * run.h). The walk holds one read cursor over a slice of at most 2 MiB at
- * a time (spt_space_walk_slice) and reschedules between slices, so a
- * listing never keeps more than a node or two locked, and a run may be
- * merged across slices. A run is cut at SPT_RUN_MAX_PAGES leaves, so that
+ * merged_runs.h). The walk holds one read cursor over a slice of at most
+ * 2 MiB at a time (spt_space_walk_slice) and reschedules between slices,
+ * so a listing never keeps more than a node or two locked, and a run may
+ * be merged across slices. A run is cut at SPT_RUN_MAX_PAGES leaves, so that
  * a caller that must produce a run in bounded time (a netlink message)
  * can.
  */
@@ -60,9 +60,10 @@ static int spt_runs_leaf(const struct spt_query *q, void *arg)
 	return 0;
 }
 
-int spt_merged_runs_walk(struct spt_space *s, u64 *va, u64 end, struct spt_run *run,
-		  unsigned int max_slices,
-		  int (*emit)(const struct spt_run *r, void *arg), void *arg)
+int spt_merged_runs_walk(struct spt_space *s, u64 *va, u64 end,
+			 struct spt_run *run, unsigned int max_slices,
+			 int (*emit)(const struct spt_run *r, void *arg),
+			 void *arg)
 {
 	struct spt_runs_ctx ctx = { .run = run, .emit = emit, .arg = arg };
 	unsigned int slices = 0;

@@ -43,8 +43,9 @@ static inline bool spt_run_pending(const struct spt_run *r)
  * (@run is then empty and *va == end), or -errno (-ENOENT: the space is
  * being destroyed).
  */
-int spt_merged_runs_walk(struct spt_space *s, u64 *va, u64 end, struct spt_run *run,
-		  unsigned int max_slices,
-		  int (*emit)(const struct spt_run *r, void *arg), void *arg);
+int spt_merged_runs_walk(struct spt_space *s, u64 *va, u64 end,
+			 struct spt_run *run, unsigned int max_slices,
+			 int (*emit)(const struct spt_run *r, void *arg),
+			 void *arg);
 
 #endif /* SPT_MERGED_RUNS_H */

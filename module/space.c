@@ -5,23 +5,27 @@
  *
  * Lifetime: the id table (an xarray) holds one reference; every lookup takes
  * another. Creation reserves the id (a reserved id looks absent to lookups
- * and to destroy), builds everything, including the debugfs directory,
- * and publishes the space in the table last, handing its creator a
- * reference of its own: ids are predictable, so a destroy of the next id
- * may run the moment the space is published, and the creator must still
- * hold it. Operations run with the space's rwsem held for reading: the core
- * cursors do the fine-grained (per-subtree) locking, so operations on
- * disjoint ranges of one space run in parallel. Destroy unpublishes the id
- * first (new lookups get ENOENT), then takes the rwsem for writing, which
- * waits for the operations in flight, and frees the table.
+ * and to destroy), builds everything, tells the faces (the CREATED event:
+ * debugfs makes the space's directory then), and publishes the space in
+ * the table last, handing its creator a reference of its own: ids are
+ * predictable, so a destroy of the next id may run the moment the space is
+ * published, and the creator must still hold it. Operations run with the
+ * space's rwsem held for reading: the core cursors do the fine-grained
+ * (per-subtree) locking, so operations on disjoint ranges of one space run
+ * in parallel. Destroy unpublishes the id first (new lookups get ENOENT),
+ * then takes the rwsem for writing, which waits for the operations in
+ * flight, and frees the table.
  *
- * Long operations are cut into windows so that no cursor (whose node locks
+ * Long operations are cut into slices so that no cursor (whose node locks
  * are bit spinlocks: preemption off) is held for long: tracked maps one
- * 2 MiB window at a time, with the window's frames allocated (and zeroed)
- * before its cursor is opened; unmap and protect one 1 GiB-aligned window at
- * a time, so that no window boundary ever splits a leaf that the operation
- * covers whole. Between windows: cond_resched() and a signal check (EINTR,
+ * 2 MiB slice at a time, with the slice's frames allocated (and zeroed)
+ * before its cursor is opened; unmap and protect one 1 GiB-aligned slice at
+ * a time, so that no slice boundary ever splits a leaf that the operation
+ * covers whole. Between slices: cond_resched() and a signal check (EINTR,
  * with the progress reported).
+ *
+ * The faces hear of what happens to a space through the events of
+ * space_events.h; this file calls no face.
  */
 #include <linux/slab.h>
 #include <linux/xarray.h>
@@ -36,16 +40,14 @@
 #include "failinject.h"
 #include "space.h"
 #include "flush.h"
-#include "genl.h"
+#include "quota.h"
+#include "space_events.h"
 #include "trace.h"
-#include "debugfs.h"
 
 static DEFINE_XARRAY_ALLOC1(spt_spaces);
 static atomic_t spt_nr_spaces = ATOMIC_INIT(0);
 static u32 spt_next_id;
 
-#define SPT_MAP_WINDOW	SZ_2M
-#define SPT_OP_WINDOW	SZ_1G
 /*
  * Listings (spt_space_walk_slice, spt_space_counts) hold one read cursor
  * over at most this much at a time: a cursor locks every node below its
@@ -54,10 +56,6 @@ static u32 spt_next_id;
  * 512 leaves.
  */
 #define SPT_WALK_SLICE	SZ_2M
-
-void spt_spaces_init(void)
-{
-}
 
 u32 spt_space_count(void)
 {
@@ -117,11 +115,13 @@ struct spt_space *spt_space_next(u32 *id)
 }
 
 static void spt_space_kill(struct spt_space *s);
+static void spt_space_teardown(struct spt_space *s);
 
 int spt_space_create(u32 flags, struct file *owner, u64 limit_frames,
 		     struct spt_space **out)
 {
 	struct xa_limit limit = XA_LIMIT(1, U32_MAX);
+	struct spt_space_event ev = {};
 	struct spt_space *s;
 	int ret;
 
@@ -140,9 +140,8 @@ int spt_space_create(u32 flags, struct file *owner, u64 limit_frames,
 	s->flags = flags;
 	s->owner_pid = task_tgid_nr(current);
 	s->owner_file = owner;
-	s->limit_frames = limit_frames ?:
-			 (u64)spt_param_space_mb * (SZ_1M / PAGE_SIZE);
-	atomic64_set(&s->data_frames, 0);
+	spt_quota_init(s, limit_frames ?:
+		       (u64)spt_param_space_mb * (SZ_1M / PAGE_SIZE));
 	spt_machine_kernel_top(s->kernel_top);
 	ret = spt_pt_init(&s->pt, &spt_machine_cfg, spt_pool, s->kernel_top);
 	if (ret)
@@ -152,9 +151,9 @@ int spt_space_create(u32 flags, struct file *owner, u64 limit_frames,
 				  &spt_next_id, GFP_KERNEL);
 	if (ret < 0)
 		goto err_pt;
-	spt_debugfs_space_add(s);
+	ev.space_id = s->id;
 	trace_spt_space_create(s->id, s->pt.cfg->levels, s->pt.root_pa);
-	spt_genl_event(SPT_EVENT_SPACE_CREATED, s->id, 0, 0, 0, 0);
+	spt_space_event(SPT_SPACE_EV_CREATED, &ev);
 	/* The id table's reference and the caller's. */
 	refcount_set(&s->ref, 2);
 	/*
@@ -183,7 +182,7 @@ err_count:
 	return ret;
 }
 
-void spt_space_teardown(struct spt_space *s)
+static void spt_space_teardown(struct spt_space *s)
 {
 	struct spt_flusher fl;
 
@@ -194,15 +193,20 @@ void spt_space_teardown(struct spt_space *s)
 
 static void spt_space_kill(struct spt_space *s)
 {
-	/* Before the rwsem: it waits for debugfs reads in progress. */
-	spt_debugfs_space_remove(s);
+	struct spt_space_event ev = { .space_id = s->id };
+
+	/*
+	 * Before the rwsem: a subscriber may wait for readers of the space
+	 * (debugfs removes its directory, waiting for reads in progress).
+	 */
+	spt_space_event(SPT_SPACE_EV_DESTROYING, &ev);
 	down_write(&s->rwsem);
 	s->dead = true;
 	spt_space_teardown(s);
 	up_write(&s->rwsem);
 	atomic_dec(&spt_nr_spaces);
 	trace_spt_space_destroy(s->id);
-	spt_genl_event(SPT_EVENT_SPACE_DESTROYED, s->id, 0, 0, 0, 0);
+	spt_space_event(SPT_SPACE_EV_DESTROYED, &ev);
 	spt_space_put(s);	/* the id table's reference */
 }
 
@@ -277,7 +281,19 @@ void spt_space_leave(struct spt_space *s)
 	up_read(&s->rwsem);
 }
 
-static int spt_between_windows(void)
+/* The CHANGED event: @op did @count over [va, va + len); @err >= 0. */
+static void spt_space_changed(struct spt_space *s, u32 op, u64 va, u64 len,
+			      u64 count, int err)
+{
+	struct spt_space_event ev = {
+		.space_id = s->id, .op = op, .va = va, .len = len,
+		.count = count, .err = err,
+	};
+
+	spt_space_event(SPT_SPACE_EV_CHANGED, &ev);
+}
+
+static int spt_between_slices(void)
 {
 	cond_resched();
 	return fatal_signal_pending(current) || signal_pending(current) ?
@@ -308,19 +324,19 @@ static u64 spt_next_mapped(struct spt_space *s, u64 va, u64 end)
 	u64 span = spt_level_size(spt_machine_cfg.levels);
 
 	while (va < end) {
-		u64 wend = min(ALIGN_DOWN(va, span) + span, end);
+		u64 slice_end = min(ALIGN_DOWN(va, span) + span, end);
 		struct spt_cursor c;
 		bool found;
 
-		if (spt_cursor_new(&c, &s->pt, va, wend))
+		if (spt_cursor_new(&c, &s->pt, va, slice_end))
 			return va;	/* let the caller's cursor report it */
-		found = spt_cursor_find_next(&c, wend - va);
+		found = spt_cursor_find_next(&c, slice_end - va);
 		if (found)
 			va = max(spt_cursor_va(&c), va);
 		spt_cursor_drop(&c);
 		if (found)
 			return va;
-		va = wend;
+		va = slice_end;
 	}
 	return end;
 }
@@ -329,7 +345,7 @@ static u64 spt_next_mapped(struct spt_space *s, u64 va, u64 end)
  * Under a mutable cursor over [va, va + len), whose locks keep every other
  * cursor out of the range: -EEXIST if anything is mapped there, else the
  * cursor is left at va. A map without SPT_MAP_REPLACE checks the whole
- * range first (so that an overlap changes nothing), and each window again
+ * range first (so that an overlap changes nothing), and each slice again
  * here, where a concurrent map can no longer slip in between the check and
  * the map.
  */
@@ -340,38 +356,8 @@ static int spt_cursor_expect_empty(struct spt_cursor *c, u64 va, u64 len)
 	return spt_cursor_jump(c, va);
 }
 
-/* Release frames allocated for a window and never mapped. */
-static void spt_frames_unwind(u64 *pas, unsigned int nr)
-{
-	unsigned int i;
-
-	for (i = 0; i < nr; i++) {
-		struct spt_meta *m = spt_pool_meta(spt_pool, pas[i]);
-
-		if (spt_meta_put(m))
-			spt_pool_free(spt_pool, pas[i]);
-	}
-}
-
-/* May the table grow by the nodes of one more window? */
-static bool spt_nodes_fit(struct spt_space *s)
-{
-	return spt_pt_nr_nodes(&s->pt) < s->limit_frames;
-}
-
-bool spt_space_charge(struct spt_space *s, u64 pages)
-{
-	if (!spt_nodes_fit(s))
-		return false;
-	if (atomic64_add_return(pages, &s->data_frames) > s->limit_frames) {
-		atomic64_sub(pages, &s->data_frames);
-		return false;
-	}
-	return true;
-}
-
 /* Unmap [va, va + len) and give its frames back now. */
-static int spt_window_clear(struct spt_space *s, u64 va, u64 len)
+static int spt_slice_clear(struct spt_space *s, u64 va, u64 len)
 {
 	struct spt_cursor c;
 	struct spt_flusher fl;
@@ -392,18 +378,18 @@ static int spt_window_clear(struct spt_space *s, u64 va, u64 len)
 	return ret;
 }
 
-struct spt_map_window {
+struct spt_map_slice {
 	u64 va, len;
 	unsigned int level;	/* leaf level for tracked frames */
 	u64 pas[SZ_2M / PAGE_SIZE];
 	unsigned int nr;
 };
 
-/* Map one window of tracked frames; *done grows by what was mapped. */
-static int spt_map_tracked_window(struct spt_space *s,
-				  struct spt_map_window *w,
-				  const struct spt_prop *prop, bool replace,
-				  struct spt_flusher *fl, u64 *done)
+/* Map one slice of tracked frames; *done grows by what was mapped. */
+static int spt_map_tracked_slice(struct spt_space *s,
+				 struct spt_map_slice *w,
+				 const struct spt_prop *prop, bool replace,
+				 struct spt_flusher *fl, u64 *done)
 {
 	u64 step = spt_level_size(w->level);
 	unsigned int i, mapped = 0;
@@ -411,18 +397,18 @@ static int spt_map_tracked_window(struct spt_space *s,
 	int ret = 0;
 
 	w->nr = 0;
-	if (!spt_space_charge(s, w->len >> PAGE_SHIFT)) {
+	if (!spt_quota_charge(s, w->len >> PAGE_SHIFT)) {
 		/*
 		 * At the limit, a replacing map first gives back what the
-		 * window held, so that replacing never needs more room
+		 * slice held, so that replacing never needs more room
 		 * than the mapping it replaces.
 		 */
 		if (!replace)
 			return -ENOSPC;
-		ret = spt_window_clear(s, w->va, w->len);
+		ret = spt_slice_clear(s, w->va, w->len);
 		if (ret)
 			return ret;
-		if (!spt_space_charge(s, w->len >> PAGE_SHIFT))
+		if (!spt_quota_charge(s, w->len >> PAGE_SHIFT))
 			return -ENOSPC;
 	}
 	for (i = 0; i < w->len / step; i++) {
@@ -432,7 +418,7 @@ static int spt_map_tracked_window(struct spt_space *s,
 			goto out;
 		w->nr++;
 	}
-	/* Nodes for the window: at most one per level below the root. */
+	/* Nodes for the slice: at most one per level below the root. */
 	ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
 	if (ret)
 		goto out;
@@ -454,16 +440,16 @@ static int spt_map_tracked_window(struct spt_space *s,
 		ret = spt_cursor_map(&c, &item, prop, NULL);
 		if (ret)
 			break;
+		w->pas[i] = 0;	/* the mapping owns it now */
 		mapped++;
 	}
 	spt_cursor_drop(&c);
 	/*
-	 * The quota counts what is mapped: frames this window replaced stop
+	 * The quota counts what is mapped: frames this slice replaced stop
 	 * counting now, not when their grace period is over (the pool still
 	 * holds them until then).
 	 */
-	atomic64_sub(fl->data_frames - fl->data_settled, &s->data_frames);
-	fl->data_settled = fl->data_frames;
+	spt_quota_settle(s, fl);
 out:
 	*done += (u64)mapped * step;
 #ifdef SPT_PLANT_LEAK
@@ -471,10 +457,12 @@ out:
 	if (w->nr > mapped)
 		w->nr--;
 #endif
-	/* Frames not mapped go back; so does their share of the limit. */
-	spt_frames_unwind(w->pas + mapped, w->nr - mapped);
-	atomic64_sub((w->len - (u64)mapped * step) >> PAGE_SHIFT,
-		     &s->data_frames);
+	/*
+	 * Frames not mapped go back with their share of the limit, and so
+	 * does the share of those never allocated.
+	 */
+	spt_quota_frames_put(s, w->pas, w->nr, w->level);
+	spt_quota_uncharge(s, (w->len / step - w->nr) * (step >> PAGE_SHIFT));
 	return ret;
 }
 
@@ -503,7 +491,7 @@ static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
 			   const struct spt_prop *prop, struct spt_flusher *fl,
 			   u64 *done, struct spt_map_tally *t)
 {
-	struct spt_map_window *w;
+	struct spt_map_slice *w;
 	u64 end = va + len;
 	int ret = 0;
 
@@ -511,24 +499,24 @@ static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
 	if (!w)
 		return -ENOMEM;
 	while (va < end) {
-		u64 wend = min(ALIGN_DOWN(va, SZ_2M) + SZ_2M, end);
+		u64 slice_end = min(ALIGN_DOWN(va, SZ_2M) + SZ_2M, end);
 		u64 before = *done;
 
 		w->va = va;
-		w->len = wend - va;
+		w->len = slice_end - va;
 		w->level = 1;
 		if (flags & SPT_MAP_2M ||
 		    (flags & SPT_MAP_LARGEST && IS_ALIGNED(va, SZ_2M) &&
 		     w->len == SZ_2M))
 			w->level = 2;
-		ret = spt_map_tracked_window(s, w, prop,
-					     flags & SPT_MAP_REPLACE, fl, done);
+		ret = spt_map_tracked_slice(s, w, prop,
+					    flags & SPT_MAP_REPLACE, fl, done);
 		spt_map_tally_add(t, w->level, *done - before);
 		if (ret)
 			break;
-		va = wend;
+		va = slice_end;
 		if (va < end) {
-			ret = spt_between_windows();
+			ret = spt_between_slices();
 			if (ret)
 				break;
 		}
@@ -539,32 +527,34 @@ static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
 
 static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 			bool replace, const struct spt_prop *prop,
-			struct spt_flusher *fl, u64 *done, struct spt_map_tally *t)
+			struct spt_flusher *fl, u64 *done,
+			struct spt_map_tally *t)
 {
 	u64 end = va + len;
 	int ret = 0;
 
 	while (va < end) {
-		u64 wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
+		u64 slice_end = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
 		struct spt_cursor c;
 
-		if (!spt_nodes_fit(s)) {
+		if (!spt_quota_nodes_fit(s)) {
 			ret = -ENOSPC;
 			break;
 		}
 		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS + 1);
 		if (ret)
 			break;
-		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, fl);
+		ret = spt_cursor_mut_new(&c, &s->pt, va, slice_end, fl);
 		if (ret)
 			break;
 		if (!replace)
-			ret = spt_cursor_expect_empty(&c, va, wend - va);
-		while (!ret && va < wend) {
+			ret = spt_cursor_expect_empty(&c, va, slice_end - va);
+		while (!ret && va < slice_end) {
 			u64 pa = phys + *done;
 			struct spt_item item = {
 				.pa = pa, .tracked = false,
-				.level = spt_largest_level(va, pa, wend - va,
+				.level = spt_largest_level(va, pa,
+						slice_end - va,
 						spt_machine_phys_max_level),
 			};
 
@@ -579,7 +569,7 @@ static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
 		spt_cursor_drop(&c);
 		if (ret || va >= end)
 			break;
-		ret = spt_between_windows();
+		ret = spt_between_slices();
 		if (ret)
 			break;
 	}
@@ -618,8 +608,8 @@ out:
 	trace_spt_map(s->id, va, len, flags, *mapped, tally.level,
 		      tally.leaves, ret);
 	if (*mapped)
-		spt_genl_event(SPT_EVENT_MAP, s->id, va, *mapped,
-			       *mapped >> PAGE_SHIFT, -ret);
+		spt_space_changed(s, SPT_EVENT_MAP, va, *mapped,
+				  *mapped >> PAGE_SHIFT, -ret);
 	return ret;
 }
 
@@ -637,7 +627,7 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		return ret;
 	spt_flusher_init(&fl);
 	while (va < end) {
-		u64 wend;
+		u64 slice_end;
 		struct spt_cursor c;
 		long n;
 
@@ -645,7 +635,7 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		*done = va - start;
 		if (va >= end)
 			break;
-		wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
+		slice_end = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
 
 		/*
 		 * A split needs one node; keep a few ready. Best effort:
@@ -653,22 +643,22 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		 * (it is how room is made) and only a split fails, ENOMEM.
 		 */
 		spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
-		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &fl);
+		ret = spt_cursor_mut_new(&c, &s->pt, va, slice_end, &fl);
 		if (ret)
 			break;
-		n = spt_cursor_unmap(&c, wend - va);
+		n = spt_cursor_unmap(&c, slice_end - va);
 		if (n < 0) {
 			ret = n;
 			va = spt_cursor_va(&c);
 		} else {
 			*unmapped += n;
-			va = wend;
+			va = slice_end;
 		}
 		spt_cursor_drop(&c);
 		*done = va - start;
 		if (ret || va >= end)
 			break;
-		ret = spt_between_windows();
+		ret = spt_between_slices();
 		if (ret)
 			break;
 	}
@@ -676,8 +666,8 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 	spt_space_leave(s);
 	trace_spt_unmap(s->id, start, len, *done, *unmapped, ret);
 	if (*done)
-		spt_genl_event(SPT_EVENT_UNMAP, s->id, start, *done, *unmapped,
-			       -ret);
+		spt_space_changed(s, SPT_EVENT_UNMAP, start, *done, *unmapped,
+				  -ret);
 	return ret;
 }
 
@@ -696,7 +686,7 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		return ret;
 	spt_flusher_init(&fl);
 	while (va < end) {
-		u64 wend;
+		u64 slice_end;
 		struct spt_cursor c;
 		u64 ps, pe;
 
@@ -704,31 +694,31 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		*done = va - start;
 		if (va >= end)
 			break;
-		wend = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
+		slice_end = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
 
 		/* As for unmap: only a split needs a node. */
 		spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
-		ret = spt_cursor_mut_new(&c, &s->pt, va, wend, &fl);
+		ret = spt_cursor_mut_new(&c, &s->pt, va, slice_end, &fl);
 		if (ret)
 			break;
 		for (;;) {
 			u64 at = spt_cursor_va(&c);
 
-			if (at >= wend)
+			if (at >= slice_end)
 				break;
-			ret = spt_cursor_protect_next(&c, wend - at, op, &ps,
-						      &pe);
+			ret = spt_cursor_protect_next(&c, slice_end - at, op,
+						      &ps, &pe);
 			if (ret <= 0)
 				break;
 			(*nr)++;
 			level = max(level, spt_size_level(pe - ps));
 		}
-		va = ret < 0 ? spt_cursor_va(&c) : wend;
+		va = ret < 0 ? spt_cursor_va(&c) : slice_end;
 		spt_cursor_drop(&c);
 		*done = va - start;
 		if (ret < 0 || va >= end)
 			break;
-		ret = spt_between_windows();
+		ret = spt_between_slices();
 		if (ret)
 			break;
 	}
@@ -738,8 +728,8 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 	spt_space_leave(s);
 	trace_spt_protect(s->id, start, len, *done, level, *nr, ret);
 	if (*done)
-		spt_genl_event(SPT_EVENT_PROTECT, s->id, start, *done, *nr,
-			       -ret);
+		spt_space_changed(s, SPT_EVENT_PROTECT, start, *done, *nr,
+				  -ret);
 	return ret;
 }
 
@@ -765,8 +755,9 @@ int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
 			 int (*fn)(const struct spt_query *q, void *arg),
 			 void *arg)
 {
-	u64 wend = min(ALIGN_DOWN(*va, SPT_WALK_SLICE) + SPT_WALK_SLICE, end);
-	u64 next = wend;
+	u64 slice_end = min(ALIGN_DOWN(*va, SPT_WALK_SLICE) + SPT_WALK_SLICE,
+			    end);
+	u64 next = slice_end;
 	struct spt_cursor c;
 	struct spt_query q;
 	int ret, stop = 0;
@@ -776,7 +767,7 @@ int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
 	ret = spt_space_enter(s);
 	if (ret)
 		return ret;
-	ret = spt_cursor_new(&c, &s->pt, *va, wend);
+	ret = spt_cursor_new(&c, &s->pt, *va, slice_end);
 	if (ret)
 		goto out;
 	/*
@@ -786,11 +777,11 @@ int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
 	ret = spt_cursor_query(&c, &q);
 	if (ret)
 		goto drop;
-	if (!q.mapped && q.va_end >= wend) {
+	if (!q.mapped && q.va_end >= slice_end) {
 		next = q.va_end;
 		goto drop;
 	}
-	while (spt_cursor_find_next(&c, wend - spt_cursor_va(&c))) {
+	while (spt_cursor_find_next(&c, slice_end - spt_cursor_va(&c))) {
 		ret = spt_cursor_query(&c, &q);
 		if (ret)
 			break;
@@ -800,7 +791,7 @@ int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
 			break;
 		}
 		/* A leaf may end past the slice: go on after it. */
-		if (q.va_end >= wend) {
+		if (q.va_end >= slice_end) {
 			next = q.va_end;
 			break;
 		}
@@ -908,7 +899,7 @@ int spt_space_rw(struct spt_space *s, u64 va, void __user *up, u64 len,
 			break;
 		va += got;
 		if (va < end) {
-			ret = spt_between_windows();
+			ret = spt_between_slices();
 			if (ret)
 				break;
 		}

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Spaces: a page table with an id, a lifetime and limits. Everything the
- * faces (chardev, genl) do to a page table goes through here.
+ * Spaces: a page table with an id, a lifetime and limits, and the
+ * operations on it (space.c), with its quota (quota.h). The faces reach
+ * a space's table through these functions; what happens to spaces reaches
+ * the faces through the events of space_events.h.
  */
 #ifndef SPT_SPACE_H
 #define SPT_SPACE_H
@@ -30,16 +32,14 @@ struct spt_space {
 	bool dead;
 	struct spt_pt pt;
 	u64 kernel_top[SPT_NR_ENTRIES];	/* the kernel half it was given */
-	atomic64_t data_frames;		/* 4 KiB pool frames referenced */
-	atomic64_t mapped_bytes;
-	/* space_mb at creation: of data pages, and of page-table nodes */
+	/* 4 KiB pool frames mapped (or held to map): written by quota.c */
+	atomic64_t data_frames;
+	/* space_mb at creation: of data frames, and of page-table nodes */
 	u64 limit_frames;
 	cpumask_var_t loaded;		/* CPUs that have it in CR3 now */
 };
 
-/* Module-wide id table. */
-void spt_spaces_init(void);
-/* Destroy what is left (module exit). */
+/* The module-wide id table: destroy what is left (module exit). */
 void spt_spaces_exit(void);
 
 /*
@@ -57,8 +57,6 @@ void spt_space_put(struct spt_space *s);
 int spt_space_destroy(u32 id);
 /* Destroy @s if its id still names it (else -ENOENT); caller holds a ref. */
 int spt_space_destroy_exact(struct spt_space *s);
-/* Free the table and everything it references; caller is the last user. */
-void spt_space_teardown(struct spt_space *s);
 /* Destroy every space owned by @file (on its release). */
 void spt_space_release_file(struct file *file);
 u32 spt_space_count(void);
@@ -107,15 +105,6 @@ unsigned long spt_space_counts(struct spt_space *s,
 int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
 			 int (*fn)(const struct spt_query *q, void *arg),
 			 void *arg);
-
-/*
- * Charge @pages data pages to the quota: false (nothing charged) if the
- * data pages would pass the limit, or the table's nodes already reach it
- * (nodes have a budget of their own, as large as the data's: they are
- * counted as they come, so one window may pass it, and the next charge or
- * untracked window fails with ENOSPC).
- */
-bool spt_space_charge(struct spt_space *s, u64 pages);
 
 /* Is [va, va + len) a valid, aligned, non-empty user-half range? */
 bool spt_range_ok(u64 va, u64 len, u64 align);
