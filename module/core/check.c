@@ -21,6 +21,7 @@
 #include "internal.h"
 
 struct spt_check {
+	struct spt_walk walk;
 	struct spt_pt *pt;
 	const struct spt_cfg *cfg;
 	bool expect_refs;
@@ -29,7 +30,14 @@ struct spt_check {
 	char *msg;
 	size_t msg_len;
 	int err;
+	/* Pass 1: present entries seen so far in the node of each level. */
+	unsigned int present[SPT_MAX_LEVELS];
 };
+
+static inline struct spt_check *spt_check_of(struct spt_walk *w)
+{
+	return container_of(w, struct spt_check, walk);
+}
 
 /* Record the first violation (at the entry for @va in a node of @level). */
 #define spt_check_fail(ck, va, level, fmt, ...)				\
@@ -44,14 +52,6 @@ struct spt_check {
 	__ck->err = -EUCLEAN;						\
 	-EUCLEAN;							\
 })
-
-static inline u64 spt_entry_va(u64 base, unsigned int i, unsigned int level)
-{
-	return base + ((u64)i << spt_node_shift(level - 1));
-}
-
-static int spt_check_node(struct spt_check *ck, u64 pa, unsigned int level,
-			  u64 base, bool root);
 
 static int spt_check_leaf(struct spt_check *ck, u64 pte, unsigned int level,
 			  u64 va)
@@ -105,16 +105,36 @@ static int spt_check_leaf(struct spt_check *ck, u64 pte, unsigned int level,
 	return 0;
 }
 
-static int spt_check_table(struct spt_check *ck, u64 pte, unsigned int level,
-			   u64 va)
+static int spt_check_leaf_entry(struct spt_walk *w, struct spt_entry *e,
+				u64 va)
 {
+	struct spt_check *ck = spt_check_of(w);
+	unsigned int level = e->node->level;
+
+	ck->present[level - 1]++;
+	return spt_check_leaf(ck, e->pte, level, va);
+}
+
+static int spt_check_hole(struct spt_walk *w, struct spt_entry *e, u64 va)
+{
+	return spt_check_fail(spt_check_of(w), va, e->node->level,
+			      "absent entry 0x%llx is not zero", e->pte);
+}
+
+/* A non-leaf entry and the node it points at, before the node's entries. */
+static int spt_check_enter(struct spt_walk *w, struct spt_entry *e,
+			   struct spt_node *child, u64 va)
+{
+	struct spt_check *ck = spt_check_of(w);
 	const struct spt_cfg *cfg = ck->cfg;
+	unsigned int level = e->node->level;
 	u64 need = SPT_PTE_P | SPT_PTE_RW | SPT_PTE_US;
-	u64 pa = spt_pte_table_pa(cfg, pte);
+	u64 pte = e->pte, pa = child->pa;
 	u64 bad = pte & ~(cfg->pa_mask | SPT_PTE_TABLE);
-	struct spt_meta *m;
+	struct spt_meta *m = child->meta;
 	u32 ref;
 
+	ck->present[level - 1]++;
 	if (bad)
 		return spt_check_fail(ck, va, level,
 				      "non-leaf entry 0x%llx has bits 0x%llx",
@@ -123,7 +143,6 @@ static int spt_check_table(struct spt_check *ck, u64 pte, unsigned int level,
 		return spt_check_fail(ck, va, level,
 				      "non-leaf entry 0x%llx lacks RW or US",
 				      pte);
-	m = spt_node_meta(ck->pt, pa);
 	if (!m)
 		return spt_check_fail(ck, va, level,
 				      "entry points to pa 0x%llx outside the pool",
@@ -147,99 +166,85 @@ static int spt_check_table(struct spt_check *ck, u64 pte, unsigned int level,
 	if (test_and_set_bit(SPT_META_SEEN_BIT, &m->word))
 		return spt_check_fail(ck, va, level,
 				      "node 0x%llx is reachable twice", pa);
-	return spt_check_node(ck, pa, level - 1, va, false);
-}
-
-static int spt_check_node(struct spt_check *ck, u64 pa, unsigned int level,
-			  u64 base, bool root)
-{
-	u64 *ptes = spt_node_ptes(ck->pt, pa);
-	struct spt_meta *m = spt_node_meta(ck->pt, pa);
-	unsigned int i, first = 0, last = SPT_NR_ENTRIES - 1, present = 0;
-	int ret;
-
-	if (root) {
-		first = ck->cfg->top_first;
-		last = ck->cfg->top_last;
-	}
-	for (i = first; i <= last; i++) {
-		u64 pte = READ_ONCE(ptes[i]);
-		u64 va = spt_entry_va(base, i, level);
-
-		if (!spt_pte_present(pte)) {
-			if (pte)
-				return spt_check_fail(ck, va, level,
-						      "absent entry 0x%llx is not zero",
-						      pte);
-			continue;
-		}
-		present++;
-		if (spt_pte_is_leaf(pte, level))
-			ret = spt_check_leaf(ck, pte, level, va);
-		else
-			ret = spt_check_table(ck, pte, level, va);
-		if (ret)
-			return ret;
-	}
-	if (m->nr_children != present)
-		return spt_check_fail(ck, base, level,
-				      "node 0x%llx counts %u children but has %u",
-				      pa, m->nr_children, present);
-	if (!root && !present)
-		return spt_check_fail(ck, base, level,
-				      "node 0x%llx is empty", pa);
+	ck->present[level - 2] = 0;
 	return 0;
 }
 
-/* Pass 2: clear the marks and tallies of pass 1, comparing refcounts. */
-static void spt_check_settle(struct spt_check *ck, u64 pa, unsigned int level,
-			     u64 base, bool root)
+/* A node's count of children against what pass 1 found in it. */
+static int spt_check_count(struct spt_check *ck, const struct spt_node *node,
+			   u64 base, bool root)
 {
-	const struct spt_cfg *cfg = ck->cfg;
-	u64 *ptes = spt_node_ptes(ck->pt, pa);
-	unsigned int i, first = 0, last = SPT_NR_ENTRIES - 1;
+	unsigned int level = node->level, present = ck->present[level - 1];
 
-	if (root) {
-		first = cfg->top_first;
-		last = cfg->top_last;
-	}
-	for (i = first; i <= last; i++) {
-		u64 pte = READ_ONCE(ptes[i]);
-		u64 va = spt_entry_va(base, i, level);
-		struct spt_meta *m;
-
-		if (!spt_pte_present(pte))
-			continue;
-		if (!spt_pte_is_leaf(pte, level)) {
-			u64 cpa = spt_pte_table_pa(cfg, pte);
-
-			m = spt_node_meta(ck->pt, cpa);
-			if (!m || m->usage != SPT_USAGE_PT ||
-			    m->level != level - 1 ||
-			    !test_and_clear_bit(SPT_META_SEEN_BIT, &m->word))
-				continue;
-			spt_check_settle(ck, cpa, level - 1, va, false);
-		} else if (ck->expect_refs && spt_pte_tracked(pte) &&
-			   level < SPT_MAX_LEAF_LEVEL) {
-			u64 lpa = spt_pte_leaf_pa(cfg, pte, level), hpa;
-			unsigned long tally;
-			u32 ref, h;
-
-			m = spt_leaf_head(ck->pt, lpa, level, &hpa);
-			if (!m || !m->word ||
-			    spt_meta_ref(m) - 1 >= SPT_REF_MAX)
-				continue;
-			tally = m->word;
-			m->word = 0;
-			ref = spt_meta_ref(m);
-			h = ck->handles ? ck->handles(hpa, ck->arg) : 0;
-			if (ref != tally + h)
-				(void)spt_check_fail(ck, va, level,
-					       "tracked frame 0x%llx has refcount %u, expected %lu (%lu PTEs + %u handles)",
-					       hpa, ref, tally + h, tally, h);
-		}
-	}
+	if (node->meta->nr_children != present)
+		return spt_check_fail(ck, base, level,
+				      "node 0x%llx counts %u children but has %u",
+				      node->pa, node->meta->nr_children,
+				      present);
+	if (!root && !present)
+		return spt_check_fail(ck, base, level,
+				      "node 0x%llx is empty", node->pa);
+	return 0;
 }
+
+static int spt_check_leave(struct spt_walk *w, struct spt_entry *e,
+			   struct spt_node *child, u64 va)
+{
+	return spt_check_count(spt_check_of(w), child, va, false);
+}
+
+/* Pass 1: the structure. */
+static const struct spt_walk_ops spt_check_ops = {
+	.leaf = spt_check_leaf_entry,
+	.hole = spt_check_hole,
+	.enter = spt_check_enter,
+	.leave = spt_check_leave,
+};
+
+/* Pass 2: go only into the nodes pass 1 marked, clearing the marks. */
+static int spt_settle_enter(struct spt_walk *w, struct spt_entry *e,
+			    struct spt_node *child, u64 va)
+{
+	struct spt_meta *m = child->meta;
+
+	if (!m || m->usage != SPT_USAGE_PT || m->level != child->level ||
+	    !test_and_clear_bit(SPT_META_SEEN_BIT, &m->word))
+		return SPT_WALK_SKIP;
+	return 0;
+}
+
+/* Pass 2: compare a tallied frame's refcount, at its first leaf. */
+static int spt_settle_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
+{
+	struct spt_check *ck = spt_check_of(w);
+	unsigned int level = e->node->level;
+	u64 pte = e->pte, lpa, hpa;
+	struct spt_meta *m;
+	unsigned long tally;
+	u32 ref, h;
+
+	if (!ck->expect_refs || !spt_pte_tracked(pte) ||
+	    level >= SPT_MAX_LEAF_LEVEL)
+		return 0;
+	lpa = spt_pte_leaf_pa(ck->cfg, pte, level);
+	m = spt_leaf_head(ck->pt, lpa, level, &hpa);
+	if (!m || !m->word || spt_meta_ref(m) - 1 >= SPT_REF_MAX)
+		return 0;
+	tally = m->word;
+	m->word = 0;
+	ref = spt_meta_ref(m);
+	h = ck->handles ? ck->handles(hpa, ck->arg) : 0;
+	if (ref != tally + h)
+		(void)spt_check_fail(ck, va, level,
+			       "tracked frame 0x%llx has refcount %u, expected %lu (%lu PTEs + %u handles)",
+			       hpa, ref, tally + h, tally, h);
+	return 0;
+}
+
+static const struct spt_walk_ops spt_settle_ops = {
+	.leaf = spt_settle_leaf,
+	.enter = spt_settle_enter,
+};
 
 /* The (canonical) address of root entry @i. */
 static u64 spt_root_entry_va(const struct spt_cfg *cfg, unsigned int i)
@@ -259,9 +264,12 @@ int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 	const struct spt_cfg *cfg = pt->cfg;
 	unsigned int levels = cfg->levels, i;
 	struct spt_check ck = {
+		.walk = { .ops = &spt_check_ops, .pt = pt },
 		.pt = pt, .cfg = cfg, .expect_refs = expect_refs,
 		.handles = handles, .arg = arg, .msg = msg, .msg_len = msg_len,
 	};
+	u64 start = spt_cfg_managed_start(cfg), end = spt_cfg_user_end(cfg);
+	struct spt_node root;
 	struct spt_meta *m;
 	u64 *ptes;
 
@@ -292,9 +300,13 @@ int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 						      kernel_top[i]);
 		}
 	}
+	spt_node_view(pt, pt->root_pa, levels, &root);
 	set_bit(SPT_META_SEEN_BIT, &m->word);
-	spt_check_node(&ck, pt->root_pa, levels, 0, true);
-	spt_check_settle(&ck, pt->root_pa, levels, 0, true);
+	ck.present[levels - 1] = 0;
+	if (!spt_walk_range(&ck.walk, &root, start, end))
+		spt_check_count(&ck, &root, 0, true);
+	ck.walk.ops = &spt_settle_ops;
+	spt_walk_range(&ck.walk, &root, start, end);
 	clear_bit(SPT_META_SEEN_BIT, &m->word);
 	if (!ck.err) {
 		struct spt_pt_counts counts;
@@ -311,41 +323,51 @@ int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 	return ck.err;
 }
 
-static void spt_count_node(struct spt_pt *pt, u64 pa, unsigned int level,
-			   bool root, struct spt_pt_counts *counts)
+struct spt_count {
+	struct spt_walk walk;
+	struct spt_pt_counts *counts;
+};
+
+static int spt_count_enter(struct spt_walk *w, struct spt_entry *e,
+			   struct spt_node *child, u64 va)
 {
-	const struct spt_cfg *cfg = pt->cfg;
-	u64 *ptes = spt_node_ptes(pt, pa);
-	unsigned int i, first = 0, last = SPT_NR_ENTRIES - 1;
+	struct spt_count *ct = container_of(w, struct spt_count, walk);
+	struct spt_meta *m = child->meta;
 
-	if (root) {
-		first = cfg->top_first;
-		last = cfg->top_last;
-	}
-	counts->nodes[level - 1]++;
-	for (i = first; i <= last; i++) {
-		u64 pte = READ_ONCE(ptes[i]);
-
-		if (!spt_pte_present(pte))
-			continue;
-		if (!spt_pte_is_leaf(pte, level)) {
-			u64 cpa = spt_pte_table_pa(cfg, pte);
-			struct spt_meta *m = spt_node_meta(pt, cpa);
-
-			/* Levels strictly decrease: no cycle to follow. */
-			if (m && m->usage == SPT_USAGE_PT &&
-			    m->level == level - 1)
-				spt_count_node(pt, cpa, level - 1, false,
-					       counts);
-		} else if (level <= SPT_MAX_LEAF_LEVEL) {
-			counts->leaves[level - 1]++;
-		}
-	}
+	/* Levels strictly decrease: no cycle to follow. */
+	if (!m || m->usage != SPT_USAGE_PT || m->level != child->level)
+		return SPT_WALK_SKIP;
+	ct->counts->nodes[child->level - 1]++;
+	return 0;
 }
+
+static int spt_count_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
+{
+	struct spt_count *ct = container_of(w, struct spt_count, walk);
+	unsigned int level = e->node->level;
+
+	if (level <= SPT_MAX_LEAF_LEVEL)
+		ct->counts->leaves[level - 1]++;
+	return 0;
+}
+
+static const struct spt_walk_ops spt_count_ops = {
+	.leaf = spt_count_leaf,
+	.enter = spt_count_enter,
+};
 
 void spt_pt_count(struct spt_pt *pt, struct spt_pt_counts *counts)
 {
+	struct spt_count ct = {
+		.walk = { .ops = &spt_count_ops, .pt = pt }, .counts = counts,
+	};
+	struct spt_node root;
+
 	memset(counts, 0, sizeof(*counts));
-	if (pt->root_pa)
-		spt_count_node(pt, pt->root_pa, pt->cfg->levels, true, counts);
+	if (!pt->root_pa)
+		return;
+	spt_node_view(pt, pt->root_pa, pt->cfg->levels, &root);
+	counts->nodes[root.level - 1]++;
+	spt_walk_range(&ct.walk, &root, spt_cfg_managed_start(pt->cfg),
+		       spt_cfg_user_end(pt->cfg));
 }

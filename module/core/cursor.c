@@ -3,19 +3,21 @@
  * Cursors: movement and operations over a locked range (see locking.c for
  * how the range is locked).
  *
- * The cursor keeps the nodes on the way to its va in path[] (with their
- * contents and slots cached in ptes[] and meta[]) from the current level up
+ * The cursor keeps the nodes on the way to its va in path[] (views with
+ * their entries and meta slots, core/node.h) from the current level up
  * to the guard. Moving forward pops only the levels whose node no longer
  * contains va; going down reads one entry per level. So a long map or
  * unmap walks down once per node (per 2 MiB for 4 KiB pages), and the
  * per-page work is one PTE access in the current node, with shifts and
- * masks only.
+ * masks only. Every change of an entry goes through the entry operations
+ * (core/entry.h).
  */
 #include "internal.h"
 
-static inline u64 *spt_cursor_slot(const struct spt_cursor *c)
+/* The entry at va in the current node. */
+static inline struct spt_entry spt_cursor_entry(const struct spt_cursor *c)
 {
-	return &c->ptes[c->level - 1][spt_index(c->va, c->level)];
+	return spt_entry_at(&c->path[c->level - 1], spt_index(c->va, c->level));
 }
 
 static inline void spt_cursor_push(struct spt_cursor *c, u64 pa)
@@ -26,7 +28,7 @@ static inline void spt_cursor_push(struct spt_cursor *c, u64 pa)
 
 static inline void spt_cursor_pop(struct spt_cursor *c)
 {
-	c->path[c->level - 1] = 0;
+	c->path[c->level - 1].pa = 0;
 	c->level++;
 }
 
@@ -39,12 +41,6 @@ static inline void spt_cursor_move(struct spt_cursor *c, u64 va)
 	while (c->level < c->guard_level &&
 	       (diff >> spt_node_shift(c->level)))
 		spt_cursor_pop(c);
-}
-
-/* End of the entry of @level that contains @va. */
-static inline u64 spt_entry_end(u64 va, unsigned int level)
-{
-	return (va | (spt_level_size(level) - 1)) + 1;
 }
 
 /* Preemption off and an RCU read-side section for the cursor's life. */
@@ -127,11 +123,11 @@ int spt_cursor_query(struct spt_cursor *c, struct spt_query *q)
 	memset(q, 0, sizeof(*q));
 	for (;;) {
 		unsigned int level = c->level;
-		u64 pte = READ_ONCE(*spt_cursor_slot(c));
-		u64 size = spt_level_size(level);
+		struct spt_entry e = spt_cursor_entry(c);
+		u64 pte = e.pte;
 
-		q->va_start = c->va & ~(size - 1);
-		q->va_end = q->va_start + size;
+		q->va_start = spt_entry_base(c->va, level);
+		q->va_end = q->va_start + spt_level_size(level);
 		q->level = level;
 		if (!spt_pte_present(pte))
 			return 0;
@@ -153,16 +149,16 @@ static bool spt_cursor_seek(struct spt_cursor *c, u64 target)
 	const struct spt_cfg *cfg = c->pt->cfg;
 
 	while (c->va < target) {
-		u64 pte = READ_ONCE(*spt_cursor_slot(c));
+		struct spt_entry e = spt_cursor_entry(c);
 
-		if (!spt_pte_present(pte)) {
-			spt_cursor_move(c, min(spt_entry_end(c->va, c->level),
-					       target));
+		if (!spt_entry_present(&e)) {
+			spt_cursor_move(c, spt_addr_end(c->va, target,
+							c->level));
 			continue;
 		}
-		if (spt_pte_is_leaf(pte, c->level))
+		if (spt_pte_is_leaf(e.pte, c->level))
 			return true;
-		spt_cursor_push(c, spt_pte_table_pa(cfg, pte));
+		spt_cursor_push(c, spt_pte_table_pa(cfg, e.pte));
 	}
 	return false;
 }
@@ -183,88 +179,75 @@ int spt_cursor_jump(struct spt_cursor *c, u64 va)
 }
 
 /*
- * @n present entries of the current node (at @level) were cleared. A node
- * below the guard that is left empty is unlinked and retired, and so on
- * upwards; the cursor then stands at the lowest remaining node.
+ * Entries of the current node were cleared. A node below the guard that is
+ * left empty is unlinked and retired, and so on upwards; the cursor then
+ * stands at the lowest remaining node.
  */
-static void spt_cursor_entries_gone(struct spt_cursor *c, unsigned int level,
-				    unsigned int n)
+static void spt_cursor_prune(struct spt_cursor *c)
 {
-	struct spt_meta *m = c->meta[level - 1];
+	unsigned int level = c->level;
 
-	WARN_ON_ONCE(level != c->level || m->nr_children < n);
-	m->nr_children -= n;
-	while (!m->nr_children && level < c->guard_level) {
-		u64 span = 1ULL << spt_node_shift(level);
-		u64 base = c->va & ~(span - 1);
+	while (!c->path[level - 1].meta->nr_children &&
+	       level < c->guard_level) {
+		struct spt_node *node = &c->path[level - 1];
+		u64 base = spt_entry_base(c->va, level + 1);
+		struct spt_entry e = spt_entry_at(&c->path[level],
+						  spt_index(c->va, level + 1));
 
-		WRITE_ONCE(c->ptes[level][spt_index(c->va, level + 1)], 0);
-		spt_cursor_flush_add(c, base, base + span);
-		spt_node_retire(c->pt, c->path[level - 1], m, c->fl, true);
+		spt_entry_clear(&e);
+		spt_cursor_flush_add(c, base, base + spt_level_size(level + 1));
+		spt_node_retire(c->pt, node->pa, node->meta, c->fl, true);
 		spt_cursor_pop(c);
 		level++;
-		m = c->meta[level - 1];
-		m->nr_children--;
 	}
 }
 
 /*
  * Extend the path from the current level down to @target at va, creating
- * the missing nodes and splitting the huge leaf in the way, if any. All or
+ * the missing nodes or splitting the huge leaf in the way, if any. All or
  * nothing: on -ENOMEM the table is unchanged.
  */
 static int spt_cursor_build(struct spt_cursor *c, unsigned int target)
 {
 	struct spt_pt *pt = c->pt;
 	const struct spt_cfg *cfg = pt->cfg;
-	unsigned int top = c->level, n = top - target, i;
-	u64 *slot = spt_cursor_slot(c);
-	u64 pte = READ_ONCE(*slot);
-	bool split = spt_pte_present(pte);
-	u64 pas[SPT_MAX_LEVELS];
+	unsigned int top = c->level;
+	struct spt_entry e = spt_cursor_entry(c);
+	bool split = spt_entry_present(&e);
+	struct spt_node_stash st;
 
-	for (i = 0; i < n; i++) {
-		if (spt_node_alloc(pt, top - 1 - i, &pas[i]))
-			goto fail;
-	}
-	if (split && spt_pte_tracked(pte)) {
+	if (spt_node_stash_fill(pt, &st, top - 1, top - target))
+		return -ENOMEM;
+	if (split && spt_pte_tracked(e.pte)) {
 		struct spt_meta *head;
 		u64 hpa;
 
 		/* Only 2 MiB leaves are tracked; they split into 4 KiB. */
-		head = spt_leaf_head(pt, spt_pte_leaf_pa(cfg, pte, top), top,
+		head = spt_leaf_head(pt, spt_pte_leaf_pa(cfg, e.pte, top), top,
 				     &hpa);
 		if (WARN_ON_ONCE(!head || top != 2) ||
-		    !spt_meta_get_many(head, SPT_NR_ENTRIES - 1))
-			goto fail;
+		    !spt_meta_get_many(head, SPT_NR_ENTRIES - 1)) {
+			spt_node_stash_drop(pt, &st);
+			return -ENOMEM;
+		}
 	}
-	for (i = 0; i < n; i++) {
-		unsigned int level = top - i;
-		struct spt_meta *nm = spt_node_meta(pt, pas[i]);
+	while (c->level > target) {
+		u64 base = spt_entry_base(c->va, c->level), child;
 
 		if (split) {
-			u64 size = spt_level_size(level);
-			u64 base = c->va & ~(size - 1);
-
-			spt_split_fill(cfg, spt_node_ptes(pt, pas[i]), pte,
-				       level);
-			nm->nr_children = SPT_NR_ENTRIES;
-			spt_cursor_flush_add(c, base, base + size);
+			child = spt_entry_split_if_huge(&e, pt, &st);
+			spt_cursor_flush_add(c, base,
+					     base + spt_level_size(c->level));
+		} else {
+			child = spt_entry_alloc_if_absent(&e, pt, &st);
 		}
-		spt_node_lock(nm);
-		smp_wmb();	/* node contents before the entry */
-		WRITE_ONCE(*slot, spt_pte_table(pas[i]));
-		if (!split)
-			c->meta[level - 1]->nr_children++;
-		spt_cursor_push(c, pas[i]);
-		slot = spt_cursor_slot(c);
-		pte = READ_ONCE(*slot);
+		if (WARN_ON_ONCE(!child))
+			break;
+		spt_cursor_push(c, child);
+		e = spt_cursor_entry(c);
 	}
+	spt_node_stash_drop(pt, &st);
 	return 0;
-fail:
-	while (i--)
-		spt_node_free_unpublished(pt, pas[i]);
-	return -ENOMEM;
 }
 
 /* Bring the cursor to the node of @level that holds va's entry. */
@@ -273,11 +256,11 @@ static int spt_cursor_reach(struct spt_cursor *c, unsigned int level)
 	while (c->level < level)
 		spt_cursor_pop(c);
 	while (c->level > level) {
-		u64 pte = READ_ONCE(*spt_cursor_slot(c));
+		struct spt_entry e = spt_cursor_entry(c);
 
-		if (!spt_pte_present(pte) || spt_pte_is_leaf(pte, c->level))
+		if (!spt_entry_is_node(&e))
 			return spt_cursor_build(c, level);
-		spt_cursor_push(c, spt_pte_table_pa(c->pt->cfg, pte));
+		spt_cursor_push(c, spt_pte_table_pa(c->pt->cfg, e.pte));
 	}
 	return 0;
 }
@@ -301,7 +284,8 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 {
 	struct spt_pt *pt = c->pt;
 	unsigned int level = item->level;
-	u64 va = c->va, size, old, *slot;
+	u64 va = c->va, size, old;
+	struct spt_entry e;
 	unsigned long n = 0;
 	int ret;
 
@@ -317,13 +301,10 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 	ret = spt_cursor_reach(c, level);
 	if (ret)
 		return ret;
-	slot = spt_cursor_slot(c);
-	old = READ_ONCE(*slot);
-	WRITE_ONCE(*slot, spt_pte_leaf(pt->cfg, item->pa, level, prop,
-				       item->tracked));
-	if (!spt_pte_present(old)) {
-		c->meta[level - 1]->nr_children++;
-	} else {
+	e = spt_cursor_entry(c);
+	old = spt_entry_replace(&e, spt_pte_leaf(pt->cfg, item->pa, level, prop,
+						 item->tracked));
+	if (spt_pte_present(old)) {
 		if (spt_pte_is_leaf(old, level)) {
 			spt_leaf_release(pt, old, level, c->fl);
 			n = 1;
@@ -344,24 +325,15 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 /* Unmap the 4 KiB leaves from va up to @target or the end of the node. */
 static long spt_unmap_ptes(struct spt_cursor *c, u64 target)
 {
-	u64 *ptes = c->ptes[0];
-	u64 va = c->va, stop = min(spt_entry_end(va, 2), target);
-	unsigned int i = spt_index(va, 1);
-	unsigned int last = i + ((stop - va) >> SPT_PAGE_SHIFT);
-	unsigned int n = 0;
+	u64 va = c->va, stop = spt_addr_end(va, target, 2);
+	unsigned int first = spt_index(va, 1);
+	unsigned int last = first + ((stop - va) >> SPT_PAGE_SHIFT);
+	unsigned int n;
 
-	for (; i < last; i++) {
-		u64 pte = READ_ONCE(ptes[i]);
-
-		if (!spt_pte_present(pte))
-			continue;
-		WRITE_ONCE(ptes[i], 0);
-		spt_leaf_release(c->pt, pte, 1, c->fl);
-		n++;
-	}
+	n = spt_node_clear_leaves(c->pt, &c->path[0], first, last, c->fl);
 	if (n) {
 		spt_cursor_flush_add(c, va, stop);
-		spt_cursor_entries_gone(c, 1, n);
+		spt_cursor_prune(c);
 	}
 	spt_cursor_move(c, stop);
 	return n;
@@ -378,35 +350,33 @@ long spt_cursor_unmap(struct spt_cursor *c, u64 len)
 	target = c->va + len;
 	while (c->va < target) {
 		unsigned int level = c->level;
-		u64 size = spt_level_size(level);
-		u64 start = c->va & ~(size - 1), next = start + size;
-		u64 *slot, pte;
+		u64 start = spt_entry_base(c->va, level);
+		u64 next = start + spt_level_size(level);
+		struct spt_entry e;
 		bool whole;
 
 		if (level == 1) {
 			count += spt_unmap_ptes(c, target);
 			continue;
 		}
-		slot = spt_cursor_slot(c);
-		pte = READ_ONCE(*slot);
+		e = spt_cursor_entry(c);
 		whole = start == c->va && next <= target;
-		if (!spt_pte_present(pte)) {
-			spt_cursor_move(c, min(next, target));
+		if (!spt_entry_present(&e)) {
+			spt_cursor_move(c, spt_addr_end(c->va, target, level));
 			continue;
 		}
-		if (!spt_pte_is_leaf(pte, level)) {
-			u64 cpa = spt_pte_table_pa(pt->cfg, pte);
+		if (!spt_pte_is_leaf(e.pte, level)) {
+			u64 cpa = spt_pte_table_pa(pt->cfg, e.pte);
 
 			if (!whole) {
 				spt_cursor_push(c, cpa);
 				continue;
 			}
-			WRITE_ONCE(*slot, 0);
+			spt_entry_clear(&e);
 			count += spt_subtree_release(pt, cpa, level - 1, c->fl,
 						     true);
 		} else if (whole) {
-			WRITE_ONCE(*slot, 0);
-			spt_leaf_release(pt, pte, level, c->fl);
+			spt_leaf_release(pt, spt_entry_clear(&e), level, c->fl);
 			count++;
 		} else {
 			int ret = spt_cursor_build(c, level - 1);
@@ -416,7 +386,7 @@ long spt_cursor_unmap(struct spt_cursor *c, u64 len)
 			continue;
 		}
 		spt_cursor_flush_add(c, start, next);
-		spt_cursor_entries_gone(c, level, 1);
+		spt_cursor_prune(c);
 		spt_cursor_move(c, next);
 	}
 	return count;
@@ -433,9 +403,8 @@ int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 			    const struct spt_prot_op *op, u64 *start,
 			    u64 *end)
 {
-	const struct spt_cfg *cfg = c->pt->cfg;
-	struct spt_prop prop;
-	u64 target, size, ls, *slot, pte;
+	struct spt_entry e;
+	u64 target, size, ls;
 	unsigned int level;
 
 	if (!c->fl || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va ||
@@ -449,21 +418,15 @@ int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 
 		level = c->level;
 		size = spt_level_size(level);
-		ls = c->va & ~(size - 1);
+		ls = spt_entry_base(c->va, level);
 		if (ls == c->va && ls + size <= target)
 			break;
 		ret = spt_cursor_build(c, level - 1);
 		if (ret)
 			return ret;
 	}
-	slot = spt_cursor_slot(c);
-	pte = READ_ONCE(*slot);
-	spt_pte_prop(cfg, pte, level, &prop);
-	prop.flags = (prop.flags & ~op->clear) | op->set;
-	if (op->cache >= 0)
-		prop.cache = op->cache;
-	WRITE_ONCE(*slot, spt_pte_leaf(cfg, spt_pte_leaf_pa(cfg, pte, level),
-				       level, &prop, spt_pte_tracked(pte)));
+	e = spt_cursor_entry(c);
+	spt_entry_protect(&e, c->pt->cfg, op);
 	*start = ls;
 	*end = ls + size;
 	spt_cursor_flush_add(c, ls, ls + size);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * One entry of a node: what a leaf holds and gives back, tearing down a
- * detached subtree, and the contents of a split huge leaf.
+ * One entry of a node (see entry.h): the operations that allocate or split,
+ * what a leaf holds and gives back, and tearing down a detached subtree.
  *
  * Reference accounting of tracked frames: every leaf PTE that maps (a part
  * of) a tracked frame holds one reference on the frame's head slot. A
@@ -48,38 +48,33 @@ void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
 		spt_flusher_queue(fl, head, m);
 }
 
-unsigned long spt_subtree_release(struct spt_pt *pt, u64 pa,
-				  unsigned int level, struct spt_flusher *fl,
-				  bool locked)
+u64 spt_entry_alloc_if_absent(struct spt_entry *e, struct spt_pt *pt,
+			      struct spt_node_stash *st)
 {
-	u64 *ptes = spt_node_ptes(pt, pa);
-	unsigned long leaves = 0;
-	unsigned int i;
+	u64 pa;
 
-	for (i = 0; i < SPT_NR_ENTRIES; i++) {
-		u64 pte = READ_ONCE(ptes[i]);
-
-		if (!spt_pte_present(pte))
-			continue;
-		if (spt_pte_is_leaf(pte, level)) {
-			spt_leaf_release(pt, pte, level, fl);
-			leaves++;
-		} else {
-			leaves += spt_subtree_release(pt,
-					spt_pte_table_pa(pt->cfg, pte),
-					level - 1, fl, locked);
-		}
-	}
-	spt_node_retire(pt, pa, spt_node_meta(pt, pa), fl, locked);
-	return leaves;
+	if (spt_entry_present(e) || e->node->level == 1)
+		return 0;
+	pa = spt_node_stash_take(st);
+	if (!pa)
+		return 0;
+	spt_node_lock(spt_node_meta(pt, pa));
+	spt_entry_set_child(e, pa);
+	return pa;
 }
 
-void spt_split_fill(const struct spt_cfg *cfg, u64 *ptes, u64 pte,
-		    unsigned int level)
+/*
+ * Fill the empty node @child (of level @level - 1) with the 512 leaves that
+ * together map what the huge leaf @pte of @level maps, with the same
+ * property.
+ */
+static void spt_split_fill(const struct spt_cfg *cfg,
+			   const struct spt_node *child, u64 pte,
+			   unsigned int level)
 {
-	unsigned int child = level - 1;
+	unsigned int lower = level - 1;
 	u64 pa = spt_pte_leaf_pa(cfg, pte, level);
-	u64 step = spt_level_size(child);
+	u64 step = spt_level_size(lower);
 	struct spt_prop prop;
 	u64 attrs;
 	unsigned int i;
@@ -89,12 +84,110 @@ void spt_split_fill(const struct spt_cfg *cfg, u64 *ptes, u64 pte,
 	 * Keep the cache bits exactly (two policies may share them), moving
 	 * PAT from bit 12 to bit 7 (where huge leaves have PS) for 4 KiB.
 	 */
-	attrs = spt_pte_leaf_attrs(cfg, child, &prop, spt_pte_tracked(pte));
+	attrs = spt_pte_leaf_attrs(cfg, lower, &prop, spt_pte_tracked(pte));
 	attrs &= ~(SPT_PTE_PWT | SPT_PTE_PCD |
-		   (child == 1 ? SPT_PTE_PAT : SPT_PTE_PAT_LARGE));
+		   (lower == 1 ? SPT_PTE_PAT : SPT_PTE_PAT_LARGE));
 	attrs |= pte & (SPT_PTE_PWT | SPT_PTE_PCD);
 	if (pte & SPT_PTE_PAT_LARGE)
-		attrs |= child == 1 ? SPT_PTE_PAT : SPT_PTE_PAT_LARGE;
+		attrs |= lower == 1 ? SPT_PTE_PAT : SPT_PTE_PAT_LARGE;
 	for (i = 0; i < SPT_NR_ENTRIES; i++)
-		ptes[i] = (pa + i * step) | attrs;
+		child->ptes[i] = (pa + i * step) | attrs;
+	child->meta->nr_children = SPT_NR_ENTRIES;
+}
+
+u64 spt_entry_split_if_huge(struct spt_entry *e, struct spt_pt *pt,
+			    struct spt_node_stash *st)
+{
+	unsigned int level = e->node->level;
+	struct spt_node child;
+	u64 pa;
+
+	if (!spt_entry_is_leaf(e) || level == 1)
+		return 0;
+	pa = spt_node_stash_take(st);
+	if (!pa)
+		return 0;
+	spt_node_view(pt, pa, level - 1, &child);
+	spt_split_fill(pt->cfg, &child, e->pte, level);
+	spt_node_lock(child.meta);
+	spt_entry_set_child(e, pa);
+	return pa;
+}
+
+struct spt_release {
+	struct spt_walk walk;
+	struct spt_flusher *fl;
+	bool locked;
+	unsigned long leaves;
+};
+
+static int spt_release_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
+{
+	struct spt_release *r = container_of(w, struct spt_release, walk);
+
+	spt_leaf_release(w->pt, e->pte, e->node->level, r->fl);
+	r->leaves++;
+	return 0;
+}
+
+/* A node of 4 KiB leaves is released in one loop, not leaf by leaf. */
+static int spt_release_enter(struct spt_walk *w, struct spt_entry *e,
+			     struct spt_node *child, u64 va)
+{
+	struct spt_release *r = container_of(w, struct spt_release, walk);
+
+	if (child->level != 1)
+		return 0;
+	child->ptes = spt_node_ptes(w->pt, child->pa);
+	r->leaves += spt_node_release_leaves(w->pt, child, r->fl);
+	spt_node_retire(w->pt, child->pa, child->meta, r->fl, r->locked);
+	return SPT_WALK_SKIP;
+}
+
+static int spt_release_leave(struct spt_walk *w, struct spt_entry *e,
+			     struct spt_node *child, u64 va)
+{
+	struct spt_release *r = container_of(w, struct spt_release, walk);
+
+	spt_node_retire(w->pt, child->pa, child->meta, r->fl, r->locked);
+	return 0;
+}
+
+static const struct spt_walk_ops spt_release_ops = {
+	.leaf = spt_release_leaf,
+	.enter = spt_release_enter,
+	.leave = spt_release_leave,
+};
+
+unsigned long spt_subtree_release(struct spt_pt *pt, u64 pa,
+				  unsigned int level, struct spt_flusher *fl,
+				  bool locked)
+{
+	struct spt_release r = {
+		.walk = { .ops = &spt_release_ops, .pt = pt },
+		.fl = fl, .locked = locked,
+	};
+	struct spt_node node;
+
+	spt_node_view(pt, pa, level, &node);
+	/* The subtree is unlinked: its addresses are relative to 0. */
+	if (level == 1)
+		r.leaves = spt_node_release_leaves(pt, &node, fl);
+	else
+		spt_walk_range(&r.walk, &node, 0,
+			       1ULL << spt_node_shift(level));
+	spt_node_retire(pt, pa, node.meta, fl, locked);
+	return r.leaves;
+}
+
+void spt_root_share_kernel_half(const struct spt_cfg *cfg,
+				const struct spt_node *root,
+				const u64 *kernel_top)
+{
+	unsigned int i;
+
+	for (i = 0; i < SPT_NR_ENTRIES; i++) {
+		if (i < cfg->top_first || i > cfg->top_last)
+			root->ptes[i] = kernel_top[i];
+	}
 }

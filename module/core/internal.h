@@ -3,9 +3,14 @@
  * Declarations shared by the files of the page-table core, not part of its
  * interface (pt.h):
  *
- *   node.c     page-table nodes: allocation, retirement, pa -> pointers
- *   entry.c    one entry of a node: release a leaf or a subtree, split
- *   flusher.c       the deferred-free list and its flush span
+ *   node.h/.c  page-table nodes: the core's meta bits and the node lock,
+ *              node views, allocation (and stashes of nodes allocated
+ *              ahead), retirement, the child walker (spt_walk_range)
+ *   entry.h/.c one entry of a locked node: read, replace, clear, protect,
+ *              allocate-if-absent, split-if-huge, clear a run of leaves,
+ *              release a leaf or a subtree; the only writers of PTEs and
+ *              of nr_children
+ *   flusher.c  the deferred-free list and its flush span
  *   locking.c  the covering-node lock protocol of cursors
  *   cursor.c   cursor movement and operations
  *   pt.c       page-table creation and destruction
@@ -16,62 +21,10 @@
 
 #include "pt.h"
 #include "pte.h"
+#include "node.h"
+#include "entry.h"
 
 #define SPT_HUGE_FRAMES		512U	/* 4 KiB frames in a 2 MiB frame */
-
-/* ---- node.c ---- */
-
-static inline u64 *spt_node_ptes(const struct spt_pt *pt, u64 pa)
-{
-	return spt_pool_va(pt->pool, pa);
-}
-
-static inline struct spt_meta *spt_node_meta(const struct spt_pt *pt, u64 pa)
-{
-	return spt_pool_meta(pt->pool, pa);
-}
-
-/*
- * A new, zeroed node of @level (refcount 1, no children, unlocked, not
- * stray), not yet reachable from anywhere. -ENOMEM.
- */
-int spt_node_alloc(struct spt_pt *pt, unsigned int level, u64 *pa);
-/* Free a node from spt_node_alloc() that was never made reachable. */
-void spt_node_free_unpublished(struct spt_pt *pt, u64 pa);
-/*
- * A node that was just unlinked from its parent: mark it stray, drop its
- * reference and queue it on @fl. If @unlock, the caller holds its lock and
- * it is released here (after the stray bit is set).
- */
-void spt_node_retire(struct spt_pt *pt, u64 pa, struct spt_meta *m,
-		     struct spt_flusher *fl, bool unlock);
-
-/* ---- entry.c ---- */
-
-/* Drop what a removed leaf @pte of @level held (tracked: one reference). */
-void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
-		      struct spt_flusher *fl);
-/*
- * Tear down the subtree of the already unlinked node @pa of @level: release
- * every leaf and retire every node (unlocking them if @locked). Returns the
- * number of leaves.
- */
-unsigned long spt_subtree_release(struct spt_pt *pt, u64 pa,
-				  unsigned int level, struct spt_flusher *fl,
-				  bool locked);
-/*
- * The head slot of the tracked frame a leaf of @level at @pa maps into,
- * with its pa in *@head_pa; NULL if @pa is no frame of the right kind.
- */
-struct spt_meta *spt_leaf_head(struct spt_pt *pt, u64 pa, unsigned int level,
-			       u64 *head_pa);
-/*
- * Fill the empty node @ptes (of level @level - 1) with the 512 leaves that
- * together map what the huge leaf @pte of @level maps, with the same
- * property. References are the caller's business.
- */
-void spt_split_fill(const struct spt_cfg *cfg, u64 *ptes, u64 pte,
-		    unsigned int level);
 
 /* ---- flusher.c ---- */
 
@@ -85,9 +38,6 @@ void spt_flusher_add_span(struct spt_flusher *fl, u64 start, u64 end);
 int spt_lock_range(struct spt_cursor *c, bool create);
 /* Unlock all; remove the guard (and ancestors) if the cursor left it empty. */
 void spt_unlock_range(struct spt_cursor *c);
-/* Lock every node below @pa (of @level, locked) that meets [start, end). */
-void spt_lock_subtree(struct spt_pt *pt, u64 pa, unsigned int level,
-		      u64 start, u64 end);
 
 /* ---- cursor.c ---- */
 
@@ -95,9 +45,7 @@ void spt_lock_subtree(struct spt_pt *pt, u64 pa, unsigned int level,
 static inline void spt_cursor_set_node(struct spt_cursor *c,
 				       unsigned int level, u64 pa)
 {
-	c->path[level - 1] = pa;
-	c->ptes[level - 1] = spt_node_ptes(c->pt, pa);
-	c->meta[level - 1] = spt_node_meta(c->pt, pa);
+	spt_node_view(c->pt, pa, level, &c->path[level - 1]);
 }
 
 /*

@@ -40,17 +40,18 @@
  *    list and unlocked at once: a walker that spins on them meanwhile sees
  *    "stray" and retries from the root.
  *
- * 5. On drop, unlocks the subtree children first (reverse DFS order), then
- *    the guard. A CursorMut that left its guard empty (all unmapped, or
- *    nothing ever mapped into nodes it created) then removes it: it locks
- *    the parent (recorded in path[], valid under RCU), checks it is not
- *    stray and still points at the guard, locks the guard, checks it is
- *    still empty, unlinks and retires it; and so on upwards while parents
- *    become empty, never past the root. Until then another thread may see
+ * 5. On drop, unlocks the subtree bottom-up (each node after the nodes
+ *    below it, DFS post-order), then the guard. A CursorMut that left
+ *    its guard empty (all unmapped, or nothing ever mapped into nodes it
+ *    created) then removes it: it locks the parent (recorded in path[],
+ *    valid under RCU), checks it is not stray and still points at the
+ *    guard, locks the guard, checks it is still empty, unlinks and
+ *    retires it; and so on upwards while parents become empty, never past
+ *    the root. Until then another thread may see
  *    the empty node; once every cursor is dropped, no empty non-root node
  *    remains.
  *
- * Locks are raw bit locks without preempt_count nesting (meta.h), since a
+ * Locks are raw bit locks without preempt_count nesting (node.h), since a
  * cursor may hold a great many. Nothing sleeps under them: the pool
  * allocates atomically when called with locks held.
  */
@@ -74,100 +75,72 @@ static bool spt_range_below(const struct spt_cursor *c, unsigned int level)
 }
 
 /*
- * Create the chain of nodes below the absent entry @slot of the locked node
- * @m (at @level), down to the covering level. Unlocks @m. On success the
+ * Create the chain of nodes below the absent entry @e of the locked node
+ * @parent, down to the covering level. Unlocks @parent. On success the
  * lowest new node is locked and recorded as the guard.
  */
-static int spt_lock_create(struct spt_cursor *c, unsigned int level,
-			   struct spt_meta *m, u64 *slot)
+static int spt_lock_create(struct spt_cursor *c, struct spt_node *parent,
+			   struct spt_entry *e)
 {
 	struct spt_pt *pt = c->pt;
-	u64 pas[SPT_MAX_LEVELS];
-	unsigned int target = level - 1, n, i;
+	unsigned int level = parent->level, target = level - 1, n, i;
+	struct spt_node_stash st;
 
 	while (spt_range_below(c, target))
 		target--;
 	n = level - target;
-	for (i = 0; i < n; i++) {
-		if (spt_node_alloc(pt, level - 1 - i, &pas[i])) {
-			while (i--)
-				spt_node_free_unpublished(pt, pas[i]);
-			spt_node_unlock(m);
-			return -ENOMEM;
-		}
+	if (spt_node_stash_fill(pt, &st, level - 1, n)) {
+		spt_node_unlock(parent->meta);
+		return -ENOMEM;
 	}
-	for (i = 0; i + 1 < n; i++) {
-		unsigned int l = level - 1 - i;
-		u64 *ptes = spt_node_ptes(pt, pas[i]);
+	/* Bottom-up in nodes nobody can reach yet; the lowest locked. */
+	spt_cursor_set_node(c, target, st.pa[n - 1]);
+	spt_node_lock(c->path[target - 1].meta);
+	for (i = n - 1; i-- > 0;) {
+		struct spt_node *node = &c->path[level - 2 - i];
+		struct spt_entry ce;
 
-		ptes[spt_index(c->start, l)] = spt_pte_table(pas[i + 1]);
-		spt_node_meta(pt, pas[i])->nr_children = 1;
-		c->path[l - 1] = pas[i];
+		spt_cursor_set_node(c, level - 1 - i, st.pa[i]);
+		ce = spt_entry_at(node, spt_index(c->start, node->level));
+		spt_entry_set_child(&ce, st.pa[i + 1]);
 	}
-	c->path[target - 1] = pas[n - 1];
-	spt_node_lock(spt_node_meta(pt, pas[n - 1]));
-	smp_wmb();	/* node contents before the entry that points at it */
-	WRITE_ONCE(*slot, spt_pte_table(pas[0]));
-	m->nr_children++;
-	spt_node_unlock(m);
+	st.used = n;
+	spt_entry_set_child(e, st.pa[0]);
+	spt_node_unlock(parent->meta);
 	c->guard_level = target;
 	return 0;
 }
 
-void spt_lock_subtree(struct spt_pt *pt, u64 pa, unsigned int level,
-		      u64 start, u64 end)
+static int spt_lock_enter(struct spt_walk *w, struct spt_entry *e,
+			  struct spt_node *child, u64 va)
 {
-	u64 size = spt_level_size(level);
-	u64 *ptes = spt_node_ptes(pt, pa);
-	unsigned int i, last;
-
-	if (level == 1)
-		return;
-	last = spt_index(end - 1, level);
-	for (i = spt_index(start, level); i <= last; i++) {
-		u64 pte = READ_ONCE(ptes[i]);
-		u64 es = (start & ~(size - 1)) +
-			 (u64)(i - spt_index(start, level)) * size;
-		u64 cpa;
-
-		if (!spt_pte_present(pte) || spt_pte_is_leaf(pte, level))
-			continue;
-		cpa = spt_pte_table_pa(pt->cfg, pte);
-		spt_node_lock(spt_node_meta(pt, cpa));
-		spt_lock_subtree(pt, cpa, level - 1, max(start, es),
-				 min(end, es + size));
-	}
+	spt_node_lock(child->meta);
+	return 0;
 }
 
-static void spt_unlock_subtree(struct spt_pt *pt, u64 pa, unsigned int level,
-			       u64 start, u64 end)
+static int spt_unlock_leave(struct spt_walk *w, struct spt_entry *e,
+			    struct spt_node *child, u64 va)
 {
-	u64 size = spt_level_size(level);
-	u64 *ptes = spt_node_ptes(pt, pa);
-	unsigned int i, first;
-
-	if (level == 1)
-		return;
-	first = spt_index(start, level);
-	for (i = spt_index(end - 1, level) + 1; i-- > first;) {
-		u64 pte = READ_ONCE(ptes[i]);
-		u64 es = (start & ~(size - 1)) + (u64)(i - first) * size;
-		u64 cpa;
-
-		if (!spt_pte_present(pte) || spt_pte_is_leaf(pte, level))
-			continue;
-		cpa = spt_pte_table_pa(pt->cfg, pte);
-		spt_unlock_subtree(pt, cpa, level - 1, max(start, es),
-				   min(end, es + size));
-		spt_node_unlock(spt_node_meta(pt, cpa));
-	}
+	spt_node_unlock(child->meta);
+	return 0;
 }
+
+/* Lock every node below the guard that meets the range, parents first. */
+static const struct spt_walk_ops spt_lock_ops = {
+	.enter = spt_lock_enter,
+};
+
+/* Unlock them, each after the nodes below it. */
+static const struct spt_walk_ops spt_unlock_ops = {
+	.leave = spt_unlock_leave,
+};
 
 int spt_lock_range(struct spt_cursor *c, bool create)
 {
 	struct spt_pt *pt = c->pt;
 	const struct spt_cfg *cfg = pt->cfg;
-	struct spt_meta *m;
+	struct spt_walk walk = { .ops = &spt_lock_ops, .pt = pt };
+	struct spt_node *node;
 	unsigned int level, i;
 	u64 pa;
 	int ret;
@@ -176,53 +149,49 @@ retry:
 	level = cfg->levels;
 	pa = pt->root_pa;
 	for (;;) {
-		u64 *ptes, pte;
+		struct spt_entry e;
 
-		c->path[level - 1] = pa;
+		spt_cursor_set_node(c, level, pa);
+		node = &c->path[level - 1];
 		if (!spt_range_below(c, level))
 			break;
-		ptes = spt_node_ptes(pt, pa);
-		pte = READ_ONCE(ptes[spt_index(c->start, level)]);
-		if (spt_pte_present(pte)) {
-			if (spt_pte_is_leaf(pte, level))
+		e = spt_entry_at(node, spt_index(c->start, level));
+		if (spt_entry_present(&e)) {
+			if (spt_entry_is_leaf(&e))
 				break;
-			pa = spt_pte_table_pa(cfg, pte);
+			pa = spt_pte_table_pa(cfg, e.pte);
 			level--;
 			continue;
 		}
 		if (!create)
 			break;
-		m = spt_node_meta(pt, pa);
-		spt_node_lock(m);
-		if (spt_node_is_stray(m)) {
-			spt_node_unlock(m);
+		spt_node_lock(node->meta);
+		if (spt_node_is_stray(node->meta)) {
+			spt_node_unlock(node->meta);
 			goto retry;
 		}
-		if (READ_ONCE(ptes[spt_index(c->start, level)])) {
+		e = spt_entry_at(node, spt_index(c->start, level));
+		if (e.pte) {
 			/* Filled meanwhile: look at it again. */
-			spt_node_unlock(m);
+			spt_node_unlock(node->meta);
 			continue;
 		}
-		ret = spt_lock_create(c, level, m,
-				      &ptes[spt_index(c->start, level)]);
+		ret = spt_lock_create(c, node, &e);
 		if (ret)
 			return ret;
 		goto locked;
 	}
-	m = spt_node_meta(pt, pa);
-	spt_node_lock(m);
-	if (spt_node_is_stray(m)) {
-		spt_node_unlock(m);
+	spt_node_lock(node->meta);
+	if (spt_node_is_stray(node->meta)) {
+		spt_node_unlock(node->meta);
 		goto retry;
 	}
 	c->guard_level = level;
 locked:
 	for (i = 0; i + 1 < c->guard_level; i++)
-		c->path[i] = 0;
+		c->path[i].pa = 0;
 	c->level = c->guard_level;
-	spt_cursor_set_node(c, c->level, c->path[c->level - 1]);
-	spt_lock_subtree(pt, c->path[c->level - 1], c->level, c->start,
-			 c->end);
+	spt_walk_range(&walk, &c->path[c->level - 1], c->start, c->end);
 	return 0;
 }
 
@@ -233,40 +202,35 @@ static void spt_reclaim_empty(struct spt_cursor *c, u64 pa, unsigned int level)
 	const struct spt_cfg *cfg = pt->cfg;
 
 	while (level < cfg->levels) {
-		u64 ppa = c->path[level];
-		struct spt_meta *pm = spt_node_meta(pt, ppa), *m;
-		u64 *slot = spt_node_ptes(pt, ppa) +
-			    spt_index(c->start, level + 1);
-		u64 span = 1ULL << spt_node_shift(level);
-		u64 base = c->start & ~(span - 1);
-		u64 pte;
+		struct spt_node *parent = &c->path[level];
+		u64 base = spt_entry_base(c->start, level + 1);
+		struct spt_entry e;
+		struct spt_meta *m;
 		bool parent_empty;
 
-		spt_node_lock(pm);
-		pte = READ_ONCE(*slot);
-		if (spt_node_is_stray(pm) || !spt_pte_present(pte) ||
-		    spt_pte_is_leaf(pte, level + 1) ||
-		    spt_pte_table_pa(cfg, pte) != pa) {
-			spt_node_unlock(pm);
+		spt_node_lock(parent->meta);
+		e = spt_entry_at(parent, spt_index(c->start, level + 1));
+		if (spt_node_is_stray(parent->meta) || !spt_entry_is_node(&e) ||
+		    spt_pte_table_pa(cfg, e.pte) != pa) {
+			spt_node_unlock(parent->meta);
 			return;
 		}
 		m = spt_node_meta(pt, pa);
 		spt_node_lock(m);
 		if (m->nr_children) {
 			spt_node_unlock(m);
-			spt_node_unlock(pm);
+			spt_node_unlock(parent->meta);
 			return;
 		}
-		WRITE_ONCE(*slot, 0);
-		pm->nr_children--;
-		spt_cursor_flush_add(c, base, base + span);
+		spt_entry_clear(&e);
+		spt_cursor_flush_add(c, base, base + spt_level_size(level + 1));
 		spt_cursor_publish_flush(c);
 		spt_node_retire(c->pt, pa, m, c->fl, true);
-		parent_empty = !pm->nr_children;
-		spt_node_unlock(pm);
+		parent_empty = !parent->meta->nr_children;
+		spt_node_unlock(parent->meta);
 		if (!parent_empty)
 			return;
-		pa = ppa;
+		pa = parent->pa;
 		level++;
 	}
 }
@@ -274,15 +238,16 @@ static void spt_reclaim_empty(struct spt_cursor *c, u64 pa, unsigned int level)
 void spt_unlock_range(struct spt_cursor *c)
 {
 	struct spt_pt *pt = c->pt;
+	struct spt_walk walk = { .ops = &spt_unlock_ops, .pt = pt };
 	unsigned int g = c->guard_level;
-	u64 gpa = c->path[g - 1];
-	struct spt_meta *gm = spt_node_meta(pt, gpa);
+	struct spt_node *guard = &c->path[g - 1];
+	u64 gpa = guard->pa;
 	bool empty;
 
 	spt_cursor_publish_flush(c);
-	spt_unlock_subtree(pt, gpa, g, c->start, c->end);
-	empty = c->fl && g < pt->cfg->levels && !gm->nr_children;
-	spt_node_unlock(gm);
+	spt_walk_range(&walk, guard, c->start, c->end);
+	empty = c->fl && g < pt->cfg->levels && !guard->meta->nr_children;
+	spt_node_unlock(guard->meta);
 	if (empty)
 		spt_reclaim_empty(c, gpa, g);
 }

@@ -18,8 +18,7 @@ u64 spt_cfg_user_end(const struct spt_cfg *cfg)
 int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 		struct spt_pool *pool, const u64 *kernel_top)
 {
-	unsigned int i;
-	u64 *ptes;
+	struct spt_node root;
 	int ret;
 
 	if (WARN_ON_ONCE((cfg->levels != 4 && cfg->levels != 5) ||
@@ -38,40 +37,57 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 		return ret;
 	}
 	if (kernel_top) {
-		ptes = spt_node_ptes(pt, pt->root_pa);
-		for (i = 0; i < SPT_NR_ENTRIES; i++) {
-			if (i < cfg->top_first || i > cfg->top_last)
-				ptes[i] = kernel_top[i];
-		}
+		spt_node_view(pt, pt->root_pa, cfg->levels, &root);
+		spt_root_share_kernel_half(cfg, &root, kernel_top);
 	}
 	return 0;
 }
 
+struct spt_destroy {
+	struct spt_walk walk;
+	struct spt_flusher *fl;
+};
+
+/* A leaf in the root: impossible (1 GiB is the largest); just clear it. */
+static int spt_destroy_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
+{
+	spt_entry_clear(e);
+	WARN_ON_ONCE(1);
+	return 0;
+}
+
+static int spt_destroy_enter(struct spt_walk *w, struct spt_entry *e,
+			     struct spt_node *child, u64 va)
+{
+	struct spt_destroy *d = container_of(w, struct spt_destroy, walk);
+
+	spt_entry_clear(e);
+	spt_subtree_release(w->pt, child->pa, child->level, d->fl, false);
+	cond_resched();	/* a large space is torn down in pieces */
+	return SPT_WALK_SKIP;
+}
+
+static const struct spt_walk_ops spt_destroy_ops = {
+	.leaf = spt_destroy_leaf,
+	.enter = spt_destroy_enter,
+};
+
 void spt_pt_destroy(struct spt_pt *pt, struct spt_flusher *fl)
 {
 	const struct spt_cfg *cfg = pt->cfg;
-	unsigned int level = cfg->levels, i;
-	struct spt_meta *m;
-	u64 *ptes;
+	struct spt_destroy d = {
+		.walk = { .ops = &spt_destroy_ops, .pt = pt }, .fl = fl,
+	};
+	struct spt_node root;
 
 	if (!pt->root_pa)
 		return;
-	ptes = spt_node_ptes(pt, pt->root_pa);
-	m = spt_node_meta(pt, pt->root_pa);
-	for (i = cfg->top_first; i <= cfg->top_last; i++) {
-		u64 pte = READ_ONCE(ptes[i]);
-
-		if (!spt_pte_present(pte))
-			continue;
-		WRITE_ONCE(ptes[i], 0);
-		if (WARN_ON_ONCE(spt_pte_is_leaf(pte, level)))
-			continue;
-		spt_subtree_release(pt, spt_pte_table_pa(cfg, pte), level - 1,
-				    fl, false);
-		cond_resched();	/* a large space is torn down in pieces */
-	}
-	m->nr_children = 0;
-	spt_flusher_add_span(fl, spt_cfg_managed_start(cfg), spt_cfg_user_end(cfg));
-	spt_node_retire(pt, pt->root_pa, m, fl, false);
+	spt_node_view(pt, pt->root_pa, cfg->levels, &root);
+	spt_walk_range(&d.walk, &root, spt_cfg_managed_start(cfg),
+		       spt_cfg_user_end(cfg));
+	WARN_ON_ONCE(root.meta->nr_children);
+	spt_flusher_add_span(fl, spt_cfg_managed_start(cfg),
+			     spt_cfg_user_end(cfg));
+	spt_node_retire(pt, pt->root_pa, root.meta, fl, false);
 	pt->root_pa = 0;
 }

@@ -133,7 +133,7 @@ static inline int spt_pt_tlb_gen(const struct spt_pt *pt)
  * an RCU grace period (lock-free walkers may still be reading a node), and
  * then calls spt_flusher_release(). Queued slots are linked through meta->word,
  * so queueing never allocates and never fails (nodes keep their lock and
- * stray bits there: see SPT_META_LINK_SHIFT).
+ * stray bits there: see SPT_META_LINK_SHIFT in core/node.h).
  *
  * The flush span covers every leaf that was removed, replaced, split or
  * re-protected, and the whole span of every node that was unlinked (the
@@ -172,6 +172,17 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 void spt_pt_destroy(struct spt_pt *pt, struct spt_flusher *fl);
 
 /*
+ * A view of one page-table node (core/node.h): its physical address, its
+ * 512 entries, its meta slot and its level.
+ */
+struct spt_node {
+	u64 pa;
+	u64 *ptes;
+	struct spt_meta *meta;
+	unsigned int level;
+};
+
+/*
  * A cursor over [start, end) of one page table. While it lives, it holds
  * the locks of the covering node and all its existing descendants in the
  * range (see locking.c), so the range is its own; cursors over disjoint
@@ -185,18 +196,15 @@ struct spt_cursor {
 	u64 start, end;			/* the locked range (barrier_va) */
 	unsigned int guard_level;	/* level of the covering node */
 	/*
-	 * path[L - 1] = node (its pa) at level L on the way to va, 0 if none.
+	 * path[L - 1] = node at level L on the way to va (pa 0 if none).
 	 * Levels above guard_level: the ancestors seen on the way down (not
 	 * locked; used to remove a guard node the cursor left empty).
 	 */
-	u64 path[SPT_MAX_LEVELS];
+	struct spt_node path[SPT_MAX_LEVELS];
 	unsigned int level;		/* lowest level present in path[] */
 	struct spt_flusher *fl;		/* NULL for a read-only cursor */
 	bool in_rcu;
 	bool tlb_dirty;			/* changed what needs a TLB flush */
-	/* Private: the node contents and slots of path[level-1..guard-1]. */
-	u64 *ptes[SPT_MAX_LEVELS];
-	struct spt_meta *meta[SPT_MAX_LEVELS];
 };
 
 /*

@@ -53,6 +53,23 @@ static inline unsigned int spt_node_shift(unsigned int level)
 	return SPT_PAGE_SHIFT + 9 * level;
 }
 
+/* Start of the entry of @level that holds @va. */
+static inline u64 spt_entry_base(u64 va, unsigned int level)
+{
+	return va & ~(spt_level_size(level) - 1);
+}
+
+/*
+ * The range clip (pmd_addr_end): the end of the entry of @level that holds
+ * @va, or @end if that comes first. (No wrap: addresses stay below 2^57.)
+ */
+static inline u64 spt_addr_end(u64 va, u64 end, unsigned int level)
+{
+	u64 next = (va | (spt_level_size(level) - 1)) + 1;
+
+	return next < end ? next : end;
+}
+
 static inline bool spt_pte_present(u64 pte)
 {
 	return pte & SPT_PTE_P;

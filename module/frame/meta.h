@@ -33,22 +33,12 @@ enum spt_usage {
 	SPT_USAGE_TAIL,		/* a 4 KiB frame inside a huge data frame */
 };
 
-/* Bits of spt_meta.word while the slot is a page-table node. */
-#define SPT_META_LOCK_BIT	0	/* node lock (bit spinlock) */
-#define SPT_META_STRAY_BIT	1	/* node was detached from its parent */
-#define SPT_META_SEEN_BIT	2	/* spt_pt_check: node already visited */
-/*
- * A page-table node queued on a flusher keeps its lock and stray bits (a
- * lock-free walker may still spin on the lock and must then see "stray"):
- * the link is stored above them, word = (frame number + 1) << SHIFT | bits.
- */
-#define SPT_META_LINK_SHIFT	3
-
 struct spt_meta {
 	/*
-	 * PT: lock and stray bits. FREE, or torn down (refcount 0): the pool
-	 * and the deferred-free lists link slots through it (frame number + 1,
-	 * 0 = end of list; shifted for PT, see SPT_META_LINK_SHIFT). DATA
+	 * FREE: the pool links free slots through it (its own encoding).
+	 * PT: bits private to the page-table core (core/node.h: lock, stray,
+	 * and the deferred-free link of a retired node). DATA head torn down
+	 * (refcount 0): the core's deferred-free link. DATA
 	 * head in use: 0, except during spt_pt_check(), which tallies the
 	 * frame's PTEs in it (so at most one check at a time may run over
 	 * tables that share frames).
@@ -98,42 +88,5 @@ void spt_meta_claim(struct spt_meta *m, enum spt_usage usage, bool unique);
 
 /* UNIQUE -> 1: a unique frame becomes shareable (e.g. a node is linked). */
 void spt_meta_unique_to_shared(struct spt_meta *m);
-
-/*
- * Node lock: a raw bit lock in ->word, so the slot stays 16 bytes. Unlike
- * bit_spin_lock() it does not touch preempt_count: a cursor may hold
- * thousands of node locks at once (DFS locking of a large range) and
- * preempt_count's nesting field has only 8 bits. Instead a cursor disables
- * preemption once, before its first node lock (spt_cursor_new), and enables
- * it after its last unlock (spt_cursor_drop).
- */
-static inline bool spt_node_trylock(struct spt_meta *m)
-{
-	return !test_and_set_bit_lock(SPT_META_LOCK_BIT, &m->word);
-}
-
-static inline void spt_node_lock(struct spt_meta *m)
-{
-	while (unlikely(test_and_set_bit_lock(SPT_META_LOCK_BIT, &m->word))) {
-		do {
-			cpu_relax();
-		} while (test_bit(SPT_META_LOCK_BIT, &m->word));
-	}
-}
-
-static inline void spt_node_unlock(struct spt_meta *m)
-{
-	clear_bit_unlock(SPT_META_LOCK_BIT, &m->word);
-}
-
-static inline bool spt_node_is_locked(const struct spt_meta *m)
-{
-	return test_bit(SPT_META_LOCK_BIT, &m->word);
-}
-
-static inline bool spt_node_is_stray(const struct spt_meta *m)
-{
-	return test_bit(SPT_META_STRAY_BIT, &m->word);
-}
 
 #endif /* SPT_FRAME_META_H */
