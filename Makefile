@@ -26,6 +26,8 @@ help:
 	@echo 'make fuzz          the ioctl fuzzer in a VM (FUZZ_SECONDS=, KVER=6.1|6.12)'
 	@echo 'make check-plant   planted bugs (leak, missing lock) must be caught'
 	@echo 'make check-debug   suite + fuzzer on a KASAN/lockdep/kmemleak kernel'
+	@echo 'make install       sptctl, libshadowpt, man pages, Python, DKMS sources'
+	@echo '                   (DESTDIR=, PREFIX=; make uninstall; docs/install.md)'
 
 # The module is built in a per-kernel copy of the sources (build/<kver>/) so
 # that builds for several kernels never share object files. For KVER/KDIR the
@@ -49,6 +51,7 @@ all-kernels:
 
 userspace:
 	$(MAKE) -C userspace
+	$(MAKE) -C examples
 
 selftests:
 	$(MAKE) -C selftests
@@ -110,5 +113,87 @@ check-debug: deps
 clean:
 	rm -rf "$(BUILD)" module/shadowpt.ko
 	$(MAKE) -C userspace clean
+	$(MAKE) -C examples clean
 	$(MAKE) -C selftests clean
 	$(MAKE) -C tests clean
+
+# make install / make uninstall [DESTDIR=...] [PREFIX=/usr/local]: the
+# module's sources for DKMS (in $(DKMSDIR)/shadowpt-<ver>, registered and
+# built with dkms when DESTDIR is empty and dkms is installed), sptctl, the
+# library with its headers and pkg-config file, the man pages and the
+# Python package. The exact file list: docs/install.md (checked by
+# scripts/install-check). Uninstall removes exactly what install wrote.
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+MANDIR ?= $(PREFIX)/share/man
+PYTHONDIR ?= $(PREFIX)/lib/python3/dist-packages
+DKMSDIR ?= /usr/src
+SPT_VERSION := $(shell sed -n 's/^PACKAGE_VERSION="\([^"]*\)"$$/\1/p' dkms.conf)
+DKMS_SRC := $(DKMSDIR)/shadowpt-$(SPT_VERSION)
+LIB_REAL := libshadowpt.so.1.0.0
+PY_FILES := __init__.py __main__.py _lib.py
+INSTALL ?= install
+DKMS_FILES = Makefile Kbuild dkms.conf scripts/build-module \
+	$(shell find module uapi include -name '*.[ch]' | LC_ALL=C sort)
+
+.PHONY: install uninstall install-check
+install:
+	$(MAKE) --no-print-directory -C userspace
+	$(MAKE) --no-print-directory -C userspace/lib \
+		PREFIX=$(PREFIX) LIBDIR=$(LIBDIR) INCLUDEDIR=$(INCLUDEDIR) \
+		-B shadowpt.pc
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
+		$(DESTDIR)$(INCLUDEDIR)/linux $(DESTDIR)$(MANDIR)/man3 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(PYTHONDIR)/shadowpt
+	$(INSTALL) -m 755 userspace/sptctl $(DESTDIR)$(SBINDIR)/sptctl
+	$(INSTALL) -m 755 userspace/lib/$(LIB_REAL) $(DESTDIR)$(LIBDIR)/$(LIB_REAL)
+	ln -sf $(LIB_REAL) $(DESTDIR)$(LIBDIR)/libshadowpt.so.1
+	ln -sf libshadowpt.so.1 $(DESTDIR)$(LIBDIR)/libshadowpt.so
+	$(INSTALL) -m 644 userspace/lib/libshadowpt.a $(DESTDIR)$(LIBDIR)/libshadowpt.a
+	$(INSTALL) -m 644 userspace/lib/shadowpt.pc \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/shadowpt.pc
+	$(INSTALL) -m 644 userspace/lib/libshadowpt.h \
+		$(DESTDIR)$(INCLUDEDIR)/libshadowpt.h
+	$(INSTALL) -m 644 uapi/linux/shadowpt.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/shadowpt.h
+	$(INSTALL) -m 644 docs/sptctl.8 $(DESTDIR)$(MANDIR)/man8/sptctl.8
+	$(INSTALL) -m 644 docs/libshadowpt.3 $(DESTDIR)$(MANDIR)/man3/libshadowpt.3
+	for f in $(PY_FILES); do \
+		$(INSTALL) -m 644 python/shadowpt/$$f \
+			$(DESTDIR)$(PYTHONDIR)/shadowpt/$$f || exit 1; \
+	done
+	for f in $(DKMS_FILES); do \
+		$(INSTALL) -D -m 644 $$f $(DESTDIR)$(DKMS_SRC)/$$f || exit 1; \
+	done
+	chmod 755 $(DESTDIR)$(DKMS_SRC)/scripts/build-module
+	$(MAKE) --no-print-directory -C userspace/lib -B shadowpt.pc
+	@if [ -z "$(DESTDIR)" ] && command -v dkms > /dev/null; then \
+		dkms add shadowpt/$(SPT_VERSION) && \
+		dkms install shadowpt/$(SPT_VERSION); \
+	fi
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig > /dev/null; then \
+		ldconfig; fi
+
+uninstall:
+	@if [ -z "$(DESTDIR)" ] && command -v dkms > /dev/null && \
+		dkms status shadowpt/$(SPT_VERSION) | grep -q .; then \
+		dkms remove shadowpt/$(SPT_VERSION) --all; \
+	fi
+	rm -f $(DESTDIR)$(SBINDIR)/sptctl \
+		$(DESTDIR)$(LIBDIR)/$(LIB_REAL) \
+		$(DESTDIR)$(LIBDIR)/libshadowpt.so.1 \
+		$(DESTDIR)$(LIBDIR)/libshadowpt.so \
+		$(DESTDIR)$(LIBDIR)/libshadowpt.a \
+		$(DESTDIR)$(LIBDIR)/pkgconfig/shadowpt.pc \
+		$(DESTDIR)$(INCLUDEDIR)/libshadowpt.h \
+		$(DESTDIR)$(INCLUDEDIR)/linux/shadowpt.h \
+		$(DESTDIR)$(MANDIR)/man8/sptctl.8 \
+		$(DESTDIR)$(MANDIR)/man3/libshadowpt.3
+	rm -rf $(DESTDIR)$(PYTHONDIR)/shadowpt $(DESTDIR)$(DKMS_SRC)
+	@if [ -z "$(DESTDIR)" ] && command -v ldconfig > /dev/null; then \
+		ldconfig; fi
+
+install-check:
+	scripts/install-check

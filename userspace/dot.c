@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "sptctl.h"
-#include "nl.h"
 #include "dot.h"
 
 #define DOT_MAX_NODES	512
@@ -93,24 +92,18 @@ static int node_get(struct dot_ctx *d, uint32_t level, uint64_t va)
 	return i;
 }
 
-static int dot_run(struct nlattr **tb, uint8_t gcmd, void *arg)
+static int dot_run(const struct spt_run *r, void *arg)
 {
 	struct dot_ctx *d = arg;
-	uint64_t va, end, next;
-	uint32_t level = 1, prot = 0, cache = 0, flags = 0;
+	uint64_t va = r->va, end = r->end, next;
+	uint32_t level = r->level, prot = r->prot, cache = r->cache;
+	uint32_t flags = r->flags;
 	struct dot_node *n;
 	struct dot_seg *s;
 	int i;
 
-	if (gcmd != SPT_GENL_CMD_MAPPING_GET)
-		return 0;
-	if (!spt_nla_u64(tb[SPT_A_RUN_VA], &va) ||
-	    !spt_nla_u64(tb[SPT_A_RUN_END], &end) || end <= va)
-		return EBADMSG;
-	spt_nla_u32(tb[SPT_A_RUN_LEVEL], &level);
-	spt_nla_u32(tb[SPT_A_RUN_PROT], &prot);
-	spt_nla_u32(tb[SPT_A_RUN_CACHE], &cache);
-	spt_nla_u32(tb[SPT_A_RUN_FLAGS], &flags);
+	if (end <= va)
+		return -EBADMSG;
 	if (level < 1 || level >= d->levels)
 		return EBADMSG;
 	d->runs++;
@@ -224,7 +217,7 @@ static void print_graph(const struct dot_ctx *d, uint32_t id,
 	printf("}\n");
 }
 
-int dot_dump(struct spt_nl *nl, const struct spt_nl_req *req)
+int dot_dump(struct spt_nl *nl, const struct dump_req *req)
 {
 	struct spt_space_info info = { .space_id = req->space_id };
 	struct spt_stats st = { .space_id = req->space_id };
@@ -232,7 +225,7 @@ int dot_dump(struct spt_nl *nl, const struct spt_nl_req *req)
 	uint32_t l;
 	int err;
 
-	err = spt_ioctl(SPT_IOCTL_SPACE_INFO, &info);
+	err = -spt_space_info(sptlib(), req->space_id, &info);
 	if (err)
 		return err;
 	if (info.out_levels < 2 || info.out_levels > DOT_MAX_LEVELS)
@@ -247,7 +240,8 @@ int dot_dump(struct spt_nl *nl, const struct spt_nl_req *req)
 		free(d);
 		return E2BIG;
 	}
-	err = spt_nl_dump(nl, SPT_GENL_CMD_MAPPING_GET, req, dot_run, d);
+	err = -spt_dump_mappings(nl, req->space_id, req->from, req->to,
+				 dot_run, d);
 	if (err == E2BIG)
 		fprintf(stderr, "sptctl: space %u has more than %d nodes or %d"
 			" leaf segments to draw; narrow it with --from/--to\n",
@@ -256,7 +250,7 @@ int dot_dump(struct spt_nl *nl, const struct spt_nl_req *req)
 		/* A bounded dump cannot be compared with whole-tree counts. */
 		bool whole = !req->has_from && !req->has_to;
 
-		if (whole && spt_ioctl(SPT_IOCTL_STATS, &st))
+		if (whole && spt_stats(sptlib(), req->space_id, &st))
 			whole = false;
 		print_graph(d, req->space_id, whole ? st.space_nodes : NULL);
 	}

@@ -8,35 +8,23 @@
 #include <errno.h>
 
 #include "sptctl.h"
-#include "nl.h"
 #include "dot.h"
 
 struct dump_ctx {
 	uint64_t runs;
 };
 
-static int dump_run(struct nlattr **tb, uint8_t gcmd, void *arg)
+static int dump_run(const struct spt_run *r, void *arg)
 {
 	struct dump_ctx *d = arg;
-	uint64_t va, end, phys, pages;
-	uint32_t level, prot, cache, flags;
+	uint64_t va = r->va, end = r->end, phys = r->phys, pages = r->pages;
+	uint32_t level = r->level, prot = r->prot, cache = r->cache;
 	char b1[FMT_BUF], b2[FMT_BUF], b3[FMT_BUF], b4[FMT_BUF], b5[FMT_BUF];
 	char b6[FMT_BUF], b7[FMT_BUF];
-	bool tracked, has_phys;
-
-	if (gcmd != SPT_GENL_CMD_MAPPING_GET)
-		return 0;
-	if (!spt_nla_u64(tb[SPT_A_RUN_VA], &va) ||
-	    !spt_nla_u64(tb[SPT_A_RUN_END], &end) || end < va)
-		return EBADMSG;
 	/* Only callers with CAP_SYS_ADMIN are told physical addresses. */
-	has_phys = spt_nla_u64(tb[SPT_A_RUN_PHYS], &phys);
-	spt_nla_u64(tb[SPT_A_RUN_PAGES], &pages);
-	spt_nla_u32(tb[SPT_A_RUN_LEVEL], &level);
-	spt_nla_u32(tb[SPT_A_RUN_PROT], &prot);
-	spt_nla_u32(tb[SPT_A_RUN_CACHE], &cache);
-	spt_nla_u32(tb[SPT_A_RUN_FLAGS], &flags);
-	tracked = flags & SPT_QUERY_TRACKED;
+	bool has_phys = r->has & SPT_HAS_PHYS;
+	bool tracked = r->flags & SPT_QUERY_TRACKED;
+
 	d->runs++;
 
 	if (opt_json) {
@@ -69,7 +57,7 @@ static int dump_run(struct nlattr **tb, uint8_t gcmd, void *arg)
 
 int cmd_dump(const struct cmd *cmd, int argc, char **argv)
 {
-	struct spt_nl_req req = { .has_space = true };
+	struct dump_req req = { 0 };
 	struct dump_ctx d = { 0 };
 	bool dot = false;
 	const struct opt opts[] = {
@@ -88,7 +76,7 @@ int cmd_dump(const struct cmd *cmd, int argc, char **argv)
 		cmd_usage_error(cmd, "--to must be above --from");
 	if (dot && opt_json)
 		cmd_usage_error(cmd, "--dot and --json exclude each other");
-	nl = spt_nl_open();
+	nl = sptnl_open();
 	if (dot) {
 		err = dot_dump(nl, &req);
 		spt_nl_close(nl);
@@ -98,7 +86,8 @@ int cmd_dump(const struct cmd *cmd, int argc, char **argv)
 	}
 	if (opt_json)
 		json_arr_begin(NULL);
-	err = spt_nl_dump(nl, SPT_GENL_CMD_MAPPING_GET, &req, dump_run, &d);
+	err = -spt_dump_mappings(nl, req.space_id, req.from, req.to, dump_run,
+				 &d);
 	if (opt_json)
 		json_arr_end();
 	spt_nl_close(nl);

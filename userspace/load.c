@@ -341,7 +341,7 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 	l.op_size = sizeof(*ops);
 	l.ops = (uintptr_t)ops;
 
-	err = spt_ioctl(SPT_IOCTL_LOAD, &l);
+	err = -spt_load(sptlib(), l.space_id, l.flags, l.cpu, ops, n, &l);
 	if (err) {
 		err_msg(err, "load");
 		load_hint(err, l.space_id, has_cpu, l.cpu);

@@ -50,6 +50,7 @@ int cmd_map(const struct cmd *cmd, int argc, char **argv)
 	bool has_phys = false;
 	struct spt_map m = { .prot = SPT_PROT_WRITE,
 			     .cache = SPT_CACHE_MODE_WB };
+	uint64_t out = 0;
 	const struct opt opts[] = {
 		{ "4k", OPT_FLAG, &f4k, NULL },
 		{ "2m", OPT_FLAG, &f2m, NULL },
@@ -79,7 +80,9 @@ int cmd_map(const struct cmd *cmd, int argc, char **argv)
 	}
 	if (replace)
 		m.flags |= SPT_MAP_REPLACE;
-	err = spt_ioctl(SPT_IOCTL_MAP, &m);
+	err = -spt_map(sptlib(), m.space_id, m.va, m.length, m.flags, m.prot,
+		       m.cache, m.phys, &out);
+	m.out_mapped = out;
 	if (err)
 		die_partial(err, "map", m.space_id, m.va, m.length,
 			    m.out_mapped);
@@ -91,6 +94,7 @@ int cmd_map(const struct cmd *cmd, int argc, char **argv)
 int cmd_unmap(const struct cmd *cmd, int argc, char **argv)
 {
 	struct spt_unmap u = { 0 };
+	uint64_t leaves, done;
 	char **pos;
 	int err;
 
@@ -98,7 +102,10 @@ int cmd_unmap(const struct cmd *cmd, int argc, char **argv)
 	u.space_id = arg_space(cmd, pos[0]);
 	u.va = arg_addr(cmd, "VA", pos[1]);
 	u.length = arg_size(cmd, "LEN", pos[2]);
-	err = spt_ioctl(SPT_IOCTL_UNMAP, &u);
+	err = -spt_unmap(sptlib(), u.space_id, u.va, u.length, &leaves,
+			 &done);
+	u.out_unmapped = leaves;
+	u.out_done = done;
 	if (err)
 		die_partial(err, "unmap", u.space_id, u.va, u.length,
 			    u.out_done);
@@ -115,6 +122,7 @@ int cmd_protect(const struct cmd *cmd, int argc, char **argv)
 		{ "cache", OPT_CACHE, &p.cache, &has_cache },
 		{ NULL, 0, NULL, NULL },
 	};
+	uint64_t leaves, done;
 	char **pos;
 	int err;
 
@@ -124,7 +132,10 @@ int cmd_protect(const struct cmd *cmd, int argc, char **argv)
 	p.length = arg_size(cmd, "LEN", pos[2]);
 	p.prot = arg_prot(cmd, pos[3]);
 	p.flags = has_cache ? SPT_PROTECT_CACHE : 0;
-	err = spt_ioctl(SPT_IOCTL_PROTECT, &p);
+	err = -spt_protect(sptlib(), p.space_id, p.va, p.length, p.flags,
+			   p.prot, p.cache, &leaves, &done);
+	p.out_protected = leaves;
+	p.out_done = done;
 	if (err)
 		die_partial(err, "protect", p.space_id, p.va, p.length,
 			    p.out_done);

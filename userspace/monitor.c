@@ -9,45 +9,22 @@
 #include <time.h>
 
 #include "sptctl.h"
-#include "nl.h"
-
-static const char *const event_names[] = {
-	[SPT_EVENT_SPACE_CREATED] = "space_created",
-	[SPT_EVENT_SPACE_DESTROYED] = "space_destroyed",
-	[SPT_EVENT_MAP] = "map",
-	[SPT_EVENT_UNMAP] = "unmap",
-	[SPT_EVENT_PROTECT] = "protect",
-	[SPT_EVENT_LOAD] = "load",
-};
 
 struct mon_ctx {
 	uint64_t seen;
 };
 
-static int print_event(struct nlattr **tb, uint8_t gcmd, void *arg)
+static int print_event(const struct spt_event *e, void *arg)
 {
 	struct mon_ctx *m = arg;
-	uint32_t type, id, err, pid, cpu, faults, status;
-	uint64_t va, len, count;
+	uint32_t type = e->type, id = e->space_id, err = e->err;
+	uint32_t pid = e->pid, cpu = e->cpu, faults = e->faults;
+	uint32_t status = e->status;
+	uint64_t va = e->va, len = e->len, count = e->count;
 	char tbuf[16], b1[FMT_BUF], b2[FMT_BUF];
-	const char *name;
+	const char *name = spt_event_name(type);
 
-	if (gcmd != SPT_GENL_CMD_EVENT)
-		return 0;
-	if (!spt_nla_u32(tb[SPT_A_EVENT_TYPE], &type))
-		return EBADMSG;
-	spt_nla_u32(tb[SPT_A_SPACE_ID], &id);
-	spt_nla_u64(tb[SPT_A_EVENT_VA], &va);
-	spt_nla_u64(tb[SPT_A_EVENT_LEN], &len);
-	spt_nla_u64(tb[SPT_A_EVENT_COUNT], &count);
-	spt_nla_u32(tb[SPT_A_EVENT_ERRNO], &err);
-	spt_nla_u32(tb[SPT_A_EVENT_PID], &pid);
-	spt_nla_u32(tb[SPT_A_EVENT_CPU], &cpu);
-	spt_nla_u32(tb[SPT_A_EVENT_FAULTS], &faults);
-	spt_nla_u32(tb[SPT_A_EVENT_STATUS], &status);
-	if (type < ARRAY_SIZE(event_names) && event_names[type]) {
-		name = event_names[type];
-	} else {
+	if (!name) {
 		snprintf(tbuf, sizeof(tbuf), "event%u", type);
 		name = tbuf;
 	}
@@ -126,8 +103,8 @@ int cmd_monitor(const struct cmd *cmd, int argc, char **argv)
 		cmd_usage_error(cmd, "--count must be at least 1");
 	if (has_timeout && timeout > INT32_MAX / 1000)
 		cmd_usage_error(cmd, "--timeout too large");
-	nl = spt_nl_open();
-	err = spt_nl_subscribe(nl, SPT_GENL_MCGRP_EVENTS, print_event, &m);
+	nl = sptnl_open();
+	err = -spt_nl_subscribe(nl);
 	if (err)
 		die(err, "subscribe to %s/%s", SPT_GENL_NAME,
 		    SPT_GENL_MCGRP_EVENTS);
@@ -157,7 +134,7 @@ int cmd_monitor(const struct cmd *cmd, int argc, char **argv)
 			continue;
 		/* Drain what is queued; stop early when --count is met. */
 		while (!has_count || m.seen < count) {
-			err = spt_nl_recv(nl);
+			err = -spt_nl_events(nl, print_event, &m);
 			if (err == EAGAIN)
 				break;
 			if (err == ENOBUFS) {

@@ -84,31 +84,14 @@ int cmd_query(const struct cmd *cmd, int argc, char **argv)
 	out = xmalloc(n * sizeof(*out));
 
 	if (n == 1) {
-		struct spt_query_va q = { .space_id = id, .va = vas[0] };
-
-		err = spt_ioctl(SPT_IOCTL_QUERY, &q);
+		err = -spt_query(sptlib(), id, vas[0], &out[0]);
 		if (err)
 			die(err, "query space %u 0x%llx", id,
 			    (unsigned long long)vas[0]);
-		out[0] = q.out;
 		at = 1;
 	} else {
-		/* One batch ioctl per SPT_QUERY_BATCH_MAX addresses. */
-		for (at = 0; at < n && !err;) {
-			size_t cnt = n - at;
-			struct spt_query_batch b = {
-				.space_id = id,
-				.vas = (uintptr_t)(vas + at),
-				.entries = (uintptr_t)(out + at),
-				.entry_size = sizeof(*out),
-			};
-
-			if (cnt > SPT_QUERY_BATCH_MAX)
-				cnt = SPT_QUERY_BATCH_MAX;
-			b.count = (uint32_t)cnt;
-			err = spt_ioctl(SPT_IOCTL_QUERY_BATCH, &b);
-			at += err ? b.out_done : cnt;
-		}
+		/* libshadowpt splits it into SPT_QUERY_BATCH_MAX calls. */
+		err = -spt_query_batch(sptlib(), id, vas, n, out, &at);
 	}
 
 	if (opt_json)
@@ -192,6 +175,7 @@ int cmd_read(const struct cmd *cmd, int argc, char **argv)
 	enum read_fmt fmt;
 	struct spt_rw rw = { 0 };
 	uint64_t va, len, done = 0;
+	size_t chunk;
 	unsigned char *buf;
 	char **pos;
 	int err = 0;
@@ -219,12 +203,11 @@ int cmd_read(const struct cmd *cmd, int argc, char **argv)
 	while (done < len) {
 		rw.va = va + done;
 		rw.length = len - done < RW_CHUNK ? len - done : RW_CHUNK;
-		rw.buf = (uintptr_t)buf;
-		rw.out_done = 0;
-		err = spt_ioctl(SPT_IOCTL_RW, &rw);
+		err = -spt_read(sptlib(), rw.space_id, rw.va, buf, rw.length,
+				&chunk);
 		/* Print what was read, also when the call stopped early. */
-		read_out(fmt, rw.va, buf, rw.out_done);
-		done += rw.out_done;
+		read_out(fmt, rw.va, buf, chunk);
+		done += chunk;
 		if (err)
 			break;
 	}
@@ -299,13 +282,10 @@ bad:
 static int write_chunk(uint32_t id, uint64_t va, const void *buf, size_t len,
 		       uint64_t *done)
 {
-	struct spt_rw rw = {
-		.flags = SPT_RW_WRITE, .space_id = id, .va = va,
-		.length = len, .buf = (uintptr_t)buf,
-	};
-	int err = spt_ioctl(SPT_IOCTL_RW, &rw);
+	size_t chunk = 0;
+	int err = -spt_write(sptlib(), id, va, buf, len, &chunk);
 
-	*done += rw.out_done;
+	*done += chunk;
 	return err;
 }
 

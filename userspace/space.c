@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "sptctl.h"
-#include "nl.h"
 
 int cmd_space_create(const struct cmd *cmd, int argc, char **argv)
 {
@@ -22,9 +21,9 @@ int cmd_space_create(const struct cmd *cmd, int argc, char **argv)
 
 	cmd_parse(cmd, argc, argv, opts, 0, 0, &pos);
 	c.flags = fd_owned ? SPT_SPACE_FD_OWNED : 0;
-	err = spt_ioctl(SPT_IOCTL_SPACE_CREATE, &c);
-	if (err)
-		die(err, "space create");
+	err = spt_space_create(sptlib(), c.flags, &c);
+	if (err < 0)
+		die(-err, "space create");
 	if (opt_json) {
 		json_obj_begin(NULL);
 		json_u64("id", c.out_space_id);
@@ -47,26 +46,17 @@ struct list_ctx {
 	unsigned int n;
 };
 
-static int list_one(struct nlattr **tb, uint8_t gcmd, void *arg)
+static int list_one(const struct spt_space_desc *s, void *arg)
 {
 	struct list_ctx *l = arg;
-	uint32_t id, flags, levels, pid;
-	uint64_t root, data, nodes, bytes;
+	uint32_t id = s->id, flags = s->flags, levels = s->levels;
+	uint32_t pid = s->owner_pid;
+	uint64_t root = s->root_pa, data = s->data_frames;
+	uint64_t nodes = s->node_frames, bytes = s->mapped_bytes;
 	char b1[FMT_BUF], b2[FMT_BUF];
-	bool has_root;
-
-	if (gcmd != SPT_GENL_CMD_SPACE_GET)
-		return 0;
-	if (!spt_nla_u32(tb[SPT_A_SPACE_ID], &id))
-		return EBADMSG;
-	spt_nla_u32(tb[SPT_A_SPACE_FLAGS], &flags);
-	spt_nla_u32(tb[SPT_A_SPACE_LEVELS], &levels);
-	spt_nla_u32(tb[SPT_A_SPACE_OWNER_PID], &pid);
 	/* Only callers with CAP_SYS_ADMIN are told physical addresses. */
-	has_root = spt_nla_u64(tb[SPT_A_SPACE_ROOT_PA], &root);
-	spt_nla_u64(tb[SPT_A_SPACE_DATA_FRAMES], &data);
-	spt_nla_u64(tb[SPT_A_SPACE_NODE_FRAMES], &nodes);
-	spt_nla_u64(tb[SPT_A_SPACE_MAPPED_BYTES], &bytes);
+	bool has_root = s->has & SPT_HAS_ROOT_PA;
+
 	l->n++;
 	if (opt_json) {
 		json_obj_begin(NULL);
@@ -97,20 +87,19 @@ static int list_one(struct nlattr **tb, uint8_t gcmd, void *arg)
 
 int cmd_space_list(const struct cmd *cmd, int argc, char **argv)
 {
-	struct spt_nl_req req = { 0 };
 	struct list_ctx l = { 0 };
 	struct spt_nl *nl;
 	char **pos;
 	int err;
 
 	cmd_parse(cmd, argc, argv, NULL, 0, 0, &pos);
-	nl = spt_nl_open();
+	nl = sptnl_open();
 	if (opt_json)
 		json_arr_begin(NULL);
 	else
 		table_init(&l.t, "rrlrlrrr", "ID", "LEVELS", "ROOT_PA", "PID",
 			   "OWNER", "NODES", "DATA_FRAMES", "MAPPED", NULL);
-	err = spt_nl_dump(nl, SPT_GENL_CMD_SPACE_GET, &req, list_one, &l);
+	err = -spt_dump_spaces(nl, list_one, &l);
 	if (opt_json) {
 		json_arr_end();
 	} else {
@@ -132,7 +121,7 @@ int cmd_space_destroy(const struct cmd *cmd, int argc, char **argv)
 
 	cmd_parse(cmd, argc, argv, NULL, 1, 1, &pos);
 	d.space_id = arg_space(cmd, pos[0]);
-	err = spt_ioctl(SPT_IOCTL_SPACE_DESTROY, &d);
+	err = -spt_space_destroy(sptlib(), d.space_id);
 	if (err)
 		die(err, "space destroy %u", d.space_id);
 	if (opt_json) {
@@ -156,7 +145,7 @@ int cmd_space_info(const struct cmd *cmd, int argc, char **argv)
 
 	cmd_parse(cmd, argc, argv, NULL, 1, 1, &pos);
 	in.space_id = arg_space(cmd, pos[0]);
-	err = spt_ioctl(SPT_IOCTL_SPACE_INFO, &in);
+	err = -spt_space_info(sptlib(), in.space_id, &in);
 	if (err)
 		die(err, "space info %u", in.space_id);
 	if (opt_json) {

@@ -3,7 +3,7 @@
  * sptctl: drive shadowpt address spaces from the command line.
  *
  * This file holds the command table, the option parsing every command
- * shares, and the single ioctl helper; the commands live in one file per
+ * shares, and the libshadowpt handle; the commands live in one file per
  * group (space.c, map.c, query.c, dump.c, stats.c, monitor.c, load.c).
  */
 #include <errno.h>
@@ -12,7 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/ioctl.h>
 
 #include "sptctl.h"
 
@@ -302,17 +301,30 @@ uint32_t arg_prot(const struct cmd *cmd, const char *s)
 	return v;
 }
 
-int spt_ioctl_sized(unsigned long request, void *arg, uint32_t size)
+struct spt *sptlib(void)
 {
-	static int fd = -1;
+	static struct spt *h;
+	int err;
 
-	if (fd < 0) {
-		fd = open(SPT_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-		if (fd < 0)
-			die(errno, "open %s", SPT_DEVICE_PATH);
+	if (!h) {
+		err = spt_open(&h);
+		if (err)
+			die(-err, "open %s", SPT_DEVICE_PATH);
 	}
-	memcpy(arg, &size, sizeof(size));
-	return ioctl(fd, request, arg) < 0 ? errno : 0;
+	return h;
+}
+
+struct spt_nl *sptnl_open(void)
+{
+	struct spt_nl *nl;
+	int err = spt_nl_open(&nl);
+
+	if (err == -ENOMEM)
+		die(ENOMEM, "netlink socket");
+	if (err)
+		die(-err, "generic netlink family \"%s\" (is shadowpt loaded?)",
+		    SPT_GENL_NAME);
+	return nl;
 }
 
 static const struct cmd *find_cmd(int argc, char **argv, int *words)

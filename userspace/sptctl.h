@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <linux/shadowpt.h>
+#include <libshadowpt.h>
 
 #include "util.h"
 
@@ -60,12 +61,12 @@ uint64_t arg_size(const struct cmd *cmd, const char *what, const char *s);
 uint32_t arg_prot(const struct cmd *cmd, const char *s);
 
 /*
- * Open /dev/shadowpt (once; dies if that fails), set the struct's leading
- * __u32 size and issue the ioctl. Returns 0 or a positive errno.
+ * The libshadowpt handle of /dev/shadowpt, opened on first use (dies if
+ * that fails). Every device operation goes through libshadowpt.
  */
-int spt_ioctl_sized(unsigned long request, void *arg, uint32_t size);
-#define spt_ioctl(request, argp) \
-	spt_ioctl_sized(request, argp, sizeof(*(argp)))
+struct spt *sptlib(void);
+/* A new netlink handle; dies with a hint when the family is missing. */
+struct spt_nl *sptnl_open(void);
 
 /* The commands, one file per group. */
 int cmd_version(const struct cmd *cmd, int argc, char **argv);

@@ -15,7 +15,7 @@ int cmd_version(const struct cmd *cmd, int argc, char **argv)
 	int err;
 
 	cmd_parse(cmd, argc, argv, NULL, 0, 0, &pos);
-	err = spt_ioctl(SPT_IOCTL_VERSION, &v);
+	err = -spt_version(sptlib(), &v);
 	if (err)
 		die(err, "version");
 	if (opt_json) {
@@ -85,7 +85,7 @@ int cmd_stats(const struct cmd *cmd, int argc, char **argv)
 
 	if (cmd_parse(cmd, argc, argv, NULL, 0, 1, &pos))
 		st.space_id = arg_space(cmd, pos[0]);
-	err = spt_ioctl(SPT_IOCTL_STATS, &st);
+	err = -spt_stats(sptlib(), st.space_id, &st);
 	if (err) {
 		if (st.space_id)
 			die(err, "stats space %u", st.space_id);
@@ -142,15 +142,13 @@ int cmd_stats(const struct cmd *cmd, int argc, char **argv)
 int cmd_check(const struct cmd *cmd, int argc, char **argv)
 {
 	char msg[1024] = "";
-	struct spt_check c = {
-		.msg_len = sizeof(msg), .msg = (uintptr_t)msg,
-	};
+	struct spt_check c = { 0 };
 	char **pos;
 	int err;
 
 	cmd_parse(cmd, argc, argv, NULL, 1, 1, &pos);
 	c.space_id = arg_space(cmd, pos[0]);
-	err = spt_ioctl(SPT_IOCTL_CHECK, &c);
+	err = -spt_check(sptlib(), c.space_id, msg, sizeof(msg));
 	if (err && err != EUCLEAN)
 		die(err, "check space %u", c.space_id);
 	msg[sizeof(msg) - 1] = '\0';

@@ -1,0 +1,142 @@
+# SPDX-License-Identifier: GPL-2.0
+"""unittest of the shadowpt package (root, module loaded: in the VM).
+
+python3 -m unittest discover -s python/tests -t python
+"""
+
+import ctypes
+import errno
+import os
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+import shadowpt  # noqa: E402
+from shadowpt import _lib  # noqa: E402
+
+MIB = 1 << 20
+
+
+class Sizes(unittest.TestCase):
+    def test_struct_sizes(self):
+        for cls, size in _lib.SIZES.items():
+            self.assertEqual(ctypes.sizeof(cls), size, cls.__name__)
+
+
+@unittest.skipUnless(os.path.exists(shadowpt.DEVICE_PATH),
+                     "module not loaded")
+class Ops(unittest.TestCase):
+    def setUp(self):
+        self.dev = shadowpt.Device()
+
+    def tearDown(self):
+        self.dev.close()
+
+    def test_version(self):
+        v = self.dev.version()
+        self.assertEqual(v["api_version"], shadowpt.API_VERSION)
+        self.assertIn(v["levels"], (4, 5))
+
+    def test_space_context_manager(self):
+        with self.dev.space() as sp:
+            sid = sp.id
+            self.assertGreater(sid, 0)
+            self.assertEqual(sp.info()["levels"], sp.levels)
+        with self.assertRaises(shadowpt.Error) as cm:
+            self.dev.open_space(sid)
+        self.assertEqual(cm.exception.errno, errno.ENOENT)
+        self.assertIsInstance(cm.exception, OSError)
+
+    def test_map_query_errors(self):
+        with self.dev.space() as sp:
+            self.assertEqual(sp.map(0x200000, 2 * MIB,
+                                    page=shadowpt.MAP_2M), 2 * MIB)
+            e = sp.query(0x200000)
+            self.assertEqual(e["level"], 2)
+            self.assertTrue(e["flags"] & shadowpt.QUERY_TRACKED)
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.map(0x200000, 4096)
+            self.assertEqual(cm.exception.errno, errno.EEXIST)
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.map(0x1001, 4096)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+            sp.map(0x200000, 4096, replace=True, cache=shadowpt.CACHE_WC)
+            self.assertEqual(sp.query(0x200000)["cache"], shadowpt.CACHE_WC)
+            sp.map(0x10000000, 8192, phys=0x100000, prot=0)
+            self.assertEqual(sp.query(0x10000000)["phys"], 0x100000)
+            self.assertEqual(sp.protect(0x200000, 4096, 0), 1)
+            self.assertEqual(sp.unmap(0x200000, 2 * MIB), 1)
+            self.assertFalse(sp.query(0x200000)["flags"] &
+                             shadowpt.QUERY_MAPPED)
+
+    def test_batch_rw_stats_check(self):
+        with self.dev.space() as sp:
+            sp.map(0, 64 * 4096, page=shadowpt.MAP_4K)
+            out = sp.query_batch(range(0, 64 * 4096, 4096))
+            self.assertEqual(len(out), 64)
+            self.assertTrue(all(e["level"] == 1 for e in out))
+            sp.write(4090, b"hello, world")
+            self.assertEqual(sp.read(4090, 12), b"hello, world")
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.read(64 * 4096 - 2, 4)
+            self.assertEqual(cm.exception.errno, errno.ENXIO)
+            self.assertEqual(len(sp.stats()["space_leaves"]), 3)
+            self.assertIsNone(sp.check())
+
+    def test_load_program(self):
+        with self.dev.space() as sp:
+            sp.map(0x400000, 4096)
+            prog = shadowpt.Program().write(0x400000, 42).read(0x400000)
+            prog.read(0x800000).protect(0x400000, 4096, 0)
+            prog.append(shadowpt.Op.write(0x400000, 1))
+            res = sp.load(prog)
+            self.assertEqual(res.status, shadowpt.LOAD_DONE)
+            self.assertEqual(prog[1].result, 42)
+            self.assertTrue(prog[2].faulted)
+            self.assertIn("not present", prog[2].explain())
+            self.assertIn("read-only", prog[4].explain())
+            self.assertEqual(res.faults, 2)
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.load(prog, cpu=4096)
+            self.assertEqual(cm.exception.errno, errno.ENODEV)
+
+    def test_dumps(self):
+        with self.dev.space() as sp:
+            for i in range(100):
+                sp.map(0x1000000 + i * 8192, 4096)
+            runs = list(sp.mappings())
+            self.assertEqual(len(runs), 100)
+            self.assertEqual([r["va"] for r in runs],
+                             [0x1000000 + i * 8192 for i in range(100)])
+            with shadowpt.Netlink() as nl:
+                ids = [s["id"] for s in nl.spaces()]
+            self.assertIn(sp.id, ids)
+        with self.assertRaises(shadowpt.Error) as cm:
+            with shadowpt.Netlink() as nl:
+                list(nl.mappings(0x7fffffff))
+        self.assertEqual(cm.exception.errno, errno.ENOENT)
+
+    def test_events_in_order(self):
+        with shadowpt.Monitor() as mon:
+            with self.dev.space() as sp:
+                sp.map(0, 4096)
+                sp.protect(0, 4096, 0)
+                sp.unmap(0, 4096)
+                sid = sp.id
+            names = []
+            while len(names) < 5:
+                e = mon.next(timeout=5)
+                self.assertIsNotNone(e)
+                if e["space_id"] == sid:
+                    names.append(e["name"])
+            self.assertEqual(names, ["space_created", "map", "protect",
+                                     "unmap", "space_destroyed"])
+
+    def test_supported(self):
+        s = shadowpt.supported()
+        self.assertTrue(s["module"]["loaded"])
+        self.assertIn(4096, s["module"]["page_sizes_list"])
+
+
+if __name__ == "__main__":
+    unittest.main()

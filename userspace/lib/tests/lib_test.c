@@ -1,0 +1,452 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libshadowpt's tests (root, shadowpt.ko loaded with allow_phys=1: inside
+ * the test VM). Every exported function, each error the kernel returns
+ * mapped to its negative errno and left in errno, the uAPI structs' sizes
+ * as the library sends them, dumps complete (SPT_LIB_DUMP_RUNS runs,
+ * default 1,000,000) and events in order. Prints TAP.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libshadowpt.h>
+
+#define MIB	(1ULL << 20)
+#define KIB4	4096ULL
+
+static int n_test, n_fail;
+
+static void ok(int cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	n_test++;
+	if (!cond)
+		n_fail++;
+	printf("%s %d - ", cond ? "ok" : "not ok", n_test);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* ret must be -want and errno want. */
+static void err_is(int ret, int want, const char *what)
+{
+	int e = errno;
+
+	ok(ret == -want && e == want, "%s: -%s (got %d, errno %d)", what,
+	   strerrorname_np(want), ret, e);
+}
+
+static void test_version(struct spt *h)
+{
+	struct spt_version v;
+	int ret = spt_version(h, &v);
+
+	ok(!ret && v.out_api_version == SPT_API_VERSION,
+	   "spt_version: api %u", v.out_api_version);
+	ok(v.size == sizeof(v), "spt_version sends size %zu", sizeof(v));
+	ok(v.out_levels == 4 || v.out_levels == 5, "levels %u", v.out_levels);
+	err_is(spt_version(h, NULL), EINVAL, "spt_version(NULL)");
+	ok(spt_fd(h) >= 0, "spt_fd");
+}
+
+static void test_space(struct spt *h)
+{
+	struct spt_space_create c;
+	struct spt_space_info in;
+	int id, fid;
+	struct spt *h2;
+
+	id = spt_space_create(h, 0, &c);
+	ok(id > 0 && (uint32_t)id == c.out_space_id && c.out_root_pa,
+	   "spt_space_create: id %d", id);
+	ok(c.size == sizeof(c), "space_create sends size %zu", sizeof(c));
+	ok(!spt_space_info(h, id, &in) && in.out_levels == c.out_levels &&
+	   in.out_root_pa == c.out_root_pa && in.size == sizeof(in),
+	   "spt_space_info");
+	err_is(spt_space_create(h, 0x80, NULL), EINVAL,
+	       "space_create unknown flag");
+	ok(!spt_space_destroy(h, id), "spt_space_destroy");
+	err_is(spt_space_destroy(h, id), ENOENT, "destroy twice");
+	err_is(spt_space_info(h, id, &in), ENOENT, "info of destroyed");
+	/* fd-owned: gone with the handle. */
+	ok(!spt_open(&h2), "spt_open second handle");
+	fid = spt_space_create(h2, SPT_SPACE_FD_OWNED, NULL);
+	ok(fid > 0, "fd-owned space %d", fid);
+	spt_close(h2);
+	err_is(spt_space_info(h, fid, &in), ENOENT,
+	       "fd-owned space gone after spt_close");
+	err_is(spt_open_path("/nonexistent/shadowpt", &h2), ENOENT,
+	       "spt_open_path missing");
+}
+
+static void test_map(struct spt *h, int id)
+{
+	struct spt_query_entry e;
+	uint64_t a, b, mapped;
+
+	ok(!spt_map_4k(h, id, 0x100000, 16 * KIB4, SPT_PROT_WRITE),
+	   "spt_map_4k");
+	ok(!spt_map_2m(h, id, 0x40000000, 4 * MIB, SPT_PROT_WRITE),
+	   "spt_map_2m");
+	ok(!spt_map_largest(h, id, 0x80000000ULL - 8 * KIB4,
+			    2 * MIB + 16 * KIB4, 0), "spt_map_largest");
+	ok(!spt_query(h, id, 0x80000000ULL, &e) && e.level == 2,
+	   "largest: 2 MiB leaf where aligned (level %u)", e.level);
+	ok(!spt_query(h, id, 0x80000000ULL - KIB4, &e) && e.level == 1,
+	   "largest: 4 KiB leaf before it");
+	ok(!spt_map_phys(h, id, 0x10000000, 8 * KIB4, 0x100000, 0),
+	   "spt_map_phys");
+	ok(!spt_query(h, id, 0x10000000, &e) && e.phys == 0x100000 &&
+	   !(e.flags & SPT_QUERY_TRACKED), "phys mapping untracked at phys");
+	mapped = 1;
+	err_is(spt_map(h, id, 0x100000, KIB4, SPT_MAP_4K, 0, 0, 0, &mapped),
+	       EEXIST, "map over mapped");
+	ok(mapped == 0, "out_mapped 0 on EEXIST");
+	ok(!spt_map(h, id, 0x100000, KIB4, SPT_MAP_4K | SPT_MAP_REPLACE,
+		    SPT_PROT_WRITE, SPT_CACHE_MODE_WC, 0, &mapped) &&
+	   mapped == KIB4, "map REPLACE with WC");
+	ok(!spt_query(h, id, 0x100000, &e) && e.cache == SPT_CACHE_MODE_WC,
+	   "cache mode WC");
+	err_is(spt_map_4k(h, id, 0x100001, KIB4, 0), EINVAL, "unaligned va");
+	err_is(spt_map_4k(h, id, 0x200000, 0, 0), EINVAL, "zero length");
+	err_is(spt_map_2m(h, id, 0x1000, 2 * MIB, 0), EINVAL,
+	       "2m unaligned");
+	err_is(spt_map_4k(h, id, 0x200000, KIB4, SPT_PROT_GLOBAL), EINVAL,
+	       "global bit");
+	err_is(spt_map(h, id, 0x200000, KIB4, SPT_MAP_4K, 0, 99, 0, NULL),
+	       EINVAL, "unknown cache mode");
+	err_is(spt_map_4k(h, 0x7fffffff, 0x200000, KIB4, 0), ENOENT,
+	       "map in no space");
+	err_is(spt_map(h, id, 0x200000, KIB4, SPT_MAP_4K | SPT_MAP_PHYS, 0,
+		       0, 0, NULL), EINVAL, "phys with size flag");
+	ok(!spt_protect(h, id, 0x40000000, 4 * MIB, 0,
+			SPT_PROT_USER | SPT_PROT_WRITE, 0, &a, &b) && a == 2 &&
+	   b == 4 * MIB,
+	   "spt_protect: %llu leaves, %llu bytes", (unsigned long long)a,
+	   (unsigned long long)b);
+	ok(!spt_protect(h, id, 0x100000, KIB4, SPT_PROTECT_CACHE, 0,
+			SPT_CACHE_MODE_UC, NULL, NULL), "protect with cache");
+	err_is(spt_protect(h, id, 0x100000, KIB4, 0, 0, SPT_CACHE_MODE_UC,
+			   NULL, NULL), EINVAL, "cache without the flag");
+	ok(!spt_unmap(h, id, 0x100000, 16 * KIB4, &a, &b) && a == 16 &&
+	   b == 16 * KIB4, "spt_unmap: %llu leaves", (unsigned long long)a);
+	err_is(spt_unmap(h, id, 0x100000, 0, NULL, NULL), EINVAL,
+	       "unmap zero length");
+	ok(!spt_query(h, id, 0x100000, &e) && !(e.flags & SPT_QUERY_MAPPED),
+	   "unmapped afterwards");
+	err_is(spt_query(h, id, 0, NULL), EINVAL, "spt_query(NULL)");
+}
+
+static int range_count(const struct spt_query_entry *e, void *arg)
+{
+	int *n = arg;
+
+	(void)e;
+	return ++*n == 1000 ? -ECANCELED : 0;
+}
+
+static void test_query(struct spt *h, int id)
+{
+	enum { N = 5000 };
+	uint64_t *vas = calloc(N, sizeof(*vas));
+	struct spt_query_entry *out = calloc(N, sizeof(*out));
+	size_t done = 0, i, bad = 0;
+	int n = 0;
+
+	for (i = 0; i < N; i++)
+		vas[i] = 0x40000000 + i * KIB4 % (4 * MIB);
+	ok(!spt_query_batch(h, id, vas, N, out, &done) && done == N,
+	   "spt_query_batch %zu entries", done);
+	for (i = 0; i < N; i++)
+		if (out[i].level != 2 || !(out[i].flags & SPT_QUERY_MAPPED))
+			bad++;
+	ok(!bad, "batch entries all 2 MiB leaves (%zu bad)", bad);
+	vas[10] = 1ULL << 62;
+	err_is(spt_query_batch(h, id, vas, N, out, &done), EINVAL,
+	       "batch with a VA outside the user half");
+	err_is(spt_query_batch(h, id, vas, 0, out, &done), EINVAL,
+	       "batch of 0");
+	ok(!spt_query_range(h, id, 0x40000000, 4 * MIB, range_count, &n) &&
+	   n == 2, "spt_query_range: 2 leaves (%d)", n);
+	n = 0;
+	err_is(spt_query_range(h, id, 0, 1ULL << 40, range_count, &n),
+	       ECANCELED, "query_range stopped by its callback");
+	free(vas);
+	free(out);
+}
+
+static void test_rw(struct spt *h, int id)
+{
+	size_t len = 3 * MIB + 123, done = 0, i;
+	unsigned char *w = malloc(len), *r = malloc(len);
+	char buf[8];
+
+	for (i = 0; i < len; i++)
+		w[i] = (unsigned char)(i * 7 + 3);
+	ok(!spt_write(h, id, 0x40000000 + 5, w, len, &done) && done == len,
+	   "spt_write %zu bytes", done);
+	memset(r, 0, len);
+	ok(!spt_read(h, id, 0x40000000 + 5, r, len, &done) && done == len &&
+	   !memcmp(r, w, len), "spt_read back");
+	err_is(spt_read(h, id, 0x40000000 + 4 * MIB - 4, buf, 8, &done),
+	       ENXIO, "read past the mapping");
+	ok(done == 4, "out_done 4 before ENXIO (%zu)", done);
+	err_is(spt_read(h, id, 0x10000000, buf, 8, &done), EACCES,
+	       "read of untracked");
+	err_is(spt_read(h, id, 0x40000000, buf, 0, NULL), EINVAL,
+	       "read of 0 bytes");
+	free(w);
+	free(r);
+}
+
+static void test_stats_check(struct spt *h, int id)
+{
+	struct spt_stats st = { 0 };
+	char msg[256] = "x";
+
+	ok(!spt_stats(h, 0, &st) && st.nr_spaces >= 1 &&
+	   st.size == sizeof(st), "spt_stats pool: %llu spaces",
+	   (unsigned long long)st.nr_spaces);
+	ok(!spt_stats(h, id, &st) && st.space_id == (uint32_t)id,
+	   "spt_stats space: leaves %llu/%llu/%llu",
+	   (unsigned long long)st.space_leaves[0],
+	   (unsigned long long)st.space_leaves[1],
+	   (unsigned long long)st.space_leaves[2]);
+	err_is(spt_stats(h, 0x7fffffff, &st), ENOENT, "stats of no space");
+	ok(!spt_check(h, id, msg, sizeof(msg)) && !msg[0],
+	   "spt_check: consistent, empty message");
+	ok(!spt_check(h, id, NULL, 0), "spt_check without a buffer");
+	err_is(spt_check(h, 0x7fffffff, NULL, 0), ENOENT,
+	       "check of no space");
+}
+
+static void test_load(struct spt *h, int id)
+{
+	struct spt_load_prog *p = spt_load_prog_new();
+	const struct spt_load_op *op;
+	struct spt_load l;
+	int i, ret;
+
+	ok(p && spt_load_prog_len(p) == 0, "spt_load_prog_new");
+	ok(spt_load_prog_write(p, 0x40000000, 8, 0x1122334455667788ULL) == 0,
+	   "prog_write index 0");
+	ok(spt_load_prog_read(p, 0x40000000, 8) == 1, "prog_read index 1");
+	spt_load_prog_read(p, 0x60000000, 4);		/* not present */
+	spt_load_prog_protect(p, 0x40000000, 2 * MIB, 0);
+	spt_load_prog_write(p, 0x40000000, 1, 1);	/* read-only */
+	spt_load_prog_map(p, 0x70000000, KIB4, SPT_PROT_EXEC);
+	spt_load_prog_fetch(p, 0x70000000);
+	spt_load_prog_unmap(p, 0x70000000, KIB4);
+	ok(spt_load_prog_len(p) == 8, "8 ops");
+	ret = spt_load_run(h, id, p, 0, 0, &l);
+	ok(!ret && l.out_status == SPT_LOAD_DONE && l.out_ops_run == 8,
+	   "spt_load_run: status %u, %u ops (ret %d)", l.out_status,
+	   l.out_ops_run, ret);
+	ok(l.size == sizeof(l), "load sends size %zu", sizeof(l));
+	op = spt_load_prog_op(p, 1);
+	ok(op && op->out_status == SPT_LOAD_OK &&
+	   op->out_value == 0x1122334455667788ULL, "READ got the WRITE");
+	op = spt_load_prog_op(p, 2);
+	ok(op->out_status == SPT_LOAD_FAULT &&
+	   (op->out_fault & SPT_FAULT_NOT_PRESENT),
+	   "unmapped read faults: not present at level %u", op->out_level);
+	op = spt_load_prog_op(p, 4);
+	ok(op->out_status == SPT_LOAD_FAULT &&
+	   (op->out_fault & SPT_FAULT_READ_ONLY), "write to read-only faults");
+	op = spt_load_prog_op(p, 6);
+	ok(op->out_status == SPT_LOAD_OK, "fetch of a mapped stub runs (%u)",
+	   op->out_status);
+	ok(l.out_faults == 2, "2 faults counted (%u)", l.out_faults);
+	ok(!spt_load_prog_op(p, 8), "prog_op out of range is NULL");
+	err_is(spt_load_run(h, id, p, SPT_LOAD_CPU, 4096, NULL), ENODEV,
+	       "load on a CPU that does not exist");
+	err_is(spt_load_run(h, id, p, 0, 1, NULL), EINVAL,
+	       "cpu without SPT_LOAD_CPU");
+	spt_load_prog_free(p);
+	p = spt_load_prog_new();
+	for (i = 0; i < SPT_LOAD_MAX_OPS; i++)
+		spt_load_prog_read(p, 0x40000000, 8);
+	err_is(spt_load_prog_read(p, 0x40000000, 8), E2BIG,
+	       "op past SPT_LOAD_MAX_OPS");
+	spt_load_prog_free(p);
+	/* Restore write access for later tests. */
+	spt_protect(h, id, 0x40000000, 4 * MIB, 0, SPT_PROT_WRITE, 0, NULL,
+		    NULL);
+}
+
+struct dump_ctx {
+	uint64_t runs, last_end, bad;
+	uint32_t want_id;
+	int found;
+};
+
+static int count_run(const struct spt_run *r, void *arg)
+{
+	struct dump_ctx *d = arg;
+
+	if (r->va < d->last_end || !(r->has & SPT_HAS_PHYS))
+		d->bad++;
+	d->last_end = r->end;
+	d->runs++;
+	return 0;
+}
+
+static int find_space(const struct spt_space_desc *s, void *arg)
+{
+	struct dump_ctx *d = arg;
+
+	d->runs++;
+	if (s->id == d->want_id && (s->has & SPT_HAS_ROOT_PA))
+		d->found = 1;
+	return 0;
+}
+
+static int stop_early(const struct spt_run *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+	return -EINTR;
+}
+
+static void test_dumps(struct spt *h, struct spt_nl *nl)
+{
+	const char *env = getenv("SPT_LIB_DUMP_RUNS");
+	uint64_t want = env ? strtoull(env, NULL, 0) : 1000000, i;
+	struct dump_ctx d = { 0 };
+	struct timespec t0, t1;
+	int id = spt_space_create(h, 0, NULL);
+	int ret = 0;
+
+	d.want_id = id;
+	ok(!spt_dump_spaces(nl, find_space, &d) && d.found,
+	   "spt_dump_spaces lists space %d with its root", id);
+	/*
+	 * want untracked 4 KiB leaves whose physical addresses alternate
+	 * (0, 8K, 0, ...): no two merge, so the dump has exactly want runs.
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < want && !ret; i++)
+		ret = spt_map_phys(h, id, 0x100000000ULL + i * KIB4, KIB4,
+				   (i & 1) * 2 * KIB4, 0);
+	ok(!ret, "%llu untracked 4 KiB mappings", (unsigned long long)want);
+	memset(&d, 0, sizeof(d));
+	ret = spt_dump_mappings(nl, id, 0, 0, count_run, &d);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ok(!ret && d.runs == want && !d.bad,
+	   "spt_dump_mappings: %llu runs of %llu, in order (%.1f s)",
+	   (unsigned long long)d.runs, (unsigned long long)want,
+	   (double)(t1.tv_sec - t0.tv_sec) +
+	   (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	memset(&d, 0, sizeof(d));
+	ok(!spt_dump_mappings(nl, id, 0x100000000ULL,
+			      0x100000000ULL + 10 * KIB4, count_run, &d) &&
+	   d.runs == 10, "bounded dump: 10 runs (%llu)",
+	   (unsigned long long)d.runs);
+	err_is(spt_dump_mappings(nl, id, 0, 0, stop_early, NULL), EINTR,
+	       "dump stopped by its callback");
+	spt_space_destroy(h, id);
+	err_is(spt_dump_mappings(nl, id, 0, 0, count_run, &d), ENOENT,
+	       "dump of a destroyed space");
+	err_is(spt_dump_spaces(nl, NULL, NULL), EINVAL, "dump without fn");
+}
+
+struct ev_ctx {
+	uint32_t types[16];
+	uint32_t space[16];
+	int n;
+};
+
+static int on_event(const struct spt_event *e, void *arg)
+{
+	struct ev_ctx *c = arg;
+
+	if (c->n < 16) {
+		c->types[c->n] = e->type;
+		c->space[c->n] = e->space_id;
+	}
+	c->n++;
+	return 0;
+}
+
+static void test_events(struct spt *h)
+{
+	static const uint32_t want[] = {
+		SPT_EVENT_SPACE_CREATED, SPT_EVENT_MAP, SPT_EVENT_PROTECT,
+		SPT_EVENT_LOAD, SPT_EVENT_UNMAP, SPT_EVENT_SPACE_DESTROYED,
+	};
+	struct spt_load_prog *p = spt_load_prog_new();
+	struct ev_ctx c = { 0 };
+	struct spt_nl *nl;
+	int id, i, ret, same = 1, mine = 1;
+
+	ok(!spt_nl_open(&nl) && !spt_nl_subscribe(nl), "spt_nl_subscribe");
+	ok(spt_nl_fd(nl) >= 0, "spt_nl_fd");
+	err_is(spt_nl_events(nl, on_event, &c), EAGAIN,
+	       "spt_nl_events with nothing waiting");
+	id = spt_space_create(h, 0, NULL);
+	spt_map_4k(h, id, 0, KIB4, SPT_PROT_WRITE);
+	spt_protect(h, id, 0, KIB4, 0, 0, 0, NULL, NULL);
+	spt_load_prog_read(p, 0, 8);
+	spt_load_run(h, id, p, 0, 0, NULL);
+	spt_unmap(h, id, 0, KIB4, NULL, NULL);
+	spt_space_destroy(h, id);
+	while (c.n < 6 && spt_nl_wait(nl, 5000) == 1) {
+		ret = spt_nl_events(nl, on_event, &c);
+		if (ret && ret != -EAGAIN)
+			break;
+	}
+	for (i = 0; i < 6; i++) {
+		if (c.types[i] != want[i])
+			same = 0;
+		if (c.space[i] != (uint32_t)id)
+			mine = 0;
+	}
+	ok(c.n == 6 && same && mine, "6 events in order for space %d (%d)",
+	   id, c.n);
+	ok(!strcmp(spt_event_name(SPT_EVENT_LOAD), "load") &&
+	   !spt_event_name(99), "spt_event_name");
+	ok(spt_nl_wait(nl, 10) == 0, "spt_nl_wait times out");
+	spt_nl_close(nl);
+	spt_load_prog_free(p);
+}
+
+int main(void)
+{
+	struct spt_nl *nl;
+	struct spt *h;
+	int id;
+
+	printf("TAP version 13\n");
+	if (spt_open(&h)) {
+		printf("1..0 # SKIP open %s: %m\n", SPT_DEVICE_PATH);
+		return 4;
+	}
+	test_version(h);
+	test_space(h);
+	id = spt_space_create(h, 0, NULL);
+	test_map(h, id);
+	test_query(h, id);
+	test_rw(h, id);
+	test_stats_check(h, id);
+	test_load(h, id);
+	spt_space_destroy(h, id);
+	ok(!spt_nl_open(&nl), "spt_nl_open");
+	test_dumps(h, nl);
+	spt_nl_close(nl);
+	test_events(h);
+	spt_close(h);
+	spt_close(NULL);
+	spt_nl_close(NULL);
+	spt_load_prog_free(NULL);
+	printf("1..%d\n", n_test);
+	return n_fail ? 1 : 0;
+}
