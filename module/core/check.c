@@ -109,7 +109,7 @@ static int spt_check_leaf_entry(struct spt_walk *w, struct spt_entry *e,
 				u64 va)
 {
 	struct spt_check *ck = spt_check_of(w);
-	unsigned int level = e->node->level;
+	unsigned int level = e->level;
 
 	ck->present[level - 1]++;
 	return spt_check_leaf(ck, e->pte, level, va);
@@ -117,7 +117,7 @@ static int spt_check_leaf_entry(struct spt_walk *w, struct spt_entry *e,
 
 static int spt_check_hole(struct spt_walk *w, struct spt_entry *e, u64 va)
 {
-	return spt_check_fail(spt_check_of(w), va, e->node->level,
+	return spt_check_fail(spt_check_of(w), va, e->level,
 			      "absent entry 0x%llx is not zero", e->pte);
 }
 
@@ -127,7 +127,7 @@ static int spt_check_enter(struct spt_walk *w, struct spt_entry *e,
 {
 	struct spt_check *ck = spt_check_of(w);
 	const struct spt_cfg *cfg = ck->cfg;
-	unsigned int level = e->node->level;
+	unsigned int level = e->level;
 	u64 need = SPT_PTE_P | SPT_PTE_RW | SPT_PTE_US;
 	u64 pte = e->pte, pa = child->pa;
 	u64 bad = pte & ~(cfg->pa_mask | SPT_PTE_TABLE);
@@ -217,7 +217,7 @@ static int spt_settle_enter(struct spt_walk *w, struct spt_entry *e,
 static int spt_settle_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
 {
 	struct spt_check *ck = spt_check_of(w);
-	unsigned int level = e->node->level;
+	unsigned int level = e->level;
 	u64 pte = e->pte, lpa, hpa;
 	struct spt_meta *m;
 	unsigned long tally;
@@ -344,7 +344,7 @@ static int spt_count_enter(struct spt_walk *w, struct spt_entry *e,
 static int spt_count_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
 {
 	struct spt_count *ct = container_of(w, struct spt_count, walk);
-	unsigned int level = e->node->level;
+	unsigned int level = e->level;
 
 	if (level <= SPT_MAX_LEAF_LEVEL)
 		ct->counts->leaves[level - 1]++;

@@ -17,10 +17,15 @@
 /* The entry at va in the current node. */
 static inline struct spt_entry spt_cursor_entry(const struct spt_cursor *c)
 {
-	return spt_entry_at(&c->path[c->level - 1], spt_index(c->va, c->level));
+	return spt_entry_read(&c->path[c->level - 1], c->level,
+			      spt_index(c->va, c->level));
 }
 
-static inline void spt_cursor_push(struct spt_cursor *c, u64 pa)
+/*
+ * Out of line: it runs once per node, and inlined its pool lookups would
+ * cost the per-leaf loops that call it registers.
+ */
+static noinline void spt_cursor_push(struct spt_cursor *c, u64 pa)
 {
 	c->level--;
 	spt_cursor_set_node(c, c->level, pa);

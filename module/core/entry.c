@@ -53,7 +53,7 @@ u64 spt_entry_alloc_if_absent(struct spt_entry *e, struct spt_pt *pt,
 {
 	u64 pa;
 
-	if (spt_entry_present(e) || e->node->level == 1)
+	if (spt_entry_present(e) || e->level == 1)
 		return 0;
 	pa = spt_node_stash_take(st);
 	if (!pa)
@@ -98,7 +98,7 @@ static void spt_split_fill(const struct spt_cfg *cfg,
 u64 spt_entry_split_if_huge(struct spt_entry *e, struct spt_pt *pt,
 			    struct spt_node_stash *st)
 {
-	unsigned int level = e->node->level;
+	unsigned int level = e->level;
 	struct spt_node child;
 	u64 pa;
 
@@ -125,7 +125,7 @@ static int spt_release_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
 {
 	struct spt_release *r = container_of(w, struct spt_release, walk);
 
-	spt_leaf_release(w->pt, e->pte, e->node->level, r->fl);
+	spt_leaf_release(w->pt, e->pte, e->level, r->fl);
 	r->leaves++;
 	return 0;
 }

@@ -17,18 +17,28 @@
 struct spt_entry {
 	const struct spt_node *node;
 	unsigned int idx;
+	unsigned int level;	/* the node's */
 	u64 pte;
 };
+
+/* read: the entry @idx of @node, whose level the caller knows. */
+static inline struct spt_entry spt_entry_read(const struct spt_node *node,
+					      unsigned int level,
+					      unsigned int idx)
+{
+	struct spt_entry e = {
+		.node = node, .idx = idx, .level = level,
+		.pte = READ_ONCE(node->ptes[idx]),
+	};
+
+	return e;
+}
 
 /* read: the entry @idx of @node. */
 static inline struct spt_entry spt_entry_at(const struct spt_node *node,
 					    unsigned int idx)
 {
-	struct spt_entry e = {
-		.node = node, .idx = idx, .pte = READ_ONCE(node->ptes[idx]),
-	};
-
-	return e;
+	return spt_entry_read(node, node->level, idx);
 }
 
 static inline bool spt_entry_present(const struct spt_entry *e)
@@ -40,14 +50,14 @@ static inline bool spt_entry_present(const struct spt_entry *e)
 static inline bool spt_entry_is_leaf(const struct spt_entry *e)
 {
 	return spt_pte_present(e->pte) &&
-	       spt_pte_is_leaf(e->pte, e->node->level);
+	       spt_pte_is_leaf(e->pte, e->level);
 }
 
 /* Present and a child node. */
 static inline bool spt_entry_is_node(const struct spt_entry *e)
 {
 	return spt_pte_present(e->pte) &&
-	       !spt_pte_is_leaf(e->pte, e->node->level);
+	       !spt_pte_is_leaf(e->pte, e->level);
 }
 
 /*
@@ -92,7 +102,7 @@ static inline void spt_entry_protect(struct spt_entry *e,
 				     const struct spt_cfg *cfg,
 				     const struct spt_prot_op *op)
 {
-	unsigned int level = e->node->level;
+	unsigned int level = e->level;
 	struct spt_prop prop;
 
 	spt_pte_prop(cfg, e->pte, level, &prop);
