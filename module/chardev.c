@@ -90,6 +90,7 @@ static int spt_ioctl_version(struct spt_ucmd *ucmd)
 static int spt_ioctl_space_create(struct spt_ucmd *ucmd)
 {
 	struct spt_space_create *cmd = ucmd->cmd;
+	struct spt_space_snap snap;
 	struct spt_space *s;
 	int ret;
 
@@ -101,9 +102,10 @@ static int spt_ioctl_space_create(struct spt_ucmd *ucmd)
 			       NULL, 0, &s);
 	if (ret)
 		return ret;
-	cmd->out_space_id = s->id;
-	cmd->out_levels = s->pt.cfg->levels;
-	cmd->out_root_pa = s->pt.root_pa;
+	spt_space_snap(s, &snap);
+	cmd->out_space_id = snap.id;
+	cmd->out_levels = snap.levels;
+	cmd->out_root_pa = snap.root_pa;
 	ret = spt_ucmd_respond(ucmd, sizeof(*cmd));
 	if (ret)
 		spt_space_destroy_exact(s);
@@ -120,24 +122,13 @@ static int spt_ioctl_space_destroy(struct spt_ucmd *ucmd)
 	return spt_space_destroy(cmd->space_id);
 }
 
-static void spt_fill_counts(struct spt_space *s, u64 *nodes, u64 *bytes)
-{
-	struct spt_pt_counts counts;
-	unsigned int i;
-
-	/* Nodes from the table's counter; the mapped bytes by a walk. */
-	spt_space_counts(s, &counts);
-	*nodes = spt_pt_nr_nodes(&s->pt);
-	*bytes = 0;
-	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
-		*bytes += counts.leaves[i] * spt_level_size(i + 1);
-}
-
 static int spt_ioctl_space_info(struct spt_ucmd *ucmd)
 {
 	struct spt_space_info *cmd = ucmd->cmd;
+	struct spt_pt_counts counts;
+	struct spt_space_snap snap;
 	struct spt_space *s;
-	unsigned int cpu;
+	unsigned int i;
 	int ret;
 
 	if (cmd->flags)
@@ -145,17 +136,21 @@ static int spt_ioctl_space_info(struct spt_ucmd *ucmd)
 	ret = spt_get_space(cmd->space_id, &s);
 	if (ret)
 		return ret;
-	cmd->out_flags = s->flags;
-	cmd->out_root_pa = s->pt.root_pa;
-	cmd->out_levels = s->pt.cfg->levels;
-	cmd->out_owner_pid = s->owner_pid;
-	cmd->out_data_frames = atomic64_read(&s->data_frames);
-	spt_fill_counts(s, &cmd->out_node_frames, &cmd->out_mapped_bytes);
-	cmd->out_loaded_cpus = 0;
-	for_each_cpu(cpu, s->loaded)
-		if (cpu < 64)
-			cmd->out_loaded_cpus |= 1ULL << cpu;
+	/* The mapped bytes by a walk; the nodes from the table's counter. */
+	spt_space_counts(s, &counts);
+	spt_space_snap(s, &snap);
 	spt_space_put(s);
+	cmd->out_flags = snap.flags;
+	cmd->out_root_pa = snap.root_pa;
+	cmd->out_levels = snap.levels;
+	cmd->out_owner_pid = snap.owner_pid;
+	cmd->out_data_frames = snap.data_frames;
+	cmd->out_node_frames = snap.node_frames;
+	cmd->out_mapped_bytes = 0;
+	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
+		cmd->out_mapped_bytes += counts.leaves[i] *
+					 spt_level_size(i + 1);
+	cmd->out_loaded_cpus = snap.loaded_cpus;
 	return spt_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -456,6 +451,7 @@ static int spt_ioctl_stats(struct spt_ucmd *ucmd)
 	struct spt_stats *cmd = ucmd->cmd;
 	struct spt_pool_stats st;
 	struct spt_pt_counts counts;
+	struct spt_space_snap snap;
 	struct spt_space *s = NULL;
 	unsigned int i;
 	int ret;
@@ -475,7 +471,8 @@ static int spt_ioctl_stats(struct spt_ucmd *ucmd)
 			cmd->space_nodes[i] = counts.nodes[i];
 		for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 			cmd->space_leaves[i] = counts.leaves[i];
-		cmd->space_data_frames = atomic64_read(&s->data_frames);
+		spt_space_snap(s, &snap);
+		cmd->space_data_frames = snap.data_frames;
 		spt_space_put(s);
 	}
 	spt_pool_get_stats(spt_pool, &st);

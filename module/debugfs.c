@@ -23,8 +23,8 @@
  * Lifetime: the file's inode keeps the space id, not the space; open()
  * looks it up and holds a reference until release(). The directory comes
  * with the space's CREATED event; destroying a space removes it first
- * (its DESTROYING event) (which waits for reads in progress, so it is
- * done before the space's rwsem is taken), and then tears the table down;
+ * (the DESTROYING event, sent before the space's rwsem is taken: the
+ * removal waits for reads in progress), and then tears the table down;
  * a reader still holding the file open is refused by debugfs (EIO) or, if
  * it got in before, by spt_space_walk_slice (ENOENT) - never handed a
  * freed table.
@@ -249,7 +249,7 @@ static int spt_dbg_map_show(struct seq_file *m, void *v)
 
 	if (v == SEQ_START_TOKEN) {
 		seq_printf(m, "# space %u, %u-level: va range, size, leaf size x leaves, flags, cache, kind, phys range\n",
-			   it->s->id, spt_machine_cfg.levels);
+			   spt_space_id(it->s), spt_machine_cfg.levels);
 		return 0;
 	}
 	spt_dbg_size(size, sizeof(size), r->end - r->va);

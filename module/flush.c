@@ -15,7 +15,7 @@
 #include <asm/tlbflush.h>
 
 #include "shadowpt.h"
-#include "space.h"
+#include "space_internal.h"
 #include "quota.h"
 #include "trace.h"
 #include "flush.h"

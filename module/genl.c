@@ -65,8 +65,8 @@ static bool spt_genl_show_pa(const struct sk_buff *skb)
 }
 
 /*
- * Slices (of at most 2 MiB, see space.c) a dump walks for one message: it
- * stops there once the message holds something.
+ * Slices (of at most 2 MiB, see space_ops.c) a dump walks for one
+ * message: it stops there once the message holds something.
  */
 #define SPT_GENL_DUMP_SLICES	64
 
@@ -76,7 +76,8 @@ static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
 			       unsigned long *slices)
 {
 	struct spt_pt_counts counts;
-	u64 nodes = 0, bytes = 0;
+	struct spt_space_snap snap;
+	u64 bytes = 0;
 	unsigned long n;
 	unsigned int i;
 	void *hdr;
@@ -85,7 +86,7 @@ static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
 	n = spt_space_counts(s, &counts);
 	if (slices)
 		*slices += n;
-	nodes = spt_pt_nr_nodes(&s->pt);
+	spt_space_snap(s, &snap);
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 		bytes += counts.leaves[i] * spt_level_size(i + 1);
 
@@ -93,16 +94,16 @@ static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
 			  SPT_GENL_CMD_SPACE_GET);
 	if (!hdr)
 		return -EMSGSIZE;
-	if (nla_put_u32(skb, SPT_A_SPACE_ID, s->id) ||
-	    nla_put_u32(skb, SPT_A_SPACE_FLAGS, s->flags) ||
-	    nla_put_u32(skb, SPT_A_SPACE_LEVELS, s->pt.cfg->levels) ||
+	if (nla_put_u32(skb, SPT_A_SPACE_ID, snap.id) ||
+	    nla_put_u32(skb, SPT_A_SPACE_FLAGS, snap.flags) ||
+	    nla_put_u32(skb, SPT_A_SPACE_LEVELS, snap.levels) ||
 	    (show_pa && nla_put_u64_64bit(skb, SPT_A_SPACE_ROOT_PA,
-					  s->pt.root_pa, SPT_A_PAD)) ||
-	    nla_put_u32(skb, SPT_A_SPACE_OWNER_PID, s->owner_pid) ||
+					  snap.root_pa, SPT_A_PAD)) ||
+	    nla_put_u32(skb, SPT_A_SPACE_OWNER_PID, snap.owner_pid) ||
 	    nla_put_u64_64bit(skb, SPT_A_SPACE_DATA_FRAMES,
-			      atomic64_read(&s->data_frames), SPT_A_PAD) ||
-	    nla_put_u64_64bit(skb, SPT_A_SPACE_NODE_FRAMES, nodes,
-			      SPT_A_PAD) ||
+			      snap.data_frames, SPT_A_PAD) ||
+	    nla_put_u64_64bit(skb, SPT_A_SPACE_NODE_FRAMES,
+			      snap.node_frames, SPT_A_PAD) ||
 	    nla_put_u64_64bit(skb, SPT_A_SPACE_MAPPED_BYTES, bytes,
 			      SPT_A_PAD)) {
 		genlmsg_cancel(skb, hdr);

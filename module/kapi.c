@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The in-kernel API (include/linux/shadowpt_kapi.h): thin wrappers over
- * space.c, the page-table core and load.c, exported to other modules.
+ * the space layer (its cursors: struct spt_space_cursor) and load.c,
+ * exported to other modules.
  *
  * A client's space handle (struct shadowpt_space) holds a reference on its
  * space and keeps what the handle owns: the frames allocated and not yet
@@ -23,7 +24,6 @@
 #include "shadowpt.h"
 #include "failinject.h"
 #include "space.h"
-#include "flush.h"
 #include "prop.h"
 #include "quota.h"
 #include "load.h"
@@ -47,8 +47,7 @@ struct shadowpt_frame {
 };
 
 struct shadowpt_cursor {
-	struct spt_cursor c;
-	struct spt_flusher fl;
+	struct spt_space_cursor sc;
 	struct shadowpt_space *sp;
 	struct task_struct *owner;
 	struct list_head node;		/* on spt_kapi_cursors */
@@ -108,7 +107,7 @@ int shadowpt_space_create(const struct shadowpt_space_opts *opts,
 	ret = spt_space_create(0, NULL, o.limit_bytes >> PAGE_SHIFT, &s);
 	if (ret)
 		goto err_free;
-	sp->s = spt_space_get(s->id);
+	sp->s = spt_space_get(spt_space_id(s));
 	if (sp->s)
 		spt_space_put(sp->s);
 	if (sp->s != s) {
@@ -163,19 +162,19 @@ EXPORT_SYMBOL_GPL(shadowpt_space_destroy);
 
 u32 shadowpt_space_id(const struct shadowpt_space *sp)
 {
-	return sp->s->id;
+	return spt_space_id(sp->s);
 }
 EXPORT_SYMBOL_GPL(shadowpt_space_id);
 
 unsigned int shadowpt_space_levels(const struct shadowpt_space *sp)
 {
-	return sp->s->pt.cfg->levels;
+	return spt_space_levels(sp->s);
 }
 EXPORT_SYMBOL_GPL(shadowpt_space_levels);
 
 u64 shadowpt_space_user_end(const struct shadowpt_space *sp)
 {
-	return spt_cfg_user_end(sp->s->pt.cfg);
+	return spt_cfg_user_end(&spt_machine_cfg);
 }
 EXPORT_SYMBOL_GPL(shadowpt_space_user_end);
 
@@ -287,20 +286,10 @@ int shadowpt_cursor_new(struct shadowpt_space *sp, u64 start, u64 end,
 	c->sp = sp;
 	c->owner = current;
 	c->mut = flags & SHADOWPT_CURSOR_MUT;
-	spt_flusher_init(&c->fl);
-	ret = spt_space_enter(s);
+	ret = spt_space_cursor_open(&c->sc, s, start, end, c->mut,
+				    SPT_KAPI_RESERVE);
 	if (ret)
 		goto err_free;
-	if (c->mut) {
-		ret = spt_pool_reserve(spt_pool, SPT_KAPI_RESERVE);
-		if (!ret)
-			ret = spt_cursor_mut_new(&c->c, &s->pt, start, end,
-						 &c->fl);
-	} else {
-		ret = spt_cursor_new(&c->c, &s->pt, start, end);
-	}
-	if (ret)
-		goto err_leave;
 	spin_lock(&spt_kapi_lock);
 	if (sp->dying) {
 		ret = -ENOENT;
@@ -310,15 +299,12 @@ int shadowpt_cursor_new(struct shadowpt_space *sp, u64 start, u64 end,
 	}
 	spin_unlock(&spt_kapi_lock);
 	if (ret) {
-		spt_cursor_drop(&c->c);
-		goto err_leave;
+		spt_space_cursor_close(&c->sc);
+		goto err_free;
 	}
 	*out = c;
 	return 0;
 
-err_leave:
-	spt_flush_finish(s, &c->fl);
-	spt_space_leave(s);
 err_free:
 	kfree(c);
 	return ret;
@@ -329,13 +315,10 @@ void shadowpt_cursor_drop(struct shadowpt_cursor *c)
 {
 	struct shadowpt_space *sp = c->sp;
 
-	spt_cursor_drop(&c->c);
 	spin_lock(&spt_kapi_lock);
 	list_del(&c->node);
 	spin_unlock(&spt_kapi_lock);
-	if (c->mut)
-		spt_flush_finish(sp->s, &c->fl);
-	spt_space_leave(sp->s);
+	spt_space_cursor_close(&c->sc);
 	/* Last: the handle may be destroyed from here on. */
 	spin_lock(&spt_kapi_lock);
 	sp->nr_cursors--;
@@ -346,7 +329,7 @@ EXPORT_SYMBOL_GPL(shadowpt_cursor_drop);
 
 u64 shadowpt_cursor_va(const struct shadowpt_cursor *c)
 {
-	return spt_cursor_va(&c->c);
+	return spt_space_cursor_va(&c->sc);
 }
 EXPORT_SYMBOL_GPL(shadowpt_cursor_va);
 
@@ -358,7 +341,7 @@ int shadowpt_cursor_query(struct shadowpt_cursor *c,
 
 	if (!m)
 		return -EINVAL;
-	ret = spt_cursor_query(&c->c, &q);
+	ret = spt_space_cursor_query(&c->sc, &q);
 	if (ret)
 		return ret;
 	memset(m, 0, sizeof(*m));
@@ -379,20 +362,22 @@ EXPORT_SYMBOL_GPL(shadowpt_cursor_query);
 /* Is @len a non-zero page multiple that fits from the cursor's va on? */
 static bool spt_kapi_len_ok(const struct shadowpt_cursor *c, u64 len)
 {
-	return len && IS_ALIGNED(len, PAGE_SIZE) && len <= c->c.end - c->c.va;
+	return len && IS_ALIGNED(len, PAGE_SIZE) &&
+	       len <= spt_space_cursor_end(&c->sc) -
+		      spt_space_cursor_va(&c->sc);
 }
 
 int shadowpt_cursor_find_next(struct shadowpt_cursor *c, u64 len)
 {
 	if (!spt_kapi_len_ok(c, len))
 		return -EINVAL;
-	return spt_cursor_find_next(&c->c, len) ? 1 : 0;
+	return spt_space_cursor_find_next(&c->sc, len) ? 1 : 0;
 }
 EXPORT_SYMBOL_GPL(shadowpt_cursor_find_next);
 
 int shadowpt_cursor_jump(struct shadowpt_cursor *c, u64 va)
 {
-	return spt_cursor_jump(&c->c, va);
+	return spt_space_cursor_jump(&c->sc, va);
 }
 EXPORT_SYMBOL_GPL(shadowpt_cursor_jump);
 
@@ -401,31 +386,21 @@ static bool spt_kapi_map_ok(const struct shadowpt_cursor *c,
 			    unsigned int level, u32 prot, u32 cache,
 			    u32 flags, struct spt_prop *prop)
 {
-	u64 va = c->c.va, size = spt_level_size(level);
+	u64 va = spt_space_cursor_va(&c->sc);
+	u64 end = spt_space_cursor_end(&c->sc);
+	u64 size = spt_level_size(level);
 
 	return c->mut && !(flags & ~SHADOWPT_MAP_REPLACE) &&
 	       spt_prop_from_uapi(prot, cache, prop) &&
-	       IS_ALIGNED(va, size) && va < c->c.end &&
-	       size <= c->c.end - va;
+	       IS_ALIGNED(va, size) && va < end && size <= end - va;
 }
 
 /* Map @item at the cursor: -EEXIST over a mapping unless replacing. */
 static int spt_kapi_map(struct shadowpt_cursor *c, const struct spt_item *item,
 			const struct spt_prop *prop, u32 flags)
 {
-	u64 va = c->c.va;
-	bool used;
-	int ret;
-
-	if (!(flags & SHADOWPT_MAP_REPLACE)) {
-		used = spt_cursor_find_next(&c->c, spt_level_size(item->level));
-		ret = spt_cursor_jump(&c->c, va);
-		if (ret)
-			return ret;
-		if (used)
-			return -EEXIST;
-	}
-	return spt_cursor_map(&c->c, item, prop, NULL);
+	return spt_space_cursor_map(&c->sc, item, prop,
+				    flags & SHADOWPT_MAP_REPLACE);
 }
 
 int shadowpt_cursor_map_frame(struct shadowpt_cursor *c,
@@ -482,7 +457,7 @@ long shadowpt_cursor_unmap(struct shadowpt_cursor *c, u64 len)
 {
 	if (!c->mut || !spt_kapi_len_ok(c, len))
 		return -EINVAL;
-	return spt_cursor_unmap(&c->c, len);
+	return spt_space_cursor_unmap(&c->sc, len);
 }
 EXPORT_SYMBOL_GPL(shadowpt_cursor_unmap);
 
@@ -502,7 +477,7 @@ int shadowpt_cursor_protect_next(struct shadowpt_cursor *c, u64 len,
 	op.set = prop.flags;
 	op.clear = SPT_PROT_SETTABLE;
 	op.cache = cache < 0 ? -1 : (s8)cache;
-	ret = spt_cursor_protect_next(&c->c, len, &op, &ps, &pe);
+	ret = spt_space_cursor_protect_next(&c->sc, len, &op, &ps, &pe);
 	if (ret > 0) {
 		if (start)
 			*start = ps;

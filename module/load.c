@@ -9,14 +9,15 @@
  * the no-flush bit flushes it), runs a bounded program, and writes the saved
  * CR3 back exactly. Nothing in between schedules or returns to user mode.
  *
- * While the window runs, the space is in s->loaded: unmap/protect from other
- * CPUs then send a flush IPI to this CPU, which is taken only once
- * interrupts are on again, and nothing they unlinked goes back to the pool
- * before that (flush.c). So that the MMU never uses a translation older than
- * the table the software walker reads, every access op first opens a read
- * cursor over its page (no change to that page can happen while it is
- * held) and compares the table's flush generation (spt_pt_tlb_gen()) with
- * the one this window last flushed at: if another CPU changed anything
+ * While the window runs, the space counts its CPU as loaded
+ * (spt_space_load_begin): unmap/protect from other CPUs then send a flush
+ * IPI to this CPU, which is taken only once interrupts are on again, and
+ * nothing they unlinked goes back to the pool before that (flush.c). So
+ * that the MMU never uses a translation older than the table the software
+ * walker reads, every access op first holds its page under a read cursor
+ * (spt_space_load_page: no change to that page can happen meanwhile) and
+ * compares the table's flush generation with the one this window last
+ * flushed at: if another CPU changed anything
  * since, the window invalidates locally before the access. The window's own
  * UNMAP/PROTECT/MAP invalidate locally by reloading CR3.
  */
@@ -143,7 +144,7 @@ static int spt_load_op_check(const struct spt_load_op *op)
 
 /* The software walker's view of @va: the leaf, or where the walk ends. */
 static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
-			     struct spt_load_op *op, struct spt_query *q)
+			     struct spt_load_op *op, const struct spt_query *q)
 {
 	u32 fault = 0;
 
@@ -162,25 +163,6 @@ static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
 	op->out_fault = fault;
 }
 
-/*
- * Make this CPU's TLB agree with the table for what the cursor @c holds:
- * if any change needing a flush was made since the window last flushed,
- * flush now. Under @c nothing it covers can change until it is dropped.
- */
-static void spt_window_sync_tlb(struct spt_window *w)
-{
-	int gen = spt_pt_tlb_gen(&w->s->pt);
-
-#ifdef SPT_PLANT_STALE
-	/* Planted bug (scripts/plant-check): windows keep stale entries. */
-	return;
-#endif
-	if (gen != w->tlb_gen) {
-		w->tlb_gen = gen;
-		native_write_cr3(w->s->pt.root_pa);
-	}
-}
-
 /* Execute the stub at @op->va, in the frame the cursor's query found. */
 static void spt_load_fetch(struct spt_load_op *op, const struct spt_query *q)
 {
@@ -193,32 +175,28 @@ static void spt_load_fetch(struct spt_load_op *op, const struct spt_query *q)
 	op->out_status = SPT_LOAD_OK;
 }
 
-static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
+struct spt_load_access_ctx {
+	struct spt_window *w;
+	struct spt_load_op *op;
+};
+
+/*
+ * Called with the page's node held (spt_space_load_page): the walker, the
+ * stub we write and the MMU all see one table, and the TLB was brought in
+ * line with it first.
+ */
+static void spt_load_access_page(const struct spt_query *q, void *arg)
 {
-	u64 page = ALIGN_DOWN(op->va, PAGE_SIZE);
-	struct spt_cursor c;
-	struct spt_query q;
+	struct spt_load_access_ctx *ctx = arg;
+	struct spt_load_op *op = ctx->op;
 	bool predicted_ok;
 	int hw;
 
-	/*
-	 * Hold the page's node for the whole op: the walker, the stub we
-	 * write and the MMU all see one table, and the TLB is brought in
-	 * line with it first.
-	 */
-	if (spt_cursor_new(&c, &w->s->pt, page, page + PAGE_SIZE)) {
-		op->out_status = SPT_LOAD_ERROR;
-		op->out_errno = EINVAL;
-		return;
-	}
-	/* Cannot fail: the cursor is at the start of its one-page range. */
-	spt_cursor_query(&c, &q);
-	spt_window_sync_tlb(w);
-	spt_load_predict(w->s, op->va, op->op, op, &q);
+	spt_load_predict(ctx->w->s, op->va, op->op, op, q);
 	predicted_ok = !op->out_fault;
 
-	if (predicted_ok && !q.item.tracked &&
-	    (op->op == SPT_LOAD_OP_FETCH || !w->phys_ok)) {
+	if (predicted_ok && !q->item.tracked &&
+	    (op->op == SPT_LOAD_OP_FETCH || !ctx->w->phys_ok)) {
 		/*
 		 * Raw physical memory: never executed (we write the stub
 		 * only into frames of our own), and read or written only
@@ -228,7 +206,7 @@ static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
 		op->out_errno = op->op == SPT_LOAD_OP_FETCH ? EACCES : EPERM;
 	} else if (op->op == SPT_LOAD_OP_FETCH) {
 		if (predicted_ok)
-			spt_load_fetch(op, &q);
+			spt_load_fetch(op, q);
 		else
 			op->out_status = SPT_LOAD_PREDICTED;
 	} else {
@@ -240,74 +218,46 @@ static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
 		if (!hw != predicted_ok)
 			op->out_fault |= SPT_FAULT_MISMATCH;
 	}
-	spt_cursor_drop(&c);
+}
+
+static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
+{
+	struct spt_load_access_ctx ctx = { .w = w, .op = op };
+
+	if (spt_space_load_page(w->s, op->va, &w->tlb_gen,
+				spt_load_access_page, &ctx)) {
+		op->out_status = SPT_LOAD_ERROR;
+		op->out_errno = EINVAL;
+	}
 }
 
 static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
 			    u32 idx)
 {
-	struct spt_cursor c;
-	long n = 0;
+	struct spt_prop prop = { .flags = op->prot };
+	u64 n = 0;
 	int ret;
 
-	ret = spt_cursor_mut_new(&c, &w->s->pt, op->va, op->va + op->length,
-				 &w->fl);
-	if (ret)
-		goto out;
 	if (op->op == SPT_LOAD_OP_UNMAP) {
-		n = spt_cursor_unmap(&c, op->length);
-		ret = n < 0 ? n : 0;
+		ret = spt_space_unmap_nosleep(w->s, op->va, op->length, &w->fl,
+					      &n, NULL);
 	} else if (op->op == SPT_LOAD_OP_PROTECT) {
 		struct spt_prot_op pop = {
 			.set = op->prot,
 			.clear = SPT_PROT_SETTABLE,
 			.cache = -1,
 		};
-		u64 ps, pe;
 
-		while (spt_cursor_va(&c) < op->va + op->length) {
-			ret = spt_cursor_protect_next(&c, op->va + op->length -
-						      spt_cursor_va(&c), &pop,
-						      &ps, &pe);
-			if (ret <= 0)
-				break;
-			n++;
-		}
-		ret = min(ret, 0);
+		ret = spt_space_protect_nosleep(w->s, op->va, op->length, &pop,
+						&w->fl, &n, NULL, NULL);
 	} else {
-		struct spt_prop prop = { .flags = op->prot };
-		u64 i, nr = op->length >> PAGE_SHIFT;
-
 		/* Like SPT_IOCTL_MAP without SPT_MAP_REPLACE. */
-		if (spt_cursor_find_next(&c, op->length)) {
-			ret = -EEXIST;
-			nr = 0;
-		} else {
-			ret = spt_cursor_jump(&c, op->va);
-			if (ret)
-				nr = 0;
-		}
-		for (i = 0; i < nr; i++) {
-			struct spt_item item = {
-				.pa = w->frames[idx][i], .level = 1,
-				.tracked = true,
-			};
-
-			ret = spt_cursor_map(&c, &item, &prop, NULL);
-			if (ret)
-				break;
-			w->frames[idx][i] = 0;	/* the mapping owns it now */
-			n++;
-		}
+		ret = spt_space_map_frames_nosleep(w->s, op->va, w->frames[idx],
+						   op->length >> PAGE_SHIFT, 1,
+						   &prop, false, &w->fl, &n);
 	}
-	spt_cursor_drop(&c);
-out:
-	/*
-	 * Whatever changed: drop this CPU's translations of PCID 0. Changes
-	 * counted up to the generation read first are covered by this flush.
-	 */
-	w->tlb_gen = spt_pt_tlb_gen(&w->s->pt);
-	native_write_cr3(w->s->pt.root_pa);
+	/* Whatever changed: drop this CPU's translations of PCID 0. */
+	spt_space_load_cr3(w->s, &w->tlb_gen);
 	op->out_value = n;
 	if (ret) {
 		op->out_status = SPT_LOAD_ERROR;
@@ -330,8 +280,7 @@ static int spt_window_run(void *arg)
 	saved_cr3 = __read_cr3();
 	t0 = local_clock();
 	/* The CR3 write flushes PCID 0: nothing older than tlb_gen stays. */
-	w->tlb_gen = spt_pt_tlb_gen(&w->s->pt);
-	native_write_cr3(w->s->pt.root_pa);
+	spt_space_load_cr3(w->s, &w->tlb_gen);
 	spt_fail_proxy_begin(w->caller);
 	w->status = SPT_LOAD_DONE;
 	for (i = 0; i < w->nr_ops; i++) {
@@ -417,7 +366,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 		.s = s, .ops = ops, .nr_ops = req->nr_ops,
 		.caller = current, .phys_ok = req->phys_ok,
 	};
-	struct spt_space_event ev = { .space_id = s->id };
+	struct spt_space_event ev = { .space_id = spt_space_id(s) };
 	u32 i, cpu;
 	int ret;
 
@@ -455,14 +404,13 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 		cpus_read_unlock();
 		goto out;
 	}
-	cpumask_set_cpu(cpu, s->loaded);
-	smp_mb__after_atomic();	/* pairs with the unmappers' mask read */
-	trace_spt_load_begin(s->id, cpu, w.nr_ops);
+	spt_space_load_begin(s, cpu);
+	trace_spt_load_begin(ev.space_id, cpu, w.nr_ops);
 	ret = smp_call_on_cpu(cpu, spt_window_run, &w, false);
-	cpumask_clear_cpu(cpu, s->loaded);
+	spt_space_load_end(s, cpu);
 	cpus_read_unlock();
-	trace_spt_load_end(s->id, cpu, w.ops_run, w.faults, w.status, w.ns,
-			   ret);
+	trace_spt_load_end(ev.space_id, cpu, w.ops_run, w.faults, w.status,
+			   w.ns, ret);
 	if (ret)
 		goto out;
 

@@ -8,7 +8,7 @@
 #include <linux/atomic.h>
 
 #include "shadowpt.h"
-#include "space.h"
+#include "space_internal.h"
 #include "quota.h"
 
 void spt_quota_init(struct spt_space *s, u64 limit_frames)

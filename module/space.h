@@ -1,43 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Spaces: a page table with an id, a lifetime and limits, and the
- * operations on it (space.c), with its quota (quota.h). The faces reach
- * a space's table through these functions; what happens to spaces reaches
+ * Spaces: a page table with an id, a lifetime and limits (space.c), the
+ * operations on it (space_ops.c, space_cursor.c), with its quota
+ * (quota.h). The faces reach a space only through these functions (struct
+ * spt_space is private: space_internal.h); what happens to spaces reaches
  * the faces through the events of space_events.h.
  */
 #ifndef SPT_SPACE_H
 #define SPT_SPACE_H
 
 #include <linux/types.h>
-#include <linux/refcount.h>
-#include <linux/rwsem.h>
-#include <linux/cpumask.h>
-#include <linux/atomic.h>
 
 #include "core/pt.h"
 
 struct file;
-
-struct spt_space {
-	u32 id;
-	u32 flags;			/* SPT_SPACE_FD_OWNED */
-	pid_t owner_pid;
-	struct file *owner_file;	/* fd-owned: the creating file */
-	refcount_t ref;			/* lookups and the id table */
-	/*
-	 * Operations hold it for reading (cursors do the range locking);
-	 * destroy takes it for writing, so it waits for every operation.
-	 */
-	struct rw_semaphore rwsem;
-	bool dead;
-	struct spt_pt pt;
-	u64 kernel_top[SPT_NR_ENTRIES];	/* the kernel half it was given */
-	/* 4 KiB pool frames mapped (or held to map): written by quota.c */
-	atomic64_t data_frames;
-	/* space_mb at creation: of data frames, and of page-table nodes */
-	u64 limit_frames;
-	cpumask_var_t loaded;		/* CPUs that have it in CR3 now */
-};
+struct spt_space;
 
 /* The module-wide id table: destroy what is left (module exit). */
 void spt_spaces_exit(void);
@@ -65,6 +42,25 @@ u32 spt_space_count(void);
  * reference held and sets *@id to its id, or NULL.
  */
 struct spt_space *spt_space_next(u32 *id);
+
+/* What never changes after creation. */
+u32 spt_space_id(const struct spt_space *s);
+unsigned int spt_space_levels(const struct spt_space *s);
+
+/* A space's description and counters, read together (not atomically). */
+struct spt_space_snap {
+	u32 id;
+	u32 flags;			/* SPT_SPACE_FD_OWNED */
+	pid_t owner_pid;
+	unsigned int levels;
+	u64 root_pa;
+	u64 data_frames;		/* charged to its quota */
+	u64 limit_frames;
+	u64 node_frames;		/* page-table nodes, root included */
+	u64 loaded_cpus;		/* CPUs 0..63 that have it loaded */
+};
+
+void spt_space_snap(const struct spt_space *s, struct spt_space_snap *snap);
 
 /*
  * Take the space for an operation (its rwsem for reading): -ENOENT if it is
@@ -105,6 +101,87 @@ unsigned long spt_space_counts(struct spt_space *s,
 int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
 			 int (*fn)(const struct spt_query *q, void *arg),
 			 void *arg);
+
+/*
+ * For load windows (load.c), on the window's CPU with interrupts off,
+ * between spt_space_enter() and spt_space_leave(); nothing here sleeps
+ * (nodes come from what the pool reserved beforehand).
+ *
+ * spt_space_load_begin/end: @cpu has the space in CR3 from now on / no
+ * longer (flush.c sends the TLB flushes of changes to those CPUs).
+ * spt_space_load_cr3: write the space's root to CR3 with PCID 0 (which
+ * flushes PCID 0) and set *@tlb_gen to the table's flush generation from
+ * before the write.
+ * spt_space_load_page: hold @va's page under a read cursor (no change to
+ * it can happen meanwhile), bring this CPU's TLB in line with the table
+ * (CR3 written again if the generation moved since *@tlb_gen), and call
+ * @fn with the page's mapping. 0, or the cursor's error (@fn not called).
+ */
+void spt_space_load_begin(struct spt_space *s, unsigned int cpu);
+void spt_space_load_end(struct spt_space *s, unsigned int cpu);
+void spt_space_load_cr3(struct spt_space *s, int *tlb_gen);
+int spt_space_load_page(struct spt_space *s, u64 va, int *tlb_gen,
+			void (*fn)(const struct spt_query *q, void *arg),
+			void *arg);
+
+/*
+ * One change under one mutable cursor over [va, va + len), its unlinked
+ * frames and nodes queued on @fl (for spt_flush_finish()), without
+ * sleeping: a load window's op, and each slice of spt_space_unmap(),
+ * spt_space_protect() and a tracked spt_space_map(). *@count grows by
+ * the leaves unmapped, protected or mapped. On an error, *@stop (if not
+ * NULL) is where the change stopped; else it is va + len.
+ *
+ * spt_space_map_frames_nosleep maps the @nr frames of @pas, of @level,
+ * one after the other from @va on (len: their size), only if nothing is
+ * mapped there unless @replace (else -EEXIST, nothing mapped); the entry
+ * of each frame mapped is set to 0 (the mapping owns it now).
+ */
+int spt_space_unmap_nosleep(struct spt_space *s, u64 va, u64 len,
+			    struct spt_flusher *fl, u64 *count, u64 *stop);
+int spt_space_protect_nosleep(struct spt_space *s, u64 va, u64 len,
+			      const struct spt_prot_op *op,
+			      struct spt_flusher *fl, u64 *count,
+			      unsigned int *level, u64 *stop);
+int spt_space_map_frames_nosleep(struct spt_space *s, u64 va, u64 *pas,
+				 unsigned int nr, unsigned int level,
+				 const struct spt_prop *prop, bool replace,
+				 struct spt_flusher *fl, u64 *count);
+
+/*
+ * A cursor over [start, end) of a space, for the in-kernel API: the
+ * core's cursor (core/pt.h) with the space entered for its lifetime, and
+ * for a mutable one a flusher (its changes are flushed on close). Open
+ * may sleep; every other call does not, until close (which may).
+ */
+struct spt_space_cursor {
+	struct spt_cursor c;
+	struct spt_flusher fl;
+	struct spt_space *s;
+	bool mut;
+};
+
+/*
+ * Enter @s and open the cursor; a mutable one first reserves @reserve
+ * pool frames for nodes. 0 or -errno (nothing held).
+ */
+int spt_space_cursor_open(struct spt_space_cursor *sc, struct spt_space *s,
+			  u64 start, u64 end, bool mut, unsigned int reserve);
+/* Drop the cursor, flush what it changed, and leave the space. */
+void spt_space_cursor_close(struct spt_space_cursor *sc);
+u64 spt_space_cursor_va(const struct spt_space_cursor *sc);
+u64 spt_space_cursor_end(const struct spt_space_cursor *sc);
+int spt_space_cursor_query(struct spt_space_cursor *sc, struct spt_query *q);
+bool spt_space_cursor_find_next(struct spt_space_cursor *sc, u64 len);
+int spt_space_cursor_jump(struct spt_space_cursor *sc, u64 va);
+/* Map @item at the cursor: -EEXIST over a mapping unless @replace. */
+int spt_space_cursor_map(struct spt_space_cursor *sc,
+			 const struct spt_item *item,
+			 const struct spt_prop *prop, bool replace);
+long spt_space_cursor_unmap(struct spt_space_cursor *sc, u64 len);
+int spt_space_cursor_protect_next(struct spt_space_cursor *sc, u64 len,
+				  const struct spt_prot_op *op, u64 *start,
+				  u64 *end);
 
 /* Is [va, va + len) a valid, aligned, non-empty user-half range? */
 bool spt_range_ok(u64 va, u64 len, u64 align);

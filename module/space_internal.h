@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The inside of a space, for the space files (space.c, space_ops.c,
+ * space_cursor.c, quota.c) and flush.c only. The faces see struct
+ * spt_space as an opaque type and use the functions of space.h.
+ */
+#ifndef SPT_SPACE_INTERNAL_H
+#define SPT_SPACE_INTERNAL_H
+
+#include <linux/types.h>
+#include <linux/refcount.h>
+#include <linux/rwsem.h>
+#include <linux/cpumask.h>
+#include <linux/atomic.h>
+
+#include "core/pt.h"
+#include "space.h"
+
+struct file;
+
+struct spt_space {
+	u32 id;
+	u32 flags;			/* SPT_SPACE_FD_OWNED */
+	pid_t owner_pid;
+	struct file *owner_file;	/* fd-owned: the creating file */
+	refcount_t ref;			/* lookups and the id table */
+	/*
+	 * Operations hold it for reading (cursors do the range locking);
+	 * destroy takes it for writing, so it waits for every operation.
+	 */
+	struct rw_semaphore rwsem;
+	bool dead;
+	struct spt_pt pt;
+	u64 kernel_top[SPT_NR_ENTRIES];	/* the kernel half it was given */
+	/* 4 KiB pool frames mapped (or held to map): written by quota.c */
+	atomic64_t data_frames;
+	/* space_mb at creation: of data frames, and of page-table nodes */
+	u64 limit_frames;
+	cpumask_var_t loaded;		/* CPUs that have it in CR3 now */
+};
+
+/*
+ * Is [va, va + @len) empty, va being the position of the cursor @c? 0
+ * with the cursor back at va, -EEXIST if anything is mapped there, or
+ * what the jump back returned. Under a mutable cursor, whose locks keep
+ * every other cursor out of its range, nothing can be mapped between this
+ * check and the map that follows: the one "map only if empty" of every
+ * map (space_ops.c).
+ */
+int spt_space_expect_empty(struct spt_cursor *c, u64 len);
+
+#endif /* SPT_SPACE_INTERNAL_H */
