@@ -20,7 +20,7 @@
  */
 #include "internal.h"
 
-struct spt_check {
+struct spt_checker {
 	struct spt_walk walk;
 	struct spt_pt *pt;
 	const struct spt_cfg *cfg;
@@ -34,15 +34,15 @@ struct spt_check {
 	unsigned int present[SPT_MAX_LEVELS];
 };
 
-static inline struct spt_check *spt_check_of(struct spt_walk *w)
+static inline struct spt_checker *spt_check_of(struct spt_walk *w)
 {
-	return container_of(w, struct spt_check, walk);
+	return container_of(w, struct spt_checker, walk);
 }
 
 /* Record the first violation (at the entry for @va in a node of @level). */
 #define spt_check_fail(ck, va, level, fmt, ...)				\
 ({									\
-	struct spt_check *__ck = (ck);					\
+	struct spt_checker *__ck = (ck);					\
 									\
 	if (!__ck->err && __ck->msg && __ck->msg_len)			\
 		snprintf(__ck->msg, __ck->msg_len,			\
@@ -53,7 +53,7 @@ static inline struct spt_check *spt_check_of(struct spt_walk *w)
 	-EUCLEAN;							\
 })
 
-static int spt_check_leaf(struct spt_check *ck, u64 pte, unsigned int level,
+static int spt_check_leaf(struct spt_checker *ck, u64 pte, unsigned int level,
 			  u64 va)
 {
 	const struct spt_cfg *cfg = ck->cfg;
@@ -108,7 +108,7 @@ static int spt_check_leaf(struct spt_check *ck, u64 pte, unsigned int level,
 static int spt_check_leaf_entry(struct spt_walk *w, struct spt_entry *e,
 				u64 va)
 {
-	struct spt_check *ck = spt_check_of(w);
+	struct spt_checker *ck = spt_check_of(w);
 	unsigned int level = e->level;
 
 	ck->present[level - 1]++;
@@ -125,7 +125,7 @@ static int spt_check_hole(struct spt_walk *w, struct spt_entry *e, u64 va)
 static int spt_check_enter(struct spt_walk *w, struct spt_entry *e,
 			   struct spt_node *child, u64 va)
 {
-	struct spt_check *ck = spt_check_of(w);
+	struct spt_checker *ck = spt_check_of(w);
 	const struct spt_cfg *cfg = ck->cfg;
 	unsigned int level = e->level;
 	u64 need = SPT_PTE_P | SPT_PTE_RW | SPT_PTE_US;
@@ -171,7 +171,7 @@ static int spt_check_enter(struct spt_walk *w, struct spt_entry *e,
 }
 
 /* A node's count of children against what pass 1 found in it. */
-static int spt_check_count(struct spt_check *ck, const struct spt_node *node,
+static int spt_check_count(struct spt_checker *ck, const struct spt_node *node,
 			   u64 base, bool root)
 {
 	unsigned int level = node->level, present = ck->present[level - 1];
@@ -216,7 +216,7 @@ static int spt_settle_enter(struct spt_walk *w, struct spt_entry *e,
 /* Pass 2: compare a tallied frame's refcount, at its first leaf. */
 static int spt_settle_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
 {
-	struct spt_check *ck = spt_check_of(w);
+	struct spt_checker *ck = spt_check_of(w);
 	unsigned int level = e->level;
 	u64 pte = e->pte, lpa, hpa;
 	struct spt_meta *m;
@@ -263,7 +263,7 @@ int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 {
 	const struct spt_cfg *cfg = pt->cfg;
 	unsigned int levels = cfg->levels, i;
-	struct spt_check ck = {
+	struct spt_checker ck = {
 		.walk = { .ops = &spt_check_ops, .pt = pt },
 		.pt = pt, .cfg = cfg, .expect_refs = expect_refs,
 		.handles = handles, .arg = arg, .msg = msg, .msg_len = msg_len,

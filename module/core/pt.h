@@ -15,6 +15,7 @@
 #define SPT_CORE_PT_H
 
 #include "../env/spt_env.h"
+#include <linux/shadowpt.h>
 #include "../frame/pool.h"
 
 #define SPT_PAGE_SHIFT		12
@@ -39,17 +40,11 @@ enum spt_cache {
 };
 
 /*
- * Page property flags (struct spt_prop.flags): the uAPI's SPT_PROT_* bits,
- * defined here with the same tokens as in uapi/linux/shadowpt.h (which the
- * portable core does not include), so that a file that sees both gets a
- * redefinition error if they ever differ. Present implies readable.
+ * Page property flags (struct spt_prop.flags) are the uAPI's SPT_PROT_*
+ * bits (uapi/linux/shadowpt.h, a header with no dependencies that the core
+ * may include): present implies readable; GLOBAL is refused by the uAPI;
+ * ACCESSED and DIRTY are set by hardware (DIRTY on leaves only).
  */
-#define SPT_PROT_WRITE		(1U << 0)	/* RW set */
-#define SPT_PROT_EXEC		(1U << 1)	/* NX clear */
-#define SPT_PROT_USER		(1U << 2)	/* U/S set */
-#define SPT_PROT_GLOBAL		(1U << 3)	/* G; refused by the uAPI */
-#define SPT_PROT_ACCESSED	(1U << 4)	/* set by hardware */
-#define SPT_PROT_DIRTY		(1U << 5)	/* set by hardware (leaves) */
 #define SPT_PROT_ALL		0x3fU
 
 struct spt_prop {

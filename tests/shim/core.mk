@@ -4,7 +4,7 @@
 # bench/host/ with -O2): its sources, the user-space shim, and the include
 # paths. Set TOP (the repository root) before including this file.
 
-CPPFLAGS += -I$(TOP)/module -I$(TOP)/tests/shim
+CPPFLAGS += -I$(TOP)/module -I$(TOP)/uapi -I$(TOP)/tests/shim
 # The kernel does not warn of unused parameters either: the walker's
 # actions (core/node.h) share one signature and use what they need.
 CFLAGS += -Wno-unused-parameter
