@@ -42,7 +42,7 @@ static inline struct spt_checker *spt_check_of(struct spt_walk *w)
 /* Record the first violation (at the entry for @va in a node of @level). */
 #define spt_check_fail(ck, va, level, fmt, ...)				\
 ({									\
-	struct spt_checker *__ck = (ck);					\
+	struct spt_checker *__ck = (ck);				\
 									\
 	if (!__ck->err && __ck->msg && __ck->msg_len)			\
 		snprintf(__ck->msg, __ck->msg_len,			\
