@@ -26,7 +26,7 @@
  * (the DESTROYING event, sent before the space's rwsem is taken: the
  * removal waits for reads in progress), and then tears the table down;
  * a reader still holding the file open is refused by debugfs (EIO) or, if
- * it got in before, by spt_space_walk_slice (ENOENT) - never handed a
+ * it got in before, by spt_space_walk (ENOENT) - never handed a
  * freed table.
  */
 #include <linux/debugfs.h>

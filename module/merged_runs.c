@@ -2,7 +2,7 @@
 /*
  * Merged runs of a space's mappings, for the listings of the faces (see
  * merged_runs.h). The walk holds one read cursor over a slice of at most
- * 2 MiB at a time (spt_space_walk_slice) and reschedules between slices,
+ * 2 MiB at a time (spt_space_walk) and reschedules between slices,
  * so a listing never keeps more than a node or two locked, and a run may
  * be merged across slices. A run is cut at SPT_RUN_MAX_PAGES leaves, so that
  * a caller that must produce a run in bounded time (a netlink message)
@@ -66,17 +66,16 @@ int spt_merged_runs_walk(struct spt_space *s, u64 *va, u64 end,
 			 void *arg)
 {
 	struct spt_runs_ctx ctx = { .run = run, .emit = emit, .arg = arg };
-	unsigned int slices = 0;
+	struct spt_listing l = {
+		.va = *va, .end = end, .max_slices = max_slices,
+		.fn = spt_runs_leaf, .arg = &ctx,
+	};
 	int ret;
 
-	while (*va < end) {
-		if (max_slices && slices++ == max_slices)
-			return -EAGAIN;
-		ret = spt_space_walk_slice(s, va, end, spt_runs_leaf, &ctx);
-		if (ret)
-			return ret;
-		cond_resched();
-	}
+	ret = spt_space_walk(s, &l);
+	*va = l.va;
+	if (ret)
+		return ret;
 	if (spt_run_pending(run)) {
 		ret = emit(run, arg);
 		if (ret)

@@ -30,7 +30,7 @@ static inline bool spt_run_pending(const struct spt_run *r)
 
 /*
  * Walk the leaves of [*va, end) of @s in order, in slices of at most 2 MiB
- * (spt_space_walk_slice: one read cursor each, rescheduling between them),
+ * (spt_space_walk: one read cursor each, rescheduling between them),
  * merging them into @run (pending across calls: a caller that resumes
  * passes the same @run and *va back). A run holds at most
  * SPT_RUN_MAX_PAGES leaves. Every run that is complete (the next leaf does

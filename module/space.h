@@ -88,19 +88,26 @@ unsigned long spt_space_counts(struct spt_space *s,
 			       struct spt_pt_counts *counts);
 
 /*
- * One bounded step of a walk over the mappings of [*va, end): the leaves
- * in the slice of at most 2 MiB that starts at *va, in order, under one
- * read cursor, calling @fn for each (also for a leaf that begins before
- * *va or ends past the slice). Returns 0 with *va advanced past the slice
- * (past a leaf or an absent entry that reaches further, at most to end);
- * what @fn returned if non-zero, with *va the start of that leaf (at least
- * the old *va), where the next step resumes; or -ENOENT if the space is
- * being destroyed. The caller loops until *va == end, and may reschedule
- * between steps.
+ * A walk over the mappings of [va, end), in slices of at most 2 MiB, each
+ * under one read cursor and with the space entered for it alone;
+ * rescheduling between slices. @fn is called for each leaf in order (also
+ * for one that begins before va or ends past a slice).
  */
-int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
-			 int (*fn)(const struct spt_query *q, void *arg),
-			 void *arg);
+struct spt_listing {
+	u64 va, end;		/* va advances as the walk goes */
+	unsigned int max_slices;	/* at most this many now; 0: no limit */
+	unsigned long slices;	/* slices walked: grows */
+	int (*fn)(const struct spt_query *q, void *arg);
+	void *arg;
+};
+
+/*
+ * Returns 0 with va == end; -EAGAIN after max_slices slices, with va where
+ * the next call resumes; what @fn returned if non-zero, with va the start
+ * of that leaf (the next call gives it to @fn again); or -ENOENT if the
+ * space is being destroyed.
+ */
+int spt_space_walk(struct spt_space *s, struct spt_listing *l);
 
 /*
  * For load windows (load.c), on the window's CPU with interrupts off,

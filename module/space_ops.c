@@ -3,12 +3,16 @@
  * The operations on a space: map, unmap, protect, query, read/write,
  * the listings' walk, the counts and the check.
  *
- * Long operations are cut into slices so that no cursor (whose node locks
- * are bit spinlocks: preemption off) is held for long: tracked maps one
- * 2 MiB slice at a time, with the slice's frames allocated (and zeroed)
- * before its cursor is opened; unmap and protect one 1 GiB-aligned slice at
- * a time, so that no slice boundary ever splits a leaf that the operation
- * covers whole. Between slices: cond_resched() and a signal check (EINTR,
+ * Every long operation runs on one iterator, spt_slices_run(), which
+ * cuts its range into aligned slices so that no cursor (whose node locks
+ * are bit spinlocks: preemption off) is held for long, and each operation
+ * is an action on one slice: tracked maps 2 MiB at a time, with the
+ * slice's frames allocated (and zeroed) before its cursor is opened;
+ * untracked maps, unmap and protect 1 GiB at a time, so that no slice
+ * boundary ever splits a leaf that the operation covers whole (unmap and
+ * protect start each slice at the next mapping); reads and writes 64 KiB
+ * through a bounce buffer; listings 2 MiB under a read cursor. Between
+ * slices: cond_resched() and, except in listings, a signal check (EINTR,
  * with the progress reported).
  */
 #include <linux/slab.h>
@@ -29,7 +33,7 @@
 #include "trace.h"
 
 /*
- * Listings (spt_space_walk_slice, spt_space_counts) hold one read cursor
+ * Listings (spt_space_walk, spt_space_counts) hold one read cursor
  * over at most this much at a time: a cursor locks every node below its
  * guard that meets its range, with preemption off, so a slice locks at
  * most one node of 4 KiB leaves and its parent, and looks at no more than
@@ -214,6 +218,86 @@ int spt_space_map_frames_nosleep(struct spt_space *s, u64 va, u64 *pas,
 	return ret;
 }
 
+/*
+ * The one loop of every long operation: [*va, end) one slice at a time.
+ * Slices are aligned to @size (a power of two), so that no slice boundary
+ * splits a leaf an operation covers whole. @do_slice does [*va, slice_end)
+ * and leaves *va where it stopped: at or past slice_end when it is done
+ * (an action may skip further, never past @end), earlier on an error or
+ * when it asks to stop (a positive return).
+ */
+struct spt_slicing {
+	u64 size;
+	/* Each slice starts at the next mapping: holes cost no cursor. */
+	bool from_mapped;
+	/*
+	 * A listing enters the space for each slice (an operation holds it
+	 * throughout), is not interrupted by signals, and gives -EAGAIN
+	 * after @max slices (0: no limit).
+	 */
+	bool listing;
+	unsigned int max;
+	int (*do_slice)(struct spt_space *s, u64 *va, u64 slice_end,
+			void *arg);
+};
+
+static int spt_slices_run(struct spt_space *s, u64 *va, u64 end,
+			  const struct spt_slicing *how, void *arg)
+{
+	unsigned int n = 0;
+	int ret = 0;
+
+	while (*va < end) {
+		if (how->listing) {
+			if (how->max && n++ == how->max)
+				return -EAGAIN;
+			ret = spt_space_enter(s);
+			if (ret)
+				break;
+		}
+		if (how->from_mapped)
+			*va = spt_next_mapped(s, *va, end);
+		if (*va < end)
+			ret = how->do_slice(s, va,
+					    min(ALIGN_DOWN(*va, how->size) +
+						how->size, end), arg);
+		if (how->listing)
+			spt_space_leave(s);
+		*va = min(*va, end);
+		if (ret || *va >= end)
+			break;
+		if (how->listing)
+			cond_resched();
+		else
+			ret = spt_between_slices();
+		if (ret)
+			break;
+	}
+	return ret;
+}
+
+/* What a change did: leaves, the largest level, its frames to flush. */
+struct spt_change {
+	struct spt_flusher fl;
+	u64 start;		/* of the range */
+	u64 count;		/* leaves mapped, unmapped or changed */
+	unsigned int level;	/* the largest leaf level among them */
+	bool expect_empty;	/* EEXIST if anything is mapped there */
+	u32 flags;		/* map: SPT_MAP_* */
+	u64 phys;		/* map: the physical base */
+	const struct spt_prop *prop;
+	const struct spt_prot_op *op;	/* protect */
+	struct spt_map_slice *w;	/* tracked map: the slice's frames */
+};
+
+static void spt_change_add(struct spt_change *ch, unsigned int level,
+			   u64 leaves)
+{
+	ch->count += leaves;
+	if (leaves)
+		ch->level = max(ch->level, level);
+}
+
 /* Unmap [va, va + len) and give its frames back now. */
 static int spt_slice_clear(struct spt_space *s, u64 va, u64 len)
 {
@@ -230,25 +314,28 @@ static int spt_slice_clear(struct spt_space *s, u64 va, u64 len)
 }
 
 struct spt_map_slice {
-	u64 va, len;
-	unsigned int level;	/* leaf level for tracked frames */
 	u64 pas[SZ_2M / PAGE_SIZE];
 	unsigned int nr;
 };
 
-/* Map one slice of tracked frames; *done grows by what was mapped. */
-static int spt_map_tracked_slice(struct spt_space *s,
-				 struct spt_map_slice *w,
-				 const struct spt_prop *prop, bool replace,
-				 struct spt_flusher *fl, u64 *done)
+/* Tracked map, one slice of at most 2 MiB: frames first, then a cursor. */
+static int spt_map_tracked_slice(struct spt_space *s, u64 *va, u64 end,
+				 void *arg)
 {
-	u64 step = spt_level_size(w->level);
-	u64 mapped = 0;
+	struct spt_change *ch = arg;
+	struct spt_map_slice *w = ch->w;
+	bool replace = ch->flags & SPT_MAP_REPLACE;
+	unsigned int level = 1;
+	u64 len = end - *va, step, mapped = 0;
 	unsigned int i;
 	int ret = 0;
 
+	if (ch->flags & SPT_MAP_2M ||
+	    (ch->flags & SPT_MAP_LARGEST && len == SZ_2M))
+		level = 2;
+	step = spt_level_size(level);
 	w->nr = 0;
-	if (!spt_quota_charge(s, w->len >> PAGE_SHIFT)) {
+	if (!spt_quota_charge(s, len >> PAGE_SHIFT)) {
 		/*
 		 * At the limit, a replacing map first gives back what the
 		 * slice held, so that replacing never needs more room
@@ -256,14 +343,14 @@ static int spt_map_tracked_slice(struct spt_space *s,
 		 */
 		if (!replace)
 			return -ENOSPC;
-		ret = spt_slice_clear(s, w->va, w->len);
+		ret = spt_slice_clear(s, *va, len);
 		if (ret)
 			return ret;
-		if (!spt_quota_charge(s, w->len >> PAGE_SHIFT))
+		if (!spt_quota_charge(s, len >> PAGE_SHIFT))
 			return -ENOSPC;
 	}
-	for (i = 0; i < w->len / step; i++) {
-		ret = spt_pool_alloc(spt_pool, SPT_USAGE_DATA, w->level, false,
+	for (i = 0; i < len / step; i++) {
+		ret = spt_pool_alloc(spt_pool, SPT_USAGE_DATA, level, false,
 				     &w->pas[i]);
 		if (ret)
 			goto out;
@@ -273,16 +360,18 @@ static int spt_map_tracked_slice(struct spt_space *s,
 	ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
 	if (ret)
 		goto out;
-	ret = spt_space_map_frames_nosleep(s, w->va, w->pas, w->nr, w->level,
-					   prop, replace, fl, &mapped);
+	ret = spt_space_map_frames_nosleep(s, *va, w->pas, w->nr, level,
+					   ch->prop, replace, &ch->fl,
+					   &mapped);
 	/*
 	 * The quota counts what is mapped: frames this slice replaced stop
 	 * counting now, not when their grace period is over (the pool still
 	 * holds them until then).
 	 */
-	spt_quota_settle(s, fl);
+	spt_quota_settle(s, &ch->fl);
 out:
-	*done += mapped * step;
+	*va += mapped * step;
+	spt_change_add(ch, level, mapped);
 #ifdef SPT_PLANT_LEAK
 	/* Planted bug (scripts/plant-check): one unmapped frame leaks. */
 	if (w->nr > mapped)
@@ -292,215 +381,164 @@ out:
 	 * Frames not mapped go back with their share of the limit, and so
 	 * does the share of those never allocated.
 	 */
-	spt_quota_frames_put(s, w->pas, w->nr, w->level);
-	spt_quota_uncharge(s, (w->len / step - w->nr) * (step >> PAGE_SHIFT));
+	spt_quota_frames_put(s, w->pas, w->nr, level);
+	spt_quota_uncharge(s, (len / step - w->nr) * (step >> PAGE_SHIFT));
 	return ret;
 }
 
-/* What a map did, for its tracepoint: leaves mapped, the largest level. */
-struct spt_map_tally {
-	u64 leaves;
-	unsigned int level;
+/* Untracked map, one slice of at most 1 GiB: the largest leaves that fit. */
+static int spt_map_phys_slice(struct spt_space *s, u64 *va, u64 end,
+			      void *arg)
+{
+	struct spt_change *ch = arg;
+	struct spt_cursor c;
+	int ret;
+
+	if (!spt_quota_nodes_fit(s))
+		return -ENOSPC;
+	ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS + 1);
+	if (ret)
+		return ret;
+	ret = spt_cursor_mut_new(&c, &s->pt, *va, end, &ch->fl);
+	if (ret)
+		return ret;
+	if (!(ch->flags & SPT_MAP_REPLACE))
+		ret = spt_space_expect_empty(&c, end - *va);
+	while (!ret && *va < end) {
+		u64 pa = ch->phys + (*va - ch->start);
+		struct spt_item item = {
+			.pa = pa, .tracked = false,
+			.level = spt_largest_level(*va, pa, end - *va,
+						   spt_machine_phys_max_level),
+		};
+
+		ret = spt_cursor_map(&c, &item, ch->prop, NULL);
+		if (ret)
+			break;
+		*va += spt_level_size(item.level);
+		spt_change_add(ch, item.level, 1);
+	}
+	spt_cursor_drop(&c);
+	return ret;
+}
+
+static int spt_unmap_slice(struct spt_space *s, u64 *va, u64 end, void *arg)
+{
+	struct spt_change *ch = arg;
+	u64 stop = *va;
+	int ret;
+
+	/*
+	 * A split needs one node; keep a few ready. Best effort: with the
+	 * pool full, unmapping whole leaves still works (it is how room is
+	 * made) and only a split fails, ENOMEM.
+	 */
+	spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
+	ret = spt_space_unmap_nosleep(s, *va, end - *va, &ch->fl, &ch->count,
+				      &stop);
+	*va = ret ? stop : end;
+	return ret;
+}
+
+static int spt_protect_slice(struct spt_space *s, u64 *va, u64 end,
+			     void *arg)
+{
+	struct spt_change *ch = arg;
+	u64 stop = *va;
+	int ret;
+
+	spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);	/* as for unmap */
+	ret = spt_space_protect_nosleep(s, *va, end - *va, ch->op, &ch->fl,
+					&ch->count, &ch->level, &stop);
+	*va = ret ? stop : end;
+	return ret;
+}
+
+static const struct spt_slicing spt_map_tracked_slices = {
+	.size = SZ_2M, .do_slice = spt_map_tracked_slice,
 };
 
-static void spt_map_tally_add(struct spt_map_tally *t, unsigned int level,
-			      u64 bytes)
+static const struct spt_slicing spt_map_phys_slices = {
+	.size = SZ_1G, .do_slice = spt_map_phys_slice,
+};
+
+static const struct spt_slicing spt_unmap_slices = {
+	.size = SZ_1G, .from_mapped = true, .do_slice = spt_unmap_slice,
+};
+
+static const struct spt_slicing spt_protect_slices = {
+	.size = SZ_1G, .from_mapped = true, .do_slice = spt_protect_slice,
+};
+
+/*
+ * Run a change over [va, va + len), the space entered for it: *@done is
+ * how much of the range is behind it, also on an error.
+ */
+static int spt_change_run(struct spt_space *s, u64 va, u64 len,
+			  const struct spt_slicing *how,
+			  struct spt_change *ch, u64 *done)
 {
-	if (!bytes)
-		return;
-	t->leaves += bytes / spt_level_size(level);
-	t->level = max(t->level, level);
-}
-
-static int spt_map_tracked(struct spt_space *s, u64 va, u64 len, u32 flags,
-			   const struct spt_prop *prop, struct spt_flusher *fl,
-			   u64 *done, struct spt_map_tally *t)
-{
-	struct spt_map_slice *w;
-	u64 end = va + len;
-	int ret = 0;
-
-	w = spt_kmalloc(sizeof(*w), GFP_KERNEL);
-	if (!w)
-		return -ENOMEM;
-	while (va < end) {
-		u64 slice_end = min(ALIGN_DOWN(va, SZ_2M) + SZ_2M, end);
-		u64 before = *done;
-
-		w->va = va;
-		w->len = slice_end - va;
-		w->level = 1;
-		if (flags & SPT_MAP_2M ||
-		    (flags & SPT_MAP_LARGEST && IS_ALIGNED(va, SZ_2M) &&
-		     w->len == SZ_2M))
-			w->level = 2;
-		ret = spt_map_tracked_slice(s, w, prop,
-					    flags & SPT_MAP_REPLACE, fl, done);
-		spt_map_tally_add(t, w->level, *done - before);
-		if (ret)
-			break;
-		va = slice_end;
-		if (va < end) {
-			ret = spt_between_slices();
-			if (ret)
-				break;
-		}
-	}
-	kfree(w);
-	return ret;
-}
-
-static int spt_map_phys(struct spt_space *s, u64 va, u64 len, u64 phys,
-			bool replace, const struct spt_prop *prop,
-			struct spt_flusher *fl, u64 *done,
-			struct spt_map_tally *t)
-{
-	u64 end = va + len;
-	int ret = 0;
-
-	while (va < end) {
-		u64 slice_end = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
-		struct spt_cursor c;
-
-		if (!spt_quota_nodes_fit(s)) {
-			ret = -ENOSPC;
-			break;
-		}
-		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS + 1);
-		if (ret)
-			break;
-		ret = spt_cursor_mut_new(&c, &s->pt, va, slice_end, fl);
-		if (ret)
-			break;
-		if (!replace)
-			ret = spt_space_expect_empty(&c, slice_end - va);
-		while (!ret && va < slice_end) {
-			u64 pa = phys + *done;
-			struct spt_item item = {
-				.pa = pa, .tracked = false,
-				.level = spt_largest_level(va, pa,
-						slice_end - va,
-						spt_machine_phys_max_level),
-			};
-
-			ret = spt_cursor_map(&c, &item, prop, NULL);
-			if (ret)
-				break;
-			va += spt_level_size(item.level);
-			*done += spt_level_size(item.level);
-			spt_map_tally_add(t, item.level,
-					  spt_level_size(item.level));
-		}
-		spt_cursor_drop(&c);
-		if (ret || va >= end)
-			break;
-		ret = spt_between_slices();
-		if (ret)
-			break;
-	}
-	return ret;
-}
-
-int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 flags, u64 phys,
-		  const struct spt_prop *prop, u64 *mapped)
-{
-	struct spt_map_tally tally = {};
-	struct spt_flusher fl;
+	u64 at = va;
 	bool used;
 	int ret;
 
-	*mapped = 0;
 	ret = spt_space_enter(s);
 	if (ret)
 		return ret;
-	if (!(flags & SPT_MAP_REPLACE)) {
+	if (ch->expect_empty) {
+		/* Checked again under each slice's cursor. */
 		ret = spt_range_used(s, va, len, &used);
 		if (!ret && used)
 			ret = -EEXIST;
 		if (ret)
 			goto out;
 	}
-	spt_flusher_init(&fl);
-	if (flags & SPT_MAP_PHYS)
-		ret = spt_map_phys(s, va, len, phys, flags & SPT_MAP_REPLACE,
-				   prop, &fl, mapped, &tally);
-	else
-		ret = spt_map_tracked(s, va, len, flags, prop, &fl, mapped,
-				      &tally);
-	spt_flush_finish(s, &fl);
+	ch->start = va;
+	spt_flusher_init(&ch->fl);
+	ret = spt_slices_run(s, &at, va + len, how, ch);
+	spt_flush_finish(s, &ch->fl);
+	*done = at - va;
 out:
 	spt_space_leave(s);
-	trace_spt_map(s->id, va, len, flags, *mapped, tally.level,
-		      tally.leaves, ret);
+	return ret;
+}
+
+int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 flags, u64 phys,
+		  const struct spt_prop *prop, u64 *mapped)
+{
+	struct spt_change ch = {
+		.flags = flags, .phys = phys, .prop = prop,
+		.expect_empty = !(flags & SPT_MAP_REPLACE),
+	};
+	const struct spt_slicing *how = &spt_map_phys_slices;
+	int ret;
+
+	*mapped = 0;
+	if (!(flags & SPT_MAP_PHYS)) {
+		how = &spt_map_tracked_slices;
+		ch.w = spt_kmalloc(sizeof(*ch.w), GFP_KERNEL);
+		if (!ch.w)
+			return -ENOMEM;
+	}
+	ret = spt_change_run(s, va, len, how, &ch, mapped);
+	kfree(ch.w);
+	trace_spt_map(s->id, va, len, flags, *mapped, ch.level, ch.count,
+		      ret);
 	if (*mapped)
 		spt_space_changed(s, SPT_EVENT_MAP, va, *mapped,
 				  *mapped >> PAGE_SHIFT, -ret);
 	return ret;
 }
 
-/*
- * Unmap (@op NULL) or protect [va, va + len) of a space the caller
- * entered (this leaves it): one 1 GiB-aligned slice at a time, each
- * starting at the next mapping (so that empty stretches cost no mutable
- * cursor). *@done: how much of the range is behind us.
- */
-static int spt_change_slices(struct spt_space *s, u64 va, u64 len,
-			     const struct spt_prot_op *op, u64 *count,
-			     unsigned int *level, u64 *done)
-{
-	u64 end = va + len, start = va;
-	struct spt_flusher fl;
-	int ret = 0;
-
-	spt_flusher_init(&fl);
-
-	while (va < end) {
-		u64 slice_end, stop;
-
-		va = spt_next_mapped(s, va, end);
-		*done = va - start;
-		if (va >= end)
-			break;
-		slice_end = min(ALIGN_DOWN(va, SZ_1G) + SZ_1G, end);
-
-		/*
-		 * A split needs one node; keep a few ready. Best effort:
-		 * with the pool full, unmapping whole leaves still works
-		 * (it is how room is made) and only a split fails, ENOMEM.
-		 */
-		spt_pool_reserve(spt_pool, SPT_MAX_LEVELS);
-		stop = va;
-		if (op)
-			ret = spt_space_protect_nosleep(s, va, slice_end - va,
-							op, &fl, count, level,
-							&stop);
-		else
-			ret = spt_space_unmap_nosleep(s, va, slice_end - va,
-						      &fl, count, &stop);
-		va = ret ? stop : slice_end;
-		*done = va - start;
-		if (ret || va >= end)
-			break;
-		ret = spt_between_slices();
-		if (ret)
-			break;
-	}
-	spt_flush_finish(s, &fl);
-	spt_space_leave(s);
-	return ret;
-}
-
 int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		    u64 *done)
 {
+	struct spt_change ch = {};
 	int ret;
 
-	*unmapped = 0;
 	*done = 0;
-	ret = spt_space_enter(s);
-	if (ret)
-		return ret;
-	ret = spt_change_slices(s, va, len, NULL, unmapped, NULL, done);
+	ret = spt_change_run(s, va, len, &spt_unmap_slices, &ch, done);
+	*unmapped = ch.count;
 	trace_spt_unmap(s->id, va, len, *done, *unmapped, ret);
 	if (*done)
 		spt_space_changed(s, SPT_EVENT_UNMAP, va, *done, *unmapped,
@@ -511,16 +549,13 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		      const struct spt_prot_op *op, u64 *nr, u64 *done)
 {
-	unsigned int level = 0;	/* the largest leaf changed */
+	struct spt_change ch = { .op = op };
 	int ret;
 
-	*nr = 0;
 	*done = 0;
-	ret = spt_space_enter(s);
-	if (ret)
-		return ret;
-	ret = spt_change_slices(s, va, len, op, nr, &level, done);
-	trace_spt_protect(s->id, va, len, *done, level, *nr, ret);
+	ret = spt_change_run(s, va, len, &spt_protect_slices, &ch, done);
+	*nr = ch.count;
+	trace_spt_protect(s->id, va, len, *done, ch.level, *nr, ret);
 	if (*done)
 		spt_space_changed(s, SPT_EVENT_PROTECT, va, *done, *nr, -ret);
 	return ret;
@@ -544,25 +579,20 @@ int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q)
 	return ret;
 }
 
-int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
-			 int (*fn)(const struct spt_query *q, void *arg),
-			 void *arg)
+/* The leaves of one slice, under one read cursor. */
+static int spt_walk_slice(struct spt_space *s, u64 *va, u64 slice_end,
+			  void *arg)
 {
-	u64 slice_end = min(ALIGN_DOWN(*va, SPT_WALK_SLICE) + SPT_WALK_SLICE,
-			    end);
+	struct spt_listing *l = arg;
 	u64 next = slice_end;
 	struct spt_cursor c;
 	struct spt_query q;
 	int ret, stop = 0;
 
-	if (*va >= end)
-		return 0;
-	ret = spt_space_enter(s);
-	if (ret)
-		return ret;
+	l->slices++;
 	ret = spt_cursor_new(&c, &s->pt, *va, slice_end);
 	if (ret)
-		goto out;
+		return ret;
 	/*
 	 * Nothing at *va: the absent entry (of the lowest node there) may
 	 * reach far past the slice, and all of it is skipped at once.
@@ -578,7 +608,7 @@ int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
 		ret = spt_cursor_query(&c, &q);
 		if (ret)
 			break;
-		stop = fn(&q, arg);
+		stop = l->fn(&q, l->arg);
 		if (stop) {
 			next = max(q.va_start, *va);
 			break;
@@ -595,28 +625,42 @@ int spt_space_walk_slice(struct spt_space *s, u64 *va, u64 end,
 drop:
 	spt_cursor_drop(&c);
 	if (!ret)
-		*va = min(next, end);
-out:
-	spt_space_leave(s);
+		*va = next;
 	return ret ? ret : stop;
+}
+
+int spt_space_walk(struct spt_space *s, struct spt_listing *l)
+{
+	struct spt_slicing how = {
+		.size = SPT_WALK_SLICE, .listing = true, .max = l->max_slices,
+		.do_slice = spt_walk_slice,
+	};
+
+	return spt_slices_run(s, &l->va, l->end, &how, l);
 }
 
 #define SPT_RW_CHUNK	SZ_64K
 
+struct spt_copy {
+	void __user *up;
+	u64 start;
+	u8 *bounce;
+	bool write;
+};
+
 /*
  * Copy between @buf (kernel memory) and the space's frames for
- * [va, va + len) inside one chunk; under the chunk's cursor, so that no
- * frame it touches can be unmapped meanwhile.
+ * [va, va + len), under one cursor, so that no frame it touches can be
+ * unmapped meanwhile; *done grows by the bytes copied.
  */
-static int spt_rw_chunk(struct spt_space *s, u64 va, u8 *buf, u64 len,
-			bool write, u64 *done)
+static int spt_rw_frames(struct spt_space *s, u64 va, u8 *buf, u64 len,
+			 bool write, u64 *done)
 {
-	u64 start = ALIGN_DOWN(va, PAGE_SIZE);
-	u64 end = ALIGN(va + len, PAGE_SIZE);
 	struct spt_cursor c;
 	int ret;
 
-	ret = spt_cursor_new(&c, &s->pt, start, end);
+	ret = spt_cursor_new(&c, &s->pt, ALIGN_DOWN(va, PAGE_SIZE),
+			     ALIGN(va + len, PAGE_SIZE));
 	if (ret)
 		return ret;
 	while (len) {
@@ -653,53 +697,56 @@ static int spt_rw_chunk(struct spt_space *s, u64 va, u8 *buf, u64 len,
 	return ret;
 }
 
+/*
+ * One chunk of a read or write, through the bounce buffer. *va counts
+ * exactly the bytes that reached their side: a fault part-way through
+ * the user buffer stops at that byte.
+ */
+static int spt_rw_slice(struct spt_space *s, u64 *va, u64 end, void *arg)
+{
+	struct spt_copy *rw = arg;
+	void __user *up = rw->up + (*va - rw->start);
+	u64 n = end - *va, got = 0, left = 0;
+	int ret;
+
+	if (rw->write) {
+		left = copy_from_user(rw->bounce, up, n);
+		n -= left;
+	}
+	ret = n ? spt_rw_frames(s, *va, rw->bounce, n, rw->write, &got) : 0;
+	if (!rw->write && got) {
+		left = copy_to_user(up, rw->bounce, got);
+		got -= left;
+	}
+	*va += got;
+	/* Whichever failure comes first in byte order is reported. */
+	if (left && (!ret || !rw->write))
+		ret = -EFAULT;
+	return ret;
+}
+
+static const struct spt_slicing spt_rw_slices = {
+	.size = SPT_RW_CHUNK, .do_slice = spt_rw_slice,
+};
+
 int spt_space_rw(struct spt_space *s, u64 va, void __user *up, u64 len,
 		 bool write, u64 *done)
 {
-	u64 end = va + len;
-	u8 *bounce;
+	struct spt_copy rw = { .up = up, .start = va, .write = write };
+	u64 at = va;
 	int ret;
 
 	*done = 0;
-	bounce = spt_kmalloc(min_t(u64, len, SPT_RW_CHUNK), GFP_KERNEL);
-	if (!bounce)
+	rw.bounce = spt_kmalloc(min_t(u64, len, SPT_RW_CHUNK), GFP_KERNEL);
+	if (!rw.bounce)
 		return -ENOMEM;
 	ret = spt_space_enter(s);
-	if (ret)
-		goto out_free;
-	while (va < end) {
-		u64 n = min_t(u64, end - va, SPT_RW_CHUNK);
-		u64 got = 0, left = 0;
-
-		/*
-		 * *done counts exactly the bytes that reached their side: a
-		 * fault part-way through the user buffer stops at that byte.
-		 */
-		if (write) {
-			left = copy_from_user(bounce, up + *done, n);
-			n -= left;
-		}
-		ret = n ? spt_rw_chunk(s, va, bounce, n, write, &got) : 0;
-		if (!write && got) {
-			left = copy_to_user(up + *done, bounce, got);
-			got -= left;
-		}
-		*done += got;
-		/* Whichever failure comes first in byte order is reported. */
-		if (left && (!ret || !write))
-			ret = -EFAULT;
-		if (ret)
-			break;
-		va += got;
-		if (va < end) {
-			ret = spt_between_slices();
-			if (ret)
-				break;
-		}
+	if (!ret) {
+		ret = spt_slices_run(s, &at, va + len, &spt_rw_slices, &rw);
+		spt_space_leave(s);
 	}
-	spt_space_leave(s);
-out_free:
-	kfree(bounce);
+	*done = at - va;
+	kfree(rw.bounce);
 	return ret;
 }
 
@@ -795,8 +842,10 @@ unsigned long spt_space_counts(struct spt_space *s,
 			       struct spt_pt_counts *counts)
 {
 	struct spt_count_ctx ctx = { .counts = counts };
-	u64 va = 0, end = spt_cfg_user_end(&spt_machine_cfg);
-	unsigned long slices = 0;
+	struct spt_listing l = {
+		.end = spt_cfg_user_end(&spt_machine_cfg),
+		.fn = spt_count_leaf, .arg = &ctx,
+	};
 	unsigned int i;
 
 	/*
@@ -810,15 +859,11 @@ unsigned long spt_space_counts(struct spt_space *s,
 	memset(counts, 0, sizeof(*counts));
 	for (i = 0; i < SPT_MAX_LEVELS; i++)
 		ctx.last[i] = U64_MAX;	/* no node starts there */
-	while (va < end) {
-		if (spt_space_walk_slice(s, &va, end, spt_count_leaf, &ctx)) {
-			/* Being destroyed: nothing left to count. */
-			memset(counts, 0, sizeof(*counts));
-			return slices;
-		}
-		slices++;
-		cond_resched();
+	if (spt_space_walk(s, &l)) {
+		/* Being destroyed: nothing left to count. */
+		memset(counts, 0, sizeof(*counts));
+		return l.slices;
 	}
 	counts->nodes[spt_machine_cfg.levels - 1] = 1;	/* the root */
-	return slices;
+	return l.slices;
 }
