@@ -257,6 +257,35 @@ static u64 spt_root_entry_va(const struct spt_cfg *cfg, unsigned int i)
 	return va;
 }
 
+/* The table's node and leaf counters against a walk. */
+static int spt_check_counters(struct spt_checker *ck)
+{
+	struct spt_pt_counts walked, kept;
+	unsigned int i;
+
+	spt_pt_count(ck->pt, &walked);
+	spt_pt_counts_read(ck->pt, &kept);
+	for (i = 0; i < SPT_MAX_LEVELS; i++) {
+		if (walked.nodes[i] != kept.nodes[i] ||
+		    (long)kept.nodes[i] !=
+		    atomic_long_read(&ck->pt->nr_level_nodes[i]))
+			return spt_check_fail(ck, 0ULL, i + 1,
+					      "node counter %ld, a walk finds %llu",
+					      atomic_long_read(&ck->pt->nr_level_nodes[i]),
+					      walked.nodes[i]);
+	}
+	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++) {
+		if (walked.leaves[i] != kept.leaves[i] ||
+		    (long)kept.leaves[i] !=
+		    atomic_long_read(&ck->pt->nr_leaves[i]))
+			return spt_check_fail(ck, 0ULL, i + 1,
+					      "leaf counter %ld, a walk finds %llu",
+					      atomic_long_read(&ck->pt->nr_leaves[i]),
+					      walked.leaves[i]);
+	}
+	return 0;
+}
+
 int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 		 u32 (*handles)(u64 pa, void *arg), void *arg, char *msg,
 		 size_t msg_len)
@@ -308,18 +337,8 @@ int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 	ck.walk.ops = &spt_settle_ops;
 	spt_walk_range(&ck.walk, &root, start, end);
 	clear_bit(SPT_META_SEEN_BIT, &m->word);
-	if (!ck.err) {
-		struct spt_pt_counts counts;
-		long walked = 0;
-
-		spt_pt_count(pt, &counts);
-		for (i = 0; i < SPT_MAX_LEVELS; i++)
-			walked += counts.nodes[i];
-		if (walked != spt_pt_nr_nodes(pt))
-			return spt_check_fail(&ck, 0ULL, levels,
-					      "node count %ld, a walk finds %ld",
-					      spt_pt_nr_nodes(pt), walked);
-	}
+	if (!ck.err)
+		spt_check_counters(&ck);
 	return ck.err;
 }
 

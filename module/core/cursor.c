@@ -199,7 +199,7 @@ static void spt_cursor_prune(struct spt_cursor *c)
 		struct spt_entry e = spt_entry_at(&c->path[level],
 						  spt_index(c->va, level + 1));
 
-		spt_entry_clear(&e);
+		spt_entry_clear(c->pt, &e);
 		spt_cursor_flush_add(c, base, base + spt_level_size(level + 1));
 		spt_node_retire(c->pt, node->pa, node->meta, c->fl, true);
 		spt_cursor_pop(c);
@@ -307,8 +307,8 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 	if (ret)
 		return ret;
 	e = spt_cursor_entry(c);
-	old = spt_entry_replace(&e, spt_pte_leaf(pt->cfg, item->pa, level, prop,
-						 item->tracked));
+	old = spt_entry_replace(pt, &e, spt_pte_leaf(pt->cfg, item->pa, level,
+						     prop, item->tracked));
 	if (spt_pte_present(old)) {
 		if (spt_pte_is_leaf(old, level)) {
 			spt_leaf_release(pt, old, level, c->fl);
@@ -325,6 +325,85 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 		*replaced = n;
 	spt_cursor_move(c, va + size);
 	return 0;
+}
+
+/* Validate @run once and make its template; -EINVAL. */
+static int spt_run_start(struct spt_cursor *c, const struct spt_run *run,
+			 const struct spt_prop *prop, struct spt_leaf_run *r)
+{
+	const struct spt_cfg *cfg = c->pt->cfg;
+	unsigned int level = run->level;
+	u64 size;
+
+	if (!c->fl || level < 1 || level > SPT_MAX_LEAF_LEVEL ||
+	    level > c->guard_level || !spt_prop_valid(prop))
+		return -EINVAL;
+	size = spt_level_size(level);
+	if (c->va >= c->end || (c->va & (size - 1)) ||
+	    run->nr > (c->end - c->va) >> (SPT_PAGE_SHIFT + 9 * (level - 1)))
+		return -EINVAL;
+	r->pas = run->pas;
+	r->pa = run->pa;
+	r->attrs = spt_pte_leaf_attrs(cfg, level, prop, run->tracked);
+	r->bad = ~cfg->pa_mask | (size - 1);
+	r->level = level;
+	r->tracked = run->tracked;
+	spt_meta_walk_init(&r->mw);
+	/* A contiguous run's addresses are checked here, all at once. */
+	if (!run->pas && run->nr &&
+	    ((run->pa & r->bad) || ((run->pa + (run->nr - 1) * size) & r->bad)))
+		return -EINVAL;
+	return 0;
+}
+
+int spt_cursor_map_run(struct spt_cursor *c, const struct spt_run *run,
+		       const struct spt_prop *prop, unsigned long *done)
+{
+	unsigned int level = run->level;
+	struct spt_leaf_run r;
+	int ret;
+
+	*done = 0;
+	ret = spt_run_start(c, run, prop, &r);
+	while (!ret && *done < run->nr) {
+		unsigned int first, n, k;
+		struct spt_node *node;
+		struct spt_item item;
+
+		/* One descent per node, then a loop over its entries. */
+		ret = spt_cursor_reach(c, level);
+		if (ret)
+			break;
+		node = &c->path[level - 1];
+		first = spt_index(c->va, level);
+		n = min_t(unsigned long, run->nr - *done,
+			  SPT_NR_ENTRIES - first);
+		k = spt_node_absent_run(node, first, n);
+		if (k) {
+			k = spt_node_fill_leaves(c->pt, node, first, k, &r);
+			*done += k;
+			spt_cursor_move(c, c->va + k * spt_level_size(level));
+			if (k == n)
+				continue;
+		}
+		/*
+		 * An entry that is present (replaced as spt_cursor_map() does)
+		 * or a frame the loop stopped at: the per-leaf path, which
+		 * maps it or says why not.
+		 */
+		item.pa = r.pas ? *r.pas : r.pa;
+		item.level = level;
+		item.tracked = r.tracked;
+		ret = spt_cursor_map(c, &item, prop, NULL);
+		if (ret)
+			break;
+		(*done)++;
+		if (r.pas)
+			r.pas++;
+		else
+			r.pa += spt_level_size(level);
+	}
+	return ret;
 }
 
 /* Unmap the 4 KiB leaves from va up to @target or the end of the node. */
@@ -377,11 +456,12 @@ long spt_cursor_unmap(struct spt_cursor *c, u64 len)
 				spt_cursor_push(c, cpa);
 				continue;
 			}
-			spt_entry_clear(&e);
+			spt_entry_clear(pt, &e);
 			count += spt_subtree_release(pt, cpa, level - 1, c->fl,
 						     true);
 		} else if (whole) {
-			spt_leaf_release(pt, spt_entry_clear(&e), level, c->fl);
+			spt_leaf_release(pt, spt_entry_clear(pt, &e), level,
+					 c->fl);
 			count++;
 		} else {
 			int ret = spt_cursor_build(c, level - 1);
@@ -408,8 +488,8 @@ int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 			    const struct spt_prot_op *op, u64 *start,
 			    u64 *end)
 {
+	u64 target, size, ls, clear, set;
 	struct spt_entry e;
-	u64 target, size, ls;
 	unsigned int level;
 
 	if (!c->fl || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va ||
@@ -431,12 +511,52 @@ int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 			return ret;
 	}
 	e = spt_cursor_entry(c);
-	spt_entry_protect(&e, c->pt->cfg, op);
+	spt_pte_prot_masks(c->pt->cfg, op, level, &clear, &set);
+	spt_entry_protect(&e, clear, set);
 	*start = ls;
 	*end = ls + size;
 	spt_cursor_flush_add(c, ls, ls + size);
 	spt_cursor_move(c, ls + size);
 	return 1;
+}
+
+int spt_cursor_protect(struct spt_cursor *c, u64 len,
+		       const struct spt_prot_op *op, u64 *count,
+		       unsigned int *max_level)
+{
+	u64 target, clear, set, ls, le;
+	int ret;
+
+	if (!c->fl || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va ||
+	    !spt_prot_op_valid(op))
+		return -EINVAL;
+	spt_pte_prot_masks(c->pt->cfg, op, 1, &clear, &set);
+	target = c->va + len;
+	while (spt_cursor_seek(c, target)) {
+		unsigned int level = c->level;
+
+		if (level == 1) {
+			u64 va = c->va, stop = spt_addr_end(va, target, 2);
+			unsigned int first = spt_index(va, 1);
+
+			*count += spt_node_protect_leaves(&c->path[0], first,
+					first + ((stop - va) >> SPT_PAGE_SHIFT),
+					clear, set);
+			spt_cursor_flush_add(c, va, stop);
+			spt_cursor_move(c, stop);
+		} else {
+			ret = spt_cursor_protect_next(c, target - c->va, op,
+						      &ls, &le);
+			if (ret < 0)
+				return ret;
+			(*count)++;
+			while (spt_level_size(level) > le - ls)
+				level--;
+		}
+		if (max_level && *max_level < level)
+			*max_level = level;
+	}
+	return 0;
 }
 
 unsigned int spt_largest_level(u64 va, u64 pa, u64 len,

@@ -48,6 +48,122 @@ void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
 		spt_flusher_queue(fl, head, m);
 }
 
+/* Release a 4 KiB leaf, its slot found by @mw (see spt_leaf_release()). */
+static inline void spt_leaf_release_4k(struct spt_pt *pt, u64 pte,
+				       struct spt_meta_walk *mw,
+				       struct spt_flusher *fl)
+{
+	struct spt_meta *m;
+	u64 pa;
+
+	if (!spt_pte_tracked(pte))
+		return;
+	pa = spt_pte_leaf_pa(pt->cfg, pte, 1);
+	m = spt_meta_walk_at(pt->pool, mw, pa);
+	if (unlikely(!m || m->usage != SPT_USAGE_DATA || m->level != 1)) {
+		/* A part of a split 2 MiB frame (or a bug it warns about). */
+		spt_leaf_release(pt, pte, 1, fl);
+		return;
+	}
+	if (spt_meta_put(m))
+		spt_flusher_queue(fl, pa, m);
+}
+
+unsigned int spt_node_clear_leaves(struct spt_pt *pt,
+				   const struct spt_node *node,
+				   unsigned int first, unsigned int last,
+				   struct spt_flusher *fl)
+{
+	u64 *ptes = node->ptes;
+	struct spt_meta_walk mw;
+	unsigned int i, n = 0;
+
+	spt_meta_walk_init(&mw);
+	for (i = first; i < last; i++) {
+		u64 pte = READ_ONCE(ptes[i]);
+
+		if (!spt_pte_present(pte))
+			continue;
+		WRITE_ONCE(ptes[i], 0);
+		spt_leaf_release_4k(pt, pte, &mw, fl);
+		n++;
+	}
+	if (!WARN_ON_ONCE(node->meta->nr_children < n))
+		node->meta->nr_children -= n;
+	spt_leaves_add(pt, 1, -(long)n);
+	return n;
+}
+
+unsigned int spt_node_release_leaves(struct spt_pt *pt,
+				     const struct spt_node *node,
+				     struct spt_flusher *fl)
+{
+	struct spt_meta_walk mw;
+	unsigned int i, n = 0;
+
+	spt_meta_walk_init(&mw);
+	for (i = 0; i < SPT_NR_ENTRIES; i++) {
+		u64 pte = READ_ONCE(node->ptes[i]);
+
+		if (!spt_pte_present(pte))
+			continue;
+		spt_leaf_release_4k(pt, pte, &mw, fl);
+		n++;
+	}
+	spt_leaves_add(pt, 1, -(long)n);
+	return n;
+}
+
+/*
+ * The loop of spt_node_fill_leaves(), one copy per kind of run (the
+ * constant @array and @tracked select it): a store per leaf, a slot check
+ * per tracked frame, an address check per frame of an array.
+ */
+static __always_inline unsigned int spt_fill(struct spt_pt *pt, u64 *ptes,
+					     unsigned int n,
+					     struct spt_leaf_run *r,
+					     bool array, bool tracked)
+{
+	u64 step = spt_level_size(r->level), attrs = r->attrs;
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		u64 pa = array ? r->pas[i] : r->pa + i * step;
+
+		if (array && (pa & r->bad))
+			break;
+		if (tracked &&
+		    !spt_meta_mappable(spt_meta_walk_at(pt->pool, &r->mw, pa),
+				       r->level))
+			break;
+		WRITE_ONCE(ptes[i], pa | attrs);
+	}
+	if (array)
+		r->pas += i;
+	else
+		r->pa += i * step;
+	return i;
+}
+
+unsigned int spt_node_fill_leaves(struct spt_pt *pt,
+				  const struct spt_node *node,
+				  unsigned int first, unsigned int n,
+				  struct spt_leaf_run *r)
+{
+	u64 *ptes = node->ptes + first;
+	unsigned int k;
+
+	if (r->pas)
+		k = r->tracked ? spt_fill(pt, ptes, n, r, true, true) :
+				 spt_fill(pt, ptes, n, r, true, false);
+	else
+		k = r->tracked ? spt_fill(pt, ptes, n, r, false, true) :
+				 spt_fill(pt, ptes, n, r, false, false);
+	node->meta->nr_children += k;
+	spt_leaves_add(pt, r->level, k);
+	return k;
+}
+
 u64 spt_entry_alloc_if_absent(struct spt_entry *e, struct spt_pt *pt,
 			      struct spt_node_stash *st)
 {
@@ -59,7 +175,7 @@ u64 spt_entry_alloc_if_absent(struct spt_entry *e, struct spt_pt *pt,
 	if (!pa)
 		return 0;
 	spt_node_lock(spt_node_meta(pt, pa));
-	spt_entry_set_child(e, pa);
+	spt_entry_set_child(pt, e, pa);
 	return pa;
 }
 
@@ -68,10 +184,10 @@ u64 spt_entry_alloc_if_absent(struct spt_entry *e, struct spt_pt *pt,
  * together map what the huge leaf @pte of @level maps, with the same
  * property.
  */
-static void spt_split_fill(const struct spt_cfg *cfg,
-			   const struct spt_node *child, u64 pte,
-			   unsigned int level)
+static void spt_split_fill(struct spt_pt *pt, const struct spt_node *child,
+			   u64 pte, unsigned int level)
 {
+	const struct spt_cfg *cfg = pt->cfg;
 	unsigned int lower = level - 1;
 	u64 pa = spt_pte_leaf_pa(cfg, pte, level);
 	u64 step = spt_level_size(lower);
@@ -93,6 +209,7 @@ static void spt_split_fill(const struct spt_cfg *cfg,
 	for (i = 0; i < SPT_NR_ENTRIES; i++)
 		child->ptes[i] = (pa + i * step) | attrs;
 	child->meta->nr_children = SPT_NR_ENTRIES;
+	spt_leaves_add(pt, lower, SPT_NR_ENTRIES);
 }
 
 u64 spt_entry_split_if_huge(struct spt_entry *e, struct spt_pt *pt,
@@ -108,9 +225,9 @@ u64 spt_entry_split_if_huge(struct spt_entry *e, struct spt_pt *pt,
 	if (!pa)
 		return 0;
 	spt_node_view(pt, pa, level - 1, &child);
-	spt_split_fill(pt->cfg, &child, e->pte, level);
+	spt_split_fill(pt, &child, e->pte, level);
 	spt_node_lock(child.meta);
-	spt_entry_set_child(e, pa);
+	spt_entry_set_child(pt, e, pa);
 	return pa;
 }
 
@@ -126,6 +243,7 @@ static int spt_release_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
 	struct spt_release *r = container_of(w, struct spt_release, walk);
 
 	spt_leaf_release(w->pt, e->pte, e->level, r->fl);
+	spt_leaves_add(w->pt, e->level, -1);
 	r->leaves++;
 	return 0;
 }

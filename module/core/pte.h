@@ -207,6 +207,47 @@ static inline void spt_pte_prop(const struct spt_cfg *cfg, u64 pte,
 	prop->cache = cache < SPT_CACHE_NR ? cache : SPT_CACHE_UC;
 }
 
+/*
+ * A protect operation as two masks for the leaves of @level: new = (old &
+ * ~clear) | set gives the PTE of the property (old's & ~op->clear) |
+ * op->set, with op->cache's bits if op->cache >= 0. Set wins over clear.
+ */
+static inline void spt_pte_prot_masks(const struct spt_cfg *cfg,
+				      const struct spt_prot_op *op,
+				      unsigned int level, u64 *clear, u64 *set)
+{
+	static const struct {
+		u8 flag;
+		u64 bit;
+	} map[] = {
+		{ SPT_PROT_WRITE, SPT_PTE_RW },
+		{ SPT_PROT_USER, SPT_PTE_US },
+		{ SPT_PROT_GLOBAL, SPT_PTE_G },
+		{ SPT_PROT_ACCESSED, SPT_PTE_A },
+		{ SPT_PROT_DIRTY, SPT_PTE_D },
+	};
+	unsigned int i;
+
+	*clear = 0;
+	*set = 0;
+	for (i = 0; i < ARRAY_SIZE(map); i++) {
+		if (op->clear & map[i].flag)
+			*clear |= map[i].bit;
+		if (op->set & map[i].flag)
+			*set |= map[i].bit;
+	}
+	/* EXEC is the absence of NX. */
+	if (op->set & SPT_PROT_EXEC)
+		*clear |= SPT_PTE_NX;
+	else if (op->clear & SPT_PROT_EXEC)
+		*set |= SPT_PTE_NX;
+	if (op->cache >= 0) {
+		*clear |= SPT_PTE_PWT | SPT_PTE_PCD |
+			  (level == 1 ? SPT_PTE_PAT : SPT_PTE_PAT_LARGE);
+		*set |= spt_pte_cache_bits(cfg, op->cache, level);
+	}
+}
+
 static inline bool spt_pte_tracked(u64 pte)
 {
 	return pte & SPT_PTE_TRACKED;
