@@ -117,25 +117,44 @@ unsigned int spt_node_release_leaves(struct spt_pt *pt,
 /*
  * The loop of spt_node_fill_leaves(), one copy per kind of run (the
  * constant @array and @tracked select it): a store per leaf, a slot check
- * per tracked frame, an address check per frame of an array.
+ * per tracked frame, an address check per frame of an array. What the
+ * loop reads of @r is in locals: the stores to the node could alias it.
  */
 static __always_inline unsigned int spt_fill(struct spt_pt *pt, u64 *ptes,
 					     unsigned int n,
 					     struct spt_leaf_run *r,
 					     bool array, bool tracked)
 {
-	u64 step = spt_level_size(r->level), attrs = r->attrs;
+	u64 step = spt_level_size(r->level), attrs = r->attrs, bad = r->bad;
+	u16 kind = SPT_USAGE_DATA | r->level << 8;
+	const u64 *pas = r->pas;
+	u64 pa0 = r->pa, chunk_pa = r->mw.chunk_pa;
+	void *base = r->mw.base;
 	unsigned int i;
 
 	for (i = 0; i < n; i++) {
-		u64 pa = array ? r->pas[i] : r->pa + i * step;
+		u64 pa = array ? pas[i] : pa0 + i * step;
 
-		if (array && (pa & r->bad))
+		if (tracked) {
+			u64 x = pa ^ chunk_pa;
+			struct spt_meta *m;
+			u16 k;
+
+			if (unlikely(x & ~SPT_META_WALK_IN)) {
+				if ((pa & bad) ||
+				    !spt_meta_walk_miss(pt->pool, &r->mw, pa))
+					break;
+				chunk_pa = r->mw.chunk_pa;
+				base = r->mw.base;
+				x = pa ^ chunk_pa;
+			}
+			m = base + (x >> SPT_META_WALK_SHIFT);
+			memcpy(&k, &m->usage, sizeof(k));
+			if (k != kind || spt_meta_ref(m) - 1 >= SPT_REF_MAX)
+				break;
+		} else if (array && (pa & bad)) {
 			break;
-		if (tracked &&
-		    !spt_meta_mappable(spt_meta_walk_at(pt->pool, &r->mw, pa),
-				       r->level))
-			break;
+		}
 		WRITE_ONCE(ptes[i], pa | attrs);
 	}
 	if (array)

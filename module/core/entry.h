@@ -155,49 +155,54 @@ static inline unsigned int spt_node_protect_leaves(const struct spt_node *node,
  * Meta slots walked by pointer: the 512 slots of a 2 MiB pool chunk are
  * one array (frame/pool.h), so within a chunk the slot of a frame is the
  * chunk's first slot plus its index, and the pool is asked once per chunk.
+ * x = pa ^ chunk_pa tells in one test whether @pa is a 4 KiB aligned frame
+ * of the chunk (x & ~SPT_META_WALK_IN == 0), and x >> 8 is then the byte
+ * offset of its slot (16 bytes a slot).
  */
+#define SPT_META_WALK_IN	(((u64)SPT_NR_ENTRIES - 1) << SPT_PAGE_SHIFT)
+#define SPT_META_WALK_SHIFT	(SPT_PAGE_SHIFT - 4)
+static_assert(sizeof(struct spt_meta) == 1 << 4);
+
 struct spt_meta_walk {
-	u64 chunk;		/* pa >> 21 of the chunk of @base, or ~0 */
-	struct spt_meta *base;
+	u64 chunk_pa;		/* the chunk of @base, or ~0: none yet */
+	struct spt_meta *base;	/* its first slot */
 };
 
 static inline void spt_meta_walk_init(struct spt_meta_walk *mw)
 {
-	mw->chunk = ~0ULL;
+	mw->chunk_pa = ~0ULL;
 	mw->base = NULL;
 }
 
-/* The slot of the pool frame @pa, or NULL if it is none. */
-static inline struct spt_meta *spt_meta_walk_at(struct spt_pool *pool,
-						struct spt_meta_walk *mw,
-						u64 pa)
+/* The slot of @pa, which is outside @mw's chunk: ask the pool. */
+static inline struct spt_meta *spt_meta_walk_miss(struct spt_pool *pool,
+						  struct spt_meta_walk *mw,
+						  u64 pa)
 {
-	unsigned int idx = (pa >> SPT_PAGE_SHIFT) & (SPT_NR_ENTRIES - 1);
-	u64 chunk = pa >> (SPT_PAGE_SHIFT + 9);
-	struct spt_meta *m;
+	struct spt_meta *m = spt_pool_meta(pool, pa);
 
-	if (likely(chunk == mw->chunk))
-		return mw->base + idx;
-	m = spt_pool_meta(pool, pa);
 	if (m) {
-		mw->chunk = chunk;
-		mw->base = m - idx;
+		mw->chunk_pa = pa & ~(SPT_META_WALK_IN | (SPT_PAGE_SIZE - 1));
+		mw->base = m - ((pa & SPT_META_WALK_IN) >> SPT_PAGE_SHIFT);
 	}
 	return m;
 }
 
-/*
- * May a leaf of @level take over a reference on the slot @m: a DATA head
- * of that size with a count in 1..MAX (the one combined check of a run;
- * spt_item_ok() in cursor.c is the field-by-field one).
- */
-static inline bool spt_meta_mappable(const struct spt_meta *m,
-				     unsigned int level)
+/* The slot of the page-aligned pool frame @pa, or NULL if it is none. */
+static inline struct spt_meta *spt_meta_walk_at(struct spt_pool *pool,
+						struct spt_meta_walk *mw,
+						u64 pa)
 {
-	return m && (m->usage | (unsigned int)m->level << 8) ==
-		    (SPT_USAGE_DATA | level << 8) &&
-	       spt_meta_ref(m) - 1 < SPT_REF_MAX;
+	u64 x = pa ^ mw->chunk_pa;
+
+	if (likely(!(x & ~SPT_META_WALK_IN)))
+		return (void *)mw->base + (x >> SPT_META_WALK_SHIFT);
+	return spt_meta_walk_miss(pool, mw, pa);
 }
+
+/* The usage and level of a slot, read as one 16-bit value by a run. */
+static_assert(offsetof(struct spt_meta, level) ==
+	      offsetof(struct spt_meta, usage) + 1);
 
 /*
  * A run of leaves being stored (spt_cursor_map_run()): the template PTE
@@ -234,7 +239,9 @@ static inline unsigned int spt_node_absent_run(const struct spt_node *node,
 /*
  * Store the next @n leaves of @r into the absent entries [first, first + n)
  * of @node of @r->level, stopping before the first frame that may not be
- * mapped (see spt_meta_mappable(); the address checked against @r->bad).
+ * mapped: an address with a bit of @r->bad, or a tracked frame that is no
+ * DATA head of the level with a count in 1..MAX (one combined check;
+ * spt_item_ok() in cursor.c is the field-by-field one).
  * Advances @r past the frames stored and returns how many: the child
  * count and the leaf count move once.
  */
