@@ -48,25 +48,81 @@ void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
 		spt_flusher_queue(fl, head, m);
 }
 
-/* Release a 4 KiB leaf, its slot found by @mw (see spt_leaf_release()). */
-static inline void spt_leaf_release_4k(struct spt_pt *pt, u64 pte,
-				       struct spt_meta_walk *mw,
-				       struct spt_flusher *fl)
+/*
+ * Drop the reference a leaf held on the in-use DATA slot @m; true if it
+ * was the last. One atomic decrement instead of spt_meta_put()'s
+ * compare-and-exchange loop: while the leaf holds its reference the count
+ * is in 1..MAX, nobody else can move it out of that range, and the
+ * decrement cannot pass 0. A count outside the range is a bug: warned
+ * about and put back.
+ */
+static inline bool spt_leaf_put(struct spt_meta *m)
 {
-	struct spt_meta *m;
-	u64 pa;
+	u32 old = (u32)atomic_dec_return(&m->refcount) + 1;
 
-	if (!spt_pte_tracked(pte))
-		return;
-	pa = spt_pte_leaf_pa(pt->cfg, pte, 1);
-	m = spt_meta_walk_at(pt->pool, mw, pa);
-	if (unlikely(!m || m->usage != SPT_USAGE_DATA || m->level != 1)) {
-		/* A part of a split 2 MiB frame (or a bug it warns about). */
-		spt_leaf_release(pt, pte, 1, fl);
-		return;
+	if (likely(old - 1 < SPT_REF_MAX))
+		return old == 1;
+	atomic_inc(&m->refcount);
+	WARN_ON_ONCE(1);
+	return false;
+}
+
+/*
+ * The loop of spt_node_clear_leaves() and spt_node_release_leaves(): the
+ * present 4 KiB leaves among entries [first, last) of @ptes release what
+ * they held (cleared first if @clear); their slots are walked by pointer.
+ * Returns how many there were.
+ */
+static __always_inline unsigned int spt_leaves_release(struct spt_pt *pt,
+						       u64 *ptes,
+						       unsigned int first,
+						       unsigned int last,
+						       struct spt_flusher *fl,
+						       bool clear)
+{
+	u64 pa_mask = pt->cfg->pa_mask, keep = pa_mask | SPT_PTE_TRACKED;
+	u16 kind = SPT_USAGE_DATA | 1 << 8;
+	struct spt_meta_walk mw;
+	unsigned int i, n = 0;
+	u64 want;
+
+	spt_meta_walk_init(&mw);
+	/*
+	 * x = (pte & keep) ^ want passes the walk's one test only for a
+	 * tracked leaf (the TRACKED bit cancels out) in the chunk of mw.
+	 */
+	want = mw.chunk_pa;
+	for (i = first; i < last; i++) {
+		u64 pte = READ_ONCE(ptes[i]), x;
+		struct spt_meta *m;
+		u16 k;
+
+		if (!spt_pte_present(pte))
+			continue;
+		n++;
+		if (clear)
+			WRITE_ONCE(ptes[i], 0);
+		x = (pte & keep) ^ want;
+		if (likely(!(x & ~SPT_META_WALK_IN))) {
+			m = (void *)mw.base + (x >> SPT_META_WALK_SHIFT);
+		} else {
+			if (!spt_pte_tracked(pte))
+				continue;
+			m = spt_meta_walk_miss(pt->pool, &mw, pte & pa_mask);
+			want = mw.chunk_pa | SPT_PTE_TRACKED;
+		}
+		if (m)
+			memcpy(&k, &m->usage, sizeof(k));
+		if (unlikely(!m || k != kind)) {
+			/* A part of a split 2 MiB frame (or a bug it warns of). */
+			spt_leaf_release(pt, pte, 1, fl);
+			continue;
+		}
+		if (spt_leaf_put(m))
+			spt_flusher_queue(fl, pte & pa_mask, m);
 	}
-	if (spt_meta_put(m))
-		spt_flusher_queue(fl, pa, m);
+	spt_leaves_add(pt, 1, -(long)n);
+	return n;
 }
 
 unsigned int spt_node_clear_leaves(struct spt_pt *pt,
@@ -74,23 +130,11 @@ unsigned int spt_node_clear_leaves(struct spt_pt *pt,
 				   unsigned int first, unsigned int last,
 				   struct spt_flusher *fl)
 {
-	u64 *ptes = node->ptes;
-	struct spt_meta_walk mw;
-	unsigned int i, n = 0;
+	unsigned int n;
 
-	spt_meta_walk_init(&mw);
-	for (i = first; i < last; i++) {
-		u64 pte = READ_ONCE(ptes[i]);
-
-		if (!spt_pte_present(pte))
-			continue;
-		WRITE_ONCE(ptes[i], 0);
-		spt_leaf_release_4k(pt, pte, &mw, fl);
-		n++;
-	}
+	n = spt_leaves_release(pt, node->ptes, first, last, fl, true);
 	if (!WARN_ON_ONCE(node->meta->nr_children < n))
 		node->meta->nr_children -= n;
-	spt_leaves_add(pt, 1, -(long)n);
 	return n;
 }
 
@@ -98,20 +142,8 @@ unsigned int spt_node_release_leaves(struct spt_pt *pt,
 				     const struct spt_node *node,
 				     struct spt_flusher *fl)
 {
-	struct spt_meta_walk mw;
-	unsigned int i, n = 0;
-
-	spt_meta_walk_init(&mw);
-	for (i = 0; i < SPT_NR_ENTRIES; i++) {
-		u64 pte = READ_ONCE(node->ptes[i]);
-
-		if (!spt_pte_present(pte))
-			continue;
-		spt_leaf_release_4k(pt, pte, &mw, fl);
-		n++;
-	}
-	spt_leaves_add(pt, 1, -(long)n);
-	return n;
+	return spt_leaves_release(pt, node->ptes, 0, SPT_NR_ENTRIES, fl,
+				  false);
 }
 
 /*
