@@ -207,7 +207,7 @@ static void core_map(const struct shape *s)
 static void core_map_run(const struct shape *s, bool contig)
 {
 	struct spt_prop prop = { .flags = SPT_PROT_WRITE, .cache = SPT_CACHE_WB };
-	struct spt_run run = {
+	struct spt_map_run run = {
 		.pas = s->pas, .nr = s->n, .level = s->level,
 		.tracked = s->tracked,
 	};

@@ -328,7 +328,7 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 }
 
 /* Validate @run once and make its template; -EINVAL. */
-static int spt_run_start(struct spt_cursor *c, const struct spt_run *run,
+static int spt_run_start(struct spt_cursor *c, const struct spt_map_run *run,
 			 const struct spt_prop *prop, struct spt_leaf_run *r)
 {
 	const struct spt_cfg *cfg = c->pt->cfg;
@@ -356,7 +356,7 @@ static int spt_run_start(struct spt_cursor *c, const struct spt_run *run,
 	return 0;
 }
 
-int spt_cursor_map_run(struct spt_cursor *c, const struct spt_run *run,
+int spt_cursor_map_run(struct spt_cursor *c, const struct spt_map_run *run,
 		       const struct spt_prop *prop, unsigned long *done)
 {
 	unsigned int level = run->level;

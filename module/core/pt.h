@@ -297,7 +297,7 @@ struct spt_prot_op {
  * cursor's va by spt_cursor_map_run(): the @nr frames of the array @pas,
  * or, if @pas is NULL, the physically contiguous frames from @pa.
  */
-struct spt_run {
+struct spt_map_run {
 	const u64 *pas;
 	u64 pa;
 	unsigned long nr;
@@ -316,7 +316,7 @@ struct spt_run {
  * always the exact number of leaves mapped (and of references taken
  * over), also on an error.
  */
-int spt_cursor_map_run(struct spt_cursor *c, const struct spt_run *run,
+int spt_cursor_map_run(struct spt_cursor *c, const struct spt_map_run *run,
 		       const struct spt_prop *prop, unsigned long *done);
 
 /*
