@@ -366,11 +366,22 @@ int spt_cursor_map_run(struct spt_cursor *c, const struct spt_map_run *run,
 	*done = 0;
 	ret = spt_run_start(c, run, prop, &r);
 	while (!ret && *done < run->nr) {
+		struct spt_item item = {
+			.pa = r.pas ? *r.pas : r.pa, .level = level,
+			.tracked = r.tracked,
+		};
 		unsigned int first, n, k;
 		struct spt_node *node;
-		struct spt_item item;
 
-		/* One descent per node, then a loop over its entries. */
+		/*
+		 * One descent per node, then a loop over its entries. The
+		 * frame that comes first is checked before the descent, so
+		 * that no node is made that no leaf will fill.
+		 */
+		if (!spt_item_ok(c, &item)) {
+			ret = -EINVAL;
+			break;
+		}
 		ret = spt_cursor_reach(c, level);
 		if (ret)
 			break;
@@ -392,8 +403,6 @@ int spt_cursor_map_run(struct spt_cursor *c, const struct spt_map_run *run,
 		 * maps it or says why not.
 		 */
 		item.pa = r.pas ? *r.pas : r.pa;
-		item.level = level;
-		item.tracked = r.tracked;
 		ret = spt_cursor_map(c, &item, prop, NULL);
 		if (ret)
 			break;
