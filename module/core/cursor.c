@@ -256,7 +256,8 @@ static int spt_cursor_build(struct spt_cursor *c, unsigned int target)
 }
 
 /* Bring the cursor to the node of @level that holds va's entry. */
-static int spt_cursor_reach(struct spt_cursor *c, unsigned int level)
+static __always_inline int spt_cursor_reach(struct spt_cursor *c,
+					     unsigned int level)
 {
 	while (c->level < level)
 		spt_cursor_pop(c);
@@ -270,7 +271,8 @@ static int spt_cursor_reach(struct spt_cursor *c, unsigned int level)
 	return 0;
 }
 
-static bool spt_item_ok(struct spt_cursor *c, const struct spt_item *item)
+static __always_inline bool spt_item_ok(struct spt_cursor *c,
+					const struct spt_item *item)
 {
 	u64 size = spt_level_size(item->level);
 	struct spt_meta *m;
