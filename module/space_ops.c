@@ -406,7 +406,7 @@ static int spt_map_phys_slice(struct spt_space *s, u64 *va, u64 end,
 		ret = spt_space_expect_empty(&c, end - *va);
 	while (!ret && *va < end) {
 		u64 pa = ch->phys + (*va - ch->start), size, stop;
-		struct spt_map_run run = { .pa = pa, .nr = 1, .tracked = false };
+		struct spt_map_run run = { .pa = pa, .tracked = false };
 		unsigned long done;
 
 		run.level = spt_largest_level(*va, pa, end - *va,

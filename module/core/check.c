@@ -260,28 +260,25 @@ static u64 spt_root_entry_va(const struct spt_cfg *cfg, unsigned int i)
 /* The table's node and leaf counters against a walk. */
 static int spt_check_counters(struct spt_checker *ck)
 {
-	struct spt_pt_counts walked, kept;
+	struct spt_pt *pt = ck->pt;
+	struct spt_pt_counts walked;
 	unsigned int i;
+	long kept;
 
-	spt_pt_count(ck->pt, &walked);
-	spt_pt_counts_read(ck->pt, &kept);
+	spt_pt_count(pt, &walked);
 	for (i = 0; i < SPT_MAX_LEVELS; i++) {
-		if (walked.nodes[i] != kept.nodes[i] ||
-		    (long)kept.nodes[i] !=
-		    atomic_long_read(&ck->pt->nr_level_nodes[i]))
+		kept = atomic_long_read(&pt->nr_level_nodes[i]);
+		if (kept < 0 || (u64)kept != walked.nodes[i])
 			return spt_check_fail(ck, 0ULL, i + 1,
 					      "node counter %ld, a walk finds %llu",
-					      atomic_long_read(&ck->pt->nr_level_nodes[i]),
-					      walked.nodes[i]);
+					      kept, walked.nodes[i]);
 	}
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++) {
-		if (walked.leaves[i] != kept.leaves[i] ||
-		    (long)kept.leaves[i] !=
-		    atomic_long_read(&ck->pt->nr_leaves[i]))
+		kept = atomic_long_read(&pt->nr_leaves[i]);
+		if (kept < 0 || (u64)kept != walked.leaves[i])
 			return spt_check_fail(ck, 0ULL, i + 1,
 					      "leaf counter %ld, a walk finds %llu",
-					      atomic_long_read(&ck->pt->nr_leaves[i]),
-					      walked.leaves[i]);
+					      kept, walked.leaves[i]);
 	}
 	return 0;
 }

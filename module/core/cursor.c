@@ -257,7 +257,7 @@ static int spt_cursor_build(struct spt_cursor *c, unsigned int target)
 
 /* Bring the cursor to the node of @level that holds va's entry. */
 static __always_inline int spt_cursor_reach(struct spt_cursor *c,
-					     unsigned int level)
+					    unsigned int level)
 {
 	while (c->level < level)
 		spt_cursor_pop(c);

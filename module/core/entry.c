@@ -114,7 +114,7 @@ static __always_inline unsigned int spt_leaves_release(struct spt_pt *pt,
 		if (m)
 			memcpy(&k, &m->usage, sizeof(k));
 		if (unlikely(!m || k != kind)) {
-			/* A part of a split 2 MiB frame (or a bug it warns of). */
+			/* In a split 2 MiB frame (or a bug it warns of). */
 			spt_leaf_release(pt, pte, 1, fl);
 			continue;
 		}
