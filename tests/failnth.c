@@ -140,6 +140,18 @@ static int run_map_4k_untracked(struct tenv *e, struct model *expect)
 	return map_one(e, expect, 1, false);
 }
 
+/* A mutable cursor over [1G - 2M, 2G), at @va. */
+static int open_near_1g(struct tenv *e, struct spt_cursor *c, u64 va)
+{
+	int ret;
+
+	ret = spt_cursor_mut_new(c, &e->pt, SZ_1G - SZ_2M, 2 * SZ_1G, &e->fl);
+	if (ret)
+		return ret;
+	REQUIRE_EQ(spt_cursor_jump(c, va), 0);
+	return 0;
+}
+
 /* [1G - 8K, 1G + 2M + 8K): 4K, 4K | 2M, 4K, 4K across a 1 GiB line. */
 static int run_map_range(struct tenv *e, struct model *expect)
 {
@@ -148,11 +160,9 @@ static int run_map_range(struct tenv *e, struct model *expect)
 	struct spt_cursor c;
 	int ret;
 
-	ret = spt_cursor_mut_new(&c, &e->pt, SZ_1G - SZ_2M, 2 * SZ_1G,
-				 &e->fl);
+	ret = open_near_1g(e, &c, va);
 	if (ret)
 		return ret;
-	REQUIRE_EQ(spt_cursor_jump(&c, va), 0);
 	while (len) {
 		unsigned int l = spt_largest_level(va, pa, len, 3);
 		struct mleaf leaf = {
@@ -175,43 +185,52 @@ static int run_map_range(struct tenv *e, struct model *expect)
 }
 
 /*
- * spt_cursor_map_run() of an array of tracked frames from 1G - 8K: one
- * descent per node, across a 1 GiB line (a chain of new nodes); what is
- * done when an allocation fails is exactly *done leaves, each of which
- * took over its frame's handle.
+ * @run from @va with @flags in a cursor over [1G - 2M, 2G); what is done
+ * when an allocation fails is exactly *done leaves, each tracked one
+ * having taken over its frame's handle.
  */
-static int run_map_run_array(struct tenv *e, struct model *expect)
+static int map_run(struct tenv *e, struct model *expect,
+		   const struct spt_map_run *run, u64 va, u8 flags)
 {
-	struct spt_prop prop = { .flags = SPT_PROT_WRITE };
-	struct spt_map_run run = {
-		.pas = run_frames, .nr = RUN_FRAMES, .level = 1,
-		.tracked = true,
-	};
-	u64 va = SZ_1G - 2 * SZ_4K;
+	struct spt_prop prop = { .flags = flags };
 	unsigned long done = ~0UL, i;
 	struct spt_cursor c;
 	int ret;
 
-	ret = spt_cursor_mut_new(&c, &e->pt, SZ_1G - SZ_2M, 2 * SZ_1G,
-				 &e->fl);
+	ret = open_near_1g(e, &c, va);
 	if (ret)
 		return ret;
-	REQUIRE_EQ(spt_cursor_jump(&c, va), 0);
-	ret = spt_cursor_map_run(&c, &run, &prop, &done);
+	ret = spt_cursor_map_run(&c, run, &prop, &done);
 	CHECK_EQ(spt_cursor_va(&c), va + done * SZ_4K);
 	spt_cursor_drop(&c);
-	CHECK(ret ? done < RUN_FRAMES : done == RUN_FRAMES);
+	CHECK(ret ? done < run->nr : done == run->nr);
 	for (i = 0; i < done; i++) {
+		u64 pa = run->pas ? run->pas[i] : run->pa + i * SZ_4K;
 		struct mleaf l = {
-			.va = va + i * SZ_4K, .pa = run_frames[i], .level = 1,
-			.flags = SPT_PROT_WRITE, .tracked = true,
-			.frame = run_frames[i], .flevel = 1,
+			.va = va + i * SZ_4K, .pa = pa, .level = 1,
+			.flags = flags, .tracked = run->tracked,
+			.frame = run->tracked ? pa : 0, .flevel = 1,
 		};
 
-		u64map_add(&e->handles, run_frames[i], -1);
+		if (run->tracked)
+			u64map_add(&e->handles, pa, -1);
 		model_map(expect, &l);
 	}
 	return ret;
+}
+
+/*
+ * An array of tracked frames from 1G - 8K: one descent per node, across a
+ * 1 GiB line (a chain of new nodes).
+ */
+static int run_map_run_array(struct tenv *e, struct model *expect)
+{
+	struct spt_map_run run = {
+		.pas = run_frames, .nr = RUN_FRAMES, .level = 1,
+		.tracked = true,
+	};
+
+	return map_run(e, expect, &run, SZ_1G - 2 * SZ_4K, SPT_PROT_WRITE);
 }
 
 /*
@@ -220,32 +239,11 @@ static int run_map_run_array(struct tenv *e, struct model *expect)
  */
 static int run_map_run_contig(struct tenv *e, struct model *expect)
 {
-	struct spt_prop prop = { .flags = SPT_PROT_EXEC };
-	u64 va = SZ_1G - 3 * SZ_4K;
 	struct spt_map_run run = {
 		.pa = PA0 + 5 * SZ_1G, .nr = 520, .level = 1,
 	};
-	unsigned long done = ~0UL, i;
-	struct spt_cursor c;
-	int ret;
 
-	ret = spt_cursor_mut_new(&c, &e->pt, SZ_1G - SZ_2M, 2 * SZ_1G,
-				 &e->fl);
-	if (ret)
-		return ret;
-	REQUIRE_EQ(spt_cursor_jump(&c, va), 0);
-	ret = spt_cursor_map_run(&c, &run, &prop, &done);
-	spt_cursor_drop(&c);
-	CHECK(ret ? done < run.nr : done == run.nr);
-	for (i = 0; i < done; i++) {
-		struct mleaf l = {
-			.va = va + i * SZ_4K, .pa = run.pa + i * SZ_4K,
-			.level = 1, .flags = SPT_PROT_EXEC,
-		};
-
-		model_map(expect, &l);
-	}
-	return ret;
+	return map_run(e, expect, &run, SZ_1G - 3 * SZ_4K, SPT_PROT_EXEC);
 }
 
 /* Unmap [3G - 4K, 4G + 4K): splits the 1 GiB leaf (2 nodes) and the

@@ -233,29 +233,8 @@ static void core_map_run(const struct shape *s, bool contig)
 		DIE("map run: %d, %lu of %llu", ret, done, s->n);
 }
 
-static void core_protect_run(const struct shape *s, bool ro)
-{
-	struct spt_prot_op op = { .cache = -1 };
-	u64 end = VA_BASE + s->n * leaf_size(s), done = 0;
-	struct spt_cursor c;
-	int ret;
-
-	if (ro)
-		op.clear = SPT_PROT_WRITE;
-	else
-		op.set = SPT_PROT_WRITE;
-	m_begin();
-	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &fl))
-		DIE("cursor_mut_new");
-	ret = spt_cursor_protect(&c, end - VA_BASE, &op, &done, NULL);
-	spt_cursor_drop(&c);
-	m_end(s->name, s->n, OP_PROTECT_RUN, I_CORE);
-	if (ret || done != s->n)
-		DIE("protect run: %d, %llu leaves", ret, done);
-	spt_flusher_init(&fl);
-}
-
-static void core_protect(const struct shape *s, bool ro)
+/* Clear W (@ro) or set it: a protect_next loop, or (@run) one call. */
+static void core_protect(const struct shape *s, bool ro, bool run)
 {
 	struct spt_prot_op op = { .cache = -1 };
 	u64 end = VA_BASE + s->n * leaf_size(s), a, b, done = 0;
@@ -270,7 +249,9 @@ static void core_protect(const struct shape *s, bool ro)
 	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &fl))
 		DIE("cursor_mut_new");
 	ret = 0;
-	while (spt_cursor_va(&c) < end) {
+	if (run)
+		ret = spt_cursor_protect(&c, end - VA_BASE, &op, &done, NULL);
+	while (!run && spt_cursor_va(&c) < end) {
 		ret = spt_cursor_protect_next(&c, end - spt_cursor_va(&c), &op,
 					      &a, &b);
 		if (ret != 1)
@@ -279,7 +260,7 @@ static void core_protect(const struct shape *s, bool ro)
 		ret = 0;
 	}
 	spt_cursor_drop(&c);
-	m_end(s->name, s->n, OP_PROTECT, I_CORE);
+	m_end(s->name, s->n, run ? OP_PROTECT_RUN : OP_PROTECT, I_CORE);
 	if (ret || done != s->n)
 		DIE("protect: %d, %llu leaves", ret, done);
 	/* No CPU has this table loaded: nothing to flush, nothing queued. */
@@ -499,14 +480,14 @@ static void run_shape(struct shape *s)
 		core_map(s);
 		if (r == 0)
 			copy_leaf_values(s);
-		core_protect(s, true);
-		core_protect(s, false);
+		core_protect(s, true, false);
+		core_protect(s, false, false);
 		core_query(s);
 		core_find_next(s);
 		core_unmap(s, OP_UNMAP);
 		core_map_run(s, false);
-		core_protect_run(s, true);
-		core_protect_run(s, false);
+		core_protect(s, true, true);
+		core_protect(s, false, true);
 		core_unmap(s, OP_NR);
 		core_map_run(s, true);
 		core_unmap(s, OP_NR);

@@ -257,30 +257,34 @@ static u64 spt_root_entry_va(const struct spt_cfg *cfg, unsigned int i)
 	return va;
 }
 
+/* @nr counters of a table (@what, index L - 1) against a walk's counts. */
+static int spt_check_counter(struct spt_checker *ck, const char *what,
+			     const atomic_long_t *kept, const u64 *walked,
+			     unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		long n = atomic_long_read(&kept[i]);
+
+		if (n < 0 || (u64)n != walked[i])
+			return spt_check_fail(ck, 0ULL, i + 1,
+					      "%s counter %ld, a walk finds %llu",
+					      what, n, walked[i]);
+	}
+	return 0;
+}
+
 /* The table's node and leaf counters against a walk. */
 static int spt_check_counters(struct spt_checker *ck)
 {
-	struct spt_pt *pt = ck->pt;
 	struct spt_pt_counts walked;
-	unsigned int i;
-	long kept;
 
-	spt_pt_count(pt, &walked);
-	for (i = 0; i < SPT_MAX_LEVELS; i++) {
-		kept = atomic_long_read(&pt->nr_level_nodes[i]);
-		if (kept < 0 || (u64)kept != walked.nodes[i])
-			return spt_check_fail(ck, 0ULL, i + 1,
-					      "node counter %ld, a walk finds %llu",
-					      kept, walked.nodes[i]);
-	}
-	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++) {
-		kept = atomic_long_read(&pt->nr_leaves[i]);
-		if (kept < 0 || (u64)kept != walked.leaves[i])
-			return spt_check_fail(ck, 0ULL, i + 1,
-					      "leaf counter %ld, a walk finds %llu",
-					      kept, walked.leaves[i]);
-	}
-	return 0;
+	spt_pt_count(ck->pt, &walked);
+	return spt_check_counter(ck, "node", ck->pt->nr_level_nodes,
+				 walked.nodes, SPT_MAX_LEVELS) ?:
+	       spt_check_counter(ck, "leaf", ck->pt->nr_leaves, walked.leaves,
+				 SPT_MAX_LEAF_LEVEL);
 }
 
 int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
