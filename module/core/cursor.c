@@ -535,35 +535,48 @@ int spt_cursor_protect(struct spt_cursor *c, u64 len,
 		       const struct spt_prot_op *op, u64 *count,
 		       unsigned int *max_level)
 {
-	u64 target, clear, set, ls, le;
+	u64 target, clear[SPT_MAX_LEAF_LEVEL], set[SPT_MAX_LEAF_LEVEL];
+	unsigned int level;
 	int ret;
 
 	if (!c->fl || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va ||
 	    !spt_prot_op_valid(op))
 		return -EINVAL;
-	spt_pte_prot_masks(c->pt->cfg, op, 1, &clear, &set);
+	for (level = 1; level <= SPT_MAX_LEAF_LEVEL; level++)
+		spt_pte_prot_masks(c->pt->cfg, op, level, &clear[level - 1],
+				   &set[level - 1]);
 	target = c->va + len;
 	while (spt_cursor_seek(c, target)) {
-		unsigned int level = c->level;
+		u64 va = c->va, ls, le;
 
+		level = c->level;
+		ls = spt_entry_base(va, level);
+		le = ls + spt_level_size(level);
 		if (level == 1) {
-			u64 va = c->va, stop = spt_addr_end(va, target, 2);
+			/* The rest of the node's leaves in the window. */
 			unsigned int first = spt_index(va, 1);
 
+			le = spt_addr_end(va, target, 2);
 			*count += spt_node_protect_leaves(&c->path[0], first,
-					first + ((stop - va) >> SPT_PAGE_SHIFT),
-					clear, set);
-			spt_cursor_flush_add(c, va, stop);
-			spt_cursor_move(c, stop);
+					first + ((le - va) >> SPT_PAGE_SHIFT),
+					clear[0], set[0]);
+		} else if (ls == va && le <= target) {
+			struct spt_entry e = spt_cursor_entry(c);
+
+			spt_entry_protect(&e, clear[level - 1], set[level - 1]);
+			(*count)++;
 		} else {
-			ret = spt_cursor_protect_next(c, target - c->va, op,
-						      &ls, &le);
+			/* A huge leaf the window cuts: split first. */
+			ret = spt_cursor_protect_next(c, target - va, op, &ls,
+						      &le);
 			if (ret < 0)
 				return ret;
 			(*count)++;
 			while (spt_level_size(level) > le - ls)
 				level--;
 		}
+		spt_cursor_flush_add(c, va, le);
+		spt_cursor_move(c, le);
 		if (max_level && *max_level < level)
 			*max_level = level;
 	}
