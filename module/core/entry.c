@@ -159,14 +159,14 @@ static __always_inline unsigned int spt_fill(struct spt_pt *pt, u64 *ptes,
 {
 	u64 step = spt_level_size(r->level), attrs = r->attrs, bad = r->bad;
 	u16 kind = SPT_USAGE_DATA | r->level << 8;
-	const u64 *pas = r->pas;
-	u64 pa0 = r->pa, chunk_pa = r->mw.chunk_pa;
+	const u64 *src = r->pas;
+	u64 pa = r->pa, chunk_pa = r->mw.chunk_pa;
 	void *base = r->mw.base;
-	unsigned int i;
+	u64 *p, *end = ptes + n;
 
-	for (i = 0; i < n; i++) {
-		u64 pa = array ? pas[i] : pa0 + i * step;
-
+	for (p = ptes; p < end; p++) {
+		if (array)
+			pa = *src;
 		if (tracked) {
 			u64 x = pa ^ chunk_pa;
 			struct spt_meta *m;
@@ -187,13 +187,17 @@ static __always_inline unsigned int spt_fill(struct spt_pt *pt, u64 *ptes,
 		} else if (array && (pa & bad)) {
 			break;
 		}
-		WRITE_ONCE(ptes[i], pa | attrs);
+		WRITE_ONCE(*p, pa | attrs);
+		if (array)
+			src++;
+		else
+			pa += step;
 	}
 	if (array)
-		r->pas += i;
+		r->pas = src;
 	else
-		r->pa += i * step;
-	return i;
+		r->pa = pa;
+	return p - ptes;
 }
 
 unsigned int spt_node_fill_leaves(struct spt_pt *pt,
