@@ -189,8 +189,11 @@ int spt_space_map_frames_nosleep(struct spt_space *s, u64 va, u64 *pas,
 				 struct spt_flusher *fl, u64 *count)
 {
 	u64 len = (u64)nr * spt_level_size(level);
+	struct spt_map_run run = {
+		.pas = pas, .nr = nr, .level = level, .tracked = true,
+	};
+	unsigned long done = 0, i;
 	struct spt_cursor c;
-	unsigned int i;
 	int ret;
 
 	ret = spt_cursor_mut_new(&c, &s->pt, va, va + len, fl);
@@ -203,18 +206,12 @@ int spt_space_map_frames_nosleep(struct spt_space *s, u64 va, u64 *pas,
 	 */
 	if (!replace)
 		ret = spt_space_expect_empty(&c, len);
-	for (i = 0; !ret && i < nr; i++) {
-		struct spt_item item = {
-			.pa = pas[i], .level = level, .tracked = true,
-		};
-
-		ret = spt_cursor_map(&c, &item, prop, NULL);
-		if (ret)
-			break;
-		pas[i] = 0;	/* the mapping owns it now */
-		(*count)++;
-	}
+	if (!ret)
+		ret = spt_cursor_map_run(&c, &run, prop, &done);
 	spt_cursor_drop(&c);
+	for (i = 0; i < done; i++)
+		pas[i] = 0;	/* the mapping owns it now */
+	*count += done;
 	return ret;
 }
 
@@ -386,7 +383,10 @@ out:
 	return ret;
 }
 
-/* Untracked map, one slice of at most 1 GiB: the largest leaves that fit. */
+/*
+ * Untracked map, one slice of at most 1 GiB: the largest leaves that fit,
+ * each stretch of one leaf size as one contiguous run.
+ */
 static int spt_map_phys_slice(struct spt_space *s, u64 *va, u64 end,
 			      void *arg)
 {
@@ -405,18 +405,22 @@ static int spt_map_phys_slice(struct spt_space *s, u64 *va, u64 end,
 	if (!(ch->flags & SPT_MAP_REPLACE))
 		ret = spt_space_expect_empty(&c, end - *va);
 	while (!ret && *va < end) {
-		u64 pa = ch->phys + (*va - ch->start);
-		struct spt_item item = {
-			.pa = pa, .tracked = false,
-			.level = spt_largest_level(*va, pa, end - *va,
-						   spt_machine_phys_max_level),
-		};
+		u64 pa = ch->phys + (*va - ch->start), size, stop;
+		struct spt_map_run run = { .pa = pa, .tracked = false };
+		unsigned long done;
 
-		ret = spt_cursor_map(&c, &item, ch->prop, NULL);
-		if (ret)
-			break;
-		*va += spt_level_size(item.level);
-		spt_change_add(ch, item.level, 1);
+		run.level = spt_largest_level(*va, pa, end - *va,
+					      spt_machine_phys_max_level);
+		size = spt_level_size(run.level);
+		/* As far as the next larger leaf could start, or the end. */
+		stop = end;
+		if (run.level < spt_machine_phys_max_level)
+			stop = min(end, ALIGN(*va + 1,
+					      spt_level_size(run.level + 1)));
+		run.nr = (stop - *va) / size;
+		ret = spt_cursor_map_run(&c, &run, ch->prop, &done);
+		*va += done * size;
+		spt_change_add(ch, run.level, done);
 	}
 	spt_cursor_drop(&c);
 	return ret;

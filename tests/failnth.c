@@ -44,6 +44,19 @@ static void setup_frame2m(struct tenv *e, unsigned int levels)
 	frame = tl_frame_alloc(e, 2);
 }
 
+/* Frames for a map run: two nodes of 4 KiB leaves and a few more. */
+#define RUN_FRAMES	(2 * 512 + 6)
+static u64 run_frames[RUN_FRAMES];
+
+static void setup_run_frames(struct tenv *e, unsigned int levels)
+{
+	unsigned int i;
+
+	tenv_init(e, levels);
+	for (i = 0; i < RUN_FRAMES; i++)
+		run_frames[i] = tl_frame_alloc(e, 1);
+}
+
 /* A 1 GiB leaf at [2G, 3G), a tracked 2 MiB frame at [4G, 4G + 2M), a
  * 4 KiB page at 1G - 4K. */
 static void setup_huge(struct tenv *e, unsigned int levels)
@@ -127,6 +140,18 @@ static int run_map_4k_untracked(struct tenv *e, struct model *expect)
 	return map_one(e, expect, 1, false);
 }
 
+/* A mutable cursor over [1G - 2M, 2G), at @va. */
+static int open_near_1g(struct tenv *e, struct spt_cursor *c, u64 va)
+{
+	int ret;
+
+	ret = spt_cursor_mut_new(c, &e->pt, SZ_1G - SZ_2M, 2 * SZ_1G, &e->fl);
+	if (ret)
+		return ret;
+	REQUIRE_EQ(spt_cursor_jump(c, va), 0);
+	return 0;
+}
+
 /* [1G - 8K, 1G + 2M + 8K): 4K, 4K | 2M, 4K, 4K across a 1 GiB line. */
 static int run_map_range(struct tenv *e, struct model *expect)
 {
@@ -135,11 +160,9 @@ static int run_map_range(struct tenv *e, struct model *expect)
 	struct spt_cursor c;
 	int ret;
 
-	ret = spt_cursor_mut_new(&c, &e->pt, SZ_1G - SZ_2M, 2 * SZ_1G,
-				 &e->fl);
+	ret = open_near_1g(e, &c, va);
 	if (ret)
 		return ret;
-	REQUIRE_EQ(spt_cursor_jump(&c, va), 0);
 	while (len) {
 		unsigned int l = spt_largest_level(va, pa, len, 3);
 		struct mleaf leaf = {
@@ -159,6 +182,68 @@ static int run_map_range(struct tenv *e, struct model *expect)
 	}
 	spt_cursor_drop(&c);
 	return ret;
+}
+
+/*
+ * @run from @va with @flags in a cursor over [1G - 2M, 2G); what is done
+ * when an allocation fails is exactly *done leaves, each tracked one
+ * having taken over its frame's handle.
+ */
+static int map_run(struct tenv *e, struct model *expect,
+		   const struct spt_map_run *run, u64 va, u8 flags)
+{
+	struct spt_prop prop = { .flags = flags };
+	unsigned long done = ~0UL, i;
+	struct spt_cursor c;
+	int ret;
+
+	ret = open_near_1g(e, &c, va);
+	if (ret)
+		return ret;
+	ret = spt_cursor_map_run(&c, run, &prop, &done);
+	CHECK_EQ(spt_cursor_va(&c), va + done * SZ_4K);
+	spt_cursor_drop(&c);
+	CHECK(ret ? done < run->nr : done == run->nr);
+	for (i = 0; i < done; i++) {
+		u64 pa = run->pas ? run->pas[i] : run->pa + i * SZ_4K;
+		struct mleaf l = {
+			.va = va + i * SZ_4K, .pa = pa, .level = 1,
+			.flags = flags, .tracked = run->tracked,
+			.frame = run->tracked ? pa : 0, .flevel = 1,
+		};
+
+		if (run->tracked)
+			u64map_add(&e->handles, pa, -1);
+		model_map(expect, &l);
+	}
+	return ret;
+}
+
+/*
+ * An array of tracked frames from 1G - 8K: one descent per node, across a
+ * 1 GiB line (a chain of new nodes).
+ */
+static int run_map_run_array(struct tenv *e, struct model *expect)
+{
+	struct spt_map_run run = {
+		.pas = run_frames, .nr = RUN_FRAMES, .level = 1,
+		.tracked = true,
+	};
+
+	return map_run(e, expect, &run, SZ_1G - 2 * SZ_4K, SPT_PROT_WRITE);
+}
+
+/*
+ * A contiguous untracked run over the 4 KiB page at 1G - 4K and on across
+ * the 1 GiB line: the present entry takes the per-leaf (replacing) path.
+ */
+static int run_map_run_contig(struct tenv *e, struct model *expect)
+{
+	struct spt_map_run run = {
+		.pa = PA0 + 5 * SZ_1G, .nr = 520, .level = 1,
+	};
+
+	return map_run(e, expect, &run, SZ_1G - 3 * SZ_4K, SPT_PROT_EXEC);
 }
 
 /* Unmap [3G - 4K, 4G + 4K): splits the 1 GiB leaf (2 nodes) and the
@@ -217,6 +302,42 @@ static int run_protect_split(struct tenv *e, struct model *expect)
 		CHECK_EQ(n, 2);
 	else
 		CHECK(spt_cursor_va(&c) < en);
+	spt_cursor_drop(&c);
+	return ret;
+}
+
+/*
+ * spt_cursor_protect() over [3G - 4K, 4G + 4K): two leaves, both split;
+ * its count says exactly how many protect_next steps the model takes.
+ */
+static int run_protect_run_split(struct tenv *e, struct model *expect)
+{
+	struct spt_prot_op op = {
+		.set = SPT_PROT_USER, .clear = SPT_PROT_WRITE,
+		.cache = SPT_CACHE_UC,
+	};
+	u64 s = 3 * SZ_1G - SZ_4K, en = 4 * SZ_1G + SZ_4K, va = s, ms, me;
+	unsigned int level = 0;
+	struct spt_cursor c;
+	u64 count = 0, i;
+	int ret;
+
+	ret = spt_cursor_mut_new(&c, &e->pt, 2 * SZ_1G, 5 * SZ_1G, &e->fl);
+	if (ret)
+		return ret;
+	REQUIRE_EQ(spt_cursor_jump(&c, s), 0);
+	ret = spt_cursor_protect(&c, en - s, &op, &count, &level);
+	if (!ret) {
+		CHECK_EQ(count, 2);
+		CHECK_EQ(level, 1);
+		CHECK_EQ(spt_cursor_va(&c), en);
+	} else {
+		CHECK(spt_cursor_va(&c) < en);
+	}
+	for (i = 0; i < count; i++, va = me)
+		REQUIRE_EQ(model_protect_next(expect, va, en - va, op.set,
+					      op.clear, op.cache, &ms, &me),
+			   1);
 	spt_cursor_drop(&c);
 	return ret;
 }
@@ -296,6 +417,12 @@ static const struct fop fops[] = {
 	{ "unmap needing splits", setup_huge, run_unmap_split, false, 3 },
 	{ "protect needing splits", setup_huge, run_protect_split, false, 3 },
 	{ "destroy", setup_huge, run_destroy, false, 0 },
+	{ "map run, tracked array", setup_run_frames, run_map_run_array,
+	  false, 4 },
+	{ "map run, contiguous, replacing", setup_huge, run_map_run_contig,
+	  false, 2 },
+	{ "protect run needing splits", setup_huge, run_protect_run_split,
+	  false, 3 },
 };
 
 static void sweep_op(unsigned int i)
@@ -353,6 +480,9 @@ static void failnth_map_range_partial(void) { sweep_op(5); }
 static void failnth_unmap_split(void) { sweep_op(6); }
 static void failnth_protect_split(void) { sweep_op(7); }
 static void failnth_destroy(void) { sweep_op(8); }
+static void failnth_map_run_array(void) { sweep_op(9); }
+static void failnth_map_run_contig(void) { sweep_op(10); }
+static void failnth_protect_run_split(void) { sweep_op(11); }
 
 static const struct tap_case cases[] = {
 	TAP_CASE(failnth_pt_init),
@@ -365,6 +495,9 @@ static const struct tap_case cases[] = {
 	TAP_CASE(failnth_unmap_split),
 	TAP_CASE(failnth_protect_split),
 	TAP_CASE(failnth_destroy),
+	TAP_CASE(failnth_map_run_array),
+	TAP_CASE(failnth_map_run_contig),
+	TAP_CASE(failnth_protect_run_split),
 };
 
 int main(int argc, char **argv)

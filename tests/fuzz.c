@@ -522,6 +522,146 @@ static bool fz_do_maprange(struct fz *f, const struct fz_op *op)
 	return true;
 }
 
+/* The @i-th frame of a FZ_MAPRUN and whether the core may map it. */
+static u64 fz_run_frame(struct fz *f, const struct fz_op *op, u64 i,
+			bool *valid)
+{
+	u64 size = spt_level_size(op->level), pa;
+
+	if (op->clear && !op->tracked && !op->set) {
+		/* A contiguous run with a bad frame: misaligned from the start. */
+		*valid = false;
+		return op->c + i * size + 0x800;
+	}
+	if (op->clear && i == (u64)op->clear - 1) {
+		/* A bad frame: no pool frame, or misaligned. */
+		*valid = false;
+		return op->tracked ? 1ULL << 40 : op->c + i * size + 0x800;
+	}
+	if (!op->tracked) {
+		pa = op->c + i * size;
+		*valid = !(pa & (size - 1));
+		return pa;
+	}
+	pa = f->slots[(op->slot + i) % FZ_SLOTS].pa;
+	*valid = f->slots[(op->slot + i) % FZ_SLOTS].level == op->level;
+	return pa;
+}
+
+/*
+ * spt_cursor_map_run() against the model, frame by frame: validated once
+ * (range, alignment, a contiguous run's addresses), then each frame mapped
+ * in order until the first bad one, with *done exact. Tracked runs of
+ * more than FZ_SLOTS frames repeat slots: each mapping then takes an
+ * extra handle taken before (as with keep).
+ */
+static bool fz_do_maprun(struct fz *f, const struct fz_op *op)
+{
+	struct spt_prop prop = { .flags = op->flags, .cache = op->cache };
+	u64 size = spt_level_size(op->level), nr = op->b, pos, i, exp_done;
+	bool keep = op->keep || nr > FZ_SLOTS, whole, valid, contig;
+	u64 lo = ~0ULL, hi = 0, replaced = 0;
+	struct spt_map_run run = {
+		.nr = nr, .level = op->level, .tracked = op->tracked,
+	};
+	unsigned long done = ~0UL;
+	u64 *pas;
+	int ret, exp;
+
+	if (!fz_jump(f, op->a))
+		return false;
+	pos = f->mva;
+	contig = !op->tracked && !op->set;
+	pas = calloc(nr ? nr : 1, sizeof(*pas));
+	EXPECT(f, pas, "out of memory");
+	for (i = 0; op->tracked && i < FZ_SLOTS && i < nr; i++)
+		if (!fz_slot_fill(f, &f->slots[(op->slot + i) % FZ_SLOTS],
+				  op->level))
+			goto out;
+	whole = !(pos & (size - 1)) && pos < f->ce &&
+		nr <= (f->ce - pos) / size;
+	for (exp_done = 0; whole && exp_done < nr; exp_done++) {
+		fz_run_frame(f, op, exp_done, &valid);
+		if (!valid)
+			break;
+	}
+	for (i = 0; i < nr; i++) {
+		pas[i] = fz_run_frame(f, op, i, &valid);
+		if (op->tracked && keep && valid)
+			EXPECT(f, spt_meta_get(spt_pool_meta(f->e.pool, pas[i])),
+			       "get on a live frame");
+	}
+	if (contig) {
+		/* A contiguous run is refused whole if one frame is bad. */
+		run.pa = pas[0];
+		if (exp_done < nr)
+			exp_done = 0;
+	} else {
+		run.pas = pas;
+	}
+	if (!whole)
+		exp_done = 0;
+	exp = exp_done == nr && whole ? 0 : -EINVAL;
+	ret = spt_cursor_map_run(&f->c, &run, &prop, &done);
+	f->ops++;
+	f->st.run_calls++;
+	f->st.run_leaves += done;
+	f->st.run_stopped += ret != 0;
+	EXPECT(f, ret == exp && done == exp_done,
+	       "map_run at 0x%llx of %llu level %u (range end 0x%llx): %d, %lu done; model %d, %llu",
+	       (unsigned long long)pos, (unsigned long long)nr, op->level,
+	       (unsigned long long)f->ce, ret, done, exp,
+	       (unsigned long long)exp_done);
+	for (i = 0; i < nr; i++) {
+		struct fz_slot *slot = &f->slots[(op->slot + i) % FZ_SLOTS];
+		struct mleaf l = {
+			.va = pos + i * size, .pa = pas[i], .level = op->level,
+			.flags = prop.flags, .cache = prop.cache,
+			.tracked = op->tracked,
+		};
+		u64 n;
+
+		fz_run_frame(f, op, i, &valid);
+		if (i >= done) {
+			if (op->tracked && keep && valid)
+				EXPECT(f, !spt_meta_put(spt_pool_meta(f->e.pool,
+								      pas[i])),
+				       "put dropped the last ref");
+			continue;
+		}
+		if (op->tracked) {
+			l.frame = pas[i];
+			l.flevel = slot->level;
+			if (!keep) {
+				u64map_add(&f->e.handles, pas[i], -1);
+				slot->live = false;
+			}
+		}
+		n = model_map(&f->m, &l);
+		if (n) {
+			lo = min(lo, f->m.removed_lo);
+			hi = max(hi, f->m.removed_hi);
+		}
+		replaced += n;
+		fz_account_zeroed(f);
+	}
+	if (replaced)
+		EXPECT(f, f->e.fl.flush_start <= lo && f->e.fl.flush_end >= hi,
+		       "flusher flush span [0x%llx, 0x%llx) misses [0x%llx, 0x%llx)",
+		       (unsigned long long)f->e.fl.flush_start,
+		       (unsigned long long)f->e.fl.flush_end,
+		       (unsigned long long)lo, (unsigned long long)hi);
+	f->st.replaced += replaced;
+	f->mva = pos + done * size;
+	if (f->m.n > f->st.max_leaves)
+		f->st.max_leaves = f->m.n;
+	free(pas);
+	return fz_check_va(f, "map_run");
+out:
+	free(pas);
+	return false;
+}
+
 static bool fz_do_unmap(struct fz *f, const struct fz_op *op)
 {
 	u64 pos, len = op->b;
@@ -611,6 +751,55 @@ static bool fz_do_protect(struct fz *f, const struct fz_op *op)
 			break;
 	}
 	return true;
+}
+
+/* spt_cursor_protect() against the model's protect_next loop. */
+static bool fz_do_protectrun(struct fz *f, const struct fz_op *op)
+{
+	struct spt_prot_op pop = {
+		.set = op->set, .clear = op->clear,
+		.cache = op->cache == FZ_KEEP_CACHE ? -1 : (s8)op->cache,
+	};
+	u64 pos, wend, count = 0, exp_count = 0, ms, me;
+	unsigned int level = 0, exp_level = 0;
+	int ret, exp = 0;
+
+	if (!fz_jump(f, op->a))
+		return false;
+	pos = f->mva;
+	if ((op->b & (SPT_PAGE_SIZE - 1)) || op->b > f->ce - pos) {
+		ret = spt_cursor_protect(&f->c, op->b, &pop, &count, &level);
+		f->ops++;
+		f->st.protect_einval++;
+		EXPECT(f, ret == -EINVAL && !count,
+		       "protect at 0x%llx len 0x%llx (end 0x%llx): %d",
+		       (unsigned long long)pos, (unsigned long long)op->b,
+		       (unsigned long long)f->ce, ret);
+		return fz_check_va(f, "protect");
+	}
+	wend = pos + op->b;
+	ret = spt_cursor_protect(&f->c, op->b, &pop, &count, &level);
+	f->ops++;
+	f->st.protect_runs++;
+	for (; pos < wend; pos = me) {
+		exp = model_protect_next(&f->m, pos, wend - pos, op->set,
+					 op->clear, pop.cache, &ms, &me);
+		if (exp <= 0)
+			break;
+		exp_count++;
+		while (spt_level_size(exp_level + 1) <= me - ms &&
+		       exp_level < SPT_MAX_LEAF_LEVEL)
+			exp_level++;
+	}
+	EXPECT(f, ret == min(exp, 0) && count == exp_count &&
+	       level == exp_level,
+	       "protect [0x%llx, 0x%llx): %d, %llu leaves, level %u; model %d, %llu, %u",
+	       (unsigned long long)f->mva, (unsigned long long)wend, ret,
+	       (unsigned long long)count, level, exp,
+	       (unsigned long long)exp_count, exp_level);
+	f->st.protect_changed += count;
+	f->mva = wend;
+	return fz_check_va(f, "protect");
 }
 
 static bool fz_do_query(struct fz *f, const struct fz_op *op)
@@ -759,6 +948,10 @@ static bool fz_exec_one(struct fz *f, const struct fz_op *op)
 		return fz_do_unmap(f, op);
 	case FZ_PROTECT:
 		return fz_do_protect(f, op);
+	case FZ_MAPRUN:
+		return fz_do_maprun(f, op);
+	case FZ_PROTECTRUN:
+		return fz_do_protectrun(f, op);
 	default:
 		return true;
 	}
@@ -953,6 +1146,40 @@ static u64 fz_gen_pa(struct fz *f, struct fz_rng *r, u64 size)
 	return pa & ~(size - 1);
 }
 
+/* A FZ_MAPRUN: mostly 4 KiB, often across a node boundary. */
+static void fz_gen_maprun(struct fz *f, struct fz_rng *r, struct fz_op *op)
+{
+	unsigned int w = fz_below(r, 20);
+	u64 size;
+
+	op->kind = FZ_MAPRUN;
+	op->tracked = fz_below(r, 2);
+	op->level = w < 14 ? 1 : w < 18 ? 2 : 3;
+	if (op->tracked && op->level == 3)
+		op->level = 2;
+	size = spt_level_size(op->level);
+	op->b = fz_below(r, 4) ? 1 + fz_below(r, FZ_SLOTS) :
+		1 + fz_below(r, op->level == 1 ? 1100 : 24);
+	if (op->tracked) {
+		op->slot = fz_below(r, FZ_SLOTS);
+		op->keep = fz_below(r, 2);
+	} else {
+		op->c = fz_gen_pa(f, r, size);
+		op->set = fz_below(r, 2);	/* an array, not contiguous */
+		f->last_pa = op->c + op->b * size;
+	}
+	if (!fz_below(r, 8))
+		op->clear = 1 + fz_below(r, op->b);
+	/* Start where a node of leaves ends, now and then. */
+	if (!fz_below(r, 3))
+		op->a = ALIGN(fz_gen_va(f, r, size), size * SPT_NR_ENTRIES) -
+			size * fz_below(r, 8);
+	else
+		op->a = fz_gen_va(f, r, size);
+	op->flags = fz_gen_flags(r);
+	op->cache = fz_below(r, SPT_CACHE_NR);
+}
+
 void fz_gen(struct fz *f, struct fz_rng *r, struct fz_op *op)
 {
 	unsigned int w;
@@ -1009,7 +1236,7 @@ void fz_gen(struct fz *f, struct fz_rng *r, struct fz_op *op)
 		}
 		return;
 	}
-	if (w < 28) {
+	if (w < 22) {
 		u64 size;
 
 		op->kind = FZ_MAP;
@@ -1032,6 +1259,8 @@ void fz_gen(struct fz *f, struct fz_rng *r, struct fz_op *op)
 		op->a = fz_gen_va(f, r, size);
 		op->flags = fz_gen_flags(r);
 		op->cache = fz_below(r, SPT_CACHE_NR);
+	} else if (w < 28) {
+		fz_gen_maprun(f, r, op);
 	} else if (w < 34) {
 		op->kind = FZ_MAPRANGE;
 		op->a = fz_gen_va(f, r, SZ_4K);
@@ -1045,7 +1274,7 @@ void fz_gen(struct fz *f, struct fz_rng *r, struct fz_op *op)
 		op->a = fz_gen_va(f, r, SZ_4K);
 		op->b = fz_gen_len(f, r);
 	} else if (w < 60) {
-		op->kind = FZ_PROTECT;
+		op->kind = w < 54 ? FZ_PROTECT : FZ_PROTECTRUN;
 		op->a = fz_gen_va(f, r, SZ_4K);
 		op->b = fz_gen_len(f, r);
 		op->set = fz_gen_flags(r) & fz_gen_flags(r);
@@ -1078,7 +1307,8 @@ static const char *const fz_names[FZ_NR_KINDS] = {
 	[FZ_OPEN] = "open", [FZ_CLOSE] = "close", [FZ_JUMP] = "jump",
 	[FZ_MAP] = "map", [FZ_MAPRANGE] = "maprange", [FZ_UNMAP] = "unmap",
 	[FZ_PROTECT] = "protect", [FZ_QUERY] = "query", [FZ_FIND] = "find",
-	[FZ_PUT] = "put", [FZ_DUP] = "dup",
+	[FZ_PUT] = "put", [FZ_DUP] = "dup", [FZ_MAPRUN] = "maprun",
+	[FZ_PROTECTRUN] = "protectrun",
 };
 
 static void fz_va_str(u64 va, char *buf, size_t len)
@@ -1131,6 +1361,24 @@ void fz_op_str(const struct fz_op *op, char *buf, size_t len)
 		break;
 	case FZ_PROTECT:
 		snprintf(buf, len, "protect %s len 0x%llx set %#x clear %#x cache %d",
+			 va, (unsigned long long)op->b, op->set, op->clear,
+			 op->cache == FZ_KEEP_CACHE ? -1 : op->cache);
+		break;
+	case FZ_MAPRUN:
+		if (op->tracked)
+			snprintf(buf, len, "maprun %s %llu tracked from slot %u level %u%s bad %d flags %#x cache %u",
+				 va, (unsigned long long)op->b, op->slot,
+				 op->level, op->keep ? " keep-handles" : "",
+				 (int)op->clear - 1, op->flags, op->cache);
+		else
+			snprintf(buf, len, "maprun %s %llu untracked %s from pa 0x%llx level %u bad %d flags %#x cache %u",
+				 va, (unsigned long long)op->b,
+				 op->set ? "array" : "contiguous",
+				 (unsigned long long)op->c, op->level,
+				 (int)op->clear - 1, op->flags, op->cache);
+		break;
+	case FZ_PROTECTRUN:
+		snprintf(buf, len, "protectrun %s len 0x%llx set %#x clear %#x cache %d",
 			 va, (unsigned long long)op->b, op->set, op->clear,
 			 op->cache == FZ_KEEP_CACHE ? -1 : op->cache);
 		break;
@@ -1200,6 +1448,11 @@ void fz_print_stats(const struct fz *f)
 	       (unsigned long long)f->m.nr_splits,
 	       (unsigned long long)st->protect_changed,
 	       (unsigned long long)st->protect_einval);
+	printf("# runs: %llu map_run calls, %llu leaves, %llu stopped early; %llu protect runs\n",
+	       (unsigned long long)st->run_calls,
+	       (unsigned long long)st->run_leaves,
+	       (unsigned long long)st->run_stopped,
+	       (unsigned long long)st->protect_runs);
 	printf("# queries: %llu mapped, %llu absent; find_next: %llu hits, %llu misses; refused: %llu opens, %llu jumps\n",
 	       (unsigned long long)st->query_mapped,
 	       (unsigned long long)st->query_absent,

@@ -30,6 +30,13 @@ enum fz_kind {
 	FZ_FIND,	/* at a, len b */
 	FZ_PUT,		/* drop the handle in slot */
 	FZ_DUP,		/* slot2 = another handle on slot's frame */
+	/*
+	 * at a, b leaves of level: tracked: the frames of slots slot,
+	 * slot + 1, ...; untracked: from pa c, contiguous (set == 0) or
+	 * as an array; clear != 0: frame clear - 1 is a bad one
+	 */
+	FZ_MAPRUN,
+	FZ_PROTECTRUN,	/* at a, len b: spt_cursor_protect; set, clear, cache */
 	FZ_NR_KINDS
 };
 
@@ -56,6 +63,7 @@ struct fz_stats {
 	u64 map_ok[SPT_MAX_LEAF_LEVEL], map_tracked, map_einval, replaced;
 	u64 unmap_calls, unmap_leaves, unmap_einval;
 	u64 protect_changed, protect_einval;
+	u64 run_calls, run_leaves, run_stopped, protect_runs;
 	u64 query_mapped, query_absent, find_hit, find_miss;
 	u64 open_einval, jump_einval, max_leaves, walks;
 };

@@ -123,6 +123,15 @@ static void checker_catches_l(unsigned int levels)
 		node->nr_children = 1;
 		CHECK(tenv_check(&e));
 	}
+	/* the table's counters against the walk */
+	BREAK_AND_FIX(&e, "4 KiB leaf counter wrong", e.pt.nr_leaves[0].counter,
+		      2);
+	BREAK_AND_FIX(&e, "1 GiB leaf counter wrong", e.pt.nr_leaves[2].counter,
+		      0);
+	BREAK_AND_FIX(&e, "level-1 node counter wrong",
+		      e.pt.nr_level_nodes[0].counter, 0);
+	BREAK_AND_FIX(&e, "root counter wrong",
+		      e.pt.nr_level_nodes[levels - 1].counter, 2);
 	/* kernel half */
 	BREAK_AND_FIX(&e, "kernel half changed", root[300], root[300] ^ X86_RW);
 	BREAK_AND_FIX(&e, "kernel half entry removed", root[301], 0);

@@ -3,7 +3,8 @@
  * Cursor operations and their edges: range validation (zero length,
  * unaligned, non-canonical, kernel half, wrap-around), the last page of the
  * user half, jump, query, find_next, map (advance, replacing semantics),
- * unmap (absent ranges skipped, count, empty nodes freed), protect_next
+ * map runs (validation, stopping at a bad frame, counters), unmap (absent
+ * ranges skipped, count, empty nodes freed), protect_next
  * across mixed leaf sizes, spt_largest_level, read-only cursors.
  */
 #include <errno.h>
@@ -264,6 +265,93 @@ static void map_args(void)
 }
 
 /* Jump: inside, backwards, the edges of the range. */
+/*
+ * spt_cursor_map_run(): validated once (nothing done), then frame by
+ * frame: stops at the first bad frame with the exact count, the frames
+ * before it mapped and their handles taken over; the table's counters
+ * follow.
+ */
+static void map_run_l(unsigned int levels)
+{
+	struct spt_prop prop = { .flags = SPT_PROT_WRITE };
+	struct spt_map_run run = { .level = 1, .tracked = true };
+	u64 base = SZ_1G, pas[5];
+	struct spt_pt_counts cn;
+	struct spt_cursor c;
+	unsigned long done;
+	struct tenv e;
+	unsigned int i;
+
+	tenv_init(&e, levels);
+	for (i = 0; i < 5; i++)
+		pas[i] = tl_frame_alloc(&e, i == 3 ? 2 : 1);
+	/* a read-only cursor maps nothing */
+	REQUIRE_EQ(spt_cursor_new(&c, &e.pt, base, base + 16 * SZ_4K), 0);
+	run.pas = pas;
+	run.nr = 3;
+	CHECK_EQ(spt_cursor_map_run(&c, &run, &prop, &done), -EINVAL);
+	CHECK_EQ(done, 0);
+	spt_cursor_drop(&c);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, base, base + 16 * SZ_4K,
+				      &e.fl), 0);
+	/* more leaves than the range holds; a level above the guard */
+	run.nr = 17;
+	CHECK_EQ(spt_cursor_map_run(&c, &run, &prop, &done), -EINVAL);
+	CHECK_EQ(done, 0);
+	run.nr = 1;
+	run.level = 2;
+	CHECK_EQ(spt_cursor_map_run(&c, &run, &prop, &done), -EINVAL);
+	run.level = 1;
+	/* the 2 MiB frame at index 3 stops the run after 3 leaves */
+	run.nr = 5;
+	CHECK_EQ(spt_cursor_map_run(&c, &run, &prop, &done), -EINVAL);
+	CHECK_EQ(done, 3);
+	CHECK_EQ(spt_cursor_va(&c), base + 3 * SZ_4K);
+	for (i = 0; i < 3; i++) {
+		u64map_add(&e.handles, pas[i], -1);
+		CHECK_EQ(tl_ref(&e, pas[i]), 1);
+	}
+	CHECK_EQ(tl_ref(&e, pas[3]), 1);
+	CHECK_EQ(tl_ref(&e, pas[4]), 1);
+	spt_pt_counts_read(&e.pt, &cn);
+	CHECK_EQ(cn.leaves[0], 3);
+	CHECK_EQ(cn.nodes[0], 1);
+	/* a contiguous run is checked whole: misaligned, then past pa_mask */
+	run.pas = NULL;
+	run.tracked = false;
+	run.nr = 13;
+	run.pa = PA0 + 0x800;
+	CHECK_EQ(spt_cursor_map_run(&c, &run, &prop, &done), -EINVAL);
+	CHECK_EQ(done, 0);
+	run.pa = e.cfg.pa_mask - 4 * SZ_4K + SZ_4K;
+	CHECK_EQ(spt_cursor_map_run(&c, &run, &prop, &done), -EINVAL);
+	CHECK_EQ(done, 0);
+	run.pa = PA0;
+	CHECK_EQ(spt_cursor_map_run(&c, &run, &prop, &done), 0);
+	CHECK_EQ(done, 13);
+	CHECK_EQ(spt_cursor_va(&c), base + 16 * SZ_4K);
+	/* over what is there: replaced leaf by leaf */
+	REQUIRE_EQ(spt_cursor_jump(&c, base), 0);
+	run.nr = 16;
+	CHECK_EQ(spt_cursor_map_run(&c, &run, &prop, &done), 0);
+	CHECK_EQ(done, 16);
+	spt_pt_counts_read(&e.pt, &cn);
+	CHECK_EQ(cn.leaves[0], 16);
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(tl_ref(&e, pas[i]), 0);
+	spt_cursor_drop(&c);
+	spt_flusher_release(&e.fl, e.pool);
+	for (i = 0; i < 3; i++)
+		CHECK_EQ(u64map_get(&e.handles, pas[i]), 0);
+	CHECK(tenv_check(&e));
+	tenv_fini(&e);
+}
+
+static void map_run(void)
+{
+	for_levels(map_run_l);
+}
+
 static void jump_l(unsigned int levels)
 {
 	struct spt_cursor c;
@@ -776,6 +864,7 @@ static const struct tap_case cases[] = {
 	TAP_CASE(last_page),
 	TAP_CASE(lengths),
 	TAP_CASE(map_args),
+	TAP_CASE(map_run),
 	TAP_CASE(jump),
 	TAP_CASE(query),
 	TAP_CASE(find_next),

@@ -42,9 +42,13 @@
 enum impl { I_CORE, I_FLOOR, I_WALK, I_NR };
 static const char *const impl_name[I_NR] = { "core", "floor", "per-page" };
 
-enum op { OP_MAP, OP_PROTECT, OP_QUERY, OP_FIND, OP_UNMAP, OP_NR };
+enum op {
+	OP_MAP, OP_PROTECT, OP_QUERY, OP_FIND, OP_UNMAP,
+	OP_MAP_ARRAY, OP_MAP_CONTIG, OP_PROTECT_RUN, OP_NR
+};
 static const char *const op_name[OP_NR] = {
 	"map", "protect", "query", "find_next", "unmap",
+	"map-array", "map-contig", "protect-run",
 };
 
 struct result {
@@ -163,16 +167,23 @@ static u64 leaf_size(const struct shape *s)
 	return spt_level_size(s->level);
 }
 
+/* Take the handle each mapping consumes (outside the timing). */
+static void take_handles(const struct shape *s)
+{
+	u64 i;
+
+	for (i = 0; s->tracked && i < s->n; i++)
+		if (!spt_meta_get(spt_pool_meta(pool, s->pas[i])))
+			DIE("spt_meta_get");
+}
+
 static void core_map(const struct shape *s)
 {
 	struct spt_prop prop = { .flags = SPT_PROT_WRITE, .cache = SPT_CACHE_WB };
 	u64 end = VA_BASE + s->n * leaf_size(s), i;
 	struct spt_cursor c;
 
-	/* The handle each mapping consumes: taken outside the timing. */
-	for (i = 0; s->tracked && i < s->n; i++)
-		if (!spt_meta_get(spt_pool_meta(pool, s->pas[i])))
-			DIE("spt_meta_get");
+	take_handles(s);
 	m_begin();
 	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &fl))
 		DIE("cursor_mut_new");
@@ -189,7 +200,41 @@ static void core_map(const struct shape *s)
 	m_end(s->name, s->n, OP_MAP, I_CORE);
 }
 
-static void core_protect(const struct shape *s, bool ro)
+/*
+ * The run operation: the array of frames, or (@contig) a physically
+ * contiguous untracked run from 1 TiB, as an SPT_MAP_PHYS map makes.
+ */
+static void core_map_run(const struct shape *s, bool contig)
+{
+	struct spt_prop prop = { .flags = SPT_PROT_WRITE, .cache = SPT_CACHE_WB };
+	struct spt_map_run run = {
+		.pas = s->pas, .nr = s->n, .level = s->level,
+		.tracked = s->tracked,
+	};
+	u64 end = VA_BASE + s->n * leaf_size(s);
+	unsigned long done;
+	struct spt_cursor c;
+	int ret;
+
+	if (contig) {
+		run.pas = NULL;
+		run.pa = 1ULL << 40;
+		run.tracked = false;
+	} else {
+		take_handles(s);
+	}
+	m_begin();
+	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &fl))
+		DIE("cursor_mut_new");
+	ret = spt_cursor_map_run(&c, &run, &prop, &done);
+	spt_cursor_drop(&c);
+	m_end(s->name, s->n, contig ? OP_MAP_CONTIG : OP_MAP_ARRAY, I_CORE);
+	if (ret || done != s->n)
+		DIE("map run: %d, %lu of %llu", ret, done, s->n);
+}
+
+/* Clear W (@ro) or set it: a protect_next loop, or (@run) one call. */
+static void core_protect(const struct shape *s, bool ro, bool run)
 {
 	struct spt_prot_op op = { .cache = -1 };
 	u64 end = VA_BASE + s->n * leaf_size(s), a, b, done = 0;
@@ -204,7 +249,9 @@ static void core_protect(const struct shape *s, bool ro)
 	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &fl))
 		DIE("cursor_mut_new");
 	ret = 0;
-	while (spt_cursor_va(&c) < end) {
+	if (run)
+		ret = spt_cursor_protect(&c, end - VA_BASE, &op, &done, NULL);
+	while (!run && spt_cursor_va(&c) < end) {
 		ret = spt_cursor_protect_next(&c, end - spt_cursor_va(&c), &op,
 					      &a, &b);
 		if (ret != 1)
@@ -213,7 +260,7 @@ static void core_protect(const struct shape *s, bool ro)
 		ret = 0;
 	}
 	spt_cursor_drop(&c);
-	m_end(s->name, s->n, OP_PROTECT, I_CORE);
+	m_end(s->name, s->n, run ? OP_PROTECT_RUN : OP_PROTECT, I_CORE);
 	if (ret || done != s->n)
 		DIE("protect: %d, %llu leaves", ret, done);
 	/* No CPU has this table loaded: nothing to flush, nothing queued. */
@@ -265,20 +312,23 @@ static void core_find_next(const struct shape *s)
 		DIE("find_next: %llu of %llu", found, s->n);
 }
 
-static void core_unmap(const struct shape *s)
+/* Unmap everything, nodes given back; counted as @op unless it is OP_NR. */
+static void core_unmap(const struct shape *s, enum op op)
 {
 	u64 end = VA_BASE + s->n * leaf_size(s);
 	struct spt_cursor c;
 	long ret;
 
-	m_begin();
+	if (op != OP_NR)
+		m_begin();
 	if (spt_cursor_mut_new(&c, &pt, VA_BASE, end, &fl))
 		DIE("cursor_mut_new");
 	ret = spt_cursor_unmap(&c, end - VA_BASE);
 	spt_cursor_drop(&c);
 	/* Nodes go back to the pool (no CPU to flush, no RCU readers). */
 	spt_flusher_release(&fl, pool);
-	m_end(s->name, s->n, OP_UNMAP, I_CORE);
+	if (op != OP_NR)
+		m_end(s->name, s->n, op, I_CORE);
 	if (ret != (long)s->n)
 		DIE("unmap: %ld of %llu", ret, s->n);
 }
@@ -430,11 +480,17 @@ static void run_shape(struct shape *s)
 		core_map(s);
 		if (r == 0)
 			copy_leaf_values(s);
-		core_protect(s, true);
-		core_protect(s, false);
+		core_protect(s, true, false);
+		core_protect(s, false, false);
 		core_query(s);
 		core_find_next(s);
-		core_unmap(s);
+		core_unmap(s, OP_UNMAP);
+		core_map_run(s, false);
+		core_protect(s, true, true);
+		core_protect(s, false, true);
+		core_unmap(s, OP_NR);
+		core_map_run(s, true);
+		core_unmap(s, OP_NR);
 		floor_map(s);
 		walk_map(s);
 		walk_query(s);
@@ -530,20 +586,65 @@ static double med(struct result *r)
 
 static int misses;
 
-static void target(FILE *js, bool *first, const char *what, double ratio,
-		   double want, bool at_least)
+/* A target on a ratio (@unit "x") or on an absolute figure (@unit ""). */
+static void target_unit(FILE *js, bool *first, const char *what,
+			double ratio, double want, bool at_least,
+			const char *unit)
 {
 	bool pass = at_least ? ratio >= want : ratio <= want;
 
 	if (!pass)
 		misses++;
-	printf("  %-52s %8.2fx  (target %s %.1fx)  %s\n", what, ratio,
-	       at_least ? ">=" : "<=", want, pass ? "PASS" : "MISS");
+	printf("  %-52s %8.2f%-1s  (target %s %.1f%s)  %s\n", what, ratio,
+	       unit, at_least ? ">=" : "<=", want, unit,
+	       pass ? "PASS" : "MISS");
 	fprintf(js, "%s\n    {\"target\": \"%s\", \"ratio\": %.3f, "
 		"\"want\": \"%s%.1f\", \"pass\": %s}", *first ? "" : ",",
 		what, ratio, at_least ? ">=" : "<=", want,
 		pass ? "true" : "false");
 	*first = false;
+}
+
+static void target(FILE *js, bool *first, const char *what, double ratio,
+		   double want, bool at_least)
+{
+	target_unit(js, first, what, ratio, want, at_least, "x");
+}
+
+/* The run operations' targets: instructions per leaf, 4 KiB, N >= 4096. */
+static void run_targets(FILE *js, bool *first)
+{
+	static const struct {
+		enum op op;
+		double max_ir;
+	} want[] = {
+		{ OP_MAP_ARRAY, 35 }, { OP_MAP_CONTIG, 25 },
+		{ OP_PROTECT_RUN, 20 }, { OP_UNMAP, 40 }, { OP_QUERY, 50 },
+	};
+	char what[96];
+	unsigned int k;
+	int i;
+
+	for (i = 0; i < nr_results; i++) {
+		struct result *c = &results[i], *w;
+
+		if (c->impl != I_CORE || strcmp(c->shape, "4k") || c->n < 4096)
+			continue;
+		for (k = 0; k < ARRAY_SIZE(want); k++) {
+			if (want[k].op != c->op || c->ir < 0)
+				continue;
+			snprintf(what, sizeof(what), "4k N=%llu %s instr/leaf",
+				 c->n, op_name[c->op]);
+			target_unit(js, first, what, c->ir, want[k].max_ir,
+				    false, "");
+		}
+		if (c->op != OP_MAP_ARRAY && c->op != OP_MAP_CONTIG)
+			continue;
+		w = result_of(c->shape, c->n, OP_MAP, I_WALK);
+		snprintf(what, sizeof(what), "4k N=%llu %s ns/leaf per-page/core",
+			 c->n, op_name[c->op]);
+		target(js, first, what, med(w) / med(c), 5.0, true);
+	}
 }
 
 static void report(const char *json)
@@ -605,6 +706,7 @@ static void report(const char *json)
 			 c->shape, c->n);
 		target(js, &first, what, med(w) / med(c), 5.0, true);
 	}
+	run_targets(js, &first);
 	fprintf(js, "\n  ],\n  \"misses\": %d\n}\n", misses);
 	fclose(js);
 }

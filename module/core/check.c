@@ -257,6 +257,36 @@ static u64 spt_root_entry_va(const struct spt_cfg *cfg, unsigned int i)
 	return va;
 }
 
+/* @nr counters of a table (@what, index L - 1) against a walk's counts. */
+static int spt_check_counter(struct spt_checker *ck, const char *what,
+			     const atomic_long_t *kept, const u64 *walked,
+			     unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		long n = atomic_long_read(&kept[i]);
+
+		if (n < 0 || (u64)n != walked[i])
+			return spt_check_fail(ck, 0ULL, i + 1,
+					      "%s counter %ld, a walk finds %llu",
+					      what, n, walked[i]);
+	}
+	return 0;
+}
+
+/* The table's node and leaf counters against a walk. */
+static int spt_check_counters(struct spt_checker *ck)
+{
+	struct spt_pt_counts walked;
+
+	spt_pt_count(ck->pt, &walked);
+	return spt_check_counter(ck, "node", ck->pt->nr_level_nodes,
+				 walked.nodes, SPT_MAX_LEVELS) ?:
+	       spt_check_counter(ck, "leaf", ck->pt->nr_leaves, walked.leaves,
+				 SPT_MAX_LEAF_LEVEL);
+}
+
 int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 		 u32 (*handles)(u64 pa, void *arg), void *arg, char *msg,
 		 size_t msg_len)
@@ -308,18 +338,8 @@ int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 	ck.walk.ops = &spt_settle_ops;
 	spt_walk_range(&ck.walk, &root, start, end);
 	clear_bit(SPT_META_SEEN_BIT, &m->word);
-	if (!ck.err) {
-		struct spt_pt_counts counts;
-		long walked = 0;
-
-		spt_pt_count(pt, &counts);
-		for (i = 0; i < SPT_MAX_LEVELS; i++)
-			walked += counts.nodes[i];
-		if (walked != spt_pt_nr_nodes(pt))
-			return spt_check_fail(&ck, 0ULL, levels,
-					      "node count %ld, a walk finds %ld",
-					      spt_pt_nr_nodes(pt), walked);
-	}
+	if (!ck.err)
+		spt_check_counters(&ck);
 	return ck.err;
 }
 

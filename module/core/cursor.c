@@ -199,7 +199,7 @@ static void spt_cursor_prune(struct spt_cursor *c)
 		struct spt_entry e = spt_entry_at(&c->path[level],
 						  spt_index(c->va, level + 1));
 
-		spt_entry_clear(&e);
+		spt_entry_clear(c->pt, &e);
 		spt_cursor_flush_add(c, base, base + spt_level_size(level + 1));
 		spt_node_retire(c->pt, node->pa, node->meta, c->fl, true);
 		spt_cursor_pop(c);
@@ -256,7 +256,8 @@ static int spt_cursor_build(struct spt_cursor *c, unsigned int target)
 }
 
 /* Bring the cursor to the node of @level that holds va's entry. */
-static int spt_cursor_reach(struct spt_cursor *c, unsigned int level)
+static __always_inline int spt_cursor_reach(struct spt_cursor *c,
+					    unsigned int level)
 {
 	while (c->level < level)
 		spt_cursor_pop(c);
@@ -270,7 +271,8 @@ static int spt_cursor_reach(struct spt_cursor *c, unsigned int level)
 	return 0;
 }
 
-static bool spt_item_ok(struct spt_cursor *c, const struct spt_item *item)
+static __always_inline bool spt_item_ok(struct spt_cursor *c,
+					const struct spt_item *item)
 {
 	u64 size = spt_level_size(item->level);
 	struct spt_meta *m;
@@ -307,8 +309,8 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 	if (ret)
 		return ret;
 	e = spt_cursor_entry(c);
-	old = spt_entry_replace(&e, spt_pte_leaf(pt->cfg, item->pa, level, prop,
-						 item->tracked));
+	old = spt_entry_replace(pt, &e, spt_pte_leaf(pt->cfg, item->pa, level,
+						     prop, item->tracked));
 	if (spt_pte_present(old)) {
 		if (spt_pte_is_leaf(old, level)) {
 			spt_leaf_release(pt, old, level, c->fl);
@@ -325,6 +327,94 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 		*replaced = n;
 	spt_cursor_move(c, va + size);
 	return 0;
+}
+
+/* Validate @run once and make its template; -EINVAL. */
+static int spt_run_start(struct spt_cursor *c, const struct spt_map_run *run,
+			 const struct spt_prop *prop, struct spt_leaf_run *r)
+{
+	const struct spt_cfg *cfg = c->pt->cfg;
+	unsigned int level = run->level;
+	u64 size;
+
+	if (!c->fl || level < 1 || level > SPT_MAX_LEAF_LEVEL ||
+	    level > c->guard_level || !spt_prop_valid(prop))
+		return -EINVAL;
+	size = spt_level_size(level);
+	if (c->va >= c->end || (c->va & (size - 1)) ||
+	    run->nr > (c->end - c->va) >> (SPT_PAGE_SHIFT + 9 * (level - 1)))
+		return -EINVAL;
+	r->pas = run->pas;
+	r->pa = run->pa;
+	r->attrs = spt_pte_leaf_attrs(cfg, level, prop, run->tracked);
+	r->bad = ~cfg->pa_mask | (size - 1);
+	r->level = level;
+	r->tracked = run->tracked;
+	spt_meta_walk_init(&r->mw);
+	/* A contiguous run's addresses are checked here, all at once. */
+	if (!run->pas && run->nr &&
+	    ((run->pa & r->bad) || ((run->pa + (run->nr - 1) * size) & r->bad)))
+		return -EINVAL;
+	return 0;
+}
+
+int spt_cursor_map_run(struct spt_cursor *c, const struct spt_map_run *run,
+		       const struct spt_prop *prop, unsigned long *done)
+{
+	unsigned int level = run->level;
+	struct spt_leaf_run r;
+	int ret;
+
+	*done = 0;
+	ret = spt_run_start(c, run, prop, &r);
+	while (!ret && *done < run->nr) {
+		struct spt_item item = {
+			.pa = r.pas ? *r.pas : r.pa, .level = level,
+			.tracked = r.tracked,
+		};
+		unsigned int first, n, k;
+		struct spt_node *node;
+
+		/*
+		 * One descent per node, then a loop over its entries. The
+		 * frame that comes first is checked before the descent, so
+		 * that no node is made that no leaf will fill.
+		 */
+		if (!spt_item_ok(c, &item)) {
+			ret = -EINVAL;
+			break;
+		}
+		ret = spt_cursor_reach(c, level);
+		if (ret)
+			break;
+		node = &c->path[level - 1];
+		first = spt_index(c->va, level);
+		n = min_t(unsigned long, run->nr - *done,
+			  SPT_NR_ENTRIES - first);
+		k = spt_node_absent_run(node, first, n);
+		if (k) {
+			k = spt_node_fill_leaves(c->pt, node, first, k, &r);
+			*done += k;
+			spt_cursor_move(c, c->va + k * spt_level_size(level));
+			if (k == n)
+				continue;
+		}
+		/*
+		 * An entry that is present (replaced as spt_cursor_map() does)
+		 * or a frame the loop stopped at: the per-leaf path, which
+		 * maps it or says why not.
+		 */
+		item.pa = r.pas ? *r.pas : r.pa;
+		ret = spt_cursor_map(c, &item, prop, NULL);
+		if (ret)
+			break;
+		(*done)++;
+		if (r.pas)
+			r.pas++;
+		else
+			r.pa += spt_level_size(level);
+	}
+	return ret;
 }
 
 /* Unmap the 4 KiB leaves from va up to @target or the end of the node. */
@@ -377,11 +467,12 @@ long spt_cursor_unmap(struct spt_cursor *c, u64 len)
 				spt_cursor_push(c, cpa);
 				continue;
 			}
-			spt_entry_clear(&e);
+			spt_entry_clear(pt, &e);
 			count += spt_subtree_release(pt, cpa, level - 1, c->fl,
 						     true);
 		} else if (whole) {
-			spt_leaf_release(pt, spt_entry_clear(&e), level, c->fl);
+			spt_leaf_release(pt, spt_entry_clear(pt, &e), level,
+					 c->fl);
 			count++;
 		} else {
 			int ret = spt_cursor_build(c, level - 1);
@@ -408,8 +499,8 @@ int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 			    const struct spt_prot_op *op, u64 *start,
 			    u64 *end)
 {
+	u64 target, size, ls, clear, set;
 	struct spt_entry e;
-	u64 target, size, ls;
 	unsigned int level;
 
 	if (!c->fl || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va ||
@@ -431,12 +522,65 @@ int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 			return ret;
 	}
 	e = spt_cursor_entry(c);
-	spt_entry_protect(&e, c->pt->cfg, op);
+	spt_pte_prot_masks(c->pt->cfg, op, level, &clear, &set);
+	spt_entry_protect(&e, clear, set);
 	*start = ls;
 	*end = ls + size;
 	spt_cursor_flush_add(c, ls, ls + size);
 	spt_cursor_move(c, ls + size);
 	return 1;
+}
+
+int spt_cursor_protect(struct spt_cursor *c, u64 len,
+		       const struct spt_prot_op *op, u64 *count,
+		       unsigned int *max_level)
+{
+	u64 target, clear[SPT_MAX_LEAF_LEVEL], set[SPT_MAX_LEAF_LEVEL];
+	unsigned int level;
+	int ret;
+
+	if (!c->fl || (len & (SPT_PAGE_SIZE - 1)) || len > c->end - c->va ||
+	    !spt_prot_op_valid(op))
+		return -EINVAL;
+	for (level = 1; level <= SPT_MAX_LEAF_LEVEL; level++)
+		spt_pte_prot_masks(c->pt->cfg, op, level, &clear[level - 1],
+				   &set[level - 1]);
+	target = c->va + len;
+	while (spt_cursor_seek(c, target)) {
+		u64 va = c->va, ls, le;
+
+		level = c->level;
+		ls = spt_entry_base(va, level);
+		le = ls + spt_level_size(level);
+		if (level == 1) {
+			/* The rest of the node's leaves in the window. */
+			unsigned int first = spt_index(va, 1);
+
+			le = spt_addr_end(va, target, 2);
+			*count += spt_node_protect_leaves(&c->path[0], first,
+					first + ((le - va) >> SPT_PAGE_SHIFT),
+					clear[0], set[0]);
+		} else if (ls == va && le <= target) {
+			struct spt_entry e = spt_cursor_entry(c);
+
+			spt_entry_protect(&e, clear[level - 1], set[level - 1]);
+			(*count)++;
+		} else {
+			/* A huge leaf the window cuts: split first. */
+			ret = spt_cursor_protect_next(c, target - va, op, &ls,
+						      &le);
+			if (ret < 0)
+				return ret;
+			(*count)++;
+			while (spt_level_size(level) > le - ls)
+				level--;
+		}
+		spt_cursor_flush_add(c, va, le);
+		spt_cursor_move(c, le);
+		if (max_level && *max_level < level)
+			*max_level = level;
+	}
+	return 0;
 }
 
 unsigned int spt_largest_level(u64 va, u64 pa, u64 len,

@@ -48,6 +48,177 @@ void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
 		spt_flusher_queue(fl, head, m);
 }
 
+/*
+ * Drop the reference a leaf held on the in-use DATA slot @m; true if it
+ * was the last. One atomic decrement instead of spt_meta_put()'s
+ * compare-and-exchange loop: while the leaf holds its reference the count
+ * is in 1..MAX, nobody else can move it out of that range, and the
+ * decrement cannot pass 0. A count outside the range is a bug: warned
+ * about and put back.
+ */
+static inline bool spt_leaf_put(struct spt_meta *m)
+{
+	u32 old = (u32)atomic_dec_return(&m->refcount) + 1;
+
+	if (likely(old - 1 < SPT_REF_MAX))
+		return old == 1;
+	atomic_inc(&m->refcount);
+	WARN_ON_ONCE(1);
+	return false;
+}
+
+/*
+ * The loop of spt_node_clear_leaves() and spt_node_release_leaves(): the
+ * present 4 KiB leaves among entries [first, last) of @ptes release what
+ * they held (cleared first if @clear); their slots are walked by pointer.
+ * Returns how many there were.
+ */
+static __always_inline unsigned int spt_leaves_release(struct spt_pt *pt,
+						       u64 *ptes,
+						       unsigned int first,
+						       unsigned int last,
+						       struct spt_flusher *fl,
+						       bool clear)
+{
+	u64 pa_mask = pt->cfg->pa_mask, keep = pa_mask | SPT_PTE_TRACKED;
+	u16 kind = SPT_USAGE_DATA | 1 << 8;
+	struct spt_meta_walk mw;
+	unsigned int i, n = 0;
+	u64 want;
+
+	spt_meta_walk_init(&mw);
+	/*
+	 * x = (pte & keep) ^ want passes the walk's one test only for a
+	 * tracked leaf (the TRACKED bit cancels out) in the chunk of mw.
+	 */
+	want = mw.chunk_pa;
+	for (i = first; i < last; i++) {
+		u64 pte = READ_ONCE(ptes[i]), x;
+		struct spt_meta *m;
+		u16 k;
+
+		if (!spt_pte_present(pte))
+			continue;
+		n++;
+		if (clear)
+			WRITE_ONCE(ptes[i], 0);
+		x = (pte & keep) ^ want;
+		if (likely(!(x & ~SPT_META_WALK_IN))) {
+			m = (void *)mw.base + (x >> SPT_META_WALK_SHIFT);
+		} else {
+			if (!spt_pte_tracked(pte))
+				continue;
+			m = spt_meta_walk_miss(pt->pool, &mw, pte & pa_mask);
+			want = mw.chunk_pa | SPT_PTE_TRACKED;
+		}
+		if (m)
+			memcpy(&k, &m->usage, sizeof(k));
+		if (unlikely(!m || k != kind)) {
+			/* In a split 2 MiB frame (or a bug it warns of). */
+			spt_leaf_release(pt, pte, 1, fl);
+			continue;
+		}
+		if (spt_leaf_put(m))
+			spt_flusher_queue(fl, pte & pa_mask, m);
+	}
+	spt_leaves_add(pt, 1, -(long)n);
+	return n;
+}
+
+unsigned int spt_node_clear_leaves(struct spt_pt *pt,
+				   const struct spt_node *node,
+				   unsigned int first, unsigned int last,
+				   struct spt_flusher *fl)
+{
+	unsigned int n;
+
+	n = spt_leaves_release(pt, node->ptes, first, last, fl, true);
+	if (!WARN_ON_ONCE(node->meta->nr_children < n))
+		node->meta->nr_children -= n;
+	return n;
+}
+
+unsigned int spt_node_release_leaves(struct spt_pt *pt,
+				     const struct spt_node *node,
+				     struct spt_flusher *fl)
+{
+	return spt_leaves_release(pt, node->ptes, 0, SPT_NR_ENTRIES, fl,
+				  false);
+}
+
+/*
+ * The loop of spt_node_fill_leaves(), one copy per kind of run (the
+ * constant @array and @tracked select it): a store per leaf, a slot check
+ * per tracked frame, an address check per frame of an array. What the
+ * loop reads of @r is in locals: the stores to the node could alias it.
+ */
+static __always_inline unsigned int spt_fill(struct spt_pt *pt, u64 *ptes,
+					     unsigned int n,
+					     struct spt_leaf_run *r,
+					     bool array, bool tracked)
+{
+	u64 step = spt_level_size(r->level), attrs = r->attrs, bad = r->bad;
+	u16 kind = SPT_USAGE_DATA | r->level << 8;
+	const u64 *src = r->pas;
+	u64 pa = r->pa, chunk_pa = r->mw.chunk_pa;
+	void *base = r->mw.base;
+	u64 *p, *end = ptes + n;
+
+	for (p = ptes; p < end; p++) {
+		if (array)
+			pa = *src;
+		if (tracked) {
+			u64 x = pa ^ chunk_pa;
+			struct spt_meta *m;
+			u16 k;
+
+			if (unlikely(x & ~SPT_META_WALK_IN)) {
+				if ((pa & bad) ||
+				    !spt_meta_walk_miss(pt->pool, &r->mw, pa))
+					break;
+				chunk_pa = r->mw.chunk_pa;
+				base = r->mw.base;
+				x = pa ^ chunk_pa;
+			}
+			m = base + (x >> SPT_META_WALK_SHIFT);
+			memcpy(&k, &m->usage, sizeof(k));
+			if (k != kind || spt_meta_ref(m) - 1 >= SPT_REF_MAX)
+				break;
+		} else if (array && (pa & bad)) {
+			break;
+		}
+		WRITE_ONCE(*p, pa | attrs);
+		if (array)
+			src++;
+		else
+			pa += step;
+	}
+	if (array)
+		r->pas = src;
+	else
+		r->pa = pa;
+	return p - ptes;
+}
+
+unsigned int spt_node_fill_leaves(struct spt_pt *pt,
+				  const struct spt_node *node,
+				  unsigned int first, unsigned int n,
+				  struct spt_leaf_run *r)
+{
+	u64 *ptes = node->ptes + first;
+	unsigned int k;
+
+	if (r->pas)
+		k = r->tracked ? spt_fill(pt, ptes, n, r, true, true) :
+				 spt_fill(pt, ptes, n, r, true, false);
+	else
+		k = r->tracked ? spt_fill(pt, ptes, n, r, false, true) :
+				 spt_fill(pt, ptes, n, r, false, false);
+	node->meta->nr_children += k;
+	spt_leaves_add(pt, r->level, k);
+	return k;
+}
+
 u64 spt_entry_alloc_if_absent(struct spt_entry *e, struct spt_pt *pt,
 			      struct spt_node_stash *st)
 {
@@ -59,7 +230,7 @@ u64 spt_entry_alloc_if_absent(struct spt_entry *e, struct spt_pt *pt,
 	if (!pa)
 		return 0;
 	spt_node_lock(spt_node_meta(pt, pa));
-	spt_entry_set_child(e, pa);
+	spt_entry_set_child(pt, e, pa);
 	return pa;
 }
 
@@ -68,10 +239,10 @@ u64 spt_entry_alloc_if_absent(struct spt_entry *e, struct spt_pt *pt,
  * together map what the huge leaf @pte of @level maps, with the same
  * property.
  */
-static void spt_split_fill(const struct spt_cfg *cfg,
-			   const struct spt_node *child, u64 pte,
-			   unsigned int level)
+static void spt_split_fill(struct spt_pt *pt, const struct spt_node *child,
+			   u64 pte, unsigned int level)
 {
+	const struct spt_cfg *cfg = pt->cfg;
 	unsigned int lower = level - 1;
 	u64 pa = spt_pte_leaf_pa(cfg, pte, level);
 	u64 step = spt_level_size(lower);
@@ -93,6 +264,7 @@ static void spt_split_fill(const struct spt_cfg *cfg,
 	for (i = 0; i < SPT_NR_ENTRIES; i++)
 		child->ptes[i] = (pa + i * step) | attrs;
 	child->meta->nr_children = SPT_NR_ENTRIES;
+	spt_leaves_add(pt, lower, SPT_NR_ENTRIES);
 }
 
 u64 spt_entry_split_if_huge(struct spt_entry *e, struct spt_pt *pt,
@@ -108,9 +280,9 @@ u64 spt_entry_split_if_huge(struct spt_entry *e, struct spt_pt *pt,
 	if (!pa)
 		return 0;
 	spt_node_view(pt, pa, level - 1, &child);
-	spt_split_fill(pt->cfg, &child, e->pte, level);
+	spt_split_fill(pt, &child, e->pte, level);
 	spt_node_lock(child.meta);
-	spt_entry_set_child(e, pa);
+	spt_entry_set_child(pt, e, pa);
 	return pa;
 }
 
@@ -126,6 +298,7 @@ static int spt_release_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
 	struct spt_release *r = container_of(w, struct spt_release, walk);
 
 	spt_leaf_release(w->pt, e->pte, e->level, r->fl);
+	spt_leaves_add(w->pt, e->level, -1);
 	r->leaves++;
 	return 0;
 }

@@ -8,8 +8,10 @@
  *              ahead), retirement, the child walker (spt_walk_range)
  *   entry.h/.c one entry of a locked node: read, replace, clear, protect,
  *              allocate-if-absent, split-if-huge, clear a run of leaves,
- *              release a leaf or a subtree; the only writers of PTEs and
- *              of nr_children
+ *              release a leaf or a subtree; the run loops of a node (fill
+ *              absent entries with a run of leaves, protect or release a
+ *              node's leaves); the only writers of PTEs, of nr_children
+ *              and of the table's leaf counters
  *   flusher.c  the deferred-free list and its flush span
  *   locking.c  the covering-node lock protocol of cursors
  *   cursor.c   cursor movement and operations

@@ -102,10 +102,10 @@ static int spt_lock_create(struct spt_cursor *c, struct spt_node *parent,
 
 		spt_cursor_set_node(c, level - 1 - i, st.pa[i]);
 		ce = spt_entry_at(node, spt_index(c->start, node->level));
-		spt_entry_set_child(&ce, st.pa[i + 1]);
+		spt_entry_set_child(pt, &ce, st.pa[i + 1]);
 	}
 	st.used = n;
-	spt_entry_set_child(e, st.pa[0]);
+	spt_entry_set_child(pt, e, st.pa[0]);
 	spt_node_unlock(parent->meta);
 	c->guard_level = target;
 	return 0;
@@ -222,7 +222,7 @@ static void spt_reclaim_empty(struct spt_cursor *c, u64 pa, unsigned int level)
 			spt_node_unlock(parent->meta);
 			return;
 		}
-		spt_entry_clear(&e);
+		spt_entry_clear(pt, &e);
 		spt_cursor_flush_add(c, base, base + spt_level_size(level + 1));
 		spt_cursor_publish_flush(c);
 		spt_node_retire(c->pt, pa, m, c->fl, true);

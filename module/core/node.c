@@ -24,7 +24,7 @@ int spt_node_alloc(struct spt_pt *pt, unsigned int level, u64 *pa)
 		ret = spt_pool_alloc(pt->pool, SPT_USAGE_PT, 1, false, pa);
 	if (ret)
 		return ret;
-	atomic_long_inc(&pt->nr_nodes);
+	atomic_long_inc(&pt->nr_level_nodes[level - 1]);
 	m = spt_node_meta(pt, *pa);
 	m->level = level;	/* the pool gave it nr_children 0 */
 	m->word = 0;
@@ -37,7 +37,7 @@ void spt_node_free_unpublished(struct spt_pt *pt, u64 pa)
 	struct spt_meta *m = spt_node_meta(pt, pa);
 
 	m->word = 0;
-	atomic_long_dec(&pt->nr_nodes);
+	atomic_long_dec(&pt->nr_level_nodes[m->level - 1]);
 	if (!WARN_ON_ONCE(!spt_meta_put(m))) {
 		spt_trace_node_free(m->level, pa);
 		spt_pool_free(pt->pool, pa);
@@ -47,7 +47,7 @@ void spt_node_free_unpublished(struct spt_pt *pt, u64 pa)
 void spt_node_retire(struct spt_pt *pt, u64 pa, struct spt_meta *m,
 		     struct spt_flusher *fl, bool unlock)
 {
-	atomic_long_dec(&pt->nr_nodes);
+	atomic_long_dec(&pt->nr_level_nodes[m->level - 1]);
 	set_bit(SPT_META_STRAY_BIT, &m->word);
 	if (!WARN_ON_ONCE(!spt_meta_put(m)))
 		spt_flusher_queue(fl, pa, m);

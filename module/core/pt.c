@@ -19,6 +19,7 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 		struct spt_pool *pool, const u64 *kernel_top)
 {
 	struct spt_node root;
+	unsigned int i;
 	int ret;
 
 	if (WARN_ON_ONCE((cfg->levels != 4 && cfg->levels != 5) ||
@@ -30,7 +31,10 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 	pt->pool = pool;
 	pt->root_pa = 0;
 	atomic_set(&pt->tlb_gen, 0);
-	atomic_long_set(&pt->nr_nodes, 0);
+	for (i = 0; i < SPT_MAX_LEVELS; i++)
+		atomic_long_set(&pt->nr_level_nodes[i], 0);
+	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
+		atomic_long_set(&pt->nr_leaves[i], 0);
 	ret = spt_node_alloc(pt, cfg->levels, &pt->root_pa);
 	if (ret) {
 		pt->root_pa = 0;
@@ -43,6 +47,29 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 	return 0;
 }
 
+long spt_pt_nr_nodes(const struct spt_pt *pt)
+{
+	long n = 0;
+	unsigned int i;
+
+	for (i = 0; i < SPT_MAX_LEVELS; i++)
+		n += atomic_long_read(&pt->nr_level_nodes[i]);
+	return n;
+}
+
+void spt_pt_counts_read(const struct spt_pt *pt, struct spt_pt_counts *counts)
+{
+	unsigned int i;
+
+	/* A reader racing with a cursor never sees a count below 0. */
+	for (i = 0; i < SPT_MAX_LEVELS; i++)
+		counts->nodes[i] = max(atomic_long_read(&pt->nr_level_nodes[i]),
+				       0L);
+	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
+		counts->leaves[i] = max(atomic_long_read(&pt->nr_leaves[i]),
+					0L);
+}
+
 struct spt_destroy {
 	struct spt_walk walk;
 	struct spt_flusher *fl;
@@ -51,7 +78,7 @@ struct spt_destroy {
 /* A leaf in the root: impossible (1 GiB is the largest); just clear it. */
 static int spt_destroy_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
 {
-	spt_entry_clear(e);
+	spt_entry_clear(w->pt, e);
 	WARN_ON_ONCE(1);
 	return 0;
 }
@@ -61,7 +88,7 @@ static int spt_destroy_enter(struct spt_walk *w, struct spt_entry *e,
 {
 	struct spt_destroy *d = container_of(w, struct spt_destroy, walk);
 
-	spt_entry_clear(e);
+	spt_entry_clear(w->pt, e);
 	spt_subtree_release(w->pt, child->pa, child->level, d->fl, false);
 	cond_resched();	/* a large space is torn down in pieces */
 	return SPT_WALK_SKIP;

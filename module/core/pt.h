@@ -106,14 +106,18 @@ struct spt_pt {
 	struct spt_pool *pool;
 	u64 root_pa;
 	atomic_t tlb_gen;
-	atomic_long_t nr_nodes;	/* linked or being linked, the root included */
+	/*
+	 * Nodes per level (index L - 1), linked or being linked, the root
+	 * included; leaves per leaf level. Kept by the node and entry
+	 * operations as the tree changes (unlinked nodes and their leaves
+	 * stop counting at once); spt_pt_check() compares them with a walk.
+	 */
+	atomic_long_t nr_level_nodes[SPT_MAX_LEVELS];
+	atomic_long_t nr_leaves[SPT_MAX_LEAF_LEVEL];
 };
 
-/* Nodes the table holds now (unlinked ones stop counting at once). */
-static inline long spt_pt_nr_nodes(const struct spt_pt *pt)
-{
-	return atomic_long_read(&pt->nr_nodes);
-}
+/* Nodes the table holds now, every level (unlinked ones stop counting). */
+long spt_pt_nr_nodes(const struct spt_pt *pt);
 
 static inline int spt_pt_tlb_gen(const struct spt_pt *pt)
 {
@@ -289,6 +293,33 @@ struct spt_prot_op {
 };
 
 /*
+ * A run of leaves of one level, mapped one after the other from the
+ * cursor's va by spt_cursor_map_run(): the @nr frames of the array @pas,
+ * or, if @pas is NULL, the physically contiguous frames from @pa.
+ */
+struct spt_map_run {
+	const u64 *pas;
+	u64 pa;
+	unsigned long nr;
+	u8 level;		/* 1, 2 or 3 (3: untracked only) */
+	bool tracked;
+};
+
+/*
+ * Map @run with @prop from the cursor's va, as spt_cursor_map() would one
+ * item after the other (replacing what is there; one reference passed in
+ * per tracked frame), and move past what was mapped. Validated once: the
+ * cursor, the level, @prop, and that the run fits in the range (-EINVAL,
+ * nothing done); a contiguous run's whole physical range too. An array's
+ * frames are checked one by one as they are mapped: the map stops at the
+ * first bad one (-EINVAL) or when nodes cannot be had (-ENOMEM). *@done is
+ * always the exact number of leaves mapped (and of references taken
+ * over), also on an error.
+ */
+int spt_cursor_map_run(struct spt_cursor *c, const struct spt_map_run *run,
+		       const struct spt_prop *prop, unsigned long *done);
+
+/*
  * Find the next mapped leaf in [va, va + len), split it if it crosses the
  * end of that window (or begins before va), apply @op and move past it.
  * Returns 1 with [*start, *end) the range changed, 0 if nothing is mapped
@@ -300,6 +331,18 @@ struct spt_prot_op {
 int spt_cursor_protect_next(struct spt_cursor *c, u64 len,
 			    const struct spt_prot_op *op, u64 *start,
 			    u64 *end);
+
+/*
+ * Apply @op to every mapped leaf in [va, va + len) and move to va + len
+ * (spt_cursor_protect_next() in a loop, a node of 4 KiB leaves at a time).
+ * *@count grows by the leaves changed (after splits), *@max_level (if not
+ * NULL) rises to the largest level among them. Returns 0, or what
+ * spt_cursor_protect_next() returns on an error (-ENOMEM: the cursor's
+ * va says how far it got).
+ */
+int spt_cursor_protect(struct spt_cursor *c, u64 len,
+		       const struct spt_prot_op *op, u64 *count,
+		       unsigned int *max_level);
 
 /*
  * largest_pages: the leaf level to use at @va for the rest of
@@ -333,5 +376,11 @@ struct spt_pt_counts {
 };
 
 void spt_pt_count(struct spt_pt *pt, struct spt_pt_counts *counts);
+
+/*
+ * The same counts from the table's counters, in O(1): exact when no
+ * cursor that changes the table is open, a moment's view otherwise.
+ */
+void spt_pt_counts_read(const struct spt_pt *pt, struct spt_pt_counts *counts);
 
 #endif /* SPT_CORE_PT_H */

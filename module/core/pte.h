@@ -151,25 +151,30 @@ static inline unsigned int spt_pte_cache(const struct spt_cfg *cfg, u64 pte,
 	return SPT_CACHE_NR;
 }
 
+/*
+ * The SPT_PROT_* bits sit where a shift of the PTE bits puts them: RW,
+ * ACCESSED and DIRTY one place down, USER where U/S is, GLOBAL five
+ * places down; EXEC is NX (bit 63) inverted.
+ */
+static_assert(SPT_PTE_RW >> 1 == SPT_PROT_WRITE &&
+	      SPT_PTE_A >> 1 == SPT_PROT_ACCESSED &&
+	      SPT_PTE_D >> 1 == SPT_PROT_DIRTY &&
+	      SPT_PTE_US == SPT_PROT_USER && SPT_PTE_G >> 5 == SPT_PROT_GLOBAL);
+#define SPT_PROT_SHIFTED1	(SPT_PROT_WRITE | SPT_PROT_ACCESSED | \
+				 SPT_PROT_DIRTY)
+
 /* Everything of a leaf PTE except the physical address. */
 static inline u64 spt_pte_leaf_attrs(const struct spt_cfg *cfg,
 				     unsigned int level,
 				     const struct spt_prop *prop, bool tracked)
 {
+	u64 flags = prop->flags;
 	u64 pte = SPT_PTE_P | spt_pte_cache_bits(cfg, prop->cache, level);
 
-	if (prop->flags & SPT_PROT_WRITE)
-		pte |= SPT_PTE_RW;
-	if (!(prop->flags & SPT_PROT_EXEC))
+	pte |= (flags & SPT_PROT_SHIFTED1) << 1 | (flags & SPT_PROT_USER) |
+	       (flags & SPT_PROT_GLOBAL) << 5;
+	if (!(flags & SPT_PROT_EXEC))
 		pte |= SPT_PTE_NX;
-	if (prop->flags & SPT_PROT_USER)
-		pte |= SPT_PTE_US;
-	if (prop->flags & SPT_PROT_GLOBAL)
-		pte |= SPT_PTE_G;
-	if (prop->flags & SPT_PROT_ACCESSED)
-		pte |= SPT_PTE_A;
-	if (prop->flags & SPT_PROT_DIRTY)
-		pte |= SPT_PTE_D;
 	if (level > 1)
 		pte |= SPT_PTE_PS;
 	if (tracked)
@@ -189,22 +194,52 @@ static inline void spt_pte_prop(const struct spt_cfg *cfg, u64 pte,
 				unsigned int level, struct spt_prop *prop)
 {
 	unsigned int cache = spt_pte_cache(cfg, pte, level);
-	u8 flags = 0;
 
-	if (pte & SPT_PTE_RW)
-		flags |= SPT_PROT_WRITE;
-	if (!(pte & SPT_PTE_NX))
-		flags |= SPT_PROT_EXEC;
-	if (pte & SPT_PTE_US)
-		flags |= SPT_PROT_USER;
-	if (pte & SPT_PTE_G)
-		flags |= SPT_PROT_GLOBAL;
-	if (pte & SPT_PTE_A)
-		flags |= SPT_PROT_ACCESSED;
-	if (pte & SPT_PTE_D)
-		flags |= SPT_PROT_DIRTY;
-	prop->flags = flags;
+	prop->flags = ((pte >> 1) & SPT_PROT_SHIFTED1) |
+		      (pte & SPT_PROT_USER) | ((pte >> 5) & SPT_PROT_GLOBAL) |
+		      ((~pte >> 63) ? SPT_PROT_EXEC : 0);
 	prop->cache = cache < SPT_CACHE_NR ? cache : SPT_CACHE_UC;
+}
+
+/*
+ * A protect operation as two masks for the leaves of @level: new = (old &
+ * ~clear) | set gives the PTE of the property (old's & ~op->clear) |
+ * op->set, with op->cache's bits if op->cache >= 0. Set wins over clear.
+ */
+static inline void spt_pte_prot_masks(const struct spt_cfg *cfg,
+				      const struct spt_prot_op *op,
+				      unsigned int level, u64 *clear, u64 *set)
+{
+	static const struct {
+		u8 flag;
+		u64 bit;
+	} map[] = {
+		{ SPT_PROT_WRITE, SPT_PTE_RW },
+		{ SPT_PROT_USER, SPT_PTE_US },
+		{ SPT_PROT_GLOBAL, SPT_PTE_G },
+		{ SPT_PROT_ACCESSED, SPT_PTE_A },
+		{ SPT_PROT_DIRTY, SPT_PTE_D },
+	};
+	unsigned int i;
+
+	*clear = 0;
+	*set = 0;
+	for (i = 0; i < ARRAY_SIZE(map); i++) {
+		if (op->clear & map[i].flag)
+			*clear |= map[i].bit;
+		if (op->set & map[i].flag)
+			*set |= map[i].bit;
+	}
+	/* EXEC is the absence of NX. */
+	if (op->set & SPT_PROT_EXEC)
+		*clear |= SPT_PTE_NX;
+	else if (op->clear & SPT_PROT_EXEC)
+		*set |= SPT_PTE_NX;
+	if (op->cache >= 0) {
+		*clear |= SPT_PTE_PWT | SPT_PTE_PCD |
+			  (level == 1 ? SPT_PTE_PAT : SPT_PTE_PAT_LARGE);
+		*set |= spt_pte_cache_bits(cfg, op->cache, level);
+	}
 }
 
 static inline bool spt_pte_tracked(u64 pte)

@@ -228,6 +228,11 @@ static inline void atomic_long_dec(atomic_long_t *v)
 	__atomic_fetch_sub(&v->counter, 1, __ATOMIC_RELAXED);
 }
 
+static inline void atomic_long_add(long i, atomic_long_t *v)
+{
+	__atomic_fetch_add(&v->counter, i, __ATOMIC_RELAXED);
+}
+
 /* ---- bit operations on unsigned long (atomic unless __-prefixed) ---- */
 #define BITS_PER_LONG		(8 * sizeof(long))
 #define BIT_MASK(nr)		(1UL << ((nr) % BITS_PER_LONG))
