@@ -112,12 +112,6 @@ static u64 spt_next_mapped(struct spt_space *s, u64 va, u64 end)
 	return end;
 }
 
-/* The level of a leaf of @size bytes. */
-static unsigned int spt_size_level(u64 size)
-{
-	return (ilog2(size) - PAGE_SHIFT) / 9 + 1;
-}
-
 int spt_space_expect_empty(struct spt_cursor *c, u64 len)
 {
 	u64 va = spt_cursor_va(c);
@@ -158,25 +152,13 @@ int spt_space_protect_nosleep(struct spt_space *s, u64 va, u64 len,
 			      struct spt_flusher *fl, u64 *count,
 			      unsigned int *level, u64 *stop)
 {
-	u64 end = va + len, ps, pe;
 	struct spt_cursor c;
 	int ret;
 
-	ret = spt_cursor_mut_new(&c, &s->pt, va, end, fl);
+	ret = spt_cursor_mut_new(&c, &s->pt, va, va + len, fl);
 	if (ret)
 		return ret;
-	for (;;) {
-		u64 at = spt_cursor_va(&c);
-
-		if (at >= end)
-			break;
-		ret = spt_cursor_protect_next(&c, end - at, op, &ps, &pe);
-		if (ret <= 0)
-			break;
-		(*count)++;
-		if (level)
-			*level = max(*level, spt_size_level(pe - ps));
-	}
+	ret = spt_cursor_protect(&c, len, op, count, level);
 	if (ret < 0 && stop)
 		*stop = spt_cursor_va(&c);
 	spt_cursor_drop(&c);
