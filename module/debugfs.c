@@ -4,7 +4,7 @@
  *
  * "stats" is one "name value" line per counter: the pool's counters, the
  * live spaces, the page-table nodes per level and the leaves per level
- * summed over every space (by walking them: spt_space_counts), tracked and
+ * summed over every space (their counters: spt_space_counts), tracked and
  * untracked mappings (leaves, by walking the merged runs) and the TLB
  * flushes of flush.c.
  *

@@ -70,22 +70,18 @@ static bool spt_genl_show_pa(const struct sk_buff *skb)
  */
 #define SPT_GENL_DUMP_SLICES	64
 
-/* One SPACE_GET message; *@slices (if non-NULL) grows by the walk's. */
+/* One SPACE_GET message. */
 static int spt_genl_fill_space(struct sk_buff *skb, struct spt_space *s,
-			       u32 portid, u32 seq, int flags, bool show_pa,
-			       unsigned long *slices)
+			       u32 portid, u32 seq, int flags, bool show_pa)
 {
 	struct spt_pt_counts counts;
 	struct spt_space_snap snap;
 	u64 bytes = 0;
-	unsigned long n;
 	unsigned int i;
 	void *hdr;
 
-	/* Nodes from the table's counter; the mapped bytes by a walk. */
-	n = spt_space_counts(s, &counts);
-	if (slices)
-		*slices += n;
+	/* From the table's counters: O(1). */
+	spt_space_counts(s, &counts);
 	spt_space_snap(s, &snap);
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 		bytes += counts.leaves[i] * spt_level_size(i + 1);
@@ -118,7 +114,6 @@ static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
 {
 	u32 id = max_t(u32, cb->args[0], 1);
 	bool show_pa = spt_genl_show_pa(cb->skb);
-	unsigned long slices = 0;
 	struct spt_space *s;
 
 	if (cb->args[1])
@@ -127,7 +122,7 @@ static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		int ret = spt_genl_fill_space(skb, s,
 					      NETLINK_CB(cb->skb).portid,
 					      cb->nlh->nlmsg_seq, NLM_F_MULTI,
-					      show_pa, &slices);
+					      show_pa);
 
 		spt_space_put(s);
 		if (ret) {
@@ -137,11 +132,6 @@ static int spt_genl_space_dump(struct sk_buff *skb, struct netlink_callback *cb)
 		if (id == U32_MAX)
 			break;
 		id++;
-		/* Enough counting for one message: the rest in the next. */
-		if (slices >= SPT_GENL_DUMP_SLICES) {
-			cb->args[0] = id;
-			return skb->len;
-		}
 	}
 	cb->args[1] = 1;
 	return skb->len;
@@ -163,7 +153,7 @@ static int spt_genl_space_get(struct sk_buff *skb, struct genl_info *info)
 	if (!msg)
 		goto out;
 	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0,
-				  spt_genl_show_pa(skb), NULL);
+				  spt_genl_show_pa(skb));
 	if (ret) {
 		nlmsg_free(msg);
 		goto out;
@@ -303,7 +293,7 @@ static int spt_genl_space_new(struct sk_buff *skb, struct genl_info *info)
 		return ret;
 	}
 	ret = spt_genl_fill_space(msg, s, info->snd_portid, info->snd_seq, 0,
-				  spt_genl_show_pa(skb), NULL);
+				  spt_genl_show_pa(skb));
 	if (ret)
 		nlmsg_free(msg);
 	else

@@ -81,11 +81,11 @@ int spt_space_rw(struct spt_space *s, u64 va, void __user *buf, u64 len,
 		 bool write, u64 *done);
 int spt_space_check(struct spt_space *s, char *msg, size_t msg_len);
 /*
- * Nodes per level and leaves per size, by a walk in slices (preemptible;
- * all zero for a space being destroyed). Returns the slices walked.
+ * Nodes per level and leaves per size, from the table's counters (O(1);
+ * all zero for a space being destroyed). While operations run, they are
+ * those of no single moment.
  */
-unsigned long spt_space_counts(struct spt_space *s,
-			       struct spt_pt_counts *counts);
+void spt_space_counts(struct spt_space *s, struct spt_pt_counts *counts);
 
 /*
  * A walk over the mappings of [va, end), in slices of at most 2 MiB, each

@@ -797,59 +797,12 @@ int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 	return ret;
 }
 
-struct spt_count_ctx {
-	struct spt_pt_counts *counts;
-	u64 last[SPT_MAX_LEVELS];	/* per level: the node seen last */
-};
-
-/*
- * Count a leaf, and the nodes on its way that the walk (in address order)
- * has not seen yet: a node is known by its level and the start of its
- * span.
- */
-static int spt_count_leaf(const struct spt_query *q, void *arg)
+void spt_space_counts(struct spt_space *s, struct spt_pt_counts *counts)
 {
-	struct spt_count_ctx *ctx = arg;
-	unsigned int l;
-
-	ctx->counts->leaves[q->level - 1]++;
-	for (l = q->level; l < spt_machine_cfg.levels; l++) {
-		u64 node = ALIGN_DOWN(q->va_start, spt_level_size(l + 1));
-
-		if (node == ctx->last[l - 1])
-			break;	/* and so are the ones above it */
-		ctx->last[l - 1] = node;
-		ctx->counts->nodes[l - 1]++;
-	}
-	return 0;
-}
-
-unsigned long spt_space_counts(struct spt_space *s,
-			       struct spt_pt_counts *counts)
-{
-	struct spt_count_ctx ctx = { .counts = counts };
-	struct spt_listing l = {
-		.end = spt_cfg_user_end(&spt_machine_cfg),
-		.fn = spt_count_leaf, .arg = &ctx,
-	};
-	unsigned int i;
-
-	/*
-	 * In slices, like a listing, not under one cursor over the whole
-	 * range: that one would lock every node of the table at once with
-	 * preemption off. The nodes are counted from the leaves' positions:
-	 * with no operation in flight, every node but the root has a leaf
-	 * below it (the checker's invariant). While operations run, the
-	 * counts are those of no single moment, as before.
-	 */
+	/* The table's own counters, kept as it changes: O(1). */
 	memset(counts, 0, sizeof(*counts));
-	for (i = 0; i < SPT_MAX_LEVELS; i++)
-		ctx.last[i] = U64_MAX;	/* no node starts there */
-	if (spt_space_walk(s, &l)) {
-		/* Being destroyed: nothing left to count. */
-		memset(counts, 0, sizeof(*counts));
-		return l.slices;
-	}
-	counts->nodes[spt_machine_cfg.levels - 1] = 1;	/* the root */
-	return l.slices;
+	if (spt_space_enter(s))
+		return;	/* being destroyed: nothing left to count */
+	spt_pt_counts_read(&s->pt, counts);
+	spt_space_leave(s);
 }
