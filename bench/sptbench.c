@@ -12,6 +12,10 @@
  *   unmap    SPT_IOCTL_UNMAP                         vs munmap
  *   protect  SPT_IOCTL_PROTECT (read-only)           vs mprotect(PROT_READ)
  *   query    SPT_IOCTL_QUERY_BATCH of N VAs          vs N pagemap entries
+ *   qrange   SPT_IOCTL_QUERY_RANGE of N pages, compact (8 bytes a page)
+ *            vs N pagemap entries, and merged runs vs PAGEMAP_SCAN of
+ *            the present pages (6.7 and later; the row is left out where
+ *            the ioctl is unknown)
  *   single   one SPT_IOCTL_QUERY, one PROTECT of a page vs SPT_IOCTL_VERSION
  *            (the null ioctl), which is set against the floor: the ioctl
  *            of bench/nullpeer, which only returns a constant; SPACE_INFO
@@ -54,6 +58,40 @@
 #include <netlink/attr.h>
 
 #include <linux/shadowpt.h>
+#include <linux/fs.h>
+
+#ifndef PAGEMAP_SCAN
+/*
+ * PAGEMAP_SCAN (include/uapi/linux/fs.h of Linux 6.7 and later) as its ABI
+ * is: the headers the bench is built with may be older than the kernel
+ * it runs on. Where the kernel does not know it, the ioctl fails (ENOTTY)
+ * and the rows that need it are left out.
+ */
+#define PAGE_IS_PRESENT		(1 << 3)
+
+struct page_region {
+	__u64 start;
+	__u64 end;
+	__u64 categories;
+};
+
+struct pm_scan_arg {
+	__u64 size;
+	__u64 flags;
+	__u64 start;
+	__u64 end;
+	__u64 walk_end;
+	__u64 vec;
+	__u64 vec_len;
+	__u64 max_pages;
+	__u64 category_inverted;
+	__u64 category_mask;
+	__u64 category_anyof_mask;
+	__u64 return_mask;
+};
+
+#define PAGEMAP_SCAN		_IOWR('f', 16, struct pm_scan_arg)
+#endif
 
 #define PAGE		4096ULL
 #define SZ_2M		(2ULL << 20)
@@ -354,6 +392,51 @@ static void khook(const char *cmd, uint64_t n, const char *prefix)
 	}
 }
 
+/*
+ * SPT_IOCTL_QUERY_RANGE of [SPACE_VA, + n pages) into @out, in calls of
+ * at most SPT_QUERY_RANGE_MAX entries; returns the entries.
+ */
+static uint64_t spt_qrange(uint32_t id, uint32_t flags, void *out,
+			   uint64_t n)
+{
+	size_t esize = flags ? sizeof(uint64_t) : sizeof(struct spt_query_run);
+	uint64_t va = SPACE_VA, end = SPACE_VA + n * PAGE, got = 0;
+
+	while (va < end) {
+		struct spt_query_range qr = {
+			.size = sizeof(qr), .flags = flags, .space_id = id,
+			.entry_size = esize, .va = va, .length = end - va,
+			.entries = (uintptr_t)((char *)out + got * esize),
+			.max_entries = n - got < SPT_QUERY_RANGE_MAX ?
+				       n - got : SPT_QUERY_RANGE_MAX,
+		};
+
+		if (ioctl(fd, SPT_IOCTL_QUERY_RANGE, &qr))
+			DIE("QUERY_RANGE");
+		got += qr.out_entries;
+		va = qr.out_next;
+	}
+	return got;
+}
+
+/* PAGEMAP_SCAN of the present pages of [p, p + n pages): regions, or -1. */
+static long pagemap_scan(void *p, uint64_t n, struct page_region *vec)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a), .start = (uintptr_t)p,
+		.end = (uintptr_t)p + n * PAGE, .vec = (uintptr_t)vec,
+		.vec_len = n, .category_anyof_mask = PAGE_IS_PRESENT,
+		.return_mask = PAGE_IS_PRESENT,
+	};
+	long r = ioctl(pagemap_fd, PAGEMAP_SCAN, &a);
+
+	if (r < 0)
+		return -1;
+	if (a.walk_end != a.end)
+		DIE("PAGEMAP_SCAN stopped early");
+	return r;
+}
+
 /* ---- the measurements ---- */
 
 static void bench_size(uint64_t n, bool dump)
@@ -361,9 +444,11 @@ static void bench_size(uint64_t n, bool dump)
 	uint64_t len = n * PAGE, i, t;
 	uint64_t *vas = malloc(n * sizeof(*vas));
 	struct spt_query_entry *ents = malloc(n * sizeof(*ents));
+	struct spt_query_run *runs = malloc(n * sizeof(*runs));
+	struct page_region *regions = malloc(n * sizeof(*regions));
 	int r;
 
-	if (!vas || !ents)
+	if (!vas || !ents || !runs || !regions)
 		DIE("malloc");
 	for (i = 0; i < n; i++)
 		vas[i] = SPACE_VA + i * PAGE;
@@ -415,6 +500,19 @@ static void bench_size(uint64_t n, bool dump)
 		add("query/spt", n, now() - t);
 		if (!(ents[n - 1].flags & SPT_QUERY_MAPPED))
 			DIE("query: not mapped");
+		/* The same pages by range: a word each (into vas), and runs. */
+		t = now();
+		if (spt_qrange(id, SPT_QUERY_RANGE_COMPACT, vas, n) != n)
+			DIE("QUERY_RANGE: pages missing");
+		add("qrange/spt_compact", n, now() - t);
+		if (!(vas[n - 1] & SPT_QUERY_MAPPED))
+			DIE("QUERY_RANGE: not mapped");
+		t = now();
+		if (!spt_qrange(id, 0, runs, n))
+			DIE("QUERY_RANGE: no run");
+		add("qrange/spt_runs", n, now() - t);
+		for (i = 0; i < n; i++)
+			vas[i] = SPACE_VA + i * PAGE;
 		if (dump) {
 			uint64_t got;
 
@@ -452,11 +550,16 @@ static void bench_size(uint64_t n, bool dump)
 		if (dump)
 			add("dump/pagemap", n, now() - t);
 		t = now();
+		if (pagemap_scan(p, n, regions) > 0)
+			add("qrange/pagemap_scan", n, now() - t);
+		t = now();
 		munmap(p, len);
 		add("unmap/munmap", n, now() - t);
 	}
 	free(vas);
 	free(ents);
+	free(runs);
+	free(regions);
 }
 
 /* The floor peer (bench/nullpeer, loaded by scripts/bench): -1 if absent. */
@@ -724,9 +827,27 @@ static void info(const char *what, double v)
 	first_target = false;
 }
 
+/*
+ * A query row at N: @peer's time / @ours, a target of >= 5 (entries/s)
+ * where @at_target, else for information. @label has one %llu, for N.
+ */
+static void query_row(const char *label, uint64_t n, const char *peer,
+		      const char *ours, bool at_target)
+{
+	double r = med(peer, n) / med(ours, n);
+	char what[128];
+
+	snprintf(what, sizeof(what), label, (unsigned long long)n);
+	if (at_target)
+		target(what, r, 5.0, true);
+	else
+		info(what, r);
+}
+
 static void report(const uint64_t *sizes, int nr_sizes, uint64_t dump_n)
 {
 	char what[128];
+	bool at_target;
 	int i;
 
 	printf("\n%-28s %8s %14s %14s %14s %12s\n", "figure", "N",
@@ -777,15 +898,21 @@ static void report(const uint64_t *sizes, int nr_sizes, uint64_t dump_n)
 			 "user protect N=%llu: mprotect / PROTECT",
 			 (unsigned long long)n);
 		info(what, med("protect/mprotect", n) / med("protect/spt", n));
-		snprintf(what, sizeof(what),
-			 "query N=%llu: pagemap / QUERY_BATCH (entries/s)",
-			 (unsigned long long)n);
-		if (n == 262144 || (quick && i == nr_sizes - 1))
-			target(what, med("query/pagemap", n) /
-			       med("query/spt", n), 5.0, true);
-		else
-			info(what, med("query/pagemap", n) /
-			     med("query/spt", n));
+		at_target = n == 262144 || (quick && i == nr_sizes - 1);
+		query_row("query N=%llu: pagemap / QUERY_BATCH (entries/s)", n,
+			  "query/pagemap", "query/spt", at_target);
+		query_row("qrange N=%llu: pagemap / QUERY_RANGE compact (entries/s)",
+			  n, "query/pagemap", "qrange/spt_compact", at_target);
+		query_row("qrange N=%llu: pagemap / QUERY_RANGE runs", n,
+			  "query/pagemap", "qrange/spt_runs", false);
+		if (med("qrange/pagemap_scan", n) > 0) {
+			query_row("qrange N=%llu: PAGEMAP_SCAN / QUERY_RANGE runs",
+				  n, "qrange/pagemap_scan", "qrange/spt_runs",
+				  false);
+			query_row("qrange N=%llu: PAGEMAP_SCAN / QUERY_RANGE compact",
+				  n, "qrange/pagemap_scan",
+				  "qrange/spt_compact", false);
+		}
 		snprintf(what, sizeof(what),
 			 "page-table pages N=%llu: used / ideal",
 			 (unsigned long long)n);

@@ -28,6 +28,7 @@ struct spt_ucmd {
 	struct file *file;
 	void __user *ubuffer;
 	u32 user_size;
+	u32 out_start;		/* offset of the command's first result */
 	void *cmd;
 };
 
@@ -45,13 +46,21 @@ union spt_ucmd_buffer {
 	struct spt_stats stats;
 	struct spt_check check;
 	struct spt_load load;
+	struct spt_query_range range;
 };
 
-/* Copy the (possibly partial) result back to the caller's struct. */
+/*
+ * Copy the (possibly partial) result back to the caller's struct: the
+ * results only, from the command's first out field on (what comes before
+ * is what the caller sent).
+ */
 static int spt_ucmd_respond(struct spt_ucmd *ucmd, size_t cmd_len)
 {
-	if (copy_to_user(ucmd->ubuffer, ucmd->cmd,
-			 min_t(size_t, ucmd->user_size, cmd_len)))
+	size_t len = min_t(size_t, ucmd->user_size, cmd_len);
+
+	if (len > ucmd->out_start &&
+	    copy_to_user(ucmd->ubuffer + ucmd->out_start,
+			 ucmd->cmd + ucmd->out_start, len - ucmd->out_start))
 		return -EFAULT;
 	return 0;
 }
@@ -580,49 +589,168 @@ out:
 	return ret;
 }
 
+/* Kernel buffer of a range query: at most this many bytes at a time. */
+#define SPT_RANGE_CHUNK_BYTES	SZ_16K
+
+/*
+ * Where a range query that stopped after @put entries of the last piece
+ * (which held @n) resumes.
+ */
+static u64 spt_range_next(const struct spt_range_query *rq, unsigned int put,
+			  unsigned int n)
+{
+	if (rq->pages)
+		return rq->va - ((u64)(n - put) << PAGE_SHIFT);
+	if (put < n)
+		return rq->runs.out[put].start;
+	return rq->runs.pending ? rq->runs.run.start : rq->va;
+}
+
+static int spt_ioctl_query_range(struct spt_ucmd *ucmd)
+{
+	struct spt_query_range *cmd = ucmd->cmd;
+	void __user *uout = u64_to_user_ptr(cmd->entries);
+	bool compact = cmd->flags & SPT_QUERY_RANGE_COMPACT;
+	size_t esize = compact ? sizeof(u64) : sizeof(struct spt_query_run);
+	struct spt_range_query rq = { .va = cmd->va };
+	unsigned int chunk, n, put;
+	struct spt_space *s;
+	void *buf;
+	int ret;
+
+	cmd->out_entries = 0;
+	cmd->out_next = cmd->va;
+	if (cmd->flags & ~SPT_QUERY_RANGE_COMPACT ||
+	    !spt_range_ok(cmd->va, cmd->length, SPT_PAGE_SIZE) ||
+	    !cmd->max_entries || cmd->max_entries > SPT_QUERY_RANGE_MAX ||
+	    (compact ? cmd->entry_size != sizeof(u64) :
+	     !spt_elem_size_ok(cmd->entry_size, esize)))
+		return -EINVAL;
+	rq.end = cmd->va + cmd->length;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	chunk = min_t(u32, cmd->max_entries, SPT_RANGE_CHUNK_BYTES / esize);
+	buf = spt_kmalloc_array(chunk, esize, GFP_KERNEL);
+	if (!buf) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	if (compact)
+		rq.pages = buf;
+	else
+		rq.runs.out = buf;
+	/* out_entries counts exactly the entries that reached the caller. */
+	for (;;) {
+		unsigned int room = min(chunk, cmd->max_entries -
+					       cmd->out_entries);
+
+		rq.cap = room;
+		rq.nr = 0;
+		rq.runs.cap = room;
+		rq.runs.nr = 0;
+		n = 0;
+		put = 0;
+		ret = spt_space_query_range(s, &rq);
+		if (ret)
+			break;
+		n = compact ? rq.nr : rq.runs.nr;
+		put = spt_elems_out(uout + (size_t)cmd->out_entries *
+				    cmd->entry_size, cmd->entry_size, buf,
+				    esize, n);
+		cmd->out_entries += put;
+		if (put < n) {
+			ret = -EFAULT;
+			break;
+		}
+		if ((rq.va >= rq.end && !rq.runs.pending) ||
+		    cmd->out_entries == cmd->max_entries)
+			break;
+		if (fatal_signal_pending(current) || signal_pending(current)) {
+			ret = -EINTR;
+			break;
+		}
+		cond_resched();
+	}
+	cmd->out_next = spt_range_next(&rq, put, n);
+out:
+	kfree(buf);
+	spt_space_put(s);
+	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
+}
+
+/*
+ * When the struct's results must be known to be writable: never (the
+ * command reports nothing), before the command runs (it changes
+ * something, or writes into the caller's buffers: a read-only struct
+ * must fail with nothing done), or only by the answer itself (the
+ * command only reads: when the answer cannot be written, nothing has
+ * changed either).
+ */
+enum spt_wb {
+	SPT_WB_NONE,
+	SPT_WB_FIRST,
+	SPT_WB_ANSWER,
+};
+
 struct spt_ioctl_op {
 	unsigned int size;
 	unsigned int min_size;
+	unsigned int out_start;
 	unsigned int ioctl_num;
-	bool writes_back;
+	enum spt_wb wb;
 	int (*execute)(struct spt_ucmd *ucmd);
 };
 
-/* The entry for SPT_IOCTL_<_name>, at its command number. */
-#define SPT_IOCTL_OP_WB(_name, _fn, _struct, _last, _wb)                    \
+/*
+ * The entry for SPT_IOCTL_<_name>, at its command number: @_last is the
+ * last field of the first release, @_out the first field the command
+ * writes (answers copy back from there on).
+ */
+#define SPT_IOCTL_OP(_name, _fn, _struct, _last, _out, _wb)                 \
 	[_IOC_NR(SPT_IOCTL_##_name) - SPT_CMD_BASE] = {                    \
 		.size = sizeof(_struct) +                                  \
 			BUILD_BUG_ON_ZERO(sizeof(union spt_ucmd_buffer) <  \
 					  sizeof(_struct)),                \
 		.min_size = offsetofend(_struct, _last),                   \
+		.out_start = offsetof(_struct, _out),                      \
 		.ioctl_num = SPT_IOCTL_##_name,                            \
-		.writes_back = _wb,                                        \
+		.wb = _wb,                                                 \
 		.execute = _fn,                                            \
 	}
-/* Commands whose struct carries results back (the caller must allow it). */
-#define SPT_IOCTL_OP(_name, _fn, _struct, _last)                           \
-	SPT_IOCTL_OP_WB(_name, _fn, _struct, _last, true)
 
 static const struct spt_ioctl_op spt_ioctl_ops[] = {
 	SPT_IOCTL_OP(VERSION, spt_ioctl_version, struct spt_version,
-		     out_user_end),
+		     out_user_end, out_api_version, SPT_WB_ANSWER),
 	SPT_IOCTL_OP(SPACE_CREATE, spt_ioctl_space_create,
-		     struct spt_space_create, out_root_pa),
-	SPT_IOCTL_OP_WB(SPACE_DESTROY, spt_ioctl_space_destroy,
-			struct spt_space_destroy, __reserved, false),
+		     struct spt_space_create, out_root_pa, out_space_id,
+		     SPT_WB_FIRST),
+	SPT_IOCTL_OP(SPACE_DESTROY, spt_ioctl_space_destroy,
+		     struct spt_space_destroy, __reserved, size, SPT_WB_NONE),
 	SPT_IOCTL_OP(SPACE_INFO, spt_ioctl_space_info,
-		     struct spt_space_info, out_loaded_cpus),
-	SPT_IOCTL_OP(MAP, spt_ioctl_map, struct spt_map, out_mapped),
-	SPT_IOCTL_OP(UNMAP, spt_ioctl_unmap, struct spt_unmap, out_done),
-	SPT_IOCTL_OP(PROTECT, spt_ioctl_protect, struct spt_protect, out_done),
-	SPT_IOCTL_OP(QUERY, spt_ioctl_query, struct spt_query_va, out),
+		     struct spt_space_info, out_loaded_cpus, out_flags,
+		     SPT_WB_ANSWER),
+	SPT_IOCTL_OP(MAP, spt_ioctl_map, struct spt_map, out_mapped,
+		     out_mapped, SPT_WB_FIRST),
+	SPT_IOCTL_OP(UNMAP, spt_ioctl_unmap, struct spt_unmap, out_done,
+		     out_unmapped, SPT_WB_FIRST),
+	SPT_IOCTL_OP(PROTECT, spt_ioctl_protect, struct spt_protect, out_done,
+		     out_protected, SPT_WB_FIRST),
+	SPT_IOCTL_OP(QUERY, spt_ioctl_query, struct spt_query_va, out, out,
+		     SPT_WB_ANSWER),
 	SPT_IOCTL_OP(QUERY_BATCH, spt_ioctl_query_batch,
-		     struct spt_query_batch, out_done),
-	SPT_IOCTL_OP(RW, spt_ioctl_rw, struct spt_rw, out_done),
+		     struct spt_query_batch, out_done, out_done, SPT_WB_FIRST),
+	SPT_IOCTL_OP(RW, spt_ioctl_rw, struct spt_rw, out_done, out_done,
+		     SPT_WB_FIRST),
 	SPT_IOCTL_OP(STATS, spt_ioctl_stats, struct spt_stats,
-		     space_data_frames),
-	SPT_IOCTL_OP_WB(CHECK, spt_ioctl_check, struct spt_check, msg, false),
-	SPT_IOCTL_OP(LOAD, spt_ioctl_load, struct spt_load, out_ns),
+		     space_data_frames, pool_limit_frames, SPT_WB_ANSWER),
+	SPT_IOCTL_OP(CHECK, spt_ioctl_check, struct spt_check, msg, size,
+		     SPT_WB_NONE),
+	SPT_IOCTL_OP(LOAD, spt_ioctl_load, struct spt_load, out_ns, out_status,
+		     SPT_WB_FIRST),
+	SPT_IOCTL_OP(QUERY_RANGE, spt_ioctl_query_range,
+		     struct spt_query_range, out_next, out_entries,
+		     SPT_WB_FIRST),
 };
 
 static long spt_fops_ioctl(struct file *file, unsigned int cmd,
@@ -644,27 +772,39 @@ static long spt_fops_ioctl(struct file *file, unsigned int cmd,
 	op = &spt_ioctl_ops[nr - SPT_CMD_BASE];
 	if (op->ioctl_num != cmd)
 		return -ENOTTY;
-	ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
-	if (ret)
-		return ret;
-	if (ucmd.user_size < op->min_size)
-		return -EINVAL;
-	/* Past a page, the zero tail is not even looked at (E2BIG). */
-	if (ucmd.user_size > SPT_STRUCT_SIZE_MAX)
-		return -E2BIG;
-	ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
-				    ucmd.user_size);
-	if (ret)
-		return ret;
 	/*
-	 * Every command but DESTROY reports results in its struct. Writing
-	 * back the bytes just read changes nothing the caller can see, and
-	 * makes a read-only struct fail with EFAULT before anything is done
-	 * rather than after (when the progress could no longer be reported).
+	 * The common case in one copy: a caller whose size is the kernel's.
+	 * Anything else (the copy faults, another size) takes the general
+	 * path, which reads the size again and applies every rule.
 	 */
-	if (op->writes_back &&
-	    copy_to_user(ucmd.ubuffer, ucmd.cmd,
-			 min_t(size_t, ucmd.user_size, op->size)))
+	if (!copy_from_user(ucmd.cmd, ucmd.ubuffer, op->size) &&
+	    *(u32 *)ucmd.cmd == op->size) {
+		ucmd.user_size = op->size;
+	} else {
+		ret = get_user(ucmd.user_size, (u32 __user *)ucmd.ubuffer);
+		if (ret)
+			return ret;
+		if (ucmd.user_size < op->min_size)
+			return -EINVAL;
+		/* Past a page, the zero tail is not even looked at (E2BIG). */
+		if (ucmd.user_size > SPT_STRUCT_SIZE_MAX)
+			return -E2BIG;
+		ret = copy_struct_from_user(ucmd.cmd, op->size, ucmd.ubuffer,
+					    ucmd.user_size);
+		if (ret)
+			return ret;
+	}
+	ucmd.out_start = op->out_start;
+	/*
+	 * A command that changes something reports results in its struct.
+	 * Writing back the result fields just read changes nothing the
+	 * caller can see, and makes a read-only struct fail with EFAULT
+	 * before anything is done rather than after (when the progress could
+	 * no longer be reported). A command that only reads needs no such
+	 * check: its answer is the only write.
+	 */
+	if (op->wb == SPT_WB_FIRST &&
+	    spt_ucmd_respond(&ucmd, op->size))
 		return -EFAULT;
 	return op->execute(&ucmd);
 }

@@ -12,6 +12,7 @@
 #include <linux/types.h>
 
 #include "core/pt.h"
+#include "core/lockless.h"
 
 struct file;
 struct spt_space;
@@ -76,7 +77,24 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		    u64 *done);
 int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		      const struct spt_prot_op *op, u64 *nr, u64 *done);
+/* Without locks (core/lockless.h); -ENOENT if @s is being destroyed. */
 int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q);
+/*
+ * A piece of SPT_IOCTL_QUERY_RANGE over [va, end), without locks: one
+ * call fills the kernel buffer from va on, with one word per page
+ * (@pages, at most @cap) or with merged runs (@runs, whose pending run
+ * carries over to the next call), looking at a bounded number of entries,
+ * and moves va past what it reported (see core/lockless.h). Returns 0, or
+ * -ENOENT if @s is being destroyed.
+ */
+struct spt_range_query {
+	u64 va, end;
+	u64 *pages;			/* compact mode, else NULL */
+	unsigned int cap, nr;		/* compact mode */
+	struct spt_lockless_runs runs;	/* runs mode */
+};
+
+int spt_space_query_range(struct spt_space *s, struct spt_range_query *rq);
 int spt_space_rw(struct spt_space *s, u64 va, void __user *buf, u64 len,
 		 bool write, u64 *done);
 int spt_space_check(struct spt_space *s, char *msg, size_t msg_len);

@@ -547,21 +547,50 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 	return ret;
 }
 
+/*
+ * Queries read the table without locks and without the rwsem (the walk of
+ * core/lockless.c, where the argument is). What they need of the space: a
+ * reference (the caller's) for the struct, and, inside the RCU section of
+ * the walk, "dead" still false. Destroy sets dead (under the rwsem, for
+ * writing) before it tears the table down, and the nodes and the root go
+ * back to the pool only after a grace period that begins after that: a
+ * section that read false either ends before that grace period does, or
+ * began after the store and would have read true.
+ */
 int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q)
 {
-	u64 page = ALIGN_DOWN(va, PAGE_SIZE);
-	struct spt_cursor c;
-	int ret;
+	int ret = -ENOENT;
 
-	ret = spt_space_enter(s);
-	if (ret)
-		return ret;
-	ret = spt_cursor_new(&c, &s->pt, page, page + PAGE_SIZE);
-	if (!ret) {
-		ret = spt_cursor_query(&c, q);
-		spt_cursor_drop(&c);
+	rcu_read_lock();
+	if (likely(!READ_ONCE(s->dead))) {
+		spt_lockless_query(&s->pt, ALIGN_DOWN(va, PAGE_SIZE), q);
+		ret = 0;
 	}
-	spt_space_leave(s);
+	rcu_read_unlock();
+	return ret;
+}
+
+/* Entries looked at in one RCU section of a range query. */
+#define SPT_QUERY_RANGE_BUDGET	4096
+
+int spt_space_query_range(struct spt_space *s, struct spt_range_query *rq)
+{
+	struct spt_lockless_walk w;
+	int ret = -ENOENT;
+
+	rcu_read_lock();
+	if (likely(!READ_ONCE(s->dead))) {
+		spt_lockless_begin(&w, &s->pt, rq->va, rq->end);
+		if (rq->pages)
+			rq->nr = spt_lockless_pages(&w, rq->pages, rq->cap,
+						    SPT_QUERY_RANGE_BUDGET);
+		else
+			spt_lockless_runs(&w, &rq->runs,
+					  SPT_QUERY_RANGE_BUDGET);
+		rq->va = w.va;
+		ret = 0;
+	}
+	rcu_read_unlock();
 	return ret;
 }
 

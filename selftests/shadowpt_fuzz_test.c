@@ -40,7 +40,7 @@
 
 #include "shadowpt_nl.h"
 
-#define NR_CMDS		13
+#define NR_CMDS		14
 #define CMD_BADNR	NR_CMDS		/* row of the table: unknown numbers */
 #define NR_ROWS		(NR_CMDS + 3)
 #define ROW_NL_SPACE	(NR_CMDS + 1)
@@ -59,7 +59,7 @@
 static const char *const row_name[NR_ROWS] = {
 	"VERSION", "SPACE_CREATE", "SPACE_DESTROY", "SPACE_INFO", "MAP",
 	"UNMAP", "PROTECT", "QUERY", "QUERY_BATCH", "RW", "STATS", "CHECK",
-	"LOAD", "(bad number)", "nl SPACE_GET", "nl MAPPING_GET",
+	"LOAD", "QUERY_RANGE", "(bad number)", "nl SPACE_GET", "nl MAPPING_GET",
 };
 
 static const unsigned long cmd_nr[NR_CMDS] = {
@@ -67,11 +67,12 @@ static const unsigned long cmd_nr[NR_CMDS] = {
 	SPT_IOCTL_SPACE_INFO, SPT_IOCTL_MAP, SPT_IOCTL_UNMAP,
 	SPT_IOCTL_PROTECT, SPT_IOCTL_QUERY, SPT_IOCTL_QUERY_BATCH,
 	SPT_IOCTL_RW, SPT_IOCTL_STATS, SPT_IOCTL_CHECK, SPT_IOCTL_LOAD,
+	SPT_IOCTL_QUERY_RANGE,
 };
 
 enum {
 	C_VERSION, C_CREATE, C_DESTROY, C_INFO, C_MAP, C_UNMAP, C_PROTECT,
-	C_QUERY, C_BATCH, C_RW, C_STATS, C_CHECK, C_LOAD,
+	C_QUERY, C_BATCH, C_RW, C_STATS, C_CHECK, C_LOAD, C_RANGE,
 };
 
 static const size_t cmd_size[NR_CMDS] = {
@@ -81,7 +82,7 @@ static const size_t cmd_size[NR_CMDS] = {
 	sizeof(struct spt_protect), sizeof(struct spt_query_va),
 	sizeof(struct spt_query_batch), sizeof(struct spt_rw),
 	sizeof(struct spt_stats), sizeof(struct spt_check),
-	sizeof(struct spt_load),
+	sizeof(struct spt_load), sizeof(struct spt_query_range),
 };
 
 /* spt_version grew after its first release (out_page_sizes). */
@@ -92,6 +93,7 @@ static const size_t cmd_size[NR_CMDS] = {
 static const __u32 cmd_flags[NR_CMDS] = {
 	0, SPT_SPACE_FD_OWNED, 0, 0, MAP_FLAGS, 0, SPT_PROTECT_CACHE, 0, 0,
 	SPT_RW_WRITE, 0, 0, SPT_LOAD_CPU | SPT_LOAD_FORCE,
+	SPT_QUERY_RANGE_COMPACT,
 };
 
 /* Offset of __reserved, 0 if the command has none. */
@@ -124,6 +126,7 @@ static const __u64 cmd_errs[NR_CMDS] = {
 	[C_CHECK] = E_BASE | EB(ENOENT),
 	[C_LOAD] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(ENOSPC) |
 		   EB(ENODEV) | EB(EXDEV) | EB(EBUSY) | EB(EEXIST),
+	[C_RANGE] = E_BASE | EB(ENOENT) | EB(ENOMEM),
 };
 
 /* ---- configuration and shared state ------------------------------------ */
@@ -503,6 +506,7 @@ union ucmd {
 	struct spt_stats stats;
 	struct spt_check check;
 	struct spt_load load;
+	struct spt_query_range range;
 	char raw[512];
 };
 
@@ -649,6 +653,24 @@ static void fill_valid(struct thr *t, int cmd, union ucmd *u, __u32 id)
 		u->load.ops = (uintptr_t)t->ops;
 		break;
 	}
+	case C_RANGE:
+		/* t->ents holds BATCH_MAX runs, or 5 words per entry. */
+		u->range.space_id = id;
+		u->range.va = rand_va(t);
+		u->range.length = chance(t, 5) ? user_end - u->range.va :
+				  rand_len(t);
+		if (u->range.length > user_end - u->range.va)
+			u->range.length = user_end - u->range.va;
+		u->range.entries = (uintptr_t)t->ents;
+		if (chance(t, 50)) {
+			u->range.flags = SPT_QUERY_RANGE_COMPACT;
+			u->range.entry_size = 8;
+			u->range.max_entries = 1 + below(t, BATCH_MAX * 5);
+		} else {
+			u->range.entry_size = sizeof(struct spt_query_run);
+			u->range.max_entries = 1 + below(t, BATCH_MAX);
+		}
+		break;
 	}
 }
 
@@ -768,6 +790,22 @@ static void fill_chaos(struct thr *t, int cmd, union ucmd *u)
 			op->prot = interesting32(t);
 			op->__reserved = chance(t, 50) ? 0 : 1;
 		}
+		break;
+	case C_RANGE:
+		if (chance(t, 30))
+			u->range.va = interesting64(t);
+		if (chance(t, 30))
+			u->range.length = interesting64(t);
+		if (chance(t, 20))
+			u->range.max_entries = interesting32(t);
+		if (chance(t, 20))
+			u->range.entry_size = interesting32(t);
+		if (chance(t, 30))
+			u->range.entries = rand_ptr(t, t->ents);
+		/* Never ours if it could overrun t->ents. */
+		if ((__u64)u->range.max_entries * u->range.entry_size >
+		    BATCH_MAX * sizeof(*t->ents))
+			u->range.entries = rand_ptr(t, NULL);
 		break;
 	default:
 		break;
@@ -928,6 +966,24 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 			default: u->rw.va = user_end + below(t, SZ_1G); break;
 			}
 			return W_NORMAL;
+		case C_RANGE:
+			switch (below(t, 7)) {
+			case 0: u->range.va |= 1 + below(t, SZ_4K - 1); break;
+			case 1: u->range.length |= 1 + below(t, SZ_4K - 1);
+				break;
+			case 2: u->range.length = 0; break;
+			case 3: u->range.va = user_end; break;
+			case 4: u->range.max_entries = chance(t, 50) ? 0 :
+					SPT_QUERY_RANGE_MAX + 1 + below(t, 99);
+				break;
+			case 5: u->range.entry_size = u->range.flags ?
+					8 * (2 + below(t, 8)) :
+					sizeof(struct spt_query_run) - 8;
+				break;
+			default: u->range.entry_size = SPT_ELEM_SIZE_MAX + 8;
+				break;
+			}
+			return W_NORMAL;
 		case C_LOAD:
 			switch (below(t, 5)) {
 			case 0: u->load.nr_ops = 0; break;
@@ -1004,6 +1060,25 @@ static void after_success(struct thr *t, int cmd, int fd, union ucmd *u)
 				 (unsigned long long)u->version.out_user_end);
 		}
 		break;
+	case C_RANGE: {
+		const struct spt_query_range *r = &u->range;
+
+		/* Full, or the whole range reported; never past it. */
+		if (r->out_entries > r->max_entries ||
+		    r->out_next <= r->va || r->out_next > r->va + r->length ||
+		    (r->out_entries < r->max_entries &&
+		     r->out_next != r->va + r->length) ||
+		    ((r->flags & SPT_QUERY_RANGE_COMPACT) &&
+		     r->out_next != r->va + (__u64)r->out_entries * SZ_4K)) {
+			t->corrupt++;
+			fail_log(t, "QUERY_RANGE va 0x%llx len 0x%llx max %u: out_entries %u out_next 0x%llx",
+				 (unsigned long long)r->va,
+				 (unsigned long long)r->length,
+				 r->max_entries, r->out_entries,
+				 (unsigned long long)r->out_next);
+		}
+		break;
+	}
 	default:
 		break;
 	}
@@ -1038,7 +1113,7 @@ static void one_call(struct thr *t)
 	if (mode < 4) {		/* an unknown or malformed ioctl number */
 		static const unsigned long bad[] = {
 			_IO(SPT_TYPE, SPT_CMD_BASE - 1),
-			_IO(SPT_TYPE, SPT_CMD_LOAD + 1),
+			_IO(SPT_TYPE, SPT_CMD_QUERY_RANGE + 1),
 			_IO(SPT_TYPE, 0xff),
 			_IO(SPT_TYPE + 1, SPT_CMD_VERSION),
 			_IOWR(SPT_TYPE, SPT_CMD_MAP, struct spt_map),

@@ -1826,6 +1826,8 @@ static const struct ioctl_desc all_ioctls[] = {
 	{ "STATS", SPT_IOCTL_STATS, sizeof(struct spt_stats) },
 	{ "CHECK", SPT_IOCTL_CHECK, sizeof(struct spt_check) },
 	{ "LOAD", SPT_IOCTL_LOAD, sizeof(struct spt_load) },
+	{ "QUERY_RANGE", SPT_IOCTL_QUERY_RANGE,
+	  sizeof(struct spt_query_range) },
 };
 
 TEST_F(bad, efault_struct)
@@ -2426,7 +2428,7 @@ TEST_F(bad, version_flags)
 
 enum size_kind {
 	K_VERSION, K_CREATE, K_DESTROY, K_INFO, K_MAP, K_UNMAP, K_PROTECT,
-	K_QUERY, K_BATCH, K_RW, K_STATS, K_CHECK, K_LOAD,
+	K_QUERY, K_BATCH, K_RW, K_STATS, K_CHECK, K_LOAD, K_RANGE,
 };
 
 FIXTURE(size) {
@@ -2436,6 +2438,7 @@ FIXTURE(size) {
 	struct spt_query_entry ents[1];
 	char rwbuf[16];
 	struct spt_load_op op;
+	struct spt_query_run runs[2];
 	char *mem;	/* 3 pages; the third is PROT_NONE */
 	struct spt_counters before;
 };
@@ -2467,6 +2470,8 @@ SIZE_VARIANT(rw, K_RW, SPT_IOCTL_RW, struct spt_rw);
 SIZE_VARIANT(stats, K_STATS, SPT_IOCTL_STATS, struct spt_stats);
 SIZE_VARIANT(check, K_CHECK, SPT_IOCTL_CHECK, struct spt_check);
 SIZE_VARIANT(load, K_LOAD, SPT_IOCTL_LOAD, struct spt_load);
+SIZE_VARIANT(query_range, K_RANGE, SPT_IOCTL_QUERY_RANGE,
+	     struct spt_query_range);
 
 FIXTURE_SETUP(size)
 {
@@ -2576,6 +2581,18 @@ static void size_prep(FIXTURE_DATA(size) *self, enum size_kind kind, void *p)
 		l->ops = (uintptr_t)&self->op;
 		break;
 	}
+	case K_RANGE: {
+		struct spt_query_range *r = p;
+
+		memset(self->runs, 0, sizeof(self->runs));
+		r->space_id = self->id;
+		r->entry_size = sizeof(self->runs[0]);
+		r->va = SPT_TEST_VA;
+		r->length = SZ_2M;
+		r->entries = (uintptr_t)self->runs;
+		r->max_entries = 2;
+		break;
+	}
 	}
 }
 
@@ -2622,6 +2639,11 @@ static bool size_acted(struct __test_metadata *_metadata,
 	case K_LOAD:
 		return ((struct spt_load *)p)->out_status == SPT_LOAD_DONE &&
 		       self->op.out_status == SPT_LOAD_OK;
+	case K_RANGE:
+		return ((struct spt_query_range *)p)->out_entries == 1 &&
+		       ((struct spt_query_range *)p)->out_next ==
+		       SPT_TEST_VA + SZ_2M &&
+		       self->runs[0].end == SPT_TEST_VA + SZ_4K;
 	}
 	return false;
 }

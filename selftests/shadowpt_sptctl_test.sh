@@ -98,6 +98,31 @@ assert pages == {4096: 2, 2 << 20: 2}, pages
 assert runs[0]["va"] == 0x1ff000 and runs[-1]["va"] == 0x40000000, runs
 EOF
 then ok "dump -j: the runs, their leaf sizes and counts"; else notok "dump -j runs"; fi
+t "dump -j --from inside a 2M leaf" sh -c "'$SPTCTL' -j dump $ID --from 0x300000 --to 0x400000 > '$TMP/d2.json'"
+if python3 - "$TMP/d2.json" <<'EOF'
+import json, sys
+runs = json.load(open(sys.argv[1]))
+assert len(runs) == 1 and runs[0]["va"] == 0x200000, runs
+assert runs[0]["page_size"] == 2 << 20 and runs[0]["pages"] == 1, runs
+EOF
+then ok "dump --from/--to: the leaf that holds --from"; else notok "dump --from/--to"; fi
+# Range queries (SPT_IOCTL_QUERY_RANGE): runs, and a row per page.
+t "query --len" sh -c "'$SPTCTL' -j query $ID 0x1ff000 --len 0x40002000 > '$TMP/q.json'"
+t "query --len --pages" sh -c "'$SPTCTL' -j query $ID 0x1ff000 --len 12K --pages > '$TMP/qp.json'"
+if python3 - "$TMP/q.json" "$TMP/qp.json" "$TMP/d.json" <<'EOF'
+import json, sys
+runs = json.load(open(sys.argv[1]))
+pages = json.load(open(sys.argv[2]))
+dump = json.load(open(sys.argv[3]))
+assert [(r["va_start"], r["va_end"]) for r in runs] == \
+    [(d["va"], d["end"]) for d in dump], (runs, dump)
+assert all(r["mapped"] and r["tracked"] for r in runs), runs
+assert len(pages) == 3, pages
+assert [p["level"] for p in pages] == [1, 2, 2], pages
+assert pages[2]["phys"] == pages[1]["phys"] + 4096, pages
+EOF
+then ok "query --len: the dump's runs; --pages: one row a page"; else notok "query --len"; fi
+tfail 2 "needs --len" "query --pages without --len is a usage error" sptctl query "$ID" 0x1ff000 --pages
 
 # --dot: the drawing must agree with the kernel's per-level node counts.
 dot_check() {	# dot_check DESCRIPTION: $TMP/g.dot vs `sptctl -j stats ID`

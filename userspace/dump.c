@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * sptctl dump: the mappings of a space as merged runs, printed like
- * /sys/kernel/debug/page_tables. Each netlink message is printed as it
- * arrives (fixed-width columns, no table to size first), so a space with a
- * million mappings is dumped in constant memory.
+ * /sys/kernel/debug/page_tables. The runs come from SPT_IOCTL_QUERY_RANGE
+ * (a bufferful at a time, read without locks in the kernel) where
+ * /dev/shadowpt can be opened, else from the netlink dump (each message
+ * printed as it arrives). Fixed-width columns, no table to size first: a
+ * space with a million mappings is dumped in constant memory.
  */
 #include <errno.h>
 
@@ -55,6 +57,62 @@ static int dump_run(const struct spt_run *r, void *arg)
 	return 0;
 }
 
+#define DUMP_RUNS	1024
+
+/*
+ * The runs of [from, to) by SPT_IOCTL_QUERY_RANGE. As with the netlink
+ * dump, a run may begin before --from: the range starts at the leaf that
+ * holds it.
+ */
+static int dump_query_range(struct spt *h, const struct dump_req *req,
+			    struct dump_ctx *d)
+{
+	static struct spt_query_run runs[DUMP_RUNS];
+	struct spt_query_entry e;
+	struct spt_version v;
+	uint64_t va = 0, end;
+	size_t nr, i;
+	int err;
+
+	err = spt_version(h, &v);
+	if (err)
+		return err;
+	end = v.out_user_end;
+	if (req->has_to && req->to < end)
+		end = (req->to + 4095) & ~4095ULL;
+	if (req->has_from) {
+		va = req->from & ~4095ULL;
+		err = spt_query(h, req->space_id, va, &e);
+		if (err)
+			return err;
+		if (e.flags & SPT_QUERY_MAPPED)
+			va = e.va_start;
+	}
+	while (va < end) {
+		uint64_t next;
+
+		err = spt_query_runs(h, req->space_id, va, end - va, 0, runs,
+				     DUMP_RUNS, &nr, &next);
+		for (i = 0; i < nr; i++) {
+			const struct spt_query_run *q = &runs[i];
+			uint64_t size = level_size(q->level);
+			struct spt_run r = {
+				.va = q->start, .end = q->end, .phys = q->pa,
+				.pages = (q->end - q->start + size - 1) / size,
+				.level = q->level, .prot = q->prot,
+				.cache = q->cache, .flags = q->flags,
+				.has = SPT_HAS_PHYS,
+			};
+
+			dump_run(&r, d);
+		}
+		if (err)
+			return err;
+		va = next;
+	}
+	return 0;
+}
+
 int cmd_dump(const struct cmd *cmd, int argc, char **argv)
 {
 	struct dump_req req = { 0 };
@@ -67,6 +125,7 @@ int cmd_dump(const struct cmd *cmd, int argc, char **argv)
 		{ NULL, 0, NULL, NULL },
 	};
 	struct spt_nl *nl;
+	struct spt *h;
 	char **pos;
 	int err;
 
@@ -76,6 +135,18 @@ int cmd_dump(const struct cmd *cmd, int argc, char **argv)
 		cmd_usage_error(cmd, "--to must be above --from");
 	if (dot && opt_json)
 		cmd_usage_error(cmd, "--dot and --json exclude each other");
+	if (!dot && !spt_open(&h)) {
+		if (opt_json)
+			json_arr_begin(NULL);
+		err = -dump_query_range(h, &req, &d);
+		if (opt_json)
+			json_arr_end();
+		spt_close(h);
+		if (err)
+			die(err, "dump space %u (after %llu runs)",
+			    req.space_id, (unsigned long long)d.runs);
+		return 0;
+	}
 	nl = sptnl_open();
 	if (dot) {
 		err = dot_dump(nl, &req);

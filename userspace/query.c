@@ -65,19 +65,102 @@ static void query_end(struct table *t)
 		table_print(t);
 }
 
+/* The pages of a --len query: a word each (--pages), else the runs. */
+#define QUERY_CHUNK	4096
+
+static void range_row(struct table *t, uint64_t va, uint64_t end, uint64_t pa,
+		      uint32_t level, uint32_t prot, uint32_t cache,
+		      uint32_t flags)
+{
+	struct spt_query_entry e = {
+		.va_start = va, .va_end = end, .phys = pa, .flags = flags,
+		.level = level, .prot = prot, .cache = cache,
+	};
+
+	query_row(t, va, &e);
+}
+
+/*
+ * sptctl query ID VA --len LEN: what [VA, VA+LEN) maps to, by
+ * SPT_IOCTL_QUERY_RANGE: the merged runs (RANGE is the run), or with
+ * --pages one row per 4 KiB page (unmapped ones included).
+ */
+static int query_range(uint32_t id, uint64_t va, uint64_t len, bool pages)
+{
+	uint64_t end = va + len, next, *words = NULL;
+	struct spt_query_run *runs = NULL;
+	size_t nr, i;
+	struct table t;
+	int err = 0;
+
+	if (pages)
+		words = xmalloc(QUERY_CHUNK * sizeof(*words));
+	else
+		runs = xmalloc(QUERY_CHUNK * sizeof(*runs));
+	if (opt_json)
+		json_arr_begin(NULL);
+	else
+		table_init(&t, "lllllll", "VA", "RANGE", "PHYS",
+			   "LEVEL/SIZE", "PROT", "CACHE", "TRACKED", NULL);
+	while (va < end && !err) {
+		err = -spt_query_runs(sptlib(), id, va, end - va,
+				      pages ? SPT_QUERY_RANGE_COMPACT : 0,
+				      pages ? (void *)words : (void *)runs,
+				      QUERY_CHUNK, &nr, &next);
+		for (i = 0; i < nr; i++) {
+			uint64_t w = pages ? words[i] : 0;
+			uint64_t p = va + i * 4096;
+
+			if (!pages)
+				range_row(&t, runs[i].start, runs[i].end,
+					  runs[i].pa,
+					  runs[i].level, runs[i].prot,
+					  runs[i].cache, runs[i].flags);
+			else
+				range_row(&t, p, p + 4096,
+					  SPT_QPAGE_PA(w), w ?
+					  SPT_QPAGE_LEVEL(w) : 1,
+					  SPT_QPAGE_PROT(w),
+					  SPT_QPAGE_CACHE(w), w & 3);
+		}
+		va = next;
+	}
+	query_end(&t);
+	free(words);
+	free(runs);
+	if (err)
+		die(err, "query space %u: stopped at 0x%llx", id,
+		    (unsigned long long)va);
+	return 0;
+}
+
 int cmd_query(const struct cmd *cmd, int argc, char **argv)
 {
 	struct spt_query_entry *out;
 	struct table t;
 	uint32_t id;
-	uint64_t *vas;
+	uint64_t *vas, len = 0;
 	size_t n, i, at;
+	bool has_len = false, pages = false;
+	const struct opt opts[] = {
+		{ "len", OPT_SIZE, &len, &has_len },
+		{ "pages", OPT_FLAG, &pages, NULL },
+		{ NULL, 0, NULL, NULL },
+	};
 	char **pos;
 	int err = 0;
 
-	n = (size_t)cmd_parse(cmd, argc, argv, NULL, 2, -1, &pos);
+	n = (size_t)cmd_parse(cmd, argc, argv, opts, 2, -1, &pos);
 	id = arg_space(cmd, pos[0]);
 	n--;
+	if (pages && !has_len)
+		cmd_usage_error(cmd, "--pages needs --len");
+	if (has_len) {
+		if (n != 1)
+			cmd_usage_error(cmd, "--len takes one VA");
+		return query_range(id, arg_addr(cmd, "VA", pos[1]), len,
+				   pages);
+	}
 	vas = xmalloc(n * sizeof(*vas));
 	for (i = 0; i < n; i++)
 		vas[i] = arg_addr(cmd, "VA", pos[1 + i]);

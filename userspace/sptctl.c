@@ -40,6 +40,8 @@ UAPI_SIZE(spt_stats, 184);
 UAPI_SIZE(spt_check, 24);
 UAPI_SIZE(spt_load_op, 64);
 UAPI_SIZE(spt_load, 56);
+UAPI_SIZE(spt_query_run, 40);
+UAPI_SIZE(spt_query_range, 56);
 
 #define OPT_GLOBAL_HELP \
 	"  -j, --json   output JSON instead of text\n" \
@@ -79,10 +81,13 @@ static const struct cmd commands[] = {
 	  "Set the protection (letters r, w, x, u) of what is mapped in\n"
 	  "[VA, VA+LEN); huge leaves sticking out are split.\n"
 	  "  --cache MODE also set the cache mode (wb, wt, uc-, uc, wc)\n" },
-	{ "query", NULL, cmd_query, "ID VA [VA...]",
+	{ "query", NULL, cmd_query, "ID VA [VA...] | ID VA --len LEN [--pages]",
 	  "Translate addresses by a software walk: the leaf (or absent slot)\n"
 	  "containing each VA, its physical address, level, protection (with\n"
-	  "the hardware A and D bits), cache mode, whether it is tracked.\n" },
+	  "the hardware A and D bits), cache mode, whether it is tracked.\n"
+	  "  --len LEN    [VA, VA+LEN) by one range query: its merged runs\n"
+	  "               (RANGE is the run; unmapped parts are left out)\n"
+	  "  --pages      with --len: one row per 4 KiB page instead\n" },
 	{ "read", NULL, cmd_read, "ID VA LEN [--hex|--raw]",
 	  "Read bytes through the space (tracked frames only).\n"
 	  "  --hex        one hex string (input for write --hex)\n"

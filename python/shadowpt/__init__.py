@@ -31,6 +31,10 @@ CACHE_WB, CACHE_WT, CACHE_UC_MINUS, CACHE_UC, CACHE_WC = range(5)
 MAP_4K, MAP_2M, MAP_LARGEST, MAP_PHYS, MAP_REPLACE = 1, 2, 4, 8, 16
 PROTECT_CACHE = 1
 QUERY_MAPPED, QUERY_TRACKED = 1, 2
+QUERY_RANGE_COMPACT = 1
+QUERY_RANGE_MAX = 1 << 20
+QPAGE_PROT_SHIFT, QPAGE_LEVEL_SHIFT, QPAGE_CACHE_SHIFT = 4, 52, 56
+QPAGE_PA_MASK = 0x000ffffffffff000
 LOAD_OP_READ, LOAD_OP_WRITE, LOAD_OP_FETCH = 1, 2, 3
 LOAD_OP_UNMAP, LOAD_OP_PROTECT, LOAD_OP_MAP = 4, 5, 6
 LOAD_NOT_RUN, LOAD_OK, LOAD_FAULT, LOAD_PREDICTED, LOAD_ERROR = range(5)
@@ -316,6 +320,39 @@ class Space:
         _check(lib().spt_query_batch(self._h, self.id, arr, n, out,
                                      ctypes.byref(done)), "query batch")
         return [_struct_dict(e) for e in out]
+
+    def query_range(self, va, length, compact=False, max_entries=4096):
+        """SPT_IOCTL_QUERY_RANGE over [va, va + length), all of it.
+
+        Returns the merged runs of what is mapped, as dicts (start, end,
+        pa, level, prot, cache, flags), or with compact=True one dict per
+        4 KiB page (va, mapped, tracked, pa, level, prot, cache).
+        """
+        end = va + length
+        n = max(1, min(max_entries, QUERY_RANGE_MAX))
+        buf = (ctypes.c_uint64 * n)() if compact else (_lib.QueryRun * n)()
+        nr, nxt = ctypes.c_size_t(), ctypes.c_uint64()
+        out = []
+        while va < end:
+            _check(lib().spt_query_runs(
+                self._h, self.id, va, end - va,
+                QUERY_RANGE_COMPACT if compact else 0, buf, n,
+                ctypes.byref(nr), ctypes.byref(nxt)),
+                "query range %#x+%#x" % (va, end - va))
+            for i in range(nr.value):
+                if not compact:
+                    out.append(_struct_dict(buf[i]))
+                    continue
+                w = buf[i]
+                out.append({
+                    "va": va + i * 4096, "mapped": bool(w & QUERY_MAPPED),
+                    "tracked": bool(w & QUERY_TRACKED),
+                    "pa": w & QPAGE_PA_MASK,
+                    "level": (w >> QPAGE_LEVEL_SHIFT) & 3,
+                    "prot": (w >> QPAGE_PROT_SHIFT) & 0x3f,
+                    "cache": (w >> QPAGE_CACHE_SHIFT) & 7})
+            va = nxt.value
+        return out
 
     def read(self, va, length):
         buf = ctypes.create_string_buffer(length)

@@ -39,6 +39,12 @@ class QueryEntry(ctypes.Structure):
                 ("cache", c_u32)]
 
 
+class QueryRun(ctypes.Structure):
+    _fields_ = [("start", c_u64), ("end", c_u64), ("pa", c_u64),
+                ("level", c_u32), ("prot", c_u32), ("cache", c_u32),
+                ("flags", c_u32)]
+
+
 class Stats(ctypes.Structure):
     _fields_ = [("size", c_u32), ("flags", c_u32), ("space_id", c_u32),
                 ("__reserved", c_u32)] + [
@@ -133,6 +139,9 @@ def load():
         "spt_query": (c_int, [h, c_u32, c_u64, P(QueryEntry)]),
         "spt_query_batch": (c_int, [h, c_u32, P(c_u64), c_size_t,
                                     P(QueryEntry), P(c_size_t)]),
+        "spt_query_runs": (c_int, [h, c_u32, c_u64, c_u64, c_u32,
+                                   c_void_p, c_size_t, P(c_size_t),
+                                   P(c_u64)]),
         "spt_read": (c_int, [h, c_u32, c_u64, c_void_p, c_size_t,
                              P(c_size_t)]),
         "spt_write": (c_int, [h, c_u32, c_u64, c_void_p, c_size_t,

@@ -84,6 +84,28 @@ class Ops(unittest.TestCase):
             self.assertEqual(len(sp.stats()["space_leaves"]), 3)
             self.assertIsNone(sp.check())
 
+    def test_query_range(self):
+        with self.dev.space() as sp:
+            sp.map(0, 8 * 4096, page=shadowpt.MAP_4K)
+            sp.protect(4 * 4096, 4096, shadowpt.PROT_EXEC)
+            runs = sp.query_range(0, 16 * 4096, max_entries=1)
+            self.assertGreaterEqual(len(runs), 3)
+            self.assertEqual(runs[0]["start"], 0)
+            self.assertEqual(runs[-1]["end"], 8 * 4096)
+            self.assertTrue(all(r["flags"] == shadowpt.QUERY_MAPPED |
+                                shadowpt.QUERY_TRACKED for r in runs))
+            pages = sp.query_range(0, 16 * 4096, compact=True,
+                                   max_entries=5)
+            self.assertEqual(len(pages), 16)
+            self.assertEqual([p["mapped"] for p in pages],
+                             [True] * 8 + [False] * 8)
+            self.assertEqual(pages[4]["prot"], shadowpt.PROT_EXEC)
+            one = sp.query(3 * 4096)
+            self.assertEqual(pages[3]["pa"], one["phys"])
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.query_range(1, 4096)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+
     def test_load_program(self):
         with self.dev.space() as sp:
             sp.map(0x400000, 4096)

@@ -43,7 +43,8 @@
  *              accessible. The struct of a command that reports results
  *              (all but SPACE_DESTROY and CHECK) must be writable: that is
  *              checked before anything is done, so a read-only struct
- *              fails with nothing changed.
+ *              fails with nothing changed (for VERSION, SPACE_INFO, QUERY
+ *              and STATS, which change nothing, by the answer itself).
  *   ENOENT     no space with this id (never created, or destroyed).
  *   EEXIST     map over a range that is already (partly) mapped, without
  *              SPT_MAP_REPLACE.
@@ -79,9 +80,10 @@
  *              isolated (boot with isolcpus=) and none was named.
  *   EXDEV      load window: the named CPU is not isolated and
  *              SPT_LOAD_FORCE was not given.
- * An operation that fails part-way (map, unmap, protect, rw, query batch)
- * still writes its out_done/out_mapped field, says exactly how far it got,
- * and leaves the space consistent. Every other failure changes nothing.
+ * An operation that fails part-way (map, unmap, protect, rw, query batch,
+ * query range) still writes its out_done/out_mapped/out_entries field,
+ * says exactly how far it got, and leaves the space consistent. Every other
+ * failure changes nothing.
  *
  * Arrays of elements (QUERY_BATCH entries, LOAD ops) carry their element
  * size (entry_size, op_size) and follow the struct rule per element: from
@@ -120,6 +122,7 @@ enum {
 	SPT_CMD_STATS,
 	SPT_CMD_CHECK,
 	SPT_CMD_LOAD,
+	SPT_CMD_QUERY_RANGE,
 };
 
 /* Page protection bits (prot fields). Present implies readable. */
@@ -650,6 +653,99 @@ struct spt_load {
 };
 
 #define SPT_IOCTL_LOAD _IO(SPT_TYPE, SPT_CMD_LOAD)
+
+/**
+ * struct spt_query_run - one merged run of SPT_IOCTL_QUERY_RANGE
+ * @start: first VA of the run (4 KiB aligned)
+ * @end: end of the run (exclusive)
+ * @pa: physical address @start translates to
+ * @level: leaf level of every leaf of the run (1: 4 KiB, 2: 2 MiB,
+ *         3: 1 GiB)
+ * @prot: SPT_PROT_* including SPT_PROT_ACCESSED and SPT_PROT_DIRTY
+ * @cache: enum spt_cache_mode
+ * @flags: SPT_QUERY_MAPPED, and SPT_QUERY_TRACKED for pool frames
+ *
+ * A run is a stretch of leaves of one level, contiguous in virtual and
+ * physical addresses, with equal @prot, @cache and @flags, clipped to the
+ * range asked for (a leaf that begins before it or ends after it is
+ * reported in part). Runs are reported in address order and only where
+ * something is mapped: what lies between runs is not mapped.
+ */
+struct spt_query_run {
+	__aligned_u64 start;
+	__aligned_u64 end;
+	__aligned_u64 pa;
+	__u32 level;
+	__u32 prot;
+	__u32 cache;
+	__u32 flags;
+};
+
+/* struct spt_query_range.flags: one __u64 per 4 KiB page, not runs. */
+#define SPT_QUERY_RANGE_COMPACT	(1U << 0)
+
+/*
+ * A page's word in compact mode: 0 if the page is not mapped; else
+ * SPT_QUERY_MAPPED (bit 0), SPT_QUERY_TRACKED (bit 1), the page's
+ * SPT_PROT_* bits at SPT_QPAGE_PROT_SHIFT, its physical address (4 KiB
+ * aligned, bits 12..51), the level of the leaf it belongs to at
+ * SPT_QPAGE_LEVEL_SHIFT and its enum spt_cache_mode at
+ * SPT_QPAGE_CACHE_SHIFT. Other bits are 0.
+ */
+#define SPT_QPAGE_PROT_SHIFT	4
+#define SPT_QPAGE_PA_MASK	0x000ffffffffff000ULL
+#define SPT_QPAGE_LEVEL_SHIFT	52
+#define SPT_QPAGE_CACHE_SHIFT	56
+#define SPT_QPAGE_PROT(w)	((__u32)((w) >> SPT_QPAGE_PROT_SHIFT) & 0x3f)
+#define SPT_QPAGE_PA(w)		((w) & SPT_QPAGE_PA_MASK)
+#define SPT_QPAGE_LEVEL(w)	((__u32)((w) >> SPT_QPAGE_LEVEL_SHIFT) & 0x3)
+#define SPT_QPAGE_CACHE(w)	((__u32)((w) >> SPT_QPAGE_CACHE_SHIFT) & 0x7)
+
+/* At most this many entries (runs or pages) per SPT_IOCTL_QUERY_RANGE. */
+#define SPT_QUERY_RANGE_MAX	(1U << 20)
+
+/**
+ * struct spt_query_range - SPT_IOCTL_QUERY_RANGE: what a range maps to
+ * @size: sizeof(struct spt_query_range)
+ * @flags: 0 (merged runs) or SPT_QUERY_RANGE_COMPACT (a word per page)
+ * @space_id: the space
+ * @entry_size: runs: sizeof(struct spt_query_run) of the caller (see the
+ *              element-size rule above); compact: must be 8
+ * @va: start of the range (the address rule above)
+ * @length: bytes (the address rule above)
+ * @entries: user pointer to @max_entries struct spt_query_run (of
+ *           @entry_size bytes each), or compact, to __u64[@max_entries]
+ * @max_entries: room at @entries, 1..SPT_QUERY_RANGE_MAX
+ * @out_entries: entries written, also when the call fails: exactly those
+ *               that reached @entries whole
+ * @out_next: where to resume: @va + @length once the whole range has
+ *            been reported; otherwise the first VA not yet reported (a
+ *            call with @va = @out_next, and @length shortened to match,
+ *            goes on from there). Compact: @va + 4 KiB * @out_entries.
+ *
+ * Like PAGEMAP_SCAN: returns 0 when @entries is full as well (then
+ * @out_next < @va + @length). Reads the table without locks (as the MMU
+ * would): each page is reported as it was at some moment during the call,
+ * while other calls may change the space; the call is not a snapshot.
+ * Errors: EINVAL (unknown flag, bad range, @max_entries 0 or too large,
+ * bad @entry_size), EFAULT (@entries not writable: @out_entries says what
+ * was written), ENOENT, EINTR (a signal: @out_entries and @out_next say
+ * how far it got), ENOMEM.
+ */
+struct spt_query_range {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 entry_size;
+	__aligned_u64 va;
+	__aligned_u64 length;
+	__aligned_u64 entries;
+	__u32 max_entries;
+	__u32 out_entries;
+	__aligned_u64 out_next;
+};
+
+#define SPT_IOCTL_QUERY_RANGE _IO(SPT_TYPE, SPT_CMD_QUERY_RANGE)
 
 /*
  * Generic netlink family SPT_GENL_NAME, version SPT_GENL_VERSION.

@@ -267,6 +267,48 @@ SPT_EXPORT int spt_query_range(struct spt *h, uint32_t space_id, uint64_t va,
 	return 0;
 }
 
+SPT_EXPORT int spt_query_runs(struct spt *h, uint32_t space_id, uint64_t va,
+			      uint64_t length, uint32_t flags, void *out,
+			      size_t max, size_t *nr, uint64_t *next)
+{
+	size_t esize = flags & SPT_QUERY_RANGE_COMPACT ? sizeof(uint64_t) :
+			sizeof(struct spt_query_run);
+	uint64_t end = va + length;
+	size_t at = 0;
+	int ret = 0;
+
+	if (nr)
+		*nr = 0;
+	if (next)
+		*next = va;
+	if (!max || end < va)
+		return fail(EINVAL);
+	do {
+		size_t cnt = max - at;
+		struct spt_query_range r = {
+			.flags = flags, .space_id = space_id,
+			.entry_size = (uint32_t)esize, .va = va,
+			.length = end - va,
+			.entries = (uintptr_t)((char *)out + at * esize),
+		};
+
+		if (cnt > SPT_QUERY_RANGE_MAX)
+			cnt = SPT_QUERY_RANGE_MAX;
+		r.max_entries = (uint32_t)cnt;
+		ret = spt_call(h, SPT_IOCTL_QUERY_RANGE, &r, sizeof(r));
+		at += r.out_entries;
+		if (nr)
+			*nr = at;
+		if (r.out_next > va && r.out_next <= end)
+			va = r.out_next;
+		if (next)
+			*next = va;
+		if (ret)
+			return ret;
+	} while (va < end && at < max);
+	return 0;
+}
+
 static int spt_rw(struct spt *h, uint32_t flags, uint32_t space_id,
 		  uint64_t va, void *buf, size_t length, size_t *done)
 {

@@ -261,6 +261,32 @@ int spt_query_range(struct spt *h, uint32_t space_id, uint64_t va,
 		    void *arg);
 
 /**
+ * spt_query_runs() - SPT_IOCTL_QUERY_RANGE: a range as merged runs or pages
+ * @h: the handle
+ * @space_id: the space
+ * @va: start (4 KiB aligned)
+ * @length: bytes (4 KiB aligned, non-zero)
+ * @flags: 0 (merged runs: @out is struct spt_query_run[@max]) or
+ *         SPT_QUERY_RANGE_COMPACT (a word per 4 KiB page: @out is
+ *         uint64_t[@max], see SPT_QPAGE_*)
+ * @out: the entries
+ * @max: room at @out (any number: split into calls of
+ *       SPT_QUERY_RANGE_MAX)
+ * @nr: optional: entries written, also on failure
+ * @next: optional: where to resume, also on failure: @va + @length once
+ *        the whole range is reported, else the first VA not reported
+ *
+ * Without locks in the kernel: see the uAPI for what it reports under
+ * concurrent changes. Fills @out until it is full or the range is
+ * reported; a full @out is no error (check @next).
+ *
+ * Return: 0 or a negative errno.
+ */
+int spt_query_runs(struct spt *h, uint32_t space_id, uint64_t va,
+		   uint64_t length, uint32_t flags, void *out, size_t max,
+		   size_t *nr, uint64_t *next);
+
+/**
  * spt_read() - SPT_IOCTL_RW: read bytes through a space
  * @h: the handle
  * @space_id: the space

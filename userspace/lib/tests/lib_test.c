@@ -154,6 +154,38 @@ static int range_count(const struct spt_query_entry *e, void *arg)
 	return ++*n == 1000 ? -ECANCELED : 0;
 }
 
+/* spt_query_runs (LIBSHADOWPT_1.1): the 2 MiB leaves of test_query. */
+static void test_query_runs(struct spt *h, int id)
+{
+	struct spt_query_run runs[4];
+	uint64_t words[4], next = 0;
+	size_t nr = 0, i, bad = 0;
+
+	ok(!spt_query_runs(h, id, 0x40000000, 4 * MIB, 0, runs, 4, &nr,
+			   &next) && nr >= 1 && nr <= 2 &&
+	   next == 0x40000000 + 4 * MIB,
+	   "spt_query_runs: %zu runs of the 2 leaves", nr);
+	for (i = 0; i < nr; i++)
+		if (runs[i].level != 2 || !(runs[i].flags & SPT_QUERY_TRACKED))
+			bad++;
+	ok(!bad && runs[0].start == 0x40000000 &&
+	   runs[nr - 1].end == 0x40000000 + 4 * MIB, "the runs are the leaves");
+	ok(!spt_query_runs(h, id, 0x40000000 - 2 * KIB4, 4 * KIB4,
+			   SPT_QUERY_RANGE_COMPACT, words, 4, &nr, &next) &&
+	   nr == 4 && !words[0] && !words[1] &&
+	   SPT_QPAGE_LEVEL(words[2]) == 2 &&
+	   SPT_QPAGE_PA(words[3]) == SPT_QPAGE_PA(words[2]) + KIB4,
+	   "spt_query_runs compact: two holes, two pages of a 2 MiB leaf");
+	ok(!spt_query_runs(h, id, 0x40000000, 4 * MIB,
+			   SPT_QUERY_RANGE_COMPACT, words, 3, &nr, &next) &&
+	   nr == 3 && next == 0x40000000 + 3 * KIB4,
+	   "spt_query_runs: full, next says where to resume");
+	err_is(spt_query_runs(h, id, 0x40000000, 4 * MIB, 0, runs, 0, &nr,
+			      &next), EINVAL, "spt_query_runs: no room");
+	err_is(spt_query_runs(h, id, 0x40000001, 4 * MIB, 0, runs, 4, &nr,
+			      &next), EINVAL, "spt_query_runs: unaligned va");
+}
+
 static void test_query(struct spt *h, int id)
 {
 	enum { N = 5000 };
@@ -182,6 +214,7 @@ static void test_query(struct spt *h, int id)
 	       ECANCELED, "query_range stopped by its callback");
 	free(vas);
 	free(out);
+	test_query_runs(h, id);
 }
 
 static void test_rw(struct spt *h, int id)
