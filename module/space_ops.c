@@ -788,6 +788,8 @@ int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 	ret = spt_kernel_half_check(s, msg, msg_len);
 	if (ret)
 		return ret;
+	/* What earlier changes unlinked is back in the pool first. */
+	spt_reclaim_drain();
 
 	/*
 	 * Exclusive, not just a cursor over the whole range: a cursor that
