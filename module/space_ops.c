@@ -349,7 +349,14 @@ static int spt_map_tracked_slice(struct spt_space *s, u64 *va, u64 end,
 		if (!spt_quota_charge(s, len >> PAGE_SHIFT))
 			return -ENOSPC;
 	}
-	for (i = 0; i < len / step; i++) {
+	if (level == 1) {
+		/* Runs of one chunk where it can. */
+		ret = spt_pool_alloc_bulk(spt_pool, SPT_USAGE_DATA, len / step,
+					  w->pas, &w->nr);
+		if (ret)
+			goto out;
+	}
+	for (i = w->nr; i < len / step; i++) {
 		ret = spt_pool_alloc(spt_pool, SPT_USAGE_DATA, level, false,
 				     &w->pas[i]);
 		if (ret)
