@@ -231,6 +231,8 @@ void spt_reclaim_exit(void)
 	WRITE_ONCE(spt_reclaim_stopping, true);
 	/* No space is left to queue more: wait for all, then the worker. */
 	spt_reclaim_drain();
-	flush_rcu_work(&spt_reclaim_rwork);
+	/* A worker that ran before it saw stopping may have requeued once. */
+	while (flush_rcu_work(&spt_reclaim_rwork))
+		;
 	WARN_ON_ONCE(spt_reclaim_q.nr);
 }
