@@ -16,7 +16,9 @@
  * short of pool memory (spt_reclaim_wait_oldest(), the pool's back-pressure
  * hook), or an explicit drain (CHECK, rmmod). At most a quarter of the pool
  * limit is pending: past that, a change waits for the oldest grace period
- * before it queues its own list.
+ * before it queues its own list. A caller that waits (back-pressure, a
+ * drain) has the grace period expedited: it is blocked on it, where the
+ * worker and the next change only poll.
  */
 #include <linux/smp.h>
 #include <linux/rcupdate.h>
@@ -106,7 +108,7 @@ bool spt_reclaim_wait_oldest(void)
 	if (!spt_reclaim_cookie_locked(false, &cookie))
 		return false;
 	atomic64_inc(&spt_reclaim_waits);
-	cond_synchronize_rcu(cookie);
+	cond_synchronize_rcu_expedited(cookie);
 	spt_reclaim_release_ready();
 	return true;
 }
@@ -117,7 +119,7 @@ void spt_reclaim_drain(void)
 
 	if (!spt_reclaim_cookie_locked(true, &cookie))
 		return;
-	cond_synchronize_rcu(cookie);
+	cond_synchronize_rcu_expedited(cookie);
 	spt_reclaim_release_ready();
 }
 
