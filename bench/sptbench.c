@@ -878,10 +878,15 @@ static void report(const uint64_t *sizes, int nr_sizes, uint64_t dump_n)
 			target(what, med("kmap/vmap", n) /
 			       med("kmap/spt_map", n), 1.5, true);
 			snprintf(what, sizeof(what),
-				 "kernel unmap N=%llu: vunmap+purge / cursor+rcu",
+				 "kernel unmap until reusable N=%llu: vunmap+purge / cursor+reclaim",
 				 (unsigned long long)n);
 			target(what, med("kmap/vunmap", n) /
-			       med("kmap/spt_unmap_rcu", n), 1.5, true);
+			       med("kmap/spt_unmap_reuse", n), 1.5, true);
+			snprintf(what, sizeof(what),
+				 "kernel unmap N=%llu: vunmap+purge / cursor+rcu",
+				 (unsigned long long)n);
+			info(what, med("kmap/vunmap", n) /
+			     med("kmap/spt_unmap_rcu", n));
 			snprintf(what, sizeof(what),
 				 "kernel unmap N=%llu: vunmap+purge / cursor",
 				 (unsigned long long)n);

@@ -11,8 +11,18 @@
  *                              window per cursor, as space.c does
  *                 spt_protect  read-only over the range, 1 GiB windows
  *                 spt_unmap    unmap + give the emptied nodes back
- *                 spt_unmap_rcu  the same with the grace period the space
- *                              layer waits for before freeing nodes
+ *                 spt_unmap_rcu  the same, waiting for a grace period
+ *                              before the nodes go back (as every change
+ *                              did before reclamation was deferred)
+ *                 spt_unmap_reuse  unmap until the frames are reusable:
+ *                              SPT_BENCH_REUSE_ROUNDS rounds of map (not
+ *                              timed) and unmap with the nodes queued for
+ *                              reclamation as a change queues them, then
+ *                              a drain until all of them are back in the
+ *                              pool; per round: the unmaps, the drain, and
+ *                              all the reclamation work done meanwhile
+ *                              by anyone (the worker included, whenever it
+ *                              ran), divided by the rounds
  *                 vmap         vmap() of the same N pages
  *                 vunmap       vunmap() + vm_unmap_aliases() (lazy purge
  *                              and its TLB flush counted)
@@ -44,17 +54,20 @@
 #include "shadowpt.h"
 #include "bench.h"
 #include "failinject.h"
+#include "flush.h"
 
 #define SPT_BENCH_REPS		15
 #define SPT_BENCH_MAX_PAGES	BIT_ULL(20)
 #define SPT_BENCH_VA		BIT_ULL(39)
 #define SPT_BENCH_OUT		2048
+#define SPT_BENCH_REUSE_ROUNDS	8
 
 enum {
 	SPT_B_MAP,
 	SPT_B_PROTECT,
 	SPT_B_UNMAP,
 	SPT_B_UNMAP_RCU,
+	SPT_B_UNMAP_REUSE,
 	SPT_B_VMAP,
 	SPT_B_VUNMAP,
 	SPT_B_VUNMAP_ONLY,
@@ -63,7 +76,7 @@ enum {
 
 static const char *const spt_bench_names[SPT_B_NR] = {
 	"spt_map", "spt_protect", "spt_unmap", "spt_unmap_rcu",
-	"vmap", "vunmap", "vunmap_only",
+	"spt_unmap_reuse", "vmap", "vunmap", "vunmap_only",
 };
 
 struct spt_bench {
@@ -112,7 +125,7 @@ static void spt_bench_record(struct spt_bench *b, int key, u64 t0)
 }
 
 /* The cursor maps the frames, one 2 MiB window per cursor (space.c). */
-static int spt_bench_map(struct spt_bench *b)
+static int spt_bench_map(struct spt_bench *b, bool record)
 {
 	struct spt_prop prop = {
 		.flags = SPT_PROT_WRITE, .cache = SPT_CACHE_WB,
@@ -153,7 +166,8 @@ static int spt_bench_map(struct spt_bench *b)
 		}
 		spt_cursor_drop(&c);
 	}
-	spt_bench_record(b, SPT_B_MAP, t0);
+	if (record)
+		spt_bench_record(b, SPT_B_MAP, t0);
 	/* References the failed map did not consume. */
 	for (; i < b->n; i++)
 		spt_meta_put(spt_pool_meta(spt_pool, b->pas[i]));
@@ -195,7 +209,13 @@ static int spt_bench_protect(struct spt_bench *b)
 	return ret;
 }
 
-static int spt_bench_unmap(struct spt_bench *b, bool rcu)
+/*
+ * Unmap everything; with @rcu, wait for a grace period before giving the
+ * nodes back; with @queue, queue them for deferred reclamation instead.
+ * Returns the time taken in *@ns.
+ */
+static int spt_bench_unmap_ns(struct spt_bench *b, bool rcu, bool queue,
+			      u64 *ns)
 {
 	u64 va = SPT_BENCH_VA, end = va + b->n * PAGE_SIZE, t0;
 	struct spt_flusher fl;
@@ -224,9 +244,56 @@ static int spt_bench_unmap(struct spt_bench *b, bool rcu)
 	 */
 	if (rcu && fl.head)
 		synchronize_rcu();
-	spt_flusher_release(&fl, spt_pool);
-	spt_bench_record(b, rcu ? SPT_B_UNMAP_RCU : SPT_B_UNMAP, t0);
+	if (queue)
+		spt_reclaim_queue(&fl);
+	else
+		spt_flusher_release(&fl, spt_pool);
+	*ns = ktime_get_ns() - t0;
 	return ret < 0 ? ret : 0;
+}
+
+static int spt_bench_unmap(struct spt_bench *b, bool rcu)
+{
+	int key = rcu ? SPT_B_UNMAP_RCU : SPT_B_UNMAP;
+	int ret;
+	u64 ns;
+
+	ret = spt_bench_unmap_ns(b, rcu, false, &ns);
+	b->t[key][b->nr[key]++] = ns;
+	return ret;
+}
+
+/*
+ * Unmap until the frames are reusable, the deferred way: rounds of map and
+ * unmap, then a drain. Counted: every unmap, the drain, and the time spent
+ * giving queued lists back to the pool meanwhile (by the worker too, while
+ * a map ran): nothing of the deferred work is left out.
+ */
+static int spt_bench_unmap_reuse(struct spt_bench *b)
+{
+	u64 total = 0, ns, t0, work0, work1;
+	unsigned int k;
+	int ret = 0;
+
+	spt_reclaim_drain();
+	work0 = spt_reclaim_release_ns();
+	for (k = 0; k < SPT_BENCH_REUSE_ROUNDS && !ret; k++) {
+		ret = spt_bench_map(b, false);
+		if (!ret)
+			ret = spt_bench_unmap_ns(b, false, true, &ns);
+		if (!ret)
+			total += ns;
+	}
+	t0 = ktime_get_ns();
+	spt_reclaim_drain();
+	total += ktime_get_ns() - t0;
+	work1 = spt_reclaim_release_ns();
+	/* Release work inside the timed spans counts twice: a bound. */
+	total += work1 - work0;
+	if (!ret)
+		b->t[SPT_B_UNMAP_REUSE][b->nr[SPT_B_UNMAP_REUSE]++] =
+			total / SPT_BENCH_REUSE_ROUNDS;
+	return ret;
 }
 
 static int spt_bench_vmap(struct spt_bench *b)
@@ -316,7 +383,7 @@ static int spt_bench_run_map(u64 n, unsigned int reps)
 	if (!b)
 		return -ENOMEM;
 	for (r = 0; r < reps && !ret; r++) {
-		ret = spt_bench_map(b);
+		ret = spt_bench_map(b, true);
 		if (!ret && r == 0)
 			spt_pt_count(&b->pt, &counts);
 		if (!ret)
@@ -324,9 +391,11 @@ static int spt_bench_run_map(u64 n, unsigned int reps)
 		if (!ret)
 			ret = spt_bench_unmap(b, false);
 		if (!ret)
-			ret = spt_bench_map(b);
+			ret = spt_bench_map(b, true);
 		if (!ret)
 			ret = spt_bench_unmap(b, true);
+		if (!ret)
+			ret = spt_bench_unmap_reuse(b);
 		if (!ret)
 			ret = spt_bench_vmap(b);
 		cond_resched();

@@ -23,6 +23,7 @@
 #include "prop.h"
 #include "load.h"
 #include "failinject.h"
+#include "flush.h"
 
 struct spt_ucmd {
 	struct file *file;
@@ -458,6 +459,7 @@ static int spt_ioctl_rw(struct spt_ucmd *ucmd)
 static int spt_ioctl_stats(struct spt_ucmd *ucmd)
 {
 	struct spt_stats *cmd = ucmd->cmd;
+	struct spt_reclaim_stats rs;
 	struct spt_pool_stats st;
 	struct spt_pt_counts counts;
 	struct spt_space_snap snap;
@@ -484,7 +486,7 @@ static int spt_ioctl_stats(struct spt_ucmd *ucmd)
 		cmd->space_data_frames = snap.data_frames;
 		spt_space_put(s);
 	}
-	spt_pool_get_stats(spt_pool, &st);
+	spt_pool_stats_read(&st, &rs);
 	cmd->pool_limit_frames = st.limit_frames;
 	cmd->pool_chunk_frames = st.chunk_frames;
 	cmd->pool_used_frames = st.used_frames;
@@ -497,6 +499,9 @@ static int spt_ioctl_stats(struct spt_ucmd *ucmd)
 	cmd->pool_alloc_failures = st.alloc_failures;
 	cmd->nr_spaces = spt_space_count();
 	cmd->meta_slot_bytes = sizeof(struct spt_meta);
+	cmd->reclaim_pending_frames = rs.pending_frames;
+	cmd->reclaim_max_frames = rs.max_frames;
+	cmd->reclaim_waits = rs.waits;
 	return spt_ucmd_respond(ucmd, sizeof(*cmd));
 }
 

@@ -91,6 +91,7 @@ static int spt_dbg_stats_show(struct seq_file *m, void *unused)
 		"4k", "2m", "1g",
 	};
 	struct spt_dbg_tally t = {};
+	struct spt_reclaim_stats rs;
 	struct spt_pool_stats st;
 	struct spt_space *s;
 	u64 flushes, ipis;
@@ -105,7 +106,7 @@ static int spt_dbg_stats_show(struct seq_file *m, void *unused)
 			break;
 		id++;
 	}
-	spt_pool_get_stats(spt_pool, &st);
+	spt_pool_stats_read(&st, &rs);
 	spt_flush_counts(&flushes, &ipis);
 
 	seq_printf(m, "spaces %u\n", spt_space_count());
@@ -133,6 +134,14 @@ static int spt_dbg_stats_show(struct seq_file *m, void *unused)
 	seq_printf(m, "untracked_bytes %llu\n", t.untracked_bytes);
 	seq_printf(m, "tlb_flushes %llu\n", flushes);
 	seq_printf(m, "tlb_flush_ipis %llu\n", ipis);
+	seq_printf(m, "reclaim_pending_frames %llu\n", rs.pending_frames);
+	seq_printf(m, "reclaim_pending_nodes %llu\n", rs.pending_nodes);
+	seq_printf(m, "reclaim_pending_batches %llu\n", rs.pending_batches);
+	seq_printf(m, "reclaim_max_frames %llu\n", rs.max_frames);
+	seq_printf(m, "reclaim_peak_frames %llu\n", rs.peak_frames);
+	seq_printf(m, "reclaim_queued %llu\n", rs.queued);
+	seq_printf(m, "reclaim_released %llu\n", rs.released);
+	seq_printf(m, "reclaim_waits %llu\n", rs.waits);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(spt_dbg_stats);

@@ -21,6 +21,7 @@
 #include "genl.h"
 #include "debugfs.h"
 #include "bench.h"
+#include "flush.h"
 
 unsigned int spt_param_pool_mb = 256;
 module_param_named(pool_mb, spt_param_pool_mb, uint, 0444);
@@ -74,6 +75,9 @@ static int __init spt_init(void)
 				   spt_fail_alloc);
 	if (!spt_pool)
 		return -ENOMEM;
+	/* Frames waiting for a grace period: a quarter of the pool at most. */
+	spt_reclaim_init_queue(limit_frames);
+	spt_pool_set_reclaim(spt_pool, spt_reclaim_wait_oldest);
 	spt_debugfs_dir = debugfs_create_dir("shadowpt", NULL);
 	ret = spt_failinject_init(spt_debugfs_dir);
 	if (ret)
@@ -118,6 +122,8 @@ static void __exit spt_exit(void)
 	spt_debugfs_exit();
 	/* The spaces nobody destroyed, below every face. */
 	spt_spaces_exit();
+	/* What they queued for a grace period, before the pool goes. */
+	spt_reclaim_exit();
 	spt_failinject_exit();
 	debugfs_remove_recursive(spt_debugfs_dir);
 	leaked = spt_pool_destroy(spt_pool);

@@ -328,7 +328,14 @@ static int spt_map_tracked_slice(struct spt_space *s, u64 *va, u64 end,
 		if (!spt_quota_charge(s, len >> PAGE_SHIFT))
 			return -ENOSPC;
 	}
-	for (i = 0; i < len / step; i++) {
+	if (level == 1) {
+		/* Runs of one chunk where it can. */
+		ret = spt_pool_alloc_bulk(spt_pool, SPT_USAGE_DATA, len / step,
+					  w->pas, &w->nr);
+		if (ret)
+			goto out;
+	}
+	for (i = w->nr; i < len / step; i++) {
 		ret = spt_pool_alloc(spt_pool, SPT_USAGE_DATA, level, false,
 				     &w->pas[i]);
 		if (ret)
@@ -803,6 +810,8 @@ int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 	ret = spt_kernel_half_check(s, msg, msg_len);
 	if (ret)
 		return ret;
+	/* What earlier changes unlinked is back in the pool first. */
+	spt_reclaim_drain();
 
 	/*
 	 * Exclusive, not just a cursor over the whole range: a cursor that

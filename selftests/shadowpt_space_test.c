@@ -2669,9 +2669,11 @@ TEST_F(size, exact)
 
 TEST_F(size, too_small_einval)
 {
-	/* The first release: spt_version has grown since. */
+	/* The first release: spt_version and spt_stats have grown since. */
 	__u32 min = variant->kind == K_VERSION ?
 		    offsetofend(struct spt_version, out_user_end) :
+		    variant->kind == K_STATS ?
+		    offsetofend(struct spt_stats, space_data_frames) :
 		    variant->size;
 	__u32 sizes[] = { 0, 1, 4, 8, min - 8, min - 4, min - 1 };
 	void *p = self->mem;

@@ -36,7 +36,7 @@ UAPI_SIZE(spt_query_entry, 40);
 UAPI_SIZE(spt_query_va, 64);
 UAPI_SIZE(spt_query_batch, 40);
 UAPI_SIZE(spt_rw, 48);
-UAPI_SIZE(spt_stats, 184);
+UAPI_SIZE(spt_stats, 208);
 UAPI_SIZE(spt_check, 24);
 UAPI_SIZE(spt_load_op, 64);
 UAPI_SIZE(spt_load, 56);

@@ -60,7 +60,26 @@ void spt_flusher_queue(struct spt_flusher *fl, u64 pa, struct spt_meta *m)
 	fl->head = (pa >> SPT_PAGE_SHIFT) + 1;
 }
 
-/* Sleeps now and then: a large list is given back in pieces. */
+/*
+ * Clear every entry of a retired node that is not clear yet (a subtree
+ * unlinked whole keeps its entries until now; the root keeps the kernel
+ * half): the pool hands nodes out again without clearing them. No walker
+ * can read the node any more (its grace period has passed).
+ */
+static void spt_node_zero(u64 *ptes)
+{
+	unsigned int i;
+
+	for (i = 0; i < SPT_NR_ENTRIES; i++) {
+		if (ptes[i])
+			ptes[i] = 0;
+	}
+}
+
+/*
+ * Sleeps now and then: a large list is given back in pieces. Nodes go
+ * back all-zero (spt_pool_free_zeroed()).
+ */
 void spt_flusher_release(struct spt_flusher *fl, struct spt_pool *pool)
 {
 	unsigned long n = 0;
@@ -74,14 +93,16 @@ void spt_flusher_release(struct spt_flusher *fl, struct spt_pool *pool)
 		if (WARN_ON_ONCE(!m))
 			break;
 		word = READ_ONCE(m->word);
+		m->word = 0;
 		if (m->usage == SPT_USAGE_PT) {
 			cur = word >> SPT_META_LINK_SHIFT;
 			spt_trace_node_free(m->level, pa);
+			spt_node_zero(spt_pool_va(pool, pa));
+			spt_pool_free_zeroed(pool, pa);
 		} else {
 			cur = word;
+			spt_pool_free(pool, pa);
 		}
-		m->word = 0;
-		spt_pool_free(pool, pa);
 		if (!(++n % 512))
 			cond_resched();
 	}

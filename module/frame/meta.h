@@ -48,7 +48,8 @@ struct spt_meta {
 	u8 usage;		/* enum spt_usage */
 	/*
 	 * PT: node level 1..5 (1 = PTE table). DATA/TAIL: size of the frame
-	 * as a leaf level, 1 (4 KiB) or 2 (2 MiB).
+	 * as a leaf level, 1 (4 KiB) or 2 (2 MiB). FREE: 1 if the frame is
+	 * known to be all-zero (the pool hands it out without a clear).
 	 */
 	u8 level;
 	u16 nr_children;	/* PT: number of present entries */

@@ -21,6 +21,9 @@
  *
  * spt_pool_alloc() may be called with node locks held (preemption off): it
  * never sleeps then, and grows the pool with non-blocking allocations.
+ * Called where it may sleep, and short of frames (the pool limit or the
+ * buddy allocator), it asks the owner's reclaim hook (kernel only) before
+ * failing.
  */
 #ifndef SPT_FRAME_POOL_H
 #define SPT_FRAME_POOL_H
@@ -65,6 +68,12 @@ int spt_pool_alloc_root(struct spt_pool *pool, u64 *pa);
 
 /* Return a frame in refcount state 0 to the pool (slot becomes UNUSED). */
 void spt_pool_free(struct spt_pool *pool, u64 pa);
+/*
+ * The same for a 4 KiB frame whose caller guarantees it is all-zero (a
+ * page-table node whose entries the core cleared as it released them): the
+ * pool hands it out again without clearing it, and does not poison it.
+ */
+void spt_pool_free_zeroed(struct spt_pool *pool, u64 pa);
 
 /*
  * O(1) lookup of the slot of any pool frame (head or tail of a huge frame).
@@ -90,8 +99,27 @@ struct spt_pool *spt_pool_create(u64 limit_frames, bool poison,
 				 bool (*should_fail)(void));
 /* Returns the number of frames still in use (0 when nothing leaked). */
 u64 spt_pool_destroy(struct spt_pool *pool);
-/* Grow the pool ahead of atomic allocations; may sleep. */
+/*
+ * Allocate @nr 4 KiB frames of @usage into @pas, as spt_pool_alloc() would
+ * one by one, but taken from the chunks' free lists in batches under one
+ * lock (runs of one chunk, mostly contiguous). *@done frames are
+ * allocated, also when it fails (-ENOMEM, for the first frame it could
+ * not have). May sleep only as spt_pool_alloc() does.
+ */
+int spt_pool_alloc_bulk(struct spt_pool *pool, enum spt_usage usage,
+			unsigned int nr, u64 *pas, unsigned int *done);
+/*
+ * Grow the pool ahead of atomic allocations: at least @nr_frames free
+ * frames that any CPU can take. May sleep.
+ */
 int spt_pool_reserve(struct spt_pool *pool, u64 nr_frames);
+/*
+ * Back-pressure: @reclaim (may sleep) gives frames held for a grace
+ * period back to the pool, returning false if there was nothing to wait
+ * for. The pool calls it, where it may sleep, before failing for lack of
+ * frames, and retries while it returns true.
+ */
+void spt_pool_set_reclaim(struct spt_pool *pool, bool (*reclaim)(void));
 #endif
 
 #endif /* SPT_FRAME_POOL_H */

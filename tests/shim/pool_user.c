@@ -474,6 +474,18 @@ void spt_pool_free(struct spt_pool *pool, u64 pa)
 	pthread_mutex_unlock(&pool->lock);
 }
 
+/* The kernel pool trusts the caller; here every zeroed frame is checked. */
+void spt_pool_free_zeroed(struct spt_pool *pool, u64 pa)
+{
+	const u64 *p = spt_pool_va(pool, pa);
+	unsigned int i;
+
+	for (i = 0; i < SPT_PAGE_SIZE / sizeof(u64); i++)
+		if (WARN_ON(p[i]))
+			break;
+	spt_pool_free(pool, pa);
+}
+
 void spt_pool_get_stats(struct spt_pool *pool, struct spt_pool_stats *st)
 {
 	pthread_mutex_lock(&pool->lock);

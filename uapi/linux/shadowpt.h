@@ -470,6 +470,15 @@ struct spt_rw {
  * @space_nodes: page-table nodes of the space per level (index L - 1)
  * @space_leaves: leaves of the space per size (4 KiB, 2 MiB, 1 GiB)
  * @space_data_frames: 4 KiB pool frames the space references
+ * @reclaim_pending_frames: frames unmapped or replaced (a page-table node
+ *	counts 1, a 2 MiB frame 512) that wait for an RCU grace period before
+ *	the pool hands them out again; counted in @pool_free_frames, not in
+ *	@pool_used_frames, @pool_node_frames or @pool_data_frames
+ * @reclaim_max_frames: the bound on @reclaim_pending_frames (a quarter of
+ *	the pool limit): a change that would pass it first waits for the
+ *	oldest grace period
+ * @reclaim_waits: times a change or an allocation waited for a grace
+ *	period (the bound reached, or the pool short of frames) since load
  */
 struct spt_stats {
 	__u32 size;
@@ -491,6 +500,9 @@ struct spt_stats {
 	__aligned_u64 space_nodes[5];
 	__aligned_u64 space_leaves[3];
 	__aligned_u64 space_data_frames;
+	__aligned_u64 reclaim_pending_frames;
+	__aligned_u64 reclaim_max_frames;
+	__aligned_u64 reclaim_waits;
 };
 
 #define SPT_IOCTL_STATS _IO(SPT_TYPE, SPT_CMD_STATS)

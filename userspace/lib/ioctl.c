@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -353,11 +354,18 @@ SPT_EXPORT int spt_write(struct spt *h, uint32_t space_id, uint64_t va,
 SPT_EXPORT int spt_stats(struct spt *h, uint32_t space_id,
 			 struct spt_stats *out)
 {
+	/*
+	 * The first release's struct, whatever the header now says: a caller
+	 * built against it has no room for fields appended since.
+	 */
+	size_t size = offsetof(struct spt_stats, space_data_frames) +
+		      sizeof(out->space_data_frames);
+
 	if (!out)
 		return fail(EINVAL);
-	memset(out, 0, sizeof(*out));
+	memset(out, 0, size);
 	out->space_id = space_id;
-	return spt_call(h, SPT_IOCTL_STATS, out, sizeof(*out));
+	return spt_call(h, SPT_IOCTL_STATS, out, size);
 }
 
 SPT_EXPORT int spt_check(struct spt *h, uint32_t space_id, char *msg,
