@@ -28,6 +28,7 @@
 
 #include <core/pt.h>
 #include <core/pte.h>
+#include <core/lockless.h>
 #include <pool_user.h>
 
 #define SZ_4K	0x1000ULL
@@ -44,11 +45,13 @@ static const char *const impl_name[I_NR] = { "core", "floor", "per-page" };
 
 enum op {
 	OP_MAP, OP_PROTECT, OP_QUERY, OP_FIND, OP_UNMAP,
-	OP_MAP_ARRAY, OP_MAP_CONTIG, OP_PROTECT_RUN, OP_NR
+	OP_MAP_ARRAY, OP_MAP_CONTIG, OP_PROTECT_RUN, OP_QUERY_LOCKLESS,
+	OP_QRANGE_PAGES, OP_NR
 };
 static const char *const op_name[OP_NR] = {
 	"map", "protect", "query", "find_next", "unmap",
-	"map-array", "map-contig", "protect-run",
+	"map-array", "map-contig", "protect-run", "query-lockless",
+	"qrange-compact",
 };
 
 struct result {
@@ -288,6 +291,51 @@ static void core_query(const struct shape *s)
 		DIE("query: %llu unmapped", bad);
 }
 
+/* One SPT_IOCTL_QUERY's walk per VA: lockless, under RCU. */
+static void core_query_lockless(const struct shape *s)
+{
+	u64 i, bad = 0;
+	struct spt_query q;
+
+	m_begin();
+	rcu_read_lock();
+	for (i = 0; i < s->n; i++) {
+		spt_lockless_query(&pt, VA_BASE + i * leaf_size(s), &q);
+		bad += !q.mapped;
+	}
+	rcu_read_unlock();
+	m_end(s->name, s->n, OP_QUERY_LOCKLESS, I_CORE);
+	if (bad)
+		DIE("query-lockless: %llu unmapped", bad);
+}
+
+/*
+ * SPT_IOCTL_QUERY_RANGE's compact fill, as space_ops.c runs it: one RCU
+ * section per budget of entries, into a buffer of 512 words; per 4 KiB
+ * page (the shape's leaves are 4 KiB here).
+ */
+static void core_qrange_pages(const struct shape *s)
+{
+	u64 end = VA_BASE + s->n * SZ_4K, va = VA_BASE, words = 0, out[512];
+	struct spt_lockless_walk w;
+	unsigned int nr;
+
+	m_begin();
+	while (va < end) {
+		rcu_read_lock();
+		spt_lockless_begin(&w, &pt, va, end);
+		nr = spt_lockless_pages(&w, out, 512, 4096);
+		va = w.va;
+		rcu_read_unlock();
+		words += nr;
+		if (!nr || !out[nr - 1])
+			DIE("qrange-compact: no word or an unmapped page");
+	}
+	m_end(s->name, s->n, OP_QRANGE_PAGES, I_CORE);
+	if (words != s->n)
+		DIE("qrange-compact: %llu words for %llu pages", words, s->n);
+}
+
 static void core_find_next(const struct shape *s)
 {
 	u64 end = VA_BASE + s->n * leaf_size(s), found = 0;
@@ -483,6 +531,9 @@ static void run_shape(struct shape *s)
 		core_protect(s, true, false);
 		core_protect(s, false, false);
 		core_query(s);
+		core_query_lockless(s);
+		if (leaf_size(s) == SZ_4K)
+			core_qrange_pages(s);
 		core_find_next(s);
 		core_unmap(s, OP_UNMAP);
 		core_map_run(s, false);
@@ -620,6 +671,7 @@ static void run_targets(FILE *js, bool *first)
 	} want[] = {
 		{ OP_MAP_ARRAY, 35 }, { OP_MAP_CONTIG, 25 },
 		{ OP_PROTECT_RUN, 20 }, { OP_UNMAP, 40 }, { OP_QUERY, 50 },
+		{ OP_QUERY_LOCKLESS, 50 }, { OP_QRANGE_PAGES, 12 },
 	};
 	char what[96];
 	unsigned int k;
