@@ -87,6 +87,8 @@ static const size_t cmd_size[NR_CMDS] = {
 
 /* spt_version grew after its first release (out_page_sizes). */
 #define SPT_VERSION_SIZE0 offsetofend(struct spt_version, out_user_end)
+/* spt_stats too (the reclaim_* fields). */
+#define SPT_STATS_SIZE0 offsetofend(struct spt_stats, space_data_frames)
 
 #define MAP_FLAGS (SPT_MAP_4K | SPT_MAP_2M | SPT_MAP_LARGEST | SPT_MAP_PHYS | \
 		   SPT_MAP_REPLACE)
@@ -837,7 +839,7 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 		switch (r) {
 		case 0:		/* struct smaller than its first release */
 			*usize = below(t, cmd == C_VERSION ? SPT_VERSION_SIZE0 :
-					  ks);
+					  cmd == C_STATS ? SPT_STATS_SIZE0 : ks);
 			return W_NORMAL;
 		case 1:		/* larger, non-zero tail */
 			*usize = ks + 1 + below(t, SCRATCH - ks);
