@@ -65,6 +65,19 @@ static bool spt_gp_done(unsigned long cookie)
 	return poll_state_synchronize_rcu(cookie);
 }
 
+/*
+ * Wait until @cookie's grace period has passed, expedited. On 6.1 an
+ * expedited grace period need not move the state the polled API reads
+ * (poll_state_synchronize_rcu() may still say no after it), so a normal
+ * one is waited for then: the caller releases only what polls as done.
+ */
+static void spt_gp_wait(unsigned long cookie)
+{
+	cond_synchronize_rcu_expedited(cookie);
+	if (!spt_gp_done(cookie))
+		cond_synchronize_rcu(cookie);
+}
+
 /* Give back every queued list whose grace period has passed. Sleeps. */
 static bool spt_reclaim_release_ready(void)
 {
@@ -108,7 +121,7 @@ bool spt_reclaim_wait_oldest(void)
 	if (!spt_reclaim_cookie_locked(false, &cookie))
 		return false;
 	atomic64_inc(&spt_reclaim_waits);
-	cond_synchronize_rcu_expedited(cookie);
+	spt_gp_wait(cookie);
 	spt_reclaim_release_ready();
 	return true;
 }
@@ -119,7 +132,7 @@ void spt_reclaim_drain(void)
 
 	if (!spt_reclaim_cookie_locked(true, &cookie))
 		return;
-	cond_synchronize_rcu_expedited(cookie);
+	spt_gp_wait(cookie);
 	spt_reclaim_release_ready();
 }
 

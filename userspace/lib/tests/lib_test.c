@@ -246,8 +246,11 @@ static void test_stats_check(struct spt *h, int id)
 	struct spt_stats st = { 0 };
 	char msg[256] = "x";
 
+	/* spt_stats() asks for the first release's struct (libshadowpt.h). */
 	ok(!spt_stats(h, 0, &st) && st.nr_spaces >= 1 &&
-	   st.size == sizeof(st), "spt_stats pool: %llu spaces",
+	   st.size == offsetof(struct spt_stats, space_data_frames) +
+		      sizeof(st.space_data_frames),
+	   "spt_stats pool: %llu spaces",
 	   (unsigned long long)st.nr_spaces);
 	ok(!spt_stats(h, id, &st) && st.space_id == (uint32_t)id,
 	   "spt_stats space: leaves %llu/%llu/%llu",
