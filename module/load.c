@@ -111,7 +111,7 @@ static int spt_load_op_check(const struct spt_load_op *op)
 	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_prop prop;
 
-	if (op->__reserved)
+	if (op->flags)
 		return -EINVAL;
 	switch (op->op) {
 	case SPT_LOAD_OP_READ:

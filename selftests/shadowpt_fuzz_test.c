@@ -790,7 +790,7 @@ static void fill_chaos(struct thr *t, int cmd, union ucmd *u)
 			op->va = interesting64(t);
 			op->length = interesting64(t);
 			op->prot = interesting32(t);
-			op->__reserved = chance(t, 50) ? 0 : 1;
+			op->flags = chance(t, 50) ? 0 : 1;
 		}
 		break;
 	case C_RANGE:
@@ -1002,7 +1002,7 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 					&t->ops[below(t, u->load.nr_ops)];
 
 				if (chance(t, 50))
-					op->__reserved = 1;
+					op->flags = 1;
 				else
 					op->op = 7 + below(t, 100);
 				break;

@@ -60,7 +60,7 @@ class Stats(ctypes.Structure):
 class LoadOp(ctypes.Structure):
     _fields_ = [("op", c_u32), ("width", c_u32), ("va", c_u64),
                 ("value", c_u64), ("length", c_u64), ("prot", c_u32),
-                ("__reserved", c_u32), ("out_status", c_u32),
+                ("flags", c_u32), ("out_status", c_u32),
                 ("out_fault", c_u32), ("out_level", c_u32),
                 ("out_errno", c_u32), ("out_value", c_u64)]
 

@@ -576,7 +576,8 @@ enum spt_load_status {
  *          only over unmapped addresses, else EEXIST;
  *          UNMAP/PROTECT at most 1 GiB); else 0
  * @prot: PROTECT/MAP: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
- * @__reserved: must be 0
+ * @flags: SPT_LOAD_OP_F_* bits; none is defined yet, so it must be 0
+ *         (else EINVAL)
  * @out_status: enum spt_load_status (out_* fields are ignored on input and
  *              always overwritten, so an answered array can be sent again)
  * @out_fault: SPT_FAULT_* bits for FAULT and PREDICTED
@@ -598,7 +599,7 @@ struct spt_load_op {
 	__aligned_u64 value;
 	__aligned_u64 length;
 	__u32 prot;
-	__u32 __reserved;
+	__u32 flags;
 	__u32 out_status;
 	__u32 out_fault;
 	__u32 out_level;
