@@ -49,26 +49,31 @@ void spt_lockless_query(const struct spt_pt *pt, u64 va, struct spt_query *q)
 {
 	const struct spt_cfg *cfg = pt->cfg;
 	unsigned int level = cfg->levels;
-	u64 *ptes = spt_node_ptes(pt, pt->root_pa);
-	u64 pte;
+	/* log2 of the span of one entry of @level. */
+	unsigned int shift = spt_node_shift(level - 1);
+	const u64 *ptes = spt_node_ptes(pt, pt->root_pa);
+	u64 pte, size;
 
-	for (;;) {
-		pte = READ_ONCE(ptes[spt_index(va, level)]);
-		if (!spt_pte_present(pte) || spt_pte_is_leaf(pte, level))
-			break;
+	/* Above level 1, a present entry without PS is a node. */
+	for (; level > 1; level--, shift -= 9) {
+		pte = READ_ONCE(ptes[(va >> shift) & (SPT_NR_ENTRIES - 1)]);
+		if ((pte & (SPT_PTE_P | SPT_PTE_PS)) != SPT_PTE_P)
+			goto found;
 		ptes = spt_lockless_node(pt, pte);
-		level--;
 	}
-	q->va_start = spt_entry_base(va, level);
-	q->va_end = q->va_start + spt_level_size(level);
+	pte = READ_ONCE(ptes[(va >> shift) & (SPT_NR_ENTRIES - 1)]);
+found:
+	size = BIT_ULL(shift);
+	q->va_start = va & ~(size - 1);
+	q->va_end = q->va_start + size;
 	q->level = level;
 	q->mapped = spt_pte_present(pte);
-	if (!q->mapped) {
+	if (unlikely(!q->mapped)) {
 		memset(&q->item, 0, sizeof(q->item));
 		memset(&q->prop, 0, sizeof(q->prop));
 		return;
 	}
-	q->item.pa = spt_pte_leaf_pa(cfg, pte, level);
+	q->item.pa = pte & cfg->pa_mask & ~(size - 1);
 	q->item.level = level;
 	q->item.tracked = spt_pte_tracked(pte);
 	spt_pte_prop(cfg, pte, level, &q->prop);
@@ -141,29 +146,42 @@ static u64 spt_lockless_attrs(const struct spt_cfg *cfg, u64 pte,
 
 /*
  * The entries of a level-1 stretch, one word each: the loop of the
- * compact mode. The attributes are computed again only when a PTE's bits
- * other than its address differ from the last leaf's.
+ * compact mode. The attributes (and whether the address bits are kept)
+ * are computed again only when a PTE's bits other than its address differ
+ * from the last entry's: a run of like leaves costs a load, a compare and
+ * a store per page. An absent entry's bits are never those of a present
+ * one (P differs), so it gets the word 0.
  */
+struct spt_lockless_like {
+	u64 mask, last, attrs, keep;
+};
+
+static __always_inline u64 spt_lockless_word(const struct spt_cfg *cfg,
+					     struct spt_lockless_like *l,
+					     u64 pte)
+{
+	if (unlikely((pte & ~l->mask) != l->last)) {
+		l->last = pte & ~l->mask;
+		l->keep = spt_pte_present(pte) ? l->mask : 0;
+		l->attrs = l->keep ? spt_lockless_attrs(cfg, pte, 1) : 0;
+	}
+	return l->attrs | (pte & l->keep);
+}
+
 static unsigned int spt_lockless_ptes(const struct spt_cfg *cfg,
 				      const u64 *ptes, unsigned int nr,
 				      u64 *out)
 {
-	u64 mask = cfg->pa_mask, last = 0, attrs = 0;
+	struct spt_lockless_like l = { .mask = cfg->pa_mask };
 	unsigned int i;
 
-	for (i = 0; i < nr; i++) {
-		u64 pte = READ_ONCE(ptes[i]);
-
-		if (!spt_pte_present(pte)) {
-			out[i] = 0;
-			continue;
-		}
-		if ((pte & ~mask) != last) {
-			last = pte & ~mask;
-			attrs = spt_lockless_attrs(cfg, pte, 1);
-		}
-		out[i] = attrs | (pte & mask);
+	/* Two at a time: the loop's own cost is shared by two pages. */
+	for (i = 0; i + 1 < nr; i += 2) {
+		out[i] = spt_lockless_word(cfg, &l, READ_ONCE(ptes[i]));
+		out[i + 1] = spt_lockless_word(cfg, &l, READ_ONCE(ptes[i + 1]));
 	}
+	if (i < nr)
+		out[i] = spt_lockless_word(cfg, &l, READ_ONCE(ptes[i]));
 	return nr;
 }
 

@@ -61,7 +61,7 @@ static inline bool spt_node_is_stray(const struct spt_meta *m)
 
 static inline u64 *spt_node_ptes(const struct spt_pt *pt, u64 pa)
 {
-	return spt_pool_va(pt->pool, pa);
+	return (u64 *)(uintptr_t)(pa + pt->va_offset);
 }
 
 static inline struct spt_meta *spt_node_meta(const struct spt_pt *pt, u64 pa)

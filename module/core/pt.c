@@ -29,6 +29,7 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 		return -EINVAL;
 	pt->cfg = cfg;
 	pt->pool = pool;
+	pt->va_offset = spt_pool_va_offset(pool);
 	pt->root_pa = 0;
 	atomic_set(&pt->tlb_gen, 0);
 	for (i = 0; i < SPT_MAX_LEVELS; i++)

@@ -104,6 +104,8 @@ u64 spt_cfg_user_end(const struct spt_cfg *cfg);
 struct spt_pt {
 	const struct spt_cfg *cfg;
 	struct spt_pool *pool;
+	/* spt_pool_va_offset(pool): a node's entries are at pa + this. */
+	unsigned long va_offset;
 	u64 root_pa;
 	atomic_t tlb_gen;
 	/*

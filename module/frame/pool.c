@@ -178,6 +178,11 @@ void *spt_pool_va(struct spt_pool *pool, u64 pa)
 	return phys_to_virt(pa);
 }
 
+unsigned long spt_pool_va_offset(struct spt_pool *pool)
+{
+	return PAGE_OFFSET;
+}
+
 static gfp_t spt_pool_gfp(void)
 {
 	/* Called under node locks (bit spinlocks) by the cursor: no sleep. */

@@ -83,6 +83,12 @@ struct spt_meta *spt_pool_meta(struct spt_pool *pool, u64 pa);
 
 /* Physical address to the pointer the CPU uses to reach the frame. */
 void *spt_pool_va(struct spt_pool *pool, u64 pa);
+/*
+ * That mapping is linear: spt_pool_va(pool, pa) == (void *)(pa + offset)
+ * for every frame of the pool, with this offset (the kernel's direct map,
+ * the test arena). Hot walkers cache it instead of calling spt_pool_va().
+ */
+unsigned long spt_pool_va_offset(struct spt_pool *pool);
 
 void spt_pool_get_stats(struct spt_pool *pool, struct spt_pool_stats *st);
 

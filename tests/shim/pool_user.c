@@ -199,6 +199,11 @@ void *spt_pool_va(struct spt_pool *pool, u64 pa)
 	       (pa & (SPT_PAGE_SIZE - 1));
 }
 
+unsigned long spt_pool_va_offset(struct spt_pool *pool)
+{
+	return (uintptr_t)pool->arena - SPT_POOL_USER_BASE;
+}
+
 bool spt_pool_user_in_use(struct spt_pool *pool, u64 pa)
 {
 	struct spt_meta *m = spt_pool_meta(pool, pa);
@@ -322,6 +327,24 @@ found:
 	return 0;
 }
 
+/*
+ * Known-zero frames, as the kernel pool keeps them: a node given back
+ * all-zero is not poisoned, its free slot gets level 1, and it is handed
+ * out again without a clear. The test build (AddressSanitizer) checks the
+ * zeros on both sides; the benchmark build trusts them, as the kernel does.
+ */
+static void spt_user_check_zero(const void *frame)
+{
+#ifdef __SANITIZE_ADDRESS__
+	const u64 *p = frame;
+	unsigned int i;
+
+	for (i = 0; i < SPT_PAGE_SIZE / sizeof(u64); i++)
+		if (WARN_ON(p[i]))
+			break;
+#endif
+}
+
 /* A 4 KiB frame; called with the lock held. */
 static int spt_user_alloc_small(struct spt_pool *pool, u64 *idx)
 {
@@ -349,6 +372,7 @@ static int spt_user_alloc(struct spt_pool *pool, enum spt_usage usage,
 {
 	u64 need = level == 2 ? CHUNK_FRAMES : 1, idx, i;
 	struct spt_meta *m;
+	bool zero = false;
 	void *p;
 	int ret = -ENOMEM;
 
@@ -366,6 +390,8 @@ static int spt_user_alloc(struct spt_pool *pool, enum spt_usage usage,
 			     spt_user_alloc_small(pool, &idx);
 		if (ret)
 			goto fail;
+		/* A free slot of level 1: a node given back all-zero. */
+		zero = pool->meta[idx].level == 1;
 	} else {
 		s32 c = spt_user_chunk_take(pool, CHUNK_WHOLE);
 
@@ -392,7 +418,10 @@ static int spt_user_alloc(struct spt_pool *pool, enum spt_usage usage,
 
 	p = pool->arena + (idx << SPT_PAGE_SHIFT);
 	spt_asan_unpoison(p, need << SPT_PAGE_SHIFT);
-	memset(p, 0, need << SPT_PAGE_SHIFT);
+	if (!zero)
+		memset(p, 0, need << SPT_PAGE_SHIFT);
+	else
+		spt_user_check_zero(p);
 	m = &pool->meta[idx];
 	m->level = (u8)level;
 	m->nr_children = 0;
@@ -418,7 +447,7 @@ int spt_pool_alloc_root(struct spt_pool *pool, u64 *pa)
 	return spt_user_alloc(pool, SPT_USAGE_PT, 1, false, true, pa);
 }
 
-void spt_pool_free(struct spt_pool *pool, u64 pa)
+static void spt_user_free(struct spt_pool *pool, u64 pa, bool zero)
 {
 	struct spt_meta *m = spt_pool_meta(pool, pa);
 	u64 idx, need, i;
@@ -436,8 +465,12 @@ void spt_pool_free(struct spt_pool *pool, u64 pa)
 	if (WARN_ON(huge && (idx % CHUNK_FRAMES)))
 		return;
 	need = huge ? CHUNK_FRAMES : 1;
+	zero = zero && !huge;
 	p = pool->arena + (idx << SPT_PAGE_SHIFT);
-	memset(p, SPT_POISON_BYTE, need << SPT_PAGE_SHIFT);
+	if (zero)
+		spt_user_check_zero(p);
+	else
+		memset(p, SPT_POISON_BYTE, need << SPT_PAGE_SHIFT);
 	spt_asan_poison(p, need << SPT_PAGE_SHIFT);
 
 	pthread_mutex_lock(&pool->lock);
@@ -451,7 +484,7 @@ void spt_pool_free(struct spt_pool *pool, u64 pa)
 		struct spt_meta *s = &pool->meta[idx + i];
 
 		s->usage = SPT_USAGE_FREE;
-		s->level = 0;
+		s->level = zero ? 1 : 0;
 		s->nr_children = 0;
 		s->word = 0;
 		atomic_set(&s->refcount, (int)SPT_REF_UNUSED);
@@ -474,16 +507,14 @@ void spt_pool_free(struct spt_pool *pool, u64 pa)
 	pthread_mutex_unlock(&pool->lock);
 }
 
-/* The kernel pool trusts the caller; here every zeroed frame is checked. */
+void spt_pool_free(struct spt_pool *pool, u64 pa)
+{
+	spt_user_free(pool, pa, false);
+}
+
 void spt_pool_free_zeroed(struct spt_pool *pool, u64 pa)
 {
-	const u64 *p = spt_pool_va(pool, pa);
-	unsigned int i;
-
-	for (i = 0; i < SPT_PAGE_SIZE / sizeof(u64); i++)
-		if (WARN_ON(p[i]))
-			break;
-	spt_pool_free(pool, pa);
+	spt_user_free(pool, pa, true);
 }
 
 void spt_pool_get_stats(struct spt_pool *pool, struct spt_pool_stats *st)
