@@ -282,17 +282,13 @@ static bool spt_va_ok(u64 va)
 static int spt_ioctl_query(struct spt_ucmd *ucmd)
 {
 	struct spt_query_va *cmd = ucmd->cmd;
-	struct spt_space *s;
 	struct spt_query q;
 	int ret;
 
 	if (cmd->flags || cmd->__reserved || !spt_va_ok(cmd->va))
 		return -EINVAL;
-	ret = spt_get_space(cmd->space_id, &s);
-	if (ret)
-		return ret;
-	ret = spt_space_query(s, cmd->va, &q);
-	spt_space_put(s);
+	/* No reference: the lookup and the walk share one RCU section. */
+	ret = spt_space_query_id(cmd->space_id, cmd->va, &q);
 	if (ret)
 		return ret;
 	spt_query_to_uapi(cmd->va, &q, &cmd->out);

@@ -45,10 +45,25 @@ u32 spt_space_count(void)
 	return atomic_read(&spt_nr_spaces);
 }
 
-static void spt_space_free(struct spt_space *s)
+static void spt_space_free_rcu(struct rcu_head *rcu)
 {
+	struct spt_space *s = container_of(rcu, struct spt_space, rcu);
+
 	free_cpumask_var(s->loaded);
 	kfree(s);
+}
+
+/* After a grace period: spt_space_lookup_rcu() readers may hold it. */
+static void spt_space_free(struct spt_space *s)
+{
+	call_rcu(&s->rcu, spt_space_free_rcu);
+}
+
+struct spt_space *spt_space_lookup_rcu(u32 id)
+{
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(),
+			 "spt_space_lookup_rcu() outside an RCU section");
+	return xa_load(&spt_spaces, id);
 }
 
 void spt_space_put(struct spt_space *s)
@@ -173,7 +188,9 @@ static void spt_space_kill(struct spt_space *s)
 	 */
 	spt_space_event(SPT_SPACE_EV_DESTROYING, &ev);
 	down_write(&s->rwsem);
-	s->dead = true;
+	WRITE_ONCE(s->dead, true);
+	/* Lockless readers that see the table torn down also see dead. */
+	smp_wmb();
 	spt_space_teardown(s);
 	up_write(&s->rwsem);
 	atomic_dec(&spt_nr_spaces);
@@ -236,6 +253,8 @@ void spt_spaces_exit(void)
 		spt_space_kill(s);
 	}
 	xa_destroy(&spt_spaces);
+	/* The spaces' structs are freed by RCU callbacks of this module. */
+	rcu_barrier();
 }
 
 int spt_space_enter(struct spt_space *s)

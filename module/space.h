@@ -79,6 +79,8 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		      const struct spt_prot_op *op, u64 *nr, u64 *done);
 /* Without locks (core/lockless.h); -ENOENT if @s is being destroyed. */
 int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q);
+/* The same by id, with no reference taken: -ENOENT if there is none. */
+int spt_space_query_id(u32 id, u64 va, struct spt_query *q);
 /*
  * A piece of SPT_IOCTL_QUERY_RANGE over [va, end), without locks: one
  * call fills the kernel buffer from va on, with one word per page

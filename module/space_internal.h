@@ -37,7 +37,16 @@ struct spt_space {
 	/* space_mb at creation: of data frames, and of page-table nodes */
 	u64 limit_frames;
 	cpumask_var_t loaded;		/* CPUs that have it in CR3 now */
+	struct rcu_head rcu;		/* freed after a grace period */
 };
+
+/*
+ * The space of @id, for a reader inside an RCU read-side section that
+ * takes no reference: the struct stays valid memory until the section
+ * ends (a space is freed after a grace period). It may be dying: check
+ * "dead" before and after reading its table (spt_space_query_id()).
+ */
+struct spt_space *spt_space_lookup_rcu(u32 id);
 
 /*
  * Is [va, va + @len) empty, va being the position of the cursor @c? 0

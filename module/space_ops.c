@@ -556,23 +556,46 @@ int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 
 /*
  * Queries read the table without locks and without the rwsem (the walk of
- * core/lockless.c, where the argument is). What they need of the space: a
- * reference (the caller's) for the struct, and, inside the RCU section of
- * the walk, "dead" still false. Destroy sets dead (under the rwsem, for
+ * core/lockless.c, where the argument is). What they need of the space:
+ * the struct (a reference, or a lookup inside the same RCU section: spaces
+ * are freed after a grace period), and, inside the RCU section of the
+ * walk, "dead" still false. Destroy sets dead (under the rwsem, for
  * writing) before it tears the table down, and the nodes and the root go
  * back to the pool only after a grace period that begins after that: a
  * section that read false either ends before that grace period does, or
- * began after the store and would have read true.
+ * began after the store and would have read true. A walk that raced with
+ * the teardown itself (it may find the root gone) reads dead again after
+ * the walk and answers ENOENT: the space was destroyed during the call.
  */
+static int spt_space_query_rcu(struct spt_space *s, u64 va,
+			       struct spt_query *q)
+{
+	if (unlikely(READ_ONCE(s->dead)))
+		return -ENOENT;
+	spt_lockless_query(&s->pt, ALIGN_DOWN(va, PAGE_SIZE), q);
+	smp_rmb();	/* the table's words before dead (spt_space_kill()) */
+	return unlikely(READ_ONCE(s->dead)) ? -ENOENT : 0;
+}
+
 int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q)
 {
+	int ret;
+
+	rcu_read_lock();
+	ret = spt_space_query_rcu(s, va, q);
+	rcu_read_unlock();
+	return ret;
+}
+
+int spt_space_query_id(u32 id, u64 va, struct spt_query *q)
+{
+	struct spt_space *s;
 	int ret = -ENOENT;
 
 	rcu_read_lock();
-	if (likely(!READ_ONCE(s->dead))) {
-		spt_lockless_query(&s->pt, ALIGN_DOWN(va, PAGE_SIZE), q);
-		ret = 0;
-	}
+	s = spt_space_lookup_rcu(id);
+	if (s)
+		ret = spt_space_query_rcu(s, va, q);
 	rcu_read_unlock();
 	return ret;
 }
@@ -595,7 +618,8 @@ int spt_space_query_range(struct spt_space *s, struct spt_range_query *rq)
 			spt_lockless_runs(&w, &rq->runs,
 					  SPT_QUERY_RANGE_BUDGET);
 		rq->va = w.va;
-		ret = 0;
+		smp_rmb();	/* as in spt_space_query_rcu() */
+		ret = READ_ONCE(s->dead) ? -ENOENT : 0;
 	}
 	rcu_read_unlock();
 	return ret;

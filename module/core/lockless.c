@@ -32,8 +32,11 @@
  *   being destroyed when the section began (the space's "dead" flag, read
  *   in the section: a destroy sets it before it tears the table down, and
  *   the grace period before the free then waits for every section that
- *   did not see it). The table's struct itself is the caller's to keep
- *   alive (a reference on its space).
+ *   did not see it). A walk that overlaps the teardown may find the
+ *   root address already 0: it then sees nothing mapped, and the caller,
+ *   reading "dead" again after the walk, knows why. The table's struct
+ *   itself is the caller's to keep alive (a reference on its space, or a
+ *   space freed only after a grace period).
  *
  * Nothing here writes to a node, takes a lock or sleeps.
  */
@@ -51,8 +54,11 @@ void spt_lockless_query(const struct spt_pt *pt, u64 va, struct spt_query *q)
 	unsigned int level = cfg->levels;
 	/* log2 of the span of one entry of @level. */
 	unsigned int shift = spt_node_shift(level - 1);
-	const u64 *ptes = spt_node_ptes(pt, pt->root_pa);
-	u64 pte, size;
+	u64 root = READ_ONCE(pt->root_pa), pte = 0, size;
+	const u64 *ptes = spt_node_ptes(pt, root);
+
+	if (unlikely(!root))	/* torn down: nothing is mapped */
+		goto found;
 
 	/* Above level 1, a present entry without PS is a node. */
 	for (; level > 1; level--, shift -= 9) {
@@ -83,14 +89,17 @@ void spt_lockless_begin(struct spt_lockless_walk *w, const struct spt_pt *pt,
 			u64 va, u64 end)
 {
 	unsigned int top = pt->cfg->levels;
+	u64 root = READ_ONCE(pt->root_pa);
 
 	w->pt = pt;
 	w->va = va;
 	w->end = end;
 	w->top = top;
 	w->level = top;
-	w->ptes[top - 1] = spt_node_ptes(pt, pt->root_pa);
+	w->ptes[top - 1] = spt_node_ptes(pt, root);
 	w->base[top - 1] = 0;
+	if (unlikely(!root))	/* torn down: no walk */
+		w->end = va;
 }
 
 bool spt_lockless_stretch(struct spt_lockless_walk *w,

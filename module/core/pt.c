@@ -117,5 +117,5 @@ void spt_pt_destroy(struct spt_pt *pt, struct spt_flusher *fl)
 	spt_flusher_add_span(fl, spt_cfg_managed_start(cfg),
 			     spt_cfg_user_end(cfg));
 	spt_node_retire(pt, pt->root_pa, root.meta, fl, false);
-	pt->root_pa = 0;
+	WRITE_ONCE(pt->root_pa, 0);	/* lockless walkers read it */
 }
