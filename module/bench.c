@@ -8,8 +8,13 @@
  *   map N REPS    N pool frames (4 KiB), REPS rounds (1..SPT_BENCH_REPS)
  *                 of, on a private page table that no CPU ever loads:
  *                 spt_map      the cursor maps the N frames, one 2 MiB
- *                              window per cursor, as space.c does
- *                 spt_protect  read-only over the range, 1 GiB windows
+ *                              window per cursor, each window one run
+ *                              (spt_cursor_map_run()), as space_ops.c does
+ *                 spt_map_leaf the same one leaf at a time (spt_cursor_map())
+ *                 spt_protect  read-only over the range, 1 GiB windows,
+ *                              spt_cursor_protect() as space_ops.c does
+ *                 spt_protect_leaf  the same, spt_cursor_protect_next()
+ *                              in a loop
  *                 spt_unmap    unmap + give the emptied nodes back
  *                 spt_unmap_rcu  the same, waiting for a grace period
  *                              before the nodes go back (as every change
@@ -71,12 +76,15 @@ enum {
 	SPT_B_VMAP,
 	SPT_B_VUNMAP,
 	SPT_B_VUNMAP_ONLY,
+	SPT_B_MAP_LEAF,
+	SPT_B_PROTECT_LEAF,
 	SPT_B_NR,
 };
 
 static const char *const spt_bench_names[SPT_B_NR] = {
 	"spt_map", "spt_protect", "spt_unmap", "spt_unmap_rcu",
 	"spt_unmap_reuse", "vmap", "vunmap", "vunmap_only",
+	"spt_map_leaf", "spt_protect_leaf",
 };
 
 struct spt_bench {
@@ -124,8 +132,11 @@ static void spt_bench_record(struct spt_bench *b, int key, u64 t0)
 	b->t[key][b->nr[key]++] = ktime_get_ns() - t0;
 }
 
-/* The cursor maps the frames, one 2 MiB window per cursor (space.c). */
-static int spt_bench_map(struct spt_bench *b, bool record)
+/*
+ * The cursor maps the frames, one 2 MiB window per cursor (space_ops.c):
+ * one run per window, or with @leaf one spt_cursor_map() per frame.
+ */
+static int spt_bench_map(struct spt_bench *b, bool record, bool leaf)
 {
 	struct spt_prop prop = {
 		.flags = SPT_PROT_WRITE, .cache = SPT_CACHE_WB,
@@ -155,7 +166,17 @@ static int spt_bench_map(struct spt_bench *b, bool record)
 			ret = spt_cursor_mut_new(&c, &b->pt, va, end, &fl);
 		if (ret)
 			break;
-		for (; va < end; va += PAGE_SIZE, i++) {
+		if (!leaf) {
+			struct spt_map_run run = {
+				.pas = b->pas + i, .level = 1, .tracked = true,
+				.nr = (end - va) >> PAGE_SHIFT,
+			};
+			unsigned long done = 0;
+
+			ret = spt_cursor_map_run(&c, &run, &prop, &done);
+			i += done;
+		}
+		for (; leaf && va < end; va += PAGE_SIZE, i++) {
 			struct spt_item item = {
 				.pa = b->pas[i], .level = 1, .tracked = true,
 			};
@@ -167,15 +188,18 @@ static int spt_bench_map(struct spt_bench *b, bool record)
 		spt_cursor_drop(&c);
 	}
 	if (record)
-		spt_bench_record(b, SPT_B_MAP, t0);
+		spt_bench_record(b, leaf ? SPT_B_MAP_LEAF : SPT_B_MAP, t0);
 	/* References the failed map did not consume. */
 	for (; i < b->n; i++)
 		spt_meta_put(spt_pool_meta(spt_pool, b->pas[i]));
 	return ret;
 }
 
-/* Clear W over the range, 1 GiB windows (space.c). */
-static int spt_bench_protect(struct spt_bench *b)
+/*
+ * Clear W over the range, 1 GiB windows (space_ops.c): spt_cursor_protect(),
+ * or with @leaf spt_cursor_protect_next() in a loop.
+ */
+static int spt_bench_protect(struct spt_bench *b, bool leaf)
 {
 	struct spt_prot_op op = { .clear = SPT_PROT_WRITE, .cache = -1 };
 	u64 va = SPT_BENCH_VA, end = va + b->n * PAGE_SIZE, t0, s, e;
@@ -193,7 +217,9 @@ static int spt_bench_protect(struct spt_bench *b)
 			ret = spt_cursor_mut_new(&c, &b->pt, va, wend, &fl);
 		if (ret)
 			break;
-		while (spt_cursor_va(&c) < wend) {
+		if (!leaf)
+			ret = spt_cursor_protect(&c, wend - va, &op, &s, NULL);
+		while (leaf && spt_cursor_va(&c) < wend) {
 			ret = spt_cursor_protect_next(&c,
 						      wend - spt_cursor_va(&c),
 						      &op, &s, &e);
@@ -204,7 +230,7 @@ static int spt_bench_protect(struct spt_bench *b)
 		spt_cursor_drop(&c);
 		va = wend;
 	}
-	spt_bench_record(b, SPT_B_PROTECT, t0);
+	spt_bench_record(b, leaf ? SPT_B_PROTECT_LEAF : SPT_B_PROTECT, t0);
 	/* Nothing is queued by a protect; no CPU has the table loaded. */
 	return ret;
 }
@@ -278,7 +304,7 @@ static int spt_bench_unmap_reuse(struct spt_bench *b)
 	spt_reclaim_drain();
 	work0 = spt_reclaim_release_ns();
 	for (k = 0; k < SPT_BENCH_REUSE_ROUNDS && !ret; k++) {
-		ret = spt_bench_map(b, false);
+		ret = spt_bench_map(b, false, false);
 		if (!ret)
 			ret = spt_bench_unmap_ns(b, false, true, &ns);
 		if (!ret)
@@ -383,15 +409,17 @@ static int spt_bench_run_map(u64 n, unsigned int reps)
 	if (!b)
 		return -ENOMEM;
 	for (r = 0; r < reps && !ret; r++) {
-		ret = spt_bench_map(b, true);
+		ret = spt_bench_map(b, true, false);
 		if (!ret && r == 0)
 			spt_pt_count(&b->pt, &counts);
 		if (!ret)
-			ret = spt_bench_protect(b);
+			ret = spt_bench_protect(b, false);
+		if (!ret)
+			ret = spt_bench_protect(b, true);
 		if (!ret)
 			ret = spt_bench_unmap(b, false);
 		if (!ret)
-			ret = spt_bench_map(b, true);
+			ret = spt_bench_map(b, true, true);
 		if (!ret)
 			ret = spt_bench_unmap(b, true);
 		if (!ret)

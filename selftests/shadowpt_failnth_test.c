@@ -210,6 +210,38 @@ static int call_query_batch(struct fn_ctx *c, __u64 limit, __u64 *progress)
 	return ret;
 }
 
+/*
+ * SPT_IOCTL_QUERY_RANGE over the mapped 2 MiB leaves and the 4 KiB leaves
+ * around the 2 GiB line, in both modes: its bounce buffer is the only
+ * allocation, and a failed one must report nothing (out_entries 0).
+ */
+static int call_query_range(struct fn_ctx *c, __u64 limit, __u64 *progress)
+{
+	static __u64 words[1024];
+	static struct spt_query_run runs[16];
+	struct spt_query_range q = {
+		.size = sizeof(q), .space_id = c->id,
+		.va = VA + SZ_1G, .length = SZ_1G,
+		.entries = (uintptr_t)runs, .entry_size = sizeof(runs[0]),
+		.max_entries = 16,
+	};
+	int ret;
+
+	*progress = 0;	/* queries change nothing */
+	ret = errno_ret(ioctl(c->fd, SPT_IOCTL_QUERY_RANGE, &q));
+	if (ret)
+		return q.out_entries ? -EPROTO : ret;
+	q = (struct spt_query_range){
+		.size = sizeof(q), .space_id = c->id,
+		.flags = SPT_QUERY_RANGE_COMPACT,
+		.va = VA + 2 * SZ_1G - 512 * SZ_4K, .length = 1024 * SZ_4K,
+		.entries = (uintptr_t)words, .entry_size = sizeof(words[0]),
+		.max_entries = 1024,
+	};
+	ret = errno_ret(ioctl(c->fd, SPT_IOCTL_QUERY_RANGE, &q));
+	return ret && q.out_entries ? -EPROTO : ret;
+}
+
 static int call_rw(struct fn_ctx *c, bool write, __u64 *progress)
 {
 	static char buf[3 * SZ_4K];
@@ -581,6 +613,7 @@ FN_CASE(protect_split_head, prep_mapped, call_protect_head);
 FN_CASE(protect_split_tail, prep_mapped, call_protect_tail);
 FN_CASE(query, prep_mapped, call_query);
 FN_CASE(query_batch, prep_mapped, call_query_batch);
+FN_CASE(query_range, prep_mapped, call_query_range);
 FN_CASE(rw_read, prep_mapped, call_read);
 FN_CASE(rw_write, prep_mapped, call_write);
 FN_CASE(stats, prep_mapped, call_stats);
