@@ -60,22 +60,23 @@ static void spt_tlb_flush_local(void *info)
 	__flush_tlb_all();
 }
 
-static bool spt_gp_done(unsigned long cookie)
+static bool spt_gp_done(struct rcu_gp_oldstate *cookie)
 {
-	return poll_state_synchronize_rcu(cookie);
+	return poll_state_synchronize_rcu_full(cookie);
 }
 
 /*
- * Wait until @cookie's grace period has passed, expedited. On 6.1 an
- * expedited grace period need not move the state the polled API reads
- * (poll_state_synchronize_rcu() may still say no after it), so a normal
- * one is waited for then: the caller releases only what polls as done.
+ * Wait until @cookie's grace period has passed, expedited: the full
+ * polled state counts normal and expedited grace periods alike, so the
+ * expedited one is enough even while the normal one that queueing started
+ * is still in progress. Should the state still poll as not done, a
+ * normal one is waited for: the caller releases only what polls as done.
  */
-static void spt_gp_wait(unsigned long cookie)
+static void spt_gp_wait(struct rcu_gp_oldstate *cookie)
 {
-	cond_synchronize_rcu_expedited(cookie);
+	cond_synchronize_rcu_expedited_full(cookie);
 	if (!spt_gp_done(cookie))
-		cond_synchronize_rcu(cookie);
+		cond_synchronize_rcu_full(cookie);
 }
 
 /* Give back every queued list whose grace period has passed. Sleeps. */
@@ -104,7 +105,8 @@ static bool spt_reclaim_release_ready(void)
 	}
 }
 
-static bool spt_reclaim_cookie_locked(bool newest, unsigned long *cookie)
+static bool spt_reclaim_cookie_locked(bool newest,
+				      struct rcu_gp_oldstate *cookie)
 {
 	bool ret;
 
@@ -116,29 +118,29 @@ static bool spt_reclaim_cookie_locked(bool newest, unsigned long *cookie)
 
 bool spt_reclaim_wait_oldest(void)
 {
-	unsigned long cookie;
+	struct rcu_gp_oldstate cookie;
 
 	if (!spt_reclaim_cookie_locked(false, &cookie))
 		return false;
 	atomic64_inc(&spt_reclaim_waits);
-	spt_gp_wait(cookie);
+	spt_gp_wait(&cookie);
 	spt_reclaim_release_ready();
 	return true;
 }
 
 void spt_reclaim_drain(void)
 {
-	unsigned long cookie;
+	struct rcu_gp_oldstate cookie;
 
 	if (!spt_reclaim_cookie_locked(true, &cookie))
 		return;
-	spt_gp_wait(cookie);
+	spt_gp_wait(&cookie);
 	spt_reclaim_release_ready();
 }
 
 static void spt_reclaim_workfn(struct work_struct *work)
 {
-	unsigned long cookie;
+	struct rcu_gp_oldstate cookie;
 
 	spt_reclaim_release_ready();
 	/* Lists queued after this work's grace period began still wait. */
@@ -150,11 +152,12 @@ static void spt_reclaim_workfn(struct work_struct *work)
 void spt_reclaim_queue(struct spt_flusher *fl)
 {
 	for (;;) {
+		struct rcu_gp_oldstate cookie;
 		bool queued;
 
+		start_poll_synchronize_rcu_full(&cookie);
 		spin_lock(&spt_reclaim_lock);
-		queued = spt_reclaim_push(&spt_reclaim_q, fl,
-					  start_poll_synchronize_rcu());
+		queued = spt_reclaim_push(&spt_reclaim_q, fl, cookie);
 		spin_unlock(&spt_reclaim_lock);
 		if (queued)
 			break;

@@ -26,7 +26,7 @@ unsigned long spt_reclaim_fl_frames(const struct spt_flusher *fl)
 }
 
 bool spt_reclaim_push(struct spt_reclaim *r, struct spt_flusher *fl,
-		      unsigned long cookie)
+		      struct rcu_gp_oldstate cookie)
 {
 	unsigned long frames = spt_reclaim_fl_frames(fl);
 	struct spt_reclaim_batch *b;
@@ -51,7 +51,7 @@ bool spt_reclaim_push(struct spt_reclaim *r, struct spt_flusher *fl,
 }
 
 bool spt_reclaim_cookie(const struct spt_reclaim *r, bool newest,
-			unsigned long *cookie)
+			struct rcu_gp_oldstate *cookie)
 {
 	unsigned int i = newest ? r->nr - 1 : 0;
 
@@ -61,12 +61,13 @@ bool spt_reclaim_cookie(const struct spt_reclaim *r, bool newest,
 	return true;
 }
 
-bool spt_reclaim_pop(struct spt_reclaim *r, bool (*done)(unsigned long),
+bool spt_reclaim_pop(struct spt_reclaim *r,
+		     bool (*done)(struct rcu_gp_oldstate *),
 		     struct spt_flusher *fl)
 {
 	struct spt_reclaim_batch *b = &r->ring[r->first];
 
-	if (!r->nr || !done(b->cookie))
+	if (!r->nr || !done(&b->cookie))
 		return false;
 	spt_flusher_init(fl);
 	fl->head = b->head;

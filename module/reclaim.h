@@ -7,9 +7,10 @@
  * (nodes count 1, a 2 MiB data frame 512). Nothing here allocates.
  *
  * Portable: the grace period is the caller's (a cookie and a "has it
- * passed?" test: start_poll_synchronize_rcu() and
- * poll_state_synchronize_rcu() in the kernel, a fake one in the host
- * tests), and so is the locking: every call below is made under the
+ * passed?" test: start_poll_synchronize_rcu_full() and
+ * poll_state_synchronize_rcu_full() in the kernel, whose state a normal or
+ * an expedited grace period completes; a fake one in the host tests), and
+ * so is the locking: every call below is made under the
  * caller's lock, and the lists popped are released outside it.
  */
 #ifndef SPT_RECLAIM_H
@@ -21,7 +22,8 @@
 
 struct spt_reclaim_batch {
 	u64 head;		/* the list, in the flusher's encoding */
-	unsigned long cookie;	/* grace period started after the flush */
+	/* grace period started after the flush */
+	struct rcu_gp_oldstate cookie;
 	unsigned long nodes;	/* page-table nodes on the list */
 	unsigned long data;	/* 4 KiB pages of data frames on the list */
 };
@@ -53,18 +55,19 @@ unsigned long spt_reclaim_fl_frames(const struct spt_flusher *fl);
  * queued, waits for a grace period of its own and releases @fl itself).
  */
 bool spt_reclaim_push(struct spt_reclaim *r, struct spt_flusher *fl,
-		      unsigned long cookie);
+		      struct rcu_gp_oldstate cookie);
 
 /* The cookie of the oldest (@newest false) or newest batch; false if none. */
 bool spt_reclaim_cookie(const struct spt_reclaim *r, bool newest,
-			unsigned long *cookie);
+			struct rcu_gp_oldstate *cookie);
 
 /*
  * Take the oldest batch off the queue if @done says its grace period has
  * passed: its list goes to @fl (for spt_flusher_release()). False if the
  * queue is empty or the oldest batch must still wait.
  */
-bool spt_reclaim_pop(struct spt_reclaim *r, bool (*done)(unsigned long),
+bool spt_reclaim_pop(struct spt_reclaim *r,
+		     bool (*done)(struct rcu_gp_oldstate *),
 		     struct spt_flusher *fl);
 
 #endif /* SPT_RECLAIM_H */

@@ -15,14 +15,14 @@
 /* The fake RCU: cookie = the number of the grace period that must end. */
 static unsigned long gp_started, gp_completed;
 
-static unsigned long fake_gp_start(void)
+static struct rcu_gp_oldstate fake_gp_start(void)
 {
-	return ++gp_started;
+	return (struct rcu_gp_oldstate){ .rgos_norm = ++gp_started };
 }
 
-static bool fake_gp_done(unsigned long cookie)
+static bool fake_gp_done(struct rcu_gp_oldstate *cookie)
 {
-	return gp_completed >= cookie;
+	return gp_completed >= cookie->rgos_norm;
 }
 
 static void fake_gp_pass(void)
@@ -107,7 +107,7 @@ static void order_two(void)
 {
 	struct spt_reclaim r;
 	struct spt_flusher fl;
-	unsigned long c1, c2, cookie;
+	struct rcu_gp_oldstate c1, c2, cookie;
 	struct tenv e;
 	u64 a[8], b[8], used;
 	unsigned int i;
@@ -122,10 +122,10 @@ static void order_two(void)
 	c2 = fake_gp_start();
 	REQUIRE(spt_reclaim_push(&r, &e.fl, c2));
 	CHECK(spt_reclaim_cookie(&r, false, &cookie));
-	CHECK_EQ(cookie, c1);
+	CHECK_EQ(cookie.rgos_norm, c1.rgos_norm);
 	CHECK(spt_reclaim_cookie(&r, true, &cookie));
-	CHECK_EQ(cookie, c2);
-	gp_completed = c1;
+	CHECK_EQ(cookie.rgos_norm, c2.rgos_norm);
+	gp_completed = c1.rgos_norm;
 	REQUIRE(spt_reclaim_pop(&r, fake_gp_done, &fl));
 	spt_flusher_release(&fl, e.pool);
 	CHECK(!spt_reclaim_pop(&r, fake_gp_done, &fl));
@@ -133,7 +133,7 @@ static void order_two(void)
 		CHECK(!spt_pool_user_in_use(e.pool, a[i]));
 		CHECK(spt_pool_user_in_use(e.pool, b[i]));
 	}
-	gp_completed = c2;
+	gp_completed = c2.rgos_norm;
 	REQUIRE(spt_reclaim_pop(&r, fake_gp_done, &fl));
 	spt_flusher_release(&fl, e.pool);
 	CHECK_EQ(tl_pool_used(e.pool), used);

@@ -283,6 +283,11 @@ static inline void clear_bit_unlock(long nr, volatile unsigned long *addr)
 
 /* ---- preemption and RCU: nesting counts only (see the top comment) ---- */
 extern __thread int spt_shim_preempt_count;
+/* The grace-period state the polled RCU API hands out (only what we use). */
+struct rcu_gp_oldstate {
+	unsigned long rgos_norm;
+};
+
 extern __thread int spt_shim_rcu_depth;
 
 static inline void preempt_disable(void)
