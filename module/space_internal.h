@@ -37,6 +37,12 @@ struct spt_space {
 	/* space_mb at creation: of data frames, and of page-table nodes */
 	u64 limit_frames;
 	cpumask_var_t loaded;		/* CPUs that have it in CR3 now */
+	/*
+	 * Has been the source or the destination of SPT_MAP_SHARE (never
+	 * cleared): its frames may be mapped by other spaces, so CHECK
+	 * verifies refcounts over all such spaces together (space_ops.c).
+	 */
+	bool shared;
 };
 
 /*

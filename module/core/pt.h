@@ -145,7 +145,20 @@ struct spt_flusher {
 	unsigned long nr_nodes;		/* queued page-table nodes */
 	/* 4 KiB pages of the queued data frames (a 2 MiB frame is 512). */
 	unsigned long data_frames;
-	/* Of those, how many the owner already took off its accounting. */
+	/*
+	 * Of data_frames, the pages of shared frames (SPT_META_SHARED):
+	 * their last reference charges nobody.
+	 */
+	unsigned long data_shared;
+	/*
+	 * 4 KiB pages of the leaves released that mapped shared frames
+	 * (each space counts its own leaves of those).
+	 */
+	unsigned long shared_pages;
+	/*
+	 * What the owner already took off its quota, of data_frames -
+	 * data_shared + shared_pages.
+	 */
 	unsigned long data_settled;
 	/* The VA span that changed and needs a TLB flush ([start, end)). */
 	u64 flush_start, flush_end;
@@ -345,6 +358,22 @@ int spt_cursor_protect(struct spt_cursor *c, u64 len,
 		       unsigned int *max_level);
 
 /*
+ * The head slot of the tracked frame that @item (a frame, or at level 1
+ * also a 4 KiB piece of a 2 MiB frame) maps into, with its pa in
+ * *@head_pa; NULL if it is no such frame.
+ */
+struct spt_meta *spt_item_head(struct spt_pt *pt, const struct spt_item *item,
+			       u64 *head_pa);
+
+/*
+ * Drop the reference a tracked @item carries and was not mapped with (an
+ * untracked item carries none): the frame is queued on @fl if it was the
+ * last one.
+ */
+void spt_item_put(struct spt_pt *pt, const struct spt_item *item,
+		  struct spt_flusher *fl);
+
+/*
  * largest_pages: the leaf level to use at @va for the rest of
  * [va, va + len) mapping physical @pa (both advancing together): the
  * largest level <= @max_level whose size divides va and pa and fits.
@@ -368,6 +397,10 @@ unsigned int spt_largest_level(u64 va, u64 pa, u64 len,
 int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 		 u32 (*handles)(u64 pa, void *arg), void *arg, char *msg,
 		 size_t msg_len);
+
+int spt_pt_check_many(struct spt_pt *const *pts, const u64 *const *kernel_tops,
+		      unsigned int n, char *msg, size_t msg_len,
+		      unsigned int *bad);
 
 /* Node counts per level (index L - 1) and leaves per level, by a walk. */
 struct spt_pt_counts {
