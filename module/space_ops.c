@@ -595,6 +595,7 @@ static int spt_share_collect(struct spt_change *ch, u64 sva, u64 len,
 		for (; at < stop; at += PAGE_SIZE, pa += PAGE_SIZE) {
 			ch->items[(*nr)++] = (struct spt_item){
 				.pa = pa, .level = 1, .tracked = true,
+				.piece = true,
 			};
 			(*tracked)++;
 		}

@@ -29,7 +29,7 @@ UAPI_SIZE(spt_version, 40);
 UAPI_SIZE(spt_space_create, 24);
 UAPI_SIZE(spt_space_destroy, 16);
 UAPI_SIZE(spt_space_info, 64);
-UAPI_SIZE(spt_map, 56);
+UAPI_SIZE(spt_map, 72);
 UAPI_SIZE(spt_unmap, 48);
 UAPI_SIZE(spt_protect, 56);
 UAPI_SIZE(spt_query_entry, 40);

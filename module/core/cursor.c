@@ -285,7 +285,8 @@ static __always_inline bool spt_item_ok(struct spt_cursor *c,
 	if (m && m->usage == SPT_USAGE_DATA && m->level == item->level)
 		return spt_meta_ref(m) - 1 < SPT_REF_MAX;
 	/* A 4 KiB piece of a 2 MiB frame (a share of part of it). */
-	m = item->level == 1 ? spt_item_head(c->pt, item, &hpa) : NULL;
+	m = item->piece && item->level == 1 ?
+	    spt_item_head(c->pt, item, &hpa) : NULL;
 	return m && spt_meta_ref(m) - 1 < SPT_REF_MAX;
 }
 

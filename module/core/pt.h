@@ -63,6 +63,12 @@ struct spt_item {
 	u64 pa;			/* aligned to spt_level_size(level) */
 	u8 level;		/* 1, 2 or 3 (3: untracked only) */
 	bool tracked;
+	/*
+	 * Tracked, level 1: may be a 4 KiB piece of a 2 MiB frame (a share
+	 * of part of it), whose reference is on the frame's head. Only
+	 * spt_cursor_map() takes such items.
+	 */
+	bool piece;
 };
 
 /*
@@ -279,7 +285,8 @@ int spt_cursor_jump(struct spt_cursor *c, u64 va);
  * receives the number of leaves replaced. For a tracked item the caller
  * passes in one reference (a handle) which the mapping keeps: on success
  * the caller no longer owns it; its slot must be a DATA head of the item's
- * size (a 1 GiB item is untracked only). @prop may not have
+ * size, or with @item->piece a 4 KiB piece of a 2 MiB frame (a 1 GiB item
+ * is untracked only). @prop may not have
  * SPT_PROT_GLOBAL (the managed range is never global) or bits outside
  * SPT_PROT_ALL. A 4 KiB or 2 MiB item inside an existing huge leaf splits
  * that leaf first. Returns 0, -EINVAL (also for a read-only cursor),
