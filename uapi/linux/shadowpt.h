@@ -30,7 +30,9 @@
  *              length, range overflow or outside the user half, global bit
  *              or unknown bits in prot, unknown cache mode, bad page size;
  *              MAP: SPT_MAP_PHYS together with a size flag, a tracked map
- *              with phys != 0 or without exactly one size flag; LOAD: cpu
+ *              with phys != 0 or without exactly one size flag,
+ *              SPT_MAP_SHARE with any other flag or phys != 0, source
+ *              fields without SPT_MAP_SHARE; LOAD: cpu
  *              != 0 without SPT_LOAD_CPU, an in-window MAP over 2 MiB or
  *              UNMAP/PROTECT over 1 GiB (the whole call is refused, nothing
  *              runs); an element size (entry_size, op_size) below the
@@ -49,7 +51,8 @@
  *   EEXIST     map over a range that is already (partly) mapped, without
  *              SPT_MAP_REPLACE.
  *   ENXIO      read/write through a space hit an address that is not
- *              mapped (out_done says how far it got).
+ *              mapped (out_done says how far it got); MAP with
+ *              SPT_MAP_SHARE: part of the source range is not mapped.
  *   EACCES     read/write through a space hit an untracked mapping (raw
  *              physical memory is never touched by software access).
  *   EPERM      untracked (SPT_MAP_PHYS) mapping without CAP_SYS_RAWIO,
