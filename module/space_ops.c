@@ -535,6 +535,8 @@ static int spt_share_collect(struct spt_change *ch, u64 sva, u64 len,
 
 	ret = spt_cursor_new(&c, &src->pt, ALIGN_DOWN(sva, SZ_2M),
 			     min(ALIGN(send, SZ_2M), user_end));
+	if (ret)
+		return ret;
 	while (!ret && at < send) {
 		u64 stop, pa, d, hpa;
 		struct spt_meta *head;
