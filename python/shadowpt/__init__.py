@@ -163,17 +163,6 @@ class Program(list):
         self.append(Op.fetch(va))
         return self
 
-    def share(self, va, length, src, src_va, prot=PROT_WRITE,
-              cache=CACHE_WB):
-        """Map at [va, va + length) what backs [src_va, src_va + length)
-        of the space src (a Space or an id; this one: an alias)."""
-        src_id = src.id if isinstance(src, Space) else src
-        out = ctypes.c_uint64()
-        _check(lib().spt_map_share(self._h, self.id, va, length, src_id,
-                                   src_va, prot, cache, ctypes.byref(out)),
-               "share %#x+%#x from %d:%#x" % (va, length, src_id, src_va))
-        return out.value
-
     def unmap(self, va, length):
         self.append(Op.unmap(va, length))
         return self
@@ -299,6 +288,17 @@ class Space:
         _check(lib().spt_map(self._h, self.id, va, length, flags, prot,
                              cache, phys or 0, ctypes.byref(out)),
                "map %#x+%#x" % (va, length))
+        return out.value
+
+    def share(self, va, length, src, src_va, prot=PROT_WRITE,
+              cache=CACHE_WB):
+        """Map at [va, va + length) what backs [src_va, src_va + length)
+        of the space src (a Space or an id; this one: an alias)."""
+        src_id = src.id if isinstance(src, Space) else src
+        out = ctypes.c_uint64()
+        _check(lib().spt_map_share(self._h, self.id, va, length, src_id,
+                                   src_va, prot, cache, ctypes.byref(out)),
+               "share %#x+%#x from %d:%#x" % (va, length, src_id, src_va))
         return out.value
 
     def unmap(self, va, length):
