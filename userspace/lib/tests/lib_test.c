@@ -207,7 +207,8 @@ static void test_share(struct spt *h, int id)
 			     SPT_PROT_WRITE, SPT_CACHE_MODE_WB, &mapped), ENXIO,
 	       "spt_map_share of an unmapped source");
 	ok(!spt_check(h, id, NULL, 0), "check with the alias");
-	ok(!spt_unmap(h, id, 0xc0000000ULL, KIB4, NULL, NULL), "alias unmapped");
+	ok(!spt_unmap(h, id, 0xc0000000ULL, KIB4, NULL, NULL),
+	   "alias unmapped");
 }
 
 static void test_query(struct spt *h, int id)
