@@ -563,6 +563,11 @@ struct spt_stats {
  * @msg: user pointer; on EUCLEAN receives the first violation, in words,
  *       NUL-terminated and truncated to @msg_len; otherwise (if @msg_len)
  *       the empty string. Checked first: EFAULT when it is not writable.
+ *
+ * A space that took part in SPT_MAP_SHARE (either side) is checked
+ * together with every live space that did: a frame's refcount is compared
+ * with its leaves in all of them, and a violation found in another of
+ * those spaces is reported as "space N: ...".
  */
 struct spt_check {
 	__u32 size;
