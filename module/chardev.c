@@ -166,6 +166,32 @@ static int spt_ioctl_space_info(struct spt_ucmd *ucmd)
 
 #define SPT_MAP_SIZES	(SPT_MAP_4K | SPT_MAP_2M | SPT_MAP_LARGEST)
 
+/* SPT_MAP_SHARE: the flags and reserved fields are checked. */
+static int spt_ioctl_map_share(struct spt_ucmd *ucmd)
+{
+	struct spt_map *cmd = ucmd->cmd;
+	struct spt_space *s, *src;
+	struct spt_prop prop;
+	int ret;
+
+	if (cmd->flags != SPT_MAP_SHARE || cmd->phys ||
+	    !spt_range_ok(cmd->va, cmd->length, SPT_PAGE_SIZE) ||
+	    !spt_range_ok(cmd->src_va, cmd->length, SPT_PAGE_SIZE) ||
+	    !spt_prop_from_uapi(cmd->prot, cmd->cache, &prop))
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_get_space(cmd->src_space_id, &src);
+	if (!ret) {
+		ret = spt_space_share(s, cmd->va, cmd->length, src,
+				      cmd->src_va, &prop, &cmd->out_mapped);
+		spt_space_put(src);
+	}
+	spt_space_put(s);
+	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
+}
+
 static int spt_ioctl_map(struct spt_ucmd *ucmd)
 {
 	struct spt_map *cmd = ucmd->cmd;
@@ -176,8 +202,13 @@ static int spt_ioctl_map(struct spt_ucmd *ucmd)
 	int ret;
 
 	cmd->out_mapped = 0;
-	if (cmd->flags & ~(SPT_MAP_SIZES | SPT_MAP_PHYS | SPT_MAP_REPLACE) ||
-	    cmd->__reserved)
+	if (cmd->flags & ~(SPT_MAP_SIZES | SPT_MAP_PHYS | SPT_MAP_REPLACE |
+			   SPT_MAP_SHARE) ||
+	    cmd->__reserved || cmd->__reserved2)
+		return -EINVAL;
+	if (cmd->flags & SPT_MAP_SHARE)
+		return spt_ioctl_map_share(ucmd);
+	if (cmd->src_space_id || cmd->src_va)
 		return -EINVAL;
 	if (cmd->flags & SPT_MAP_PHYS) {
 		if (sizes || !IS_ALIGNED(cmd->phys, SPT_PAGE_SIZE) ||

@@ -191,10 +191,13 @@ void spt_flush_finish(struct spt_space *s, struct spt_flusher *fl)
 	}
 	/* What earlier changes queued and is ready goes back first. */
 	spt_reclaim_release_ready();
+	/*
+	 * Queued data frames leave the quota, some may have already; so do
+	 * leaves of shared frames, also when nothing was queued.
+	 */
+	spt_quota_settle(s, fl);
 	if (!fl->head)
 		return;
-	/* Queued data frames leave the quota; some may have already. */
-	spt_quota_settle(s, fl);
 	spt_reclaim_queue(fl);
 }
 

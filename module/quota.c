@@ -40,8 +40,30 @@ void spt_quota_uncharge(struct spt_space *s, u64 pages)
 
 void spt_quota_settle(struct spt_space *s, struct spt_flusher *fl)
 {
-	spt_quota_uncharge(s, fl->data_frames - fl->data_settled);
-	fl->data_settled = fl->data_frames;
+	unsigned long q = fl->data_frames - fl->data_shared + fl->shared_pages;
+
+	spt_quota_uncharge(s, q - fl->data_settled);
+	fl->data_settled = q;
+}
+
+void spt_quota_mark_shared(struct spt_space *s, struct spt_meta *head,
+			   unsigned int leaf_level)
+{
+	u64 mapped;
+
+	if (spt_meta_is_shared(head))
+		return;
+	/*
+	 * Not shared yet: every reference is a leaf of @s (the uAPI holds
+	 * no handles), so @s maps the whole frame with one leaf of its size
+	 * or, a 2 MiB frame split, refcount 4 KiB pieces; it was charged
+	 * the whole frame, and from now on is charged what it maps.
+	 */
+	mapped = head->level == leaf_level ? spt_level_size(head->level) >>
+					      PAGE_SHIFT : spt_meta_ref(head);
+	spt_quota_uncharge(s, (spt_level_size(head->level) >> PAGE_SHIFT) -
+			   mapped);
+	spt_meta_mark_shared(head);
 }
 
 int spt_quota_frame_alloc(struct spt_space *s, unsigned int level, u64 *pa)

@@ -33,6 +33,16 @@ bool spt_quota_nodes_fit(struct spt_space *s);
 void spt_quota_settle(struct spt_space *s, struct spt_flusher *fl);
 
 /*
+ * The first share of the frame of @head, mapped in @s by a leaf of
+ * @leaf_level: mark it shared, and charge @s from now on for the pages
+ * it maps of it rather than for the whole frame. The caller holds a
+ * cursor over every leaf that maps the frame (all in @s: it is not shared
+ * yet).
+ */
+void spt_quota_mark_shared(struct spt_space *s, struct spt_meta *head,
+			   unsigned int leaf_level);
+
+/*
  * Allocate one data frame of @level (1 or 2) for @s, charged to it:
  * -ENOSPC past the quota, or the pool's error (nothing charged then).
  */

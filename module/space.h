@@ -73,6 +73,13 @@ void spt_space_leave(struct spt_space *s);
 /* Operations; each validates its range and returns 0 or -errno. */
 int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 map_flags,
 		  u64 phys, const struct spt_prop *prop, u64 *mapped);
+/*
+ * SPT_MAP_SHARE: map at [va, va + len) of @s what backs [src_va,
+ * src_va + len) of @src (may be @s), a reference per tracked leaf.
+ */
+int spt_space_share(struct spt_space *s, u64 va, u64 len,
+		    struct spt_space *src, u64 src_va,
+		    const struct spt_prop *prop, u64 *mapped);
 int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		    u64 *done);
 int spt_space_protect(struct spt_space *s, u64 va, u64 len,

@@ -30,6 +30,12 @@ struct spt_space {
 	 */
 	struct rw_semaphore rwsem;
 	bool dead;
+	/*
+	 * Has been the source or the destination of SPT_MAP_SHARE (never
+	 * cleared): its frames may be mapped by other spaces, so CHECK
+	 * verifies refcounts over all such spaces together (space_ops.c).
+	 */
+	bool shared;
 	struct spt_pt pt;
 	u64 kernel_top[SPT_NR_ENTRIES];	/* the kernel half it was given */
 	/* 4 KiB pool frames mapped (or held to map): written by quota.c */

@@ -22,6 +22,8 @@
 #include <linux/sizes.h>
 #include <linux/mm.h>
 #include <linux/fs.h>
+#include <linux/mutex.h>
+#include <linux/string.h>
 #include <linux/shadowpt.h>
 
 #include "shadowpt.h"
@@ -267,6 +269,11 @@ struct spt_change {
 	const struct spt_prop *prop;
 	const struct spt_prot_op *op;	/* protect */
 	struct spt_map_slice *w;	/* tracked map: the slice's frames */
+	/* SPT_MAP_SHARE: the source, and a slice's items taken from it */
+	struct spt_space *src;
+	u64 src_va;
+	struct spt_item *items;
+	bool untracked;			/* the source has untracked leaves */
 };
 
 static void spt_change_add(struct spt_change *ch, unsigned int level,
@@ -464,6 +471,239 @@ static const struct spt_slicing spt_protect_slices = {
 };
 
 /*
+ * SPT_MAP_SHARE. Lock order between two spaces: they are entered (their
+ * rwsems, for reading) in the order of their ids, and held for the whole
+ * call; a CHECK of spaces that share takes their rwsems for writing in
+ * the same order. Cursors are never held on two spaces at once: a slice
+ * first reads the source's leaves under a read cursor, taking a reference
+ * on each frame and copying out the items, drops it, and then maps the
+ * items under the destination's cursor.
+ */
+
+/* The source's leaves of one slice of its range: all mapped? */
+static int spt_share_scan_slice(struct spt_space *src, u64 *va, u64 end,
+				void *arg)
+{
+	struct spt_change *ch = arg;
+	struct spt_cursor c;
+	struct spt_query q;
+	int ret;
+
+	ret = spt_cursor_new(&c, &src->pt, *va, end);
+	if (ret)
+		return ret;
+	while (*va < end) {
+		ret = spt_cursor_jump(&c, *va);
+		if (!ret)
+			ret = spt_cursor_query(&c, &q);
+		if (ret)
+			break;
+		if (!q.mapped) {
+			ret = -ENXIO;
+			break;
+		}
+		if (!q.item.tracked)
+			ch->untracked = true;
+		*va = min(q.va_end, end);
+	}
+	spt_cursor_drop(&c);
+	return ret;
+}
+
+static const struct spt_slicing spt_share_scan_slices = {
+	.size = SZ_2M, .do_slice = spt_share_scan_slice,
+};
+
+/*
+ * Copy out the items that back [sva, sva + len) of the source, to be
+ * mapped from @dva on, each tracked one with a reference taken: *@nr
+ * items, *@tracked 4 KiB pages of pool frames among them. The read cursor
+ * covers the 2 MiB-aligned span around the range, and so every leaf of a
+ * frame that is not shared yet (they all lie in the 2 MiB its leaf was
+ * made at): the first share of a frame changes its accounting with no
+ * change to its leaves in between.
+ */
+static int spt_share_collect(struct spt_change *ch, u64 sva, u64 len,
+			     u64 dva, unsigned int *nr, u64 *tracked)
+{
+	u64 user_end = spt_cfg_user_end(&spt_machine_cfg);
+	u64 at = sva, send = sva + len;
+	struct spt_space *src = ch->src;
+	struct spt_cursor c;
+	struct spt_query q;
+	int ret;
+
+	ret = spt_cursor_new(&c, &src->pt, ALIGN_DOWN(sva, SZ_2M),
+			     min(ALIGN(send, SZ_2M), user_end));
+	if (ret)
+		return ret;
+	while (!ret && at < send) {
+		u64 stop, pa, d, hpa;
+		struct spt_meta *head;
+		bool whole;
+
+		ret = spt_cursor_jump(&c, at);
+		if (!ret)
+			ret = spt_cursor_query(&c, &q);
+		if (ret)
+			break;
+		if (!q.mapped) {
+			ret = -ENXIO;
+			break;
+		}
+		stop = min(q.va_end, send);
+		pa = q.item.pa + (at - q.va_start);
+		d = dva + (at - sva);
+		if (!q.item.tracked) {
+			while (at < stop) {
+				unsigned int level;
+				u64 size;
+
+				level = spt_largest_level(d, pa, stop - at,
+							  min_t(unsigned int,
+								q.item.level,
+								2));
+				size = spt_level_size(level);
+				ch->items[(*nr)++] = (struct spt_item){
+					.pa = pa, .level = level,
+				};
+				at += size;
+				d += size;
+				pa += size;
+			}
+			continue;
+		}
+		head = spt_item_head(&src->pt, &q.item, &hpa);
+		if (WARN_ON_ONCE(!head)) {
+			ret = -EUCLEAN;
+			break;
+		}
+		whole = q.item.level == 2 && at == q.va_start &&
+			stop == q.va_end && IS_ALIGNED(d, SZ_2M);
+		spt_quota_mark_shared(src, head, q.item.level);
+		if (!spt_meta_get_many(head, whole ? 1 :
+				       (stop - at) >> PAGE_SHIFT)) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (whole) {
+			ch->items[(*nr)++] = (struct spt_item){
+				.pa = hpa, .level = 2, .tracked = true,
+			};
+			*tracked += SZ_2M >> PAGE_SHIFT;
+			at = stop;
+			continue;
+		}
+		for (; at < stop; at += PAGE_SIZE, pa += PAGE_SIZE) {
+			ch->items[(*nr)++] = (struct spt_item){
+				.pa = pa, .level = 1, .tracked = true,
+				.piece = true,
+			};
+			(*tracked)++;
+		}
+	}
+	spt_cursor_drop(&c);
+	return ret;
+}
+
+/*
+ * One slice of at most 2 MiB of a share: charged in full first (the
+ * source's untracked pages given back once known), the items copied out
+ * of the source, then mapped; what was not mapped gives back its
+ * reference and its charge.
+ */
+static int spt_share_slice(struct spt_space *s, u64 *va, u64 end, void *arg)
+{
+	struct spt_change *ch = arg;
+	u64 len = end - *va, sva = ch->src_va + (*va - ch->start);
+	u64 pages = len >> PAGE_SHIFT, tracked = 0, at = *va;
+	unsigned int nr = 0, i, done = 0, level = 1;
+	struct spt_cursor c;
+	int ret, err;
+
+	if (!spt_quota_charge(s, pages))
+		return -ENOSPC;
+	err = spt_share_collect(ch, sva, len, *va, &nr, &tracked);
+	spt_quota_uncharge(s, pages - tracked);
+	ret = nr ? spt_pool_reserve(spt_pool, SPT_MAX_LEVELS) : 0;
+	if (nr && !ret)
+		ret = spt_cursor_mut_new(&c, &s->pt, *va, end, &ch->fl);
+	if (nr && !ret) {
+		/* Checked again under the cursor, as every map does. */
+		ret = spt_space_expect_empty(&c, len);
+		for (; !ret && done < nr; done++) {
+			ret = spt_cursor_map(&c, &ch->items[done], ch->prop,
+					     NULL);
+			if (ret)
+				break;
+			at += spt_level_size(ch->items[done].level);
+			level = max_t(unsigned int, level,
+				      ch->items[done].level);
+		}
+		spt_cursor_drop(&c);
+	}
+	for (i = done; i < nr; i++) {
+		if (!ch->items[i].tracked)
+			continue;
+		spt_item_put(&s->pt, &ch->items[i], &ch->fl);
+		spt_quota_uncharge(s, spt_level_size(ch->items[i].level) >>
+				   PAGE_SHIFT);
+	}
+	spt_quota_settle(s, &ch->fl);
+	*va = at;
+	spt_change_add(ch, level, done);
+	return ret ?: err;
+}
+
+static const struct spt_slicing spt_share_slices = {
+	.size = SZ_2M, .do_slice = spt_share_slice,
+};
+
+/* Enter @s, and @src (if another space) too: in the order of their ids. */
+static int spt_change_enter(struct spt_space *s, struct spt_space *src)
+{
+	struct spt_space *first = s, *second = src;
+
+	if (!src || src == s)
+		return spt_space_enter(s);
+	if (src->id < s->id)
+		swap(first, second);
+	down_read(&first->rwsem);
+	down_read_nested(&second->rwsem, SINGLE_DEPTH_NESTING);
+	if (first->dead || second->dead) {
+		up_read(&second->rwsem);
+		up_read(&first->rwsem);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+static void spt_change_leave(struct spt_space *s, struct spt_space *src)
+{
+	if (src && src != s)
+		spt_space_leave(src);
+	spt_space_leave(s);
+}
+
+/* Before a share: the whole source range mapped, and the permission. */
+static int spt_share_prepare(struct spt_space *s, struct spt_change *ch,
+			     u64 len)
+{
+	u64 at = ch->src_va;
+	int ret;
+
+	ret = spt_slices_run(ch->src, &at, ch->src_va + len,
+			     &spt_share_scan_slices, ch);
+	if (!ret && ch->untracked)
+		ret = spt_phys_permission(true);
+	if (ret)
+		return ret;
+	WRITE_ONCE(s->shared, true);
+	WRITE_ONCE(ch->src->shared, true);
+	return 0;
+}
+
+/*
  * Run a change over [va, va + len), the space entered for it: *@done is
  * how much of the range is behind it, also on an error.
  */
@@ -475,7 +715,7 @@ static int spt_change_run(struct spt_space *s, u64 va, u64 len,
 	bool used;
 	int ret;
 
-	ret = spt_space_enter(s);
+	ret = spt_change_enter(s, ch->src);
 	if (ret)
 		return ret;
 	if (ch->expect_empty) {
@@ -486,13 +726,18 @@ static int spt_change_run(struct spt_space *s, u64 va, u64 len,
 		if (ret)
 			goto out;
 	}
+	if (ch->src) {
+		ret = spt_share_prepare(s, ch, len);
+		if (ret)
+			goto out;
+	}
 	ch->start = va;
 	spt_flusher_init(&ch->fl);
 	ret = spt_slices_run(s, &at, va + len, how, ch);
 	spt_flush_finish(s, &ch->fl);
 	*done = at - va;
 out:
-	spt_space_leave(s);
+	spt_change_leave(s, ch->src);
 	return ret;
 }
 
@@ -516,6 +761,31 @@ int spt_space_map(struct spt_space *s, u64 va, u64 len, u32 flags, u64 phys,
 	ret = spt_change_run(s, va, len, how, &ch, mapped);
 	kfree(ch.w);
 	trace_spt_map(s->id, va, len, flags, *mapped, ch.level, ch.count,
+		      ret);
+	if (*mapped)
+		spt_space_changed(s, SPT_EVENT_MAP, va, *mapped,
+				  *mapped >> PAGE_SHIFT, -ret);
+	return ret;
+}
+
+int spt_space_share(struct spt_space *s, u64 va, u64 len,
+		    struct spt_space *src, u64 src_va,
+		    const struct spt_prop *prop, u64 *mapped)
+{
+	struct spt_change ch = {
+		.flags = SPT_MAP_SHARE, .prop = prop, .expect_empty = true,
+		.src = src, .src_va = src_va,
+	};
+	int ret;
+
+	*mapped = 0;
+	ch.items = spt_kmalloc(sizeof(*ch.items) * (SZ_2M / PAGE_SIZE),
+			       GFP_KERNEL);
+	if (!ch.items)
+		return -ENOMEM;
+	ret = spt_change_run(s, va, len, &spt_share_slices, &ch, mapped);
+	kfree(ch.items);
+	trace_spt_map(s->id, va, len, ch.flags, *mapped, ch.level, ch.count,
 		      ret);
 	if (*mapped)
 		spt_space_changed(s, SPT_EVENT_MAP, va, *mapped,
@@ -825,6 +1095,144 @@ static int spt_kernel_half_check(struct spt_space *s, char *msg,
 	return 0;
 }
 
+/* One check at a time over the spaces that share (their meta tallies). */
+static DEFINE_MUTEX(spt_share_check_mutex);
+
+struct spt_share_group {
+	struct spt_space **v;
+	unsigned int nr, cap;
+};
+
+static void spt_share_group_put(struct spt_share_group *g, bool locked)
+{
+	unsigned int i;
+
+	for (i = 0; i < g->nr; i++) {
+		if (locked)
+			up_write(&g->v[i]->rwsem);
+		spt_space_put(g->v[i]);
+	}
+	g->nr = 0;
+}
+
+/* The live spaces that ever shared, in id order, with references. */
+static int spt_share_group_get(struct spt_share_group *g)
+{
+	struct spt_space *x;
+	u32 id = 1;
+
+	while ((x = spt_space_next(&id))) {
+		if (!READ_ONCE(x->shared)) {
+			spt_space_put(x);
+		} else {
+			if (g->nr == g->cap) {
+				unsigned int cap = g->cap ? 2 * g->cap : 16;
+				void *v = spt_kmalloc_array(cap, sizeof(*g->v),
+							    GFP_KERNEL);
+
+				if (!v) {
+					spt_space_put(x);
+					spt_share_group_put(g, false);
+					return -ENOMEM;
+				}
+				if (g->nr)
+					memcpy(v, g->v, g->nr * sizeof(*g->v));
+				kfree(g->v);
+				g->v = v;
+				g->cap = cap;
+			}
+			g->v[g->nr++] = x;
+		}
+		if (id == U32_MAX)
+			break;
+		id++;
+	}
+	return 0;
+}
+
+/* Did a space start sharing since the group was taken? */
+static bool spt_share_group_stale(struct spt_share_group *g)
+{
+	struct spt_space *x;
+	unsigned int i = 0;
+	bool stale = false;
+	u32 id = 1;
+
+	while (!stale && (x = spt_space_next(&id))) {
+		if (READ_ONCE(x->shared) && !x->dead) {
+			while (i < g->nr && g->v[i]->id < x->id)
+				i++;
+			stale = i == g->nr || g->v[i] != x;
+		}
+		spt_space_put(x);
+		if (id == U32_MAX)
+			break;
+		id++;
+	}
+	return stale;
+}
+
+/*
+ * CHECK of a space that shared: every live space that ever shared is
+ * checked with it, their refcounts against their leaves in all of them,
+ * with every one of them held still (rwsem for writing, in id order).
+ */
+static int spt_space_check_shared(struct spt_space *s, char *msg,
+				  size_t msg_len)
+{
+	struct spt_share_group g = {};
+	struct spt_pt **pts = NULL;
+	const u64 **tops = NULL;
+	unsigned int i, n, bad;
+	int ret;
+
+	mutex_lock(&spt_share_check_mutex);
+	for (;;) {
+		ret = spt_share_group_get(&g);
+		if (ret)
+			goto out;
+		for (i = 0; i < g.nr; i++)
+			down_write_nest_lock(&g.v[i]->rwsem,
+					     &spt_share_check_mutex);
+		if (!spt_share_group_stale(&g))
+			break;
+		spt_share_group_put(&g, true);
+	}
+	ret = -ENOENT;
+	if (s->dead)
+		goto unlock;
+	ret = -ENOMEM;
+	pts = spt_kmalloc_array(g.nr, sizeof(*pts), GFP_KERNEL);
+	tops = spt_kmalloc_array(g.nr, sizeof(*tops), GFP_KERNEL);
+	if (!pts || !tops)
+		goto unlock;
+	for (i = 0, n = 0; i < g.nr; i++) {
+		if (g.v[i]->dead)
+			continue;
+		pts[n] = &g.v[i]->pt;
+		tops[n++] = g.v[i]->kernel_top;
+	}
+	ret = spt_pt_check_many(pts, tops, n, msg, msg_len, &bad);
+	if (ret && msg_len) {
+		char *m = kstrdup(msg, GFP_KERNEL);
+
+		if (m) {
+			snprintf(msg, msg_len, "space %u: %s",
+				 container_of(pts[bad], struct spt_space,
+					      pt)->id, m);
+			kfree(m);
+		}
+	}
+unlock:
+	kfree(pts);
+	kfree(tops);
+	spt_share_group_put(&g, true);
+out:
+	kfree(g.v);
+	mutex_unlock(&spt_share_check_mutex);
+	return ret;
+}
+
 int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 {
 	u64 end = spt_cfg_user_end(&spt_machine_cfg);
@@ -836,6 +1244,8 @@ int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 		return ret;
 	/* What earlier changes unlinked is back in the pool first. */
 	spt_reclaim_drain();
+	if (READ_ONCE(s->shared))
+		return spt_space_check_shared(s, msg, msg_len);
 
 	/*
 	 * Exclusive, not just a cursor over the whole range: a cursor that
@@ -848,6 +1258,11 @@ int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 	if (s->dead) {
 		up_write(&s->rwsem);
 		return -ENOENT;
+	}
+	if (READ_ONCE(s->shared)) {
+		/* It shared meanwhile. */
+		up_write(&s->rwsem);
+		return spt_space_check_shared(s, msg, msg_len);
 	}
 	ret = spt_cursor_new(&c, &s->pt, 0, end);
 	if (!ret) {

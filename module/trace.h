@@ -71,7 +71,8 @@ TRACE_EVENT(spt_map,
 				    { SPT_MAP_4K, "4K" }, { SPT_MAP_2M, "2M" },
 				    { SPT_MAP_LARGEST, "LARGEST" },
 				    { SPT_MAP_PHYS, "PHYS" },
-				    { SPT_MAP_REPLACE, "REPLACE" }),
+				    { SPT_MAP_REPLACE, "REPLACE" },
+				    { SPT_MAP_SHARE, "SHARE" }),
 		      __entry->done, __entry->level, __entry->count,
 		      __entry->err)
 );

@@ -136,6 +136,30 @@ static int call_map_phys(struct fn_ctx *c, __u64 limit, __u64 *progress)
 }
 
 /*
+ * SPT_MAP_SHARE, an alias in the space: two 4 KiB pieces of the first
+ * prepared 2 MiB frame, then the second one whole (a 2 MiB leaf), at an
+ * address where every node is new.
+ */
+static int call_map_share(struct fn_ctx *c, __u64 limit, __u64 *progress)
+{
+	__u64 len = lim(2 * SZ_4K + SZ_2M, limit);
+	struct spt_map m = {
+		.size = sizeof(m), .flags = SPT_MAP_SHARE, .space_id = c->id,
+		.prot = SPT_PROT_WRITE, .va = VA + 5 * SZ_1G - 2 * SZ_4K,
+		.length = len, .src_space_id = c->id,
+		.src_va = VA + SZ_1G + SZ_2M - 2 * SZ_4K,
+	};
+	int ret;
+
+	*progress = 0;
+	if (!len)
+		return 0;
+	ret = errno_ret(ioctl(c->fd, SPT_IOCTL_MAP, &m));
+	*progress = m.out_mapped;
+	return ret;
+}
+
+/*
  * Unmap and protect: [start, end) of the prepared 2 MiB leaves at
  * VA + 1 GiB. "head": a split first (no progress possible); "tail": a
  * whole leaf, then a split (progress: the whole leaf).
@@ -607,6 +631,7 @@ FN_CASE(map_2m, prep_mapped, call_map_2m);
 FN_CASE(map_largest, prep_mapped, call_map_largest);
 FN_CASE(map_replace_split, prep_mapped, call_map_replace);
 FN_CASE(map_phys, prep_mapped, call_map_phys, .phys = true);
+FN_CASE(map_share_alias, prep_mapped, call_map_share);
 FN_CASE(unmap_split_head, prep_mapped, call_unmap_head);
 FN_CASE(unmap_split_tail, prep_mapped, call_unmap_tail);
 FN_CASE(protect_split_head, prep_mapped, call_protect_head);

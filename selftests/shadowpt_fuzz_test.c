@@ -90,8 +90,11 @@ static const size_t cmd_size[NR_CMDS] = {
 /* spt_stats too (the reclaim_* fields). */
 #define SPT_STATS_SIZE0 offsetofend(struct spt_stats, space_data_frames)
 
+/* spt_map too (the SPT_MAP_SHARE source fields). */
+#define SPT_MAP_SIZE0 offsetofend(struct spt_map, out_mapped)
+
 #define MAP_FLAGS (SPT_MAP_4K | SPT_MAP_2M | SPT_MAP_LARGEST | SPT_MAP_PHYS | \
-		   SPT_MAP_REPLACE)
+		   SPT_MAP_REPLACE | SPT_MAP_SHARE)
 static const __u32 cmd_flags[NR_CMDS] = {
 	0, SPT_SPACE_FD_OWNED, 0, 0, MAP_FLAGS, 0, SPT_PROTECT_CACHE, 0, 0,
 	SPT_RW_WRITE, 0, 0, SPT_LOAD_CPU | SPT_LOAD_FORCE,
@@ -118,7 +121,7 @@ static const __u64 cmd_errs[NR_CMDS] = {
 	[C_DESTROY] = E_BASE | EB(ENOENT) | EB(EBUSY),
 	[C_INFO] = E_BASE | EB(ENOENT),
 	[C_MAP] = E_BASE | EB(ENOENT) | EB(EEXIST) | EB(ENOMEM) |
-		  EB(ENOSPC) | EB(EBUSY),
+		  EB(ENOSPC) | EB(EBUSY) | EB(ENXIO),
 	[C_UNMAP] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(EBUSY),
 	[C_PROTECT] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(EBUSY),
 	[C_QUERY] = E_BASE | EB(ENOENT),
@@ -591,6 +594,24 @@ static void fill_valid(struct thr *t, int cmd, union ucmd *u, __u32 id)
 			u->map.length = user_end - u->map.va;
 		if (chance(t, 30))
 			u->map.flags |= SPT_MAP_REPLACE;
+		if (chance(t, 15)) {
+			/* A share from a space (maybe this one) and a VA. */
+			u->map.flags = SPT_MAP_SHARE;
+			u->map.phys = 0;
+			u->map.src_space_id = chance(t, 30) ? id : rand_id(t);
+			u->map.src_va = chance(t, 50) ? rand_va(t) :
+					u->map.va ^ SZ_2M;
+			if (u->map.length > user_end - u->map.src_va)
+				u->map.length = user_end - u->map.src_va;
+			if (!u->map.length)
+				u->map.length = SZ_4K;
+			if (u->map.length > 8 * SZ_2M)
+				u->map.length = 8 * SZ_2M;
+			if (u->map.va + u->map.length > user_end)
+				u->map.va = user_end - u->map.length;
+			if (u->map.src_va + u->map.length > user_end)
+				u->map.src_va = user_end - u->map.length;
+		}
 		break;
 	case C_UNMAP:
 		u->unmap.space_id = id;
@@ -704,6 +725,13 @@ static void fill_chaos(struct thr *t, int cmd, union ucmd *u)
 		}
 		if (chance(t, 20))
 			u->map.out_mapped = rnd(t);
+		if (chance(t, 10))
+			u->map.src_space_id = chance(t, 50) ? rand_id(t) :
+					      interesting32(t);
+		if (chance(t, 10))
+			u->map.src_va = interesting64(t);
+		if (chance(t, 5))
+			u->map.__reserved2 = interesting32(t);
 		break;
 	case C_UNMAP:
 	case C_PROTECT:
@@ -839,7 +867,8 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 		switch (r) {
 		case 0:		/* struct smaller than its first release */
 			*usize = below(t, cmd == C_VERSION ? SPT_VERSION_SIZE0 :
-					  cmd == C_STATS ? SPT_STATS_SIZE0 : ks);
+					  cmd == C_STATS ? SPT_STATS_SIZE0 :
+					  cmd == C_MAP ? SPT_MAP_SIZE0 : ks);
 			return W_NORMAL;
 		case 1:		/* larger, non-zero tail */
 			*usize = ks + 1 + below(t, SCRATCH - ks);

@@ -195,6 +195,36 @@ tfail 1 "No such file" "space info of a missing space: ENOENT" sptctl space info
 tfail 1 "File exists" "map over a mapping: EEXIST" sptctl map "$ID" 0x300000 4K
 tfail 1 "Invalid argument" "unaligned unmap: EINVAL" sptctl unmap "$ID" 0x300001 4K
 
+# map --share: an alias in the space and a second space sharing a page.
+t "map --share: an alias of a 2M leaf's page" \
+	sptctl map "$ID" 0x80000000 4K --share "$ID:0x301000"
+if ID2=$(sptctl space create 2> "$TMP/err") && [ -n "$ID2" ]; then
+	ok "second space -> $ID2"
+else
+	notok "second space ($(cat "$TMP/err"))"
+fi
+t "map --share -j into the second space" sh -c \
+	"'$SPTCTL' -j map $ID2 0x10000 8K --share $ID:0x302000 > '$TMP/s.json'"
+if python3 - "$TMP/s.json" "$ID" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["mapped"] == 8192 and r["src_space"] == int(sys.argv[2]), r
+assert r["src_va"] == 0x302000 and r["va"] == 0x10000, r
+EOF
+then ok "map --share -j: mapped, src_space, src_va"; else notok "map --share -j: $(cat "$TMP/s.json")"; fi
+pa1=$(sptctl -j query "$ID" 0x301000 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["phys"])')
+pa2=$(sptctl -j query "$ID" 0x80000000 | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["phys"])')
+if [ -n "$pa1" ] && [ "$pa1" = "$pa2" ]; then ok "the alias maps the same frame"; else notok "alias phys $pa1 vs $pa2"; fi
+tfail 1 "No such device or address" "map --share of an unmapped source: ENXIO" \
+	sptctl map "$ID2" 0x40000 4K --share "$ID:0x7000000"
+tfail 2 "SRC_ID:SRC_VA" "map --share without a colon is a usage error" \
+	sptctl map "$ID2" 0x40000 4K --share "$ID"
+tfail 2 "takes no" "map --share --2m is a usage error" \
+	sptctl map "$ID2" 0x40000 4K --share "$ID:0x1ff000" --2m
+t "check the second space" sptctl check "$ID2"
+t "destroy the second space" sptctl space destroy "$ID2"
+t "unmap the alias" sptctl unmap "$ID" 0x80000000 4K
+
 t "check" sptctl check "$ID"
 t "space destroy" sptctl space destroy "$ID"
 tfail 1 "No such file" "destroyed space is gone" sptctl space info "$ID"

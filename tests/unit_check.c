@@ -238,8 +238,87 @@ static void five_level_spans(void)
 	tenv_fini(&e);
 }
 
+/*
+ * Two tables of one pool share a 2 MiB frame (SPT_MAP_SHARE): a 2 MiB
+ * leaf in one, three 4 KiB pieces of it in the other. Alone, each table's
+ * count is wrong; together (spt_pt_check_many) it is exact, and a
+ * reference too many is still caught.
+ */
+static void check_many_l(unsigned int levels)
+{
+	struct spt_prop prop = { .flags = SPT_PROT_WRITE };
+	struct spt_pt *pts[2];
+	const u64 *tops[2];
+	struct spt_flusher fl;
+	struct spt_cursor c;
+	struct spt_item item;
+	struct spt_meta *m;
+	char msg[256] = "";
+	unsigned int bad = 9, i;
+	struct spt_pt pt2;
+	struct tenv e;
+	u64 f;
+
+	tenv_init(&e, levels);
+	spt_flusher_init(&fl);
+	f = tl_frame_alloc(&e, 2);
+	m = tl_meta(&e, f);
+	REQUIRE_EQ(spt_pt_init(&pt2, &e.cfg, e.pool,
+			       e.use_ktop ? e.ktop : NULL), 0);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, SZ_1G, SZ_1G + SZ_2M, &e.fl),
+		   0);
+	REQUIRE_EQ(tl_map(&e, &c, f, 2, true, SPT_PROT_WRITE, 0, true, NULL),
+		   0);
+	spt_cursor_drop(&c);
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &pt2, 0, SZ_2M, &fl), 0);
+	item = (struct spt_item){ .pa = f + SZ_4K, .level = 1,
+				  .tracked = true };
+	/* Without .piece, a 4 KiB item into a 2 MiB frame is refused. */
+	CHECK_EQ(spt_cursor_map(&c, &item, &prop, NULL), -EINVAL);
+	item.piece = true;
+	for (i = 0; i < 3; i++) {
+		REQUIRE(spt_meta_get(m));
+		item.pa = f + (i + 1) * SZ_4K;
+		CHECK_EQ(spt_cursor_map(&c, &item, &prop, NULL), 0);
+	}
+	spt_cursor_drop(&c);
+	/* The test's handle, the 2 MiB leaf, the three pieces. */
+	CHECK_EQ(tl_ref(&e, f), 5);
+	pts[0] = &e.pt;
+	pts[1] = &pt2;
+	tops[0] = tops[1] = e.use_ktop ? e.ktop : NULL;
+	/* The test drops its handle: the leaf and the three pieces are left. */
+	tl_handle_put(&e, f);
+	CHECK_EQ(spt_pt_check_many(pts, tops, 2, msg, sizeof(msg), &bad), 0);
+	CHECKF(!msg[0], "check_many: %s", msg);
+	CHECK_EQ(spt_pt_check(&e.pt, tops[0], true, NULL, NULL, msg,
+			      sizeof(msg)), -EUCLEAN);
+	tap_diag("alone: %s", msg);
+	CHECK_EQ(spt_pt_check(&pt2, tops[1], true, NULL, NULL, msg,
+			      sizeof(msg)), -EUCLEAN);
+	REQUIRE(spt_meta_get(m));
+	CHECK_EQ(spt_pt_check_many(pts, tops, 2, msg, sizeof(msg), &bad),
+		 -EUCLEAN);
+	tap_diag("one too many: table %u: %s", bad, msg);
+	CHECK(spt_meta_put(m) == false);
+	CHECK_EQ(spt_pt_check_many(pts, tops, 2, msg, sizeof(msg), &bad), 0);
+	/* The second table goes: the frame stays with the first. */
+	spt_pt_destroy(&pt2, &fl);
+	spt_flusher_release(&fl, e.pool);
+	CHECK_EQ(tl_ref(&e, f), 1);
+	CHECK(tenv_check(&e));
+	tenv_fini(&e);
+}
+
+static void check_many(void)
+{
+	check_many_l(4);
+	check_many_l(5);
+}
+
 static const struct tap_case cases[] = {
 	TAP_CASE(checker_catches),
+	TAP_CASE(check_many),
 	TAP_CASE(kernel_half),
 	TAP_CASE(five_level_spans),
 };

@@ -3,6 +3,8 @@
  * sptctl map | unmap | protect
  */
 #include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "sptctl.h"
 
@@ -44,10 +46,52 @@ static void print_range_result(const char *verb, uint32_t id, uint64_t va,
 	putchar('\n');
 }
 
+/* map ID VA LEN --share SRC_ID:SRC_VA */
+static int map_share(const struct cmd *cmd, struct spt_map *m,
+		     const char *share, bool other)
+{
+	char *src = strdup(share), *colon = src ? strchr(src, ':') : NULL;
+	char b1[FMT_BUF], b2[FMT_BUF], b3[FMT_BUF], b4[FMT_BUF];
+	uint64_t out = 0;
+	int err;
+
+	if (other)
+		cmd_usage_error(cmd, "--share takes no --4k, --2m, --largest, --phys or --replace");
+	if (!colon)
+		cmd_usage_error(cmd, "--share wants SRC_ID:SRC_VA");
+	*colon = '\0';
+	m->src_space_id = arg_space(cmd, src);
+	m->src_va = arg_addr(cmd, "SRC_VA", colon + 1);
+	free(src);
+	err = -spt_map_share(sptlib(), m->space_id, m->va, m->length,
+			     m->src_space_id, m->src_va, m->prot, m->cache,
+			     &out);
+	if (err)
+		die_partial(err, "map --share", m->space_id, m->va, m->length,
+			    out);
+	if (opt_json) {
+		json_obj_begin(NULL);
+		json_u64("space", m->space_id);
+		json_addr("va", m->va);
+		json_u64("length", m->length);
+		json_u64("mapped", out);
+		json_u64("src_space", m->src_space_id);
+		json_addr("src_va", m->src_va);
+		json_obj_end();
+		return 0;
+	}
+	printf("space %u: shared %s-%s (%s) from space %u at %s\n",
+	       m->space_id, fmt_addr(b1, m->va), fmt_addr(b2, m->va + m->length),
+	       fmt_size(b3, m->length), m->src_space_id,
+	       fmt_addr(b4, m->src_va));
+	return 0;
+}
+
 int cmd_map(const struct cmd *cmd, int argc, char **argv)
 {
 	bool f4k = false, f2m = false, largest = false, replace = false;
-	bool has_phys = false;
+	bool has_phys = false, has_share = false;
+	const char *share = NULL;
 	struct spt_map m = { .prot = SPT_PROT_WRITE,
 			     .cache = SPT_CACHE_MODE_WB };
 	uint64_t out = 0;
@@ -59,6 +103,7 @@ int cmd_map(const struct cmd *cmd, int argc, char **argv)
 		{ "prot", OPT_PROT, &m.prot, NULL },
 		{ "cache", OPT_CACHE, &m.cache, NULL },
 		{ "replace", OPT_FLAG, &replace, NULL },
+		{ "share", OPT_STR, &share, &has_share },
 		{ NULL, 0, NULL, NULL },
 	};
 	char **pos;
@@ -70,6 +115,9 @@ int cmd_map(const struct cmd *cmd, int argc, char **argv)
 	m.length = arg_size(cmd, "LEN", pos[2]);
 	if (f4k + f2m + largest > 1)
 		cmd_usage_error(cmd, "--4k, --2m, --largest: at most one");
+	if (has_share)
+		return map_share(cmd, &m, share,
+				 f4k || f2m || largest || has_phys || replace);
 	if (has_phys) {
 		if (f4k || f2m || largest)
 			cmd_usage_error(cmd, "--phys chooses its leaf sizes");

@@ -29,7 +29,7 @@ UAPI_SIZE(spt_version, 40);
 UAPI_SIZE(spt_space_create, 24);
 UAPI_SIZE(spt_space_destroy, 16);
 UAPI_SIZE(spt_space_info, 64);
-UAPI_SIZE(spt_map, 56);
+UAPI_SIZE(spt_map, 72);
 UAPI_SIZE(spt_unmap, 48);
 UAPI_SIZE(spt_protect, 56);
 UAPI_SIZE(spt_query_entry, 40);
@@ -65,16 +65,19 @@ static const struct cmd commands[] = {
 	  "Describe one space (SPT_IOCTL_SPACE_INFO).\n" },
 	{ "map", NULL, cmd_map,
 	  "ID VA LEN [--4k|--2m|--largest] [--phys PA] [--prot PROT]\n"
-	  "           [--cache MODE] [--replace]",
+	  "           [--cache MODE] [--replace] | ID VA LEN --share SRC_ID:SRC_VA",
 	  "Map [VA, VA+LEN) with fresh zeroed frames from the pool (tracked),\n"
-	  "or the physical range at PA (untracked).\n"
+	  "or the physical range at PA (untracked), or what backs\n"
+	  "[SRC_VA, SRC_VA+LEN) of space SRC_ID (the same frames: --share).\n"
 	  "  --4k         4 KiB leaves (default)\n"
 	  "  --2m         2 MiB leaves; VA and LEN 2 MiB aligned\n"
 	  "  --largest    2 MiB leaves where aligned, 4 KiB elsewhere\n"
 	  "  --phys PA    untracked map of physical PA (needs allow_phys=1)\n"
 	  "  --prot PROT  letters r, w, x, u (default rw)\n"
 	  "  --cache MODE wb, wt, uc-, uc or wc (default wb)\n"
-	  "  --replace    replace what is mapped instead of failing\n" },
+	  "  --replace    replace what is mapped instead of failing\n"
+	  "  --share SRC_ID:SRC_VA  share the source's frames (SRC_ID may be ID:\n"
+	  "               an alias); with --prot and --cache only\n" },
 	{ "unmap", NULL, cmd_unmap, "ID VA LEN",
 	  "Unmap [VA, VA+LEN); huge leaves sticking out are split.\n" },
 	{ "protect", NULL, cmd_protect, "ID VA LEN PROT [--cache MODE]",

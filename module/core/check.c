@@ -287,59 +287,130 @@ static int spt_check_counters(struct spt_checker *ck)
 				 SPT_MAX_LEAF_LEVEL);
 }
 
-int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
-		 u32 (*handles)(u64 pa, void *arg), void *arg, char *msg,
-		 size_t msg_len)
+/*
+ * Pass 1 over one table: its root, kernel half and structure, tallying
+ * its tracked leaves (with expect_refs) in their heads. The root is left
+ * marked for spt_check_settle().
+ */
+static void spt_check_table(struct spt_checker *ck, const u64 *kernel_top)
 {
+	struct spt_pt *pt = ck->pt;
 	const struct spt_cfg *cfg = pt->cfg;
 	unsigned int levels = cfg->levels, i;
-	struct spt_checker ck = {
-		.walk = { .ops = &spt_check_ops, .pt = pt },
-		.pt = pt, .cfg = cfg, .expect_refs = expect_refs,
-		.handles = handles, .arg = arg, .msg = msg, .msg_len = msg_len,
-	};
 	u64 start = spt_cfg_managed_start(cfg), end = spt_cfg_user_end(cfg);
 	struct spt_node root;
 	struct spt_meta *m;
 	u64 *ptes;
 
-	if (msg && msg_len)
-		msg[0] = '\0';
 	m = pt->root_pa ? spt_node_meta(pt, pt->root_pa) : NULL;
-	if (!m)
-		return spt_check_fail(&ck, 0ULL, levels,
-				      "root 0x%llx is not a pool frame",
-				      pt->root_pa);
+	if (!m) {
+		spt_check_fail(ck, 0ULL, levels,
+			       "root 0x%llx is not a pool frame", pt->root_pa);
+		return;
+	}
 	if (m->usage != SPT_USAGE_PT || m->level != levels ||
-	    spt_meta_ref(m) != 1 || spt_node_is_stray(m))
-		return spt_check_fail(&ck, 0ULL, levels,
-				      "root slot has usage %u level %u refcount 0x%x word 0x%lx",
-				      m->usage, m->level, spt_meta_ref(m),
-				      m->word);
+	    spt_meta_ref(m) != 1 || spt_node_is_stray(m)) {
+		spt_check_fail(ck, 0ULL, levels,
+			       "root slot has usage %u level %u refcount 0x%x word 0x%lx",
+			       m->usage, m->level, spt_meta_ref(m), m->word);
+		return;
+	}
 	ptes = spt_node_ptes(pt, pt->root_pa);
 	if (kernel_top) {
 		for (i = 0; i < SPT_NR_ENTRIES; i++) {
 			if (i >= cfg->top_first && i <= cfg->top_last)
 				continue;
-			if (READ_ONCE(ptes[i]) != kernel_top[i])
-				return spt_check_fail(&ck,
-						      spt_root_entry_va(cfg, i),
-						      levels,
-						      "kernel-half entry 0x%llx differs from the kernel's 0x%llx",
-						      READ_ONCE(ptes[i]),
-						      kernel_top[i]);
+			if (READ_ONCE(ptes[i]) != kernel_top[i]) {
+				spt_check_fail(ck, spt_root_entry_va(cfg, i),
+					       levels,
+					       "kernel-half entry 0x%llx differs from the kernel's 0x%llx",
+					       READ_ONCE(ptes[i]),
+					       kernel_top[i]);
+				return;
+			}
 		}
 	}
 	spt_node_view(pt, pt->root_pa, levels, &root);
 	set_bit(SPT_META_SEEN_BIT, &m->word);
-	ck.present[levels - 1] = 0;
-	if (!spt_walk_range(&ck.walk, &root, start, end))
-		spt_check_count(&ck, &root, 0, true);
-	ck.walk.ops = &spt_settle_ops;
-	spt_walk_range(&ck.walk, &root, start, end);
+	ck->present[levels - 1] = 0;
+	ck->walk.ops = &spt_check_ops;
+	ck->walk.pt = pt;
+	if (!spt_walk_range(&ck->walk, &root, start, end))
+		spt_check_count(ck, &root, 0, true);
+}
+
+/*
+ * Pass 2 over one table that pass 1 reached: compare and reset the
+ * tallies, clear the marks, and check the table's counters.
+ */
+static void spt_check_settle(struct spt_checker *ck, bool counters)
+{
+	struct spt_pt *pt = ck->pt;
+	const struct spt_cfg *cfg = pt->cfg;
+	struct spt_node root;
+	struct spt_meta *m;
+
+	m = pt->root_pa ? spt_node_meta(pt, pt->root_pa) : NULL;
+	if (!m || m->usage != SPT_USAGE_PT ||
+	    !test_bit(SPT_META_SEEN_BIT, &m->word))
+		return;
+	spt_node_view(pt, pt->root_pa, cfg->levels, &root);
+	ck->walk.ops = &spt_settle_ops;
+	ck->walk.pt = pt;
+	spt_walk_range(&ck->walk, &root, spt_cfg_managed_start(cfg),
+		       spt_cfg_user_end(cfg));
 	clear_bit(SPT_META_SEEN_BIT, &m->word);
-	if (!ck.err)
-		spt_check_counters(&ck);
+	if (!ck->err && counters)
+		spt_check_counters(ck);
+}
+
+int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
+		 u32 (*handles)(u64 pa, void *arg), void *arg, char *msg,
+		 size_t msg_len)
+{
+	struct spt_checker ck = {
+		.walk = { .ops = &spt_check_ops, .pt = pt },
+		.pt = pt, .cfg = pt->cfg, .expect_refs = expect_refs,
+		.handles = handles, .arg = arg, .msg = msg, .msg_len = msg_len,
+	};
+
+	if (msg && msg_len)
+		msg[0] = '\0';
+	spt_check_table(&ck, kernel_top);
+	spt_check_settle(&ck, true);
+	return ck.err;
+}
+
+int spt_pt_check_many(struct spt_pt *const *pts, const u64 *const *kernel_tops,
+		      unsigned int n, char *msg, size_t msg_len,
+		      unsigned int *bad)
+{
+	struct spt_checker ck = {
+		.expect_refs = true, .msg = msg, .msg_len = msg_len,
+	};
+	unsigned int i, reached = 0;
+
+	*bad = 0;
+	if (msg && msg_len)
+		msg[0] = '\0';
+	/* Pass 1 over every table first: the tallies sum all their PTEs. */
+	for (i = 0; i < n && !ck.err; i++, reached++) {
+		ck.pt = pts[i];
+		ck.cfg = pts[i]->cfg;
+		spt_check_table(&ck, kernel_tops[i]);
+		if (ck.err)
+			*bad = i;
+	}
+	/* Then each frame is settled at its first leaf, in any table. */
+	for (i = 0; i < reached; i++) {
+		int err = ck.err;
+
+		ck.pt = pts[i];
+		ck.cfg = pts[i]->cfg;
+		spt_check_settle(&ck, true);
+		if (!err && ck.err)
+			*bad = i;
+	}
 	return ck.err;
 }
 

@@ -274,7 +274,7 @@ static __always_inline int spt_cursor_reach(struct spt_cursor *c,
 static __always_inline bool spt_item_ok(struct spt_cursor *c,
 					const struct spt_item *item)
 {
-	u64 size = spt_level_size(item->level);
+	u64 size = spt_level_size(item->level), hpa;
 	struct spt_meta *m;
 
 	if ((item->pa & (size - 1)) || (item->pa & ~c->pt->cfg->pa_mask))
@@ -282,8 +282,31 @@ static __always_inline bool spt_item_ok(struct spt_cursor *c,
 	if (!item->tracked)
 		return true;
 	m = spt_pool_meta(c->pt->pool, item->pa);
-	return m && m->usage == SPT_USAGE_DATA && m->level == item->level &&
-	       spt_meta_ref(m) - 1 < SPT_REF_MAX;
+	if (m && m->usage == SPT_USAGE_DATA && m->level == item->level)
+		return spt_meta_ref(m) - 1 < SPT_REF_MAX;
+	/* A 4 KiB piece of a 2 MiB frame (a share of part of it). */
+	m = item->piece && item->level == 1 ?
+	    spt_item_head(c->pt, item, &hpa) : NULL;
+	return m && spt_meta_ref(m) - 1 < SPT_REF_MAX;
+}
+
+struct spt_meta *spt_item_head(struct spt_pt *pt, const struct spt_item *item,
+			       u64 *head_pa)
+{
+	if (!item->tracked)
+		return NULL;
+	return spt_leaf_head(pt, item->pa, item->level, head_pa);
+}
+
+void spt_item_put(struct spt_pt *pt, const struct spt_item *item,
+		  struct spt_flusher *fl)
+{
+	struct spt_meta *m;
+	u64 head;
+
+	m = spt_item_head(pt, item, &head);
+	if (m && spt_meta_put(m))
+		spt_flusher_queue(fl, head, m);
 }
 
 int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,

@@ -44,6 +44,8 @@ void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
 			  &head);
 	if (WARN_ON_ONCE(!m))
 		return;
+	if (spt_meta_is_shared(m))
+		fl->shared_pages += 1UL << (9 * (level - 1));
 	if (spt_meta_put(m))
 		spt_flusher_queue(fl, head, m);
 }
@@ -118,6 +120,8 @@ static __always_inline unsigned int spt_leaves_release(struct spt_pt *pt,
 			spt_leaf_release(pt, pte, 1, fl);
 			continue;
 		}
+		if (unlikely(spt_meta_is_shared(m)))
+			fl->shared_pages++;
 		if (spt_leaf_put(m))
 			spt_flusher_queue(fl, pte & pa_mask, m);
 	}

@@ -23,6 +23,8 @@ void spt_flusher_init(struct spt_flusher *fl)
 	fl->nr_frames = 0;
 	fl->nr_nodes = 0;
 	fl->data_frames = 0;
+	fl->data_shared = 0;
+	fl->shared_pages = 0;
 	fl->data_settled = 0;
 	fl->flush_start = 0;
 	fl->flush_end = 0;
@@ -56,6 +58,8 @@ void spt_flusher_queue(struct spt_flusher *fl, u64 pa, struct spt_meta *m)
 		WRITE_ONCE(m->word, (unsigned long)next);
 		fl->nr_frames++;
 		fl->data_frames += 1UL << (9 * (m->level - 1));
+		if (spt_meta_is_shared(m))
+			fl->data_shared += 1UL << (9 * (m->level - 1));
 	}
 	fl->head = (pa >> SPT_PAGE_SHIFT) + 1;
 }

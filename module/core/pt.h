@@ -63,6 +63,12 @@ struct spt_item {
 	u64 pa;			/* aligned to spt_level_size(level) */
 	u8 level;		/* 1, 2 or 3 (3: untracked only) */
 	bool tracked;
+	/*
+	 * Tracked, level 1: may be a 4 KiB piece of a 2 MiB frame (a share
+	 * of part of it), whose reference is on the frame's head. Only
+	 * spt_cursor_map() takes such items.
+	 */
+	bool piece;
 };
 
 /*
@@ -147,7 +153,20 @@ struct spt_flusher {
 	unsigned long nr_nodes;		/* queued page-table nodes */
 	/* 4 KiB pages of the queued data frames (a 2 MiB frame is 512). */
 	unsigned long data_frames;
-	/* Of those, how many the owner already took off its accounting. */
+	/*
+	 * Of data_frames, the pages of shared frames (SPT_META_SHARED):
+	 * their last reference charges nobody.
+	 */
+	unsigned long data_shared;
+	/*
+	 * 4 KiB pages of the leaves released that mapped shared frames
+	 * (each space counts its own leaves of those).
+	 */
+	unsigned long shared_pages;
+	/*
+	 * What the owner already took off its quota, of data_frames -
+	 * data_shared + shared_pages.
+	 */
 	unsigned long data_settled;
 	/* The VA span that changed and needs a TLB flush ([start, end)). */
 	u64 flush_start, flush_end;
@@ -268,7 +287,8 @@ int spt_cursor_jump(struct spt_cursor *c, u64 va);
  * receives the number of leaves replaced. For a tracked item the caller
  * passes in one reference (a handle) which the mapping keeps: on success
  * the caller no longer owns it; its slot must be a DATA head of the item's
- * size (a 1 GiB item is untracked only). @prop may not have
+ * size, or with @item->piece a 4 KiB piece of a 2 MiB frame (a 1 GiB item
+ * is untracked only). @prop may not have
  * SPT_PROT_GLOBAL (the managed range is never global) or bits outside
  * SPT_PROT_ALL. A 4 KiB or 2 MiB item inside an existing huge leaf splits
  * that leaf first. Returns 0, -EINVAL (also for a read-only cursor),
@@ -347,6 +367,22 @@ int spt_cursor_protect(struct spt_cursor *c, u64 len,
 		       unsigned int *max_level);
 
 /*
+ * The head slot of the tracked frame that @item (a frame, or at level 1
+ * also a 4 KiB piece of a 2 MiB frame) maps into, with its pa in
+ * *@head_pa; NULL if it is no such frame.
+ */
+struct spt_meta *spt_item_head(struct spt_pt *pt, const struct spt_item *item,
+			       u64 *head_pa);
+
+/*
+ * Drop the reference a tracked @item carries and was not mapped with (an
+ * untracked item carries none): the frame is queued on @fl if it was the
+ * last one.
+ */
+void spt_item_put(struct spt_pt *pt, const struct spt_item *item,
+		  struct spt_flusher *fl);
+
+/*
  * largest_pages: the leaf level to use at @va for the rest of
  * [va, va + len) mapping physical @pa (both advancing together): the
  * largest level <= @max_level whose size divides va and pa and fits.
@@ -370,6 +406,10 @@ unsigned int spt_largest_level(u64 va, u64 pa, u64 len,
 int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 		 u32 (*handles)(u64 pa, void *arg), void *arg, char *msg,
 		 size_t msg_len);
+
+int spt_pt_check_many(struct spt_pt *const *pts, const u64 *const *kernel_tops,
+		      unsigned int n, char *msg, size_t msg_len,
+		      unsigned int *bad);
 
 /* Node counts per level (index L - 1) and leaves per level, by a walk. */
 struct spt_pt_counts {

@@ -52,8 +52,32 @@ struct spt_meta {
 	 * known to be all-zero (the pool hands it out without a clear).
 	 */
 	u8 level;
-	u16 nr_children;	/* PT: number of present entries */
+	/*
+	 * PT: number of present entries. DATA head: SPT_META_SHARED once
+	 * the frame has been shared (SPT_MAP_SHARE), else 0 (the pool
+	 * hands every frame out with 0).
+	 */
+	u16 nr_children;
 };
+
+/*
+ * A data frame that SPT_MAP_SHARE has given out: from then on each space
+ * counts in its quota the 4 KiB pages of its own leaves that map it, and
+ * the frame's last reference charges nobody (see struct spt_flusher).
+ * Set once, under a cursor over every leaf that maps the frame, by the
+ * first share; never cleared while the frame is in use.
+ */
+#define SPT_META_SHARED	1U
+
+static inline bool spt_meta_is_shared(const struct spt_meta *m)
+{
+	return READ_ONCE(m->nr_children) & SPT_META_SHARED;
+}
+
+static inline void spt_meta_mark_shared(struct spt_meta *m)
+{
+	WRITE_ONCE(m->nr_children, SPT_META_SHARED);
+}
 
 #define SPT_META_SLOT_SIZE 16
 static_assert(sizeof(struct spt_meta) == SPT_META_SLOT_SIZE);

@@ -29,6 +29,7 @@ PROT_WRITE, PROT_EXEC, PROT_USER, PROT_GLOBAL = 1, 2, 4, 8
 PROT_ACCESSED, PROT_DIRTY = 16, 32
 CACHE_WB, CACHE_WT, CACHE_UC_MINUS, CACHE_UC, CACHE_WC = range(5)
 MAP_4K, MAP_2M, MAP_LARGEST, MAP_PHYS, MAP_REPLACE = 1, 2, 4, 8, 16
+MAP_SHARE = 32
 PROTECT_CACHE = 1
 QUERY_MAPPED, QUERY_TRACKED = 1, 2
 QUERY_RANGE_COMPACT = 1
@@ -287,6 +288,17 @@ class Space:
         _check(lib().spt_map(self._h, self.id, va, length, flags, prot,
                              cache, phys or 0, ctypes.byref(out)),
                "map %#x+%#x" % (va, length))
+        return out.value
+
+    def share(self, va, length, src, src_va, prot=PROT_WRITE,
+              cache=CACHE_WB):
+        """Map at [va, va + length) what backs [src_va, src_va + length)
+        of the space src (a Space or an id; this one: an alias)."""
+        src_id = src.id if isinstance(src, Space) else src
+        out = ctypes.c_uint64()
+        _check(lib().spt_map_share(self._h, self.id, va, length, src_id,
+                                   src_va, prot, cache, ctypes.byref(out)),
+               "share %#x+%#x from %d:%#x" % (va, length, src_id, src_va))
         return out.value
 
     def unmap(self, va, length):

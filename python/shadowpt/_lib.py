@@ -132,6 +132,8 @@ def load():
         "spt_space_info": (c_int, [h, c_u32, P(SpaceInfo)]),
         "spt_map": (c_int, [h, c_u32, c_u64, c_u64, c_u32, c_u32, c_u32,
                             c_u64, P(c_u64)]),
+        "spt_map_share": (c_int, [h, c_u32, c_u64, c_u64, c_u32, c_u64,
+                                  c_u32, c_u32, P(c_u64)]),
         "spt_unmap": (c_int, [h, c_u32, c_u64, c_u64, P(c_u64),
                               P(c_u64)]),
         "spt_protect": (c_int, [h, c_u32, c_u64, c_u64, c_u32, c_u32,

@@ -84,6 +84,27 @@ class Ops(unittest.TestCase):
             self.assertEqual(len(sp.stats()["space_leaves"]), 3)
             self.assertIsNone(sp.check())
 
+    def test_share(self):
+        with self.dev.space() as a, self.dev.space() as b:
+            a.map(0x10000, 4 * 4096)
+            self.assertEqual(b.share(0x20000, 2 * 4096, a, 0x11000),
+                             2 * 4096)
+            self.assertEqual(a.share(0x40000, 4096, a.id, 0x10000), 4096)
+            self.assertEqual(b.query(0x20000)["phys"],
+                             a.query(0x11000)["phys"])
+            b.write(0x20010, b"shared")
+            self.assertEqual(a.read(0x11010, 6), b"shared")
+            a.write(0x10000, b"alias")
+            self.assertEqual(a.read(0x40000, 5), b"alias")
+            self.assertEqual(b.info()["data_frames"], 2)
+            with self.assertRaises(shadowpt.Error) as cm:
+                b.share(0x30000, 4096, a, 0x50000)
+            self.assertEqual(cm.exception.errno, errno.ENXIO)
+            a.unmap(0x10000, 4 * 4096)
+            self.assertEqual(b.read(0x20010, 6), b"shared")
+            self.assertIsNone(a.check())
+            self.assertIsNone(b.check())
+
     def test_query_range(self):
         with self.dev.space() as sp:
             sp.map(0, 8 * 4096, page=shadowpt.MAP_4K)

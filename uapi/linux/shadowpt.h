@@ -30,7 +30,9 @@
  *              length, range overflow or outside the user half, global bit
  *              or unknown bits in prot, unknown cache mode, bad page size;
  *              MAP: SPT_MAP_PHYS together with a size flag, a tracked map
- *              with phys != 0 or without exactly one size flag; LOAD: cpu
+ *              with phys != 0 or without exactly one size flag,
+ *              SPT_MAP_SHARE with any other flag or phys != 0, source
+ *              fields without SPT_MAP_SHARE; LOAD: cpu
  *              != 0 without SPT_LOAD_CPU, an in-window MAP over 2 MiB or
  *              UNMAP/PROTECT over 1 GiB (the whole call is refused, nothing
  *              runs); an element size (entry_size, op_size) below the
@@ -49,7 +51,8 @@
  *   EEXIST     map over a range that is already (partly) mapped, without
  *              SPT_MAP_REPLACE.
  *   ENXIO      read/write through a space hit an address that is not
- *              mapped (out_done says how far it got).
+ *              mapped (out_done says how far it got); MAP with
+ *              SPT_MAP_SHARE: part of the source range is not mapped.
  *   EACCES     read/write through a space hit an untracked mapping (raw
  *              physical memory is never touched by software access).
  *   EPERM      untracked (SPT_MAP_PHYS) mapping without CAP_SYS_RAWIO,
@@ -250,6 +253,13 @@ struct spt_space_info {
 #define SPT_MAP_PHYS		(1U << 3)
 /* Replace whatever is mapped in the range instead of failing (EEXIST). */
 #define SPT_MAP_REPLACE		(1U << 4)
+/*
+ * Map at @va what backs [@src_va, @src_va + @length) of the space
+ * @src_space_id (which may be @space_id itself: an alias), each leaf
+ * taking a reference on the pool frame it maps (no size flag, @phys 0,
+ * not with SPT_MAP_PHYS or SPT_MAP_REPLACE: EINVAL).
+ */
+#define SPT_MAP_SHARE		(1U << 5)
 
 /**
  * struct spt_map - SPT_IOCTL_MAP: map a range
@@ -267,6 +277,40 @@ struct spt_space_info {
  * @length: bytes, aligned like @va
  * @phys: physical start for SPT_MAP_PHYS (4 KiB aligned), else 0
  * @out_mapped: bytes mapped from @va on, also when the call fails
+ * @src_space_id: SPT_MAP_SHARE: the source space, else 0 (added after
+ *                the first release, like the fields below)
+ * @__reserved2: must be 0
+ * @src_va: SPT_MAP_SHARE: start of the source range (4 KiB aligned; the
+ *          address rule applies to [@src_va, @src_va + @length)), else 0
+ *
+ * SPT_MAP_SHARE: page by page, @va + off maps what @src_va + off maps in
+ * the source, with @prot and @cache of this call, and the same memory is
+ * then seen through both addresses (software RW and load windows alike).
+ * A pool frame is mapped tracked: each leaf holds a reference, so that a
+ * frame's refcount is the number of leaves mapping it in every space
+ * (SPT_IOCTL_CHECK verifies it over all the spaces that ever shared), and
+ * unmapping or destroying one side leaves the frame to the others; it
+ * returns to the pool with its last leaf. A 2 MiB frame is shared as one
+ * 2 MiB leaf where the source leaf is covered whole and @va is 2 MiB
+ * aligned, else as 4 KiB leaves into it (the source keeps its leaf: each
+ * 4 KiB leaf references the 2 MiB frame). An untracked (SPT_MAP_PHYS)
+ * source leaf is aliased untracked (leaves of at most 2 MiB) and needs
+ * what SPT_MAP_PHYS needs (EPERM, checked first, nothing changed).
+ * Quota: a shared frame counts once in the pool, and in the data frames
+ * (space_mb) of each space by the 4 KiB pages that space's own leaves
+ * map of it; the space whose frame is shared first is then charged for
+ * what it maps of the frame instead of the whole frame.
+ * Errors of SPT_MAP_SHARE besides the usual ones: ENOENT (no source
+ * space), ENXIO (part of the source range is not mapped: checked before
+ * anything is done, nothing changed; if the source changes during the
+ * call, the map stops at the first unmapped source page with ENXIO and
+ * @out_mapped says how far it got), EEXIST (anything mapped at [@va,
+ * @va + @length), which also refuses an alias overlapping its source),
+ * ENOMEM (also a frame whose refcount would pass its maximum).
+ * Locking: the two spaces are entered (held against destroy) in the
+ * order of their ids; the source's leaves are read a piece at a time
+ * under a read cursor, their frames referenced, and then mapped under
+ * the destination's cursor: never two cursors at once.
  */
 struct spt_map {
 	__u32 size;
@@ -279,6 +323,9 @@ struct spt_map {
 	__aligned_u64 length;
 	__aligned_u64 phys;
 	__aligned_u64 out_mapped;
+	__u32 src_space_id;
+	__u32 __reserved2;
+	__aligned_u64 src_va;
 };
 
 #define SPT_IOCTL_MAP _IO(SPT_TYPE, SPT_CMD_MAP)
@@ -516,6 +563,11 @@ struct spt_stats {
  * @msg: user pointer; on EUCLEAN receives the first violation, in words,
  *       NUL-terminated and truncated to @msg_len; otherwise (if @msg_len)
  *       the empty string. Checked first: EFAULT when it is not writable.
+ *
+ * A space that took part in SPT_MAP_SHARE (either side) is checked
+ * together with every live space that did: a frame's refcount is compared
+ * with its leaves in all of them, and a violation found in another of
+ * those spaces is reported as "space N: ...".
  */
 struct spt_check {
 	__u32 size;

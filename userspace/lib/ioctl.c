@@ -137,6 +137,23 @@ SPT_EXPORT int spt_map(struct spt *h, uint32_t space_id, uint64_t va,
 	return ret;
 }
 
+SPT_EXPORT int spt_map_share(struct spt *h, uint32_t space_id, uint64_t va,
+			     uint64_t length, uint32_t src_space_id,
+			     uint64_t src_va, uint32_t prot, uint32_t cache,
+			     uint64_t *mapped)
+{
+	struct spt_map m = {
+		.flags = SPT_MAP_SHARE, .space_id = space_id, .prot = prot,
+		.cache = cache, .va = va, .length = length,
+		.src_space_id = src_space_id, .src_va = src_va,
+	};
+	int ret = spt_call(h, SPT_IOCTL_MAP, &m, sizeof(m));
+
+	if (mapped)
+		*mapped = m.out_mapped;
+	return ret;
+}
+
 SPT_EXPORT int spt_map_4k(struct spt *h, uint32_t space_id, uint64_t va,
 			  uint64_t length, uint32_t prot)
 {

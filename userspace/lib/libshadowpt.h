@@ -183,6 +183,29 @@ int spt_map_phys(struct spt *h, uint32_t space_id, uint64_t va,
 		 uint64_t length, uint64_t phys, uint32_t prot);
 
 /**
+ * spt_map_share() - SPT_IOCTL_MAP with SPT_MAP_SHARE: share memory
+ * @h: the handle
+ * @space_id: the space to map in
+ * @va: start, 4 KiB aligned
+ * @length: bytes, 4 KiB aligned
+ * @src_space_id: the space whose memory is mapped (may be @space_id: an
+ *                alias)
+ * @src_va: start of the source range, 4 KiB aligned
+ * @prot: SPT_PROT_* bits of the new leaves
+ * @cache: enum spt_cache_mode of the new leaves
+ * @mapped: optional: bytes mapped from @va on, also on failure
+ *
+ * Maps at @va what backs [@src_va, @src_va + @length) of the source: the
+ * same frames, each leaf holding a reference (LIBSHADOWPT_1.2).
+ *
+ * Return: 0 or a negative errno (-ENXIO: part of the source range is not
+ * mapped; -ENOENT: no such space; -EEXIST, -ENOSPC, -EPERM...).
+ */
+int spt_map_share(struct spt *h, uint32_t space_id, uint64_t va,
+		  uint64_t length, uint32_t src_space_id, uint64_t src_va,
+		  uint32_t prot, uint32_t cache, uint64_t *mapped);
+
+/**
  * spt_unmap() - SPT_IOCTL_UNMAP: unmap a range
  * @h: the handle
  * @space_id: the space

@@ -186,6 +186,31 @@ static void test_query_runs(struct spt *h, int id)
 			      &next), EINVAL, "spt_query_runs: unaligned va");
 }
 
+/* spt_map_share (LIBSHADOWPT_1.2): an alias of test_query's first page. */
+static void test_share(struct spt *h, int id)
+{
+	uint64_t a = 0, b = 0, mapped = 0, v = 0x5eed;
+	struct spt_query_entry e;
+
+	ok(!spt_map_share(h, id, 0xc0000000ULL, KIB4, id, 0x40000000,
+			  SPT_PROT_WRITE, SPT_CACHE_MODE_WB, &mapped) &&
+	   mapped == KIB4, "spt_map_share: an alias of one page");
+	if (!spt_query(h, id, 0x40000000, &e))
+		a = e.phys;
+	if (!spt_query(h, id, 0xc0000000ULL, &e))
+		b = e.phys;
+	ok(a && a == b, "the alias maps the same frame");
+	ok(!spt_write(h, id, 0xc0000000ULL + 8, &v, 8, NULL) &&
+	   !spt_read(h, id, 0x40000000 + 8, &a, 8, NULL) && a == v,
+	   "written through the alias, read through the original");
+	err_is(spt_map_share(h, id, 0xc0001000ULL, KIB4, id, 0x10000,
+			     SPT_PROT_WRITE, SPT_CACHE_MODE_WB, &mapped), ENXIO,
+	       "spt_map_share of an unmapped source");
+	ok(!spt_check(h, id, NULL, 0), "check with the alias");
+	ok(!spt_unmap(h, id, 0xc0000000ULL, KIB4, NULL, NULL),
+	   "alias unmapped");
+}
+
 static void test_query(struct spt *h, int id)
 {
 	enum { N = 5000 };
@@ -471,6 +496,7 @@ int main(void)
 	id = spt_space_create(h, 0, NULL);
 	test_map(h, id);
 	test_query(h, id);
+	test_share(h, id);
 	test_rw(h, id);
 	test_stats_check(h, id);
 	test_load(h, id);
