@@ -20,6 +20,16 @@
  * flushed at: if another CPU changed anything
  * since, the window invalidates locally before the access. The window's own
  * UNMAP/PROTECT/MAP invalidate locally by reloading CR3.
+ *
+ * TLB experiments relax that for the window's own NOFLUSH changes: their
+ * ranges are kept as *pending* (w->pending) until an INVLPG of a page, a
+ * FLUSH, a change without the flag or the window's end. An access outside
+ * them keeps the guarantee, by INVLPG of its page while anything is
+ * pending (a CR3 reload would drop the stale entries the caller wants to
+ * observe), and a FETCH in them first invalidates its page. What the
+ * window's ops unlink stays on w->fl, queued for reclamation only after
+ * the window (spt_flush_finish()), so a stale translation never reaches a
+ * reused frame or node.
  */
 #include <linux/smp.h>
 #include <linux/cpu.h>
@@ -34,6 +44,7 @@
 #include <asm/special_insns.h>
 #include <asm/sync_core.h>
 #include <asm/tlbflush.h>
+#include <asm/invpcid.h>
 
 #include "shadowpt.h"
 #include "space.h"
@@ -81,7 +92,83 @@ struct spt_window {
 	struct task_struct *caller;	/* allocations count as the caller's */
 	bool phys_ok;		/* the caller may touch untracked leaves */
 	int tlb_gen;		/* the table's flush generation at our flush */
+	/* Ranges changed by NOFLUSH ops and not invalidated since. */
+	struct spt_load_range {
+		u64 start, end;
+	} *pending;
+	u32 nr_pending, max_pending;
 };
+
+/* The INVLPG instruction: this CPU, the current PCID (0 in a window). */
+static inline void spt_invlpg(u64 va)
+{
+	asm volatile("invlpg (%0)" : : "r" (va) : "memory");
+}
+
+static bool spt_load_pending(const struct spt_window *w, u64 va)
+{
+	u32 i;
+
+	for (i = 0; i < w->nr_pending; i++)
+		if (va >= w->pending[i].start && va < w->pending[i].end)
+			return true;
+	return false;
+}
+
+/* INVLPG of @va's page: it is no longer pending (a range may split). */
+static void spt_load_pending_drop_page(struct spt_window *w, u64 va)
+{
+	u64 page = ALIGN_DOWN(va, PAGE_SIZE);
+	struct spt_load_range *r;
+	u32 i;
+
+	for (i = 0; i < w->nr_pending; i++) {
+		r = &w->pending[i];
+		if (page < r->start || page >= r->end)
+			continue;
+		if (page + PAGE_SIZE < r->end &&
+		    w->nr_pending < w->max_pending) {
+			w->pending[w->nr_pending].start = page + PAGE_SIZE;
+			w->pending[w->nr_pending].end = r->end;
+			w->nr_pending++;
+		} else if (page + PAGE_SIZE < r->end) {
+			/* Cannot happen (one slot per INVLPG): stay pending. */
+			continue;
+		}
+		r->end = page;
+		if (r->start == r->end)
+			*r = w->pending[--w->nr_pending];
+		/* The ranges are disjoint: @page was in this one only. */
+		return;
+	}
+}
+
+/*
+ * A NOFLUSH change of [start, end): pending, merged with the ranges it
+ * overlaps or touches so that they stay disjoint (then an INVLPG splits
+ * at most one: a slot per NOFLUSH op and per INVLPG op is enough).
+ */
+static void spt_load_pending_add(struct spt_window *w, u64 start, u64 end)
+{
+	u32 i = 0;
+
+	while (i < w->nr_pending) {
+		struct spt_load_range *r = &w->pending[i];
+
+		if (r->end < start || r->start > end) {
+			i++;
+			continue;
+		}
+		start = min(start, r->start);
+		end = max(end, r->end);
+		*r = w->pending[--w->nr_pending];
+	}
+	if (WARN_ON_ONCE(w->nr_pending >= w->max_pending))
+		return;
+	w->pending[w->nr_pending].start = start;
+	w->pending[w->nr_pending].end = end;
+	w->nr_pending++;
+}
 
 /* Pick the CPU: the named one, or the first isolated one. */
 static int spt_load_cpu(u32 flags, u32 want, u32 *cpu)
@@ -111,7 +198,10 @@ static int spt_load_op_check(const struct spt_load_op *op)
 	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_prop prop;
 
-	if (op->flags)
+	if (op->flags & ~SPT_LOAD_OP_F_NOFLUSH ||
+	    (op->flags & SPT_LOAD_OP_F_NOFLUSH &&
+	     op->op != SPT_LOAD_OP_UNMAP && op->op != SPT_LOAD_OP_PROTECT &&
+	     op->op != SPT_LOAD_OP_MAP))
 		return -EINVAL;
 	switch (op->op) {
 	case SPT_LOAD_OP_READ:
@@ -138,8 +228,31 @@ static int spt_load_op_check(const struct spt_load_op *op)
 		    !spt_prop_from_uapi(op->prot, 0, &prop))
 			return -EINVAL;
 		return 0;
+	case SPT_LOAD_OP_INVLPG:
+		if (op->width || op->value || op->length || op->prot ||
+		    op->va >= end)
+			return -EINVAL;
+		return 0;
+	case SPT_LOAD_OP_FLUSH:
+		if (op->width || op->va || op->length || op->prot ||
+		    op->value > SPT_LOAD_FLUSH_INVPCID_ALL)
+			return -EINVAL;
+		return 0;
 	}
 	return -EINVAL;
+}
+
+/* What a well-formed op needs beyond its fields: 0, -EPERM, -EOPNOTSUPP. */
+static int spt_load_op_allowed(const struct spt_load_op *op, bool phys_ok)
+{
+	if (op->op == SPT_LOAD_OP_UNMAP &&
+	    op->flags & SPT_LOAD_OP_F_NOFLUSH && !phys_ok)
+		return -EPERM;
+	if (op->op == SPT_LOAD_OP_FLUSH &&
+	    op->value != SPT_LOAD_FLUSH_CR3 &&
+	    !boot_cpu_has(X86_FEATURE_INVPCID))
+		return -EOPNOTSUPP;
+	return 0;
 }
 
 /* The software walker's view of @va: the leaf, or where the walk ends. */
@@ -178,7 +291,27 @@ static void spt_load_fetch(struct spt_load_op *op, const struct spt_query *q)
 struct spt_load_access_ctx {
 	struct spt_window *w;
 	struct spt_load_op *op;
+	bool pending;		/* the page may be stale (NOFLUSH) */
 };
+
+/*
+ * With NOFLUSH changes pending, under the page's cursor: invalidate the
+ * page if another change may have made its translation stale, unless the
+ * page itself is pending (a FETCH always invalidates it then).
+ */
+static void spt_load_sync_pending(struct spt_load_access_ctx *ctx)
+{
+	struct spt_window *w = ctx->w;
+	u64 va = ctx->op->va;
+
+	if (ctx->pending && ctx->op->op == SPT_LOAD_OP_FETCH) {
+		spt_invlpg(va);
+		spt_load_pending_drop_page(w, va);
+		ctx->pending = false;
+	} else if (!ctx->pending && spt_space_tlb_gen(w->s) != w->tlb_gen) {
+		spt_invlpg(va);
+	}
+}
 
 /*
  * Called with the page's node held (spt_space_load_page): the walker, the
@@ -192,6 +325,8 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 	bool predicted_ok;
 	int hw;
 
+	if (ctx->w->nr_pending)
+		spt_load_sync_pending(ctx);
 	spt_load_predict(ctx->w->s, op->va, op->op, op, q);
 	predicted_ok = !op->out_fault;
 
@@ -216,16 +351,25 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 			hw = spt_probe_write(op->va, op->width, op->value);
 		op->out_status = hw ? SPT_LOAD_FAULT : SPT_LOAD_OK;
 		if (!hw != predicted_ok)
-			op->out_fault |= SPT_FAULT_MISMATCH;
+			op->out_fault |= ctx->pending ? SPT_FAULT_STALE :
+					 SPT_FAULT_MISMATCH;
 	}
 }
 
 static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
 {
 	struct spt_load_access_ctx ctx = { .w = w, .op = op };
+	int ret;
 
-	if (spt_space_load_page(w->s, op->va, &w->tlb_gen,
-				spt_load_access_page, &ctx)) {
+	if (w->nr_pending) {
+		ctx.pending = spt_load_pending(w, op->va);
+		ret = spt_space_load_page_nosync(w->s, op->va,
+						 spt_load_access_page, &ctx);
+	} else {
+		ret = spt_space_load_page(w->s, op->va, &w->tlb_gen,
+					  spt_load_access_page, &ctx);
+	}
+	if (ret) {
 		op->out_status = SPT_LOAD_ERROR;
 		op->out_errno = EINVAL;
 	}
@@ -256,8 +400,14 @@ static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
 						   op->length >> PAGE_SHIFT, 1,
 						   &prop, false, &w->fl, &n);
 	}
-	/* Whatever changed: drop this CPU's translations of PCID 0. */
-	spt_space_load_cr3(w->s, &w->tlb_gen);
+	if (op->flags & SPT_LOAD_OP_F_NOFLUSH) {
+		/* Also on an error: part of the range may have changed. */
+		spt_load_pending_add(w, op->va, op->va + op->length);
+	} else {
+		/* Whatever changed: drop this CPU's translations of PCID 0. */
+		spt_space_load_cr3(w->s, &w->tlb_gen);
+		w->nr_pending = 0;
+	}
 	op->out_value = n;
 	if (ret) {
 		op->out_status = SPT_LOAD_ERROR;
@@ -265,6 +415,33 @@ static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
 	} else {
 		op->out_status = SPT_LOAD_OK;
 	}
+}
+
+static void spt_load_invlpg(struct spt_window *w, struct spt_load_op *op)
+{
+	spt_invlpg(op->va);
+	spt_load_pending_drop_page(w, op->va);
+	op->out_status = SPT_LOAD_OK;
+}
+
+static void spt_load_flush(struct spt_window *w, struct spt_load_op *op)
+{
+	int gen;
+
+	if (op->value == SPT_LOAD_FLUSH_CR3) {
+		spt_space_load_cr3(w->s, &w->tlb_gen);
+	} else {
+		/* As spt_space_load_cr3(): the generation before the flush. */
+		gen = spt_space_tlb_gen(w->s);
+		if (op->value == SPT_LOAD_FLUSH_INVPCID_SINGLE)
+			invpcid_flush_single_context(0);
+		else
+			invpcid_flush_all();
+		w->tlb_gen = gen;
+	}
+	w->nr_pending = 0;
+	op->out_value = op->value;
+	op->out_status = SPT_LOAD_OK;
 }
 
 /* The window itself, on the target CPU. */
@@ -293,6 +470,10 @@ static int spt_window_run(void *arg)
 		}
 		if (op->op <= SPT_LOAD_OP_FETCH)
 			spt_load_access(w, op);
+		else if (op->op == SPT_LOAD_OP_INVLPG)
+			spt_load_invlpg(w, op);
+		else if (op->op == SPT_LOAD_OP_FLUSH)
+			spt_load_flush(w, op);
 		else
 			spt_load_change(w, op, i);
 		w->ops_run++;
@@ -375,6 +556,14 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 		if (ret)
 			return ret;
 	}
+	for (i = 0; i < req->nr_ops; i++) {
+		ret = spt_load_op_allowed(&ops[i], req->phys_ok);
+		if (ret)
+			return ret;
+		if (ops[i].flags & SPT_LOAD_OP_F_NOFLUSH ||
+		    ops[i].op == SPT_LOAD_OP_INVLPG)
+			w.max_pending++;
+	}
 	ret = spt_load_cpu(req->flags, req->cpu, &cpu);
 	if (ret)
 		return ret;
@@ -393,6 +582,14 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	ret = spt_window_alloc_frames(&w);
 	if (ret)
 		goto out;
+	if (w.max_pending) {
+		w.pending = spt_kcalloc(w.max_pending, sizeof(*w.pending),
+					GFP_KERNEL);
+		if (!w.pending) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
 
 	/*
 	 * Choose again with CPU hotplug held off: the CPU stays online from
@@ -420,6 +617,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	res->faults = w.faults;
 	res->ns = w.ns;
 out:
+	kfree(w.pending);
 	spt_window_free_frames(&w);
 	spt_flush_finish(s, &w.fl);
 	spt_space_leave(s);

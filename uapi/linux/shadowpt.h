@@ -59,6 +59,8 @@
  *              can be queried and unmapped), but load windows read and
  *              write through untracked leaves only for a caller who could
  *              map them now (else the op ends SPT_LOAD_ERROR, EPERM).
+ *              A load window with an UNMAP op flagged
+ *              SPT_LOAD_OP_F_NOFLUSH needs the same permission.
  *   ENOMEM     the frame pool is exhausted (module parameter pool_mb) or
  *              the kernel could not allocate memory.
  *   ENOSPC     a per-space limit (space_mb) or the number of spaces
@@ -75,6 +77,8 @@
  *   EUCLEAN    SPT_IOCTL_CHECK found a broken invariant (message returned).
  *   EINTR      a long operation was interrupted by a signal (out_done says
  *              how far it got; the space is consistent).
+ *   EOPNOTSUPP load window: an op needs a CPU feature the CPU lacks
+ *              (FLUSH with an INVPCID method and no INVPCID).
  *   ENODEV     load window: the named CPU does not exist (cpu >= the
  *              number of possible CPUs) or is offline, or no CPU is
  *              isolated (boot with isolcpus=) and none was named.
@@ -535,6 +539,53 @@ enum spt_load_op_type {
 	SPT_LOAD_OP_UNMAP,	/* unmap [@va, @va + @length) in the window */
 	SPT_LOAD_OP_PROTECT,	/* set @prot on [@va, @va + @length) */
 	SPT_LOAD_OP_MAP,	/* map fresh 4 KiB frames with @prot */
+	SPT_LOAD_OP_INVLPG,	/* invalidate this CPU's translation of @va */
+	SPT_LOAD_OP_FLUSH,	/* flush this CPU's TLB (method in @value) */
+};
+
+/*
+ * struct spt_load_op.flags. Bits 0..7 are the TLB experiments' (these),
+ * bits 8..15 are reserved for the user-mode ops; an unknown bit, or a flag
+ * on an op that does not take it, is EINVAL.
+ *
+ * SPT_LOAD_OP_F_NOFLUSH, on UNMAP, PROTECT and MAP: the entries change
+ * (and other CPUs get their flush as always) but this CPU's TLB is left
+ * as it is: until an INVLPG of the page, a FLUSH, an in-window change
+ * without the flag (which reloads CR3) or the end of the window, the
+ * range is *pending*, and an access to a page of it may use any
+ * translation the page had since the window last invalidated it (the
+ * window's own change and other threads' changes to that page alike): a
+ * READ or WRITE there may succeed through a stale translation or fault,
+ * and where that differs from the software walker it is reported as
+ * SPT_FAULT_STALE, never as SPT_FAULT_MISMATCH. Accesses outside pending
+ * ranges keep the guarantee of struct spt_load (a change made since the
+ * window's last flush, by any thread, is invalidated before the access,
+ * by INVLPG of the page while something is pending, by a CR3 reload
+ * otherwise). A FETCH always invalidates its page first if it is pending
+ * (a kernel-mode fetch fault cannot be recovered from). No frame or
+ * page-table node is reused while a stale translation may reach it: what
+ * the window's own ops unlink is queued for reclamation only after the
+ * window has ended, and what other threads unlink only after their flush
+ * IPI, which this CPU takes when the window ends, and a grace period
+ * after that; a stale translation reaches the old frame, never another
+ * mapping's. NOFLUSH on UNMAP needs the permission to map untracked
+ * memory now (see EPERM; else the whole call is refused with EPERM):
+ * a stale translation of an unmapped untracked leaf reaches raw
+ * physical memory.
+ */
+#define SPT_LOAD_OP_F_NOFLUSH	(1U << 0)
+
+/*
+ * SPT_LOAD_OP_FLUSH's @value: how the TLB is flushed, echoed in
+ * out_value. INVPCID_SINGLE (INVPCID type 1, PCID 0: this space's
+ * translations) and INVPCID_ALL (type 2: every PCID, global entries
+ * included) need a CPU with INVPCID (else the whole call is refused with
+ * EOPNOTSUPP).
+ */
+enum spt_load_flush_method {
+	SPT_LOAD_FLUSH_CR3 = 0,		/* reload CR3 (flushes PCID 0) */
+	SPT_LOAD_FLUSH_INVPCID_SINGLE,
+	SPT_LOAD_FLUSH_INVPCID_ALL,
 };
 
 /* struct spt_load_op.out_status */
@@ -565,25 +616,32 @@ enum spt_load_status {
  * take effect in the window before its next access to what they changed.
  */
 #define SPT_FAULT_MISMATCH	(1U << 4)
+/*
+ * READ/WRITE in a range pending after a NOFLUSH op: the MMU's outcome
+ * differed from the software walker's (a stale translation was used).
+ * Allowed by the architecture: not a bug.
+ */
+#define SPT_FAULT_STALE		(1U << 5)
 
 /**
  * struct spt_load_op - one operation of a load window and its result
  * @op: enum spt_load_op_type
  * @width: READ/WRITE: 1, 2, 4 or 8 bytes, @va aligned to it; else 0
- * @va: the address
- * @value: WRITE: the value; else 0
+ * @va: the address (FLUSH: 0)
+ * @value: WRITE: the value; FLUSH: enum spt_load_flush_method; else 0
  * @length: UNMAP/PROTECT/MAP: bytes (4 KiB aligned; MAP at most 2 MiB and
  *          only over unmapped addresses, else EEXIST;
  *          UNMAP/PROTECT at most 1 GiB); else 0
  * @prot: PROTECT/MAP: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
- * @flags: SPT_LOAD_OP_F_* bits; none is defined yet, so it must be 0
- *         (else EINVAL)
+ * @flags: SPT_LOAD_OP_F_* bits (SPT_LOAD_OP_F_NOFLUSH on UNMAP, PROTECT,
+ *         MAP); an unknown bit or one the op does not take is EINVAL
  * @out_status: enum spt_load_status (out_* fields are ignored on input and
  *              always overwritten, so an answered array can be sent again)
  * @out_fault: SPT_FAULT_* bits for FAULT and PREDICTED
  * @out_level: with SPT_FAULT_NOT_PRESENT: level of the absent entry
  * @out_errno: with SPT_LOAD_ERROR: the positive errno
- * @out_value: READ: the value read; UNMAP/PROTECT/MAP: leaves changed
+ * @out_value: READ: the value read; UNMAP/PROTECT/MAP: leaves changed;
+ *             FLUSH: the method used (enum spt_load_flush_method)
  *
  * READ and WRITE are done by the CPU through the space's page tables (with
  * SMAP lifted, so user pages are accessible as well). FETCH calls the stub
@@ -591,6 +649,13 @@ enum spt_load_status {
  * where the software walker says the fetch is allowed: a kernel-mode
  * instruction fetch fault cannot be recovered from, so a fetch that would
  * fault is reported as SPT_LOAD_PREDICTED and not executed.
+ *
+ * INVLPG (@va anywhere in the user half, width, value, length and prot 0)
+ * runs the INVLPG instruction on @va: this CPU's translation of @va's page
+ * and every paging-structure cache entry of PCID 0 go; the page is no
+ * longer pending (see SPT_LOAD_OP_F_NOFLUSH). FLUSH (every field but
+ * @op and @value 0) flushes this CPU's translations of the space: no
+ * range is pending after it.
  */
 struct spt_load_op {
 	__u32 op;
@@ -643,12 +708,14 @@ enum spt_load_window_status {
  * the write flushes it), runs the ops, and restores the saved CR3 exactly.
  * It never schedules and never returns to user mode. In-window UNMAP,
  * PROTECT and MAP go through the page-table cursor and invalidate this CPU's
- * TLB for what they change. Each READ, WRITE and FETCH holds its page
- * against changes for the duration of the access, and first invalidates
- * this CPU's TLB if any change was made to the space (by any thread) since
- * its last invalidation: the MMU never uses a translation older than the
- * table the software walker reads. The window's time bound is the module
- * parameter window_us (1..1000000 microseconds).
+ * TLB for what they change (unless flagged SPT_LOAD_OP_F_NOFLUSH). Each
+ * READ, WRITE and FETCH holds its page against changes for the duration of
+ * the access, and first invalidates this CPU's TLB if any change was made
+ * to the space (by any thread) since its last invalidation: the MMU never
+ * uses a translation older than the table the software walker reads,
+ * except in the ranges pending after NOFLUSH ops (see there). The
+ * window's time bound is the module parameter window_us (1..1000000
+ * microseconds).
  */
 struct spt_load {
 	__u32 size;
