@@ -517,6 +517,27 @@ static __u32 rand_prot(struct thr *t)
 	return below(t, SPT_PROT_SETTABLE + 1);
 }
 
+/* The CPU has INVPCID: FLUSH ops may ask for it (else EOPNOTSUPP). */
+static bool has_invpcid(void)
+{
+	static int has = -1;
+	char line[4096];
+	FILE *f;
+
+	if (has >= 0)
+		return has;
+	has = 0;
+	f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5)) {
+			has = strstr(line, " invpcid") != NULL;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return has;
+}
+
 static void fill_load_ops(struct thr *t, unsigned int nr)
 {
 	unsigned int i;
@@ -526,7 +547,7 @@ static void fill_load_ops(struct thr *t, unsigned int nr)
 		struct spt_load_op *op = &t->ops[i];
 		__u64 va = SPT_TEST_VA + below(t, REGION / SZ_4K) * SZ_4K;
 
-		op->op = 1 + below(t, 6);
+		op->op = 1 + below(t, SPT_LOAD_OP_FLUSH);
 		switch (op->op) {
 		case SPT_LOAD_OP_READ:
 		case SPT_LOAD_OP_WRITE:
@@ -536,13 +557,20 @@ static void fill_load_ops(struct thr *t, unsigned int nr)
 				op->value = rnd(t);
 			break;
 		case SPT_LOAD_OP_FETCH:
+		case SPT_LOAD_OP_INVLPG:
 			op->va = va;
+			break;
+		case SPT_LOAD_OP_FLUSH:
+			op->value = has_invpcid() ? below(t, 3) : 0;
 			break;
 		default:
 			op->va = va;
 			op->length = SZ_4K * (1 + below(t, 16));
 			if (op->op != SPT_LOAD_OP_UNMAP)
 				op->prot = rand_prot(t);
+			/* Root with allow_phys=1: NOFLUSH UNMAP is allowed. */
+			if (chance(t, 30))
+				op->flags = SPT_LOAD_OP_F_NOFLUSH;
 			break;
 		}
 	}
@@ -790,7 +818,7 @@ static void fill_chaos(struct thr *t, int cmd, union ucmd *u)
 			op->va = interesting64(t);
 			op->length = interesting64(t);
 			op->prot = interesting32(t);
-			op->flags = chance(t, 50) ? 0 : 1;
+			op->flags = chance(t, 50) ? 0 : interesting32(t);
 		}
 		break;
 	case C_RANGE:

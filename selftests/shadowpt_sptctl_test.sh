@@ -188,6 +188,49 @@ else
 	notok "dump --dot --from/--to: $(cat "$TMP/g2.dot")"
 fi
 
+# Load windows: TLB experiments (docs/tlb.md). The write between the
+# noflush protect and the invlpg may be stale (ok) or fault; after the
+# invlpg it must fault.
+if grep -q . /sys/devices/system/cpu/isolated 2>/dev/null; then
+	t "map for the TLB words" sptctl map "$ID" 0x7000000 4K --prot rw
+	t "load: noflush protect, invlpg, flush (-j)" sh -c "'$SPTCTL' -j load '$ID' write 0x7000000=1 noflush protect 0x7000000 4K r write 0x7000000=2 invlpg 0x7000000 write 0x7000000=3 flush > '$TMP/tlb.json'"
+	if python3 - "$TMP/tlb.json" <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1]))
+ops = w["ops"]
+assert [o["op"] for o in ops] == ["write", "protect", "write", "invlpg",
+                                  "write", "flush"], ops
+assert ops[1]["noflush"] is True and ops[1]["flags"] == 1, ops[1]
+assert ops[2]["result"] in ("ok", "fault"), ops[2]
+assert ops[2]["stale"] == (ops[2]["result"] == "ok"), ops[2]
+assert ops[3]["result"] == "ok", ops[3]
+assert ops[4]["result"] == "fault" and not ops[4]["stale"], ops[4]
+assert "write to read-only page" in ops[4]["faults"], ops[4]
+assert ops[5]["method"] == "cr3" and ops[5]["flushed_by"] == "cr3", ops[5]
+assert w["mismatches"] == 0, w
+EOF
+	then
+		ok "load -j: stale or fault before invlpg, fault after, flush by cr3"
+	else
+		notok "load -j TLB words: $(cat "$TMP/tlb.json")"
+	fi
+	t "load table: noflush and flush words" sh -c "'$SPTCTL' load '$ID' noflush protect 0x7000000 4K rw invlpg 0x7000000 flush > '$TMP/tlb.txt'"
+	if has "$TMP/tlb.txt" "noflush protect" && has "$TMP/tlb.txt" "by cr3"; then
+		ok "load table shows noflush and the flush method"
+	else
+		notok "load table: $(cat "$TMP/tlb.txt")"
+	fi
+	if grep -qw invpcid /proc/cpuinfo; then
+		t "load: flush-invpcid" sptctl load "$ID" flush-invpcid
+	else
+		tfail 1 "INVPCID" "load: flush-invpcid without INVPCID: EOPNOTSUPP" sptctl load "$ID" flush-invpcid
+	fi
+	tfail 2 "noflush goes with" "noflush on a read is a usage error" sptctl load "$ID" noflush read 0x7000000
+	t "unmap the TLB page" sptctl unmap "$ID" 0x7000000 4K
+else
+	skip "load TLB words: no isolated CPU"
+fi
+
 # Bad input: usage errors exit 2, kernel errors print the errno text.
 tfail 2 "exclude each other" "dump --dot -j is a usage error" sptctl -j dump "$ID" --dot
 tfail 2 "missing argument" "map without a length is a usage error" sptctl map "$ID" 0x1000

@@ -16,6 +16,14 @@ static const char *const op_names[] = {
 	[SPT_LOAD_OP_UNMAP] = "unmap",
 	[SPT_LOAD_OP_PROTECT] = "protect",
 	[SPT_LOAD_OP_MAP] = "map",
+	[SPT_LOAD_OP_INVLPG] = "invlpg",
+	[SPT_LOAD_OP_FLUSH] = "flush",
+};
+
+static const char *const flush_names[] = {
+	[SPT_LOAD_FLUSH_CR3] = "cr3",
+	[SPT_LOAD_FLUSH_INVPCID_SINGLE] = "invpcid",
+	[SPT_LOAD_FLUSH_INVPCID_ALL] = "invpcid-all",
 };
 
 static const char *const result_names[] = {
@@ -35,6 +43,7 @@ static const struct {
 	{ SPT_FAULT_USER, "fetch from user page (SMEP)" },
 	{ SPT_FAULT_NX, "no-execute page" },
 	{ SPT_FAULT_MISMATCH, "MISMATCH hardware vs walker" },
+	{ SPT_FAULT_STALE, "stale translation (noflush)" },
 };
 
 const char *fmt_load_status(char *buf, uint32_t status)
@@ -62,6 +71,8 @@ static const char *name_of(const char *const *names, size_t n, uint32_t v,
 	name_of(op_names, ARRAY_SIZE(op_names), (op), (buf))
 #define RESULT_NAME(st, buf) \
 	name_of(result_names, ARRAY_SIZE(result_names), (st), (buf))
+#define FLUSH_NAME(m, buf) \
+	name_of(flush_names, ARRAY_SIZE(flush_names), (m), (buf))
 
 /* "not present at level 1, ..." into buf; "" when there is nothing. */
 static void fault_text(const struct spt_load_op *op, char *buf, size_t n)
@@ -137,16 +148,33 @@ static void parse_op(const struct cmd *cmd, char **pos, int npos, int *i,
 		{ "unmap", SPT_LOAD_OP_UNMAP, 2, "VA LEN" },
 		{ "protect", SPT_LOAD_OP_PROTECT, 3, "VA LEN PROT" },
 		{ "map", SPT_LOAD_OP_MAP, 3, "VA LEN PROT" },
+		{ "invlpg", SPT_LOAD_OP_INVLPG, 1, "VA" },
+		{ "flush", SPT_LOAD_OP_FLUSH, 0, "" },
+		{ "flush-invpcid", SPT_LOAD_OP_FLUSH, 0, "" },
+		{ "flush-invpcid-all", SPT_LOAD_OP_FLUSH, 0, "" },
 	};
 	const char *word = pos[*i];
 	size_t k;
 
+	/* "noflush unmap|protect|map ...": the change leaves the TLB alone. */
+	if (!strcmp(word, "noflush")) {
+		if (++*i >= npos)
+			cmd_usage_error(cmd, "noflush needs unmap, protect or "
+					"map after it");
+		word = pos[*i];
+		if (strcmp(word, "unmap") && strcmp(word, "protect") &&
+		    strcmp(word, "map"))
+			cmd_usage_error(cmd, "noflush goes with unmap, protect "
+					"or map, not '%s'", word);
+		op->flags = SPT_LOAD_OP_F_NOFLUSH;
+	}
 	for (k = 0; k < ARRAY_SIZE(ops); k++)
 		if (!strcmp(word, ops[k].word))
 			break;
 	if (k == ARRAY_SIZE(ops))
 		cmd_usage_error(cmd, "unknown op '%s' (read, write, fetch, "
-				"unmap, protect, map)", word);
+				"[noflush] unmap|protect|map, invlpg, flush, "
+				"flush-invpcid, flush-invpcid-all)", word);
 	if (npos - *i - 1 < ops[k].nargs)
 		cmd_usage_error(cmd, "%s needs %s", word, ops[k].args);
 	op->op = ops[k].op;
@@ -156,7 +184,14 @@ static void parse_op(const struct cmd *cmd, char **pos, int npos, int *i,
 		parse_access(cmd, word, pos[*i + 1], op);
 		break;
 	case SPT_LOAD_OP_FETCH:
+	case SPT_LOAD_OP_INVLPG:
 		op->va = arg_addr(cmd, "VA", pos[*i + 1]);
+		break;
+	case SPT_LOAD_OP_FLUSH:
+		op->value = !strcmp(word, "flush") ? SPT_LOAD_FLUSH_CR3 :
+			    !strcmp(word, "flush-invpcid") ?
+				SPT_LOAD_FLUSH_INVPCID_SINGLE :
+				SPT_LOAD_FLUSH_INVPCID_ALL;
 		break;
 	default:
 		op->va = arg_addr(cmd, "VA", pos[*i + 1]);
@@ -183,13 +218,20 @@ static void op_desc(const struct spt_load_op *op, char *buf, size_t n)
 			 (unsigned long long)op->value);
 		break;
 	case SPT_LOAD_OP_UNMAP:
-		snprintf(buf, n, "unmap %s", fmt_size(b1, op->length));
+		snprintf(buf, n, "%sunmap %s",
+			 op->flags & SPT_LOAD_OP_F_NOFLUSH ? "noflush " : "",
+			 fmt_size(b1, op->length));
 		break;
 	case SPT_LOAD_OP_PROTECT:
 	case SPT_LOAD_OP_MAP:
 		/* The settable bits only: "rwxu" without the A and D. */
-		snprintf(buf, n, "%s %s %.4s", OP_NAME(op->op, b3),
-			 fmt_size(b1, op->length), fmt_prot(b2, op->prot));
+		snprintf(buf, n, "%s%s %s %.4s",
+			 op->flags & SPT_LOAD_OP_F_NOFLUSH ? "noflush " : "",
+			 OP_NAME(op->op, b3), fmt_size(b1, op->length),
+			 fmt_prot(b2, op->prot));
+		break;
+	case SPT_LOAD_OP_FLUSH:
+		snprintf(buf, n, "flush %s", FLUSH_NAME(op->value, b1));
 		break;
 	default:
 		snprintf(buf, n, "%s", OP_NAME(op->op, b1));
@@ -218,6 +260,8 @@ static void op_row(struct table *t, uint32_t i, const struct spt_load_op *op)
 	else if (op->out_status != SPT_LOAD_NOT_RUN && op_changes(op))
 		table_cell(t, "%llu %s", (unsigned long long)op->out_value,
 			   op->out_value == 1 ? "leaf" : "leaves");
+	else if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_FLUSH)
+		table_cell(t, "by %s", FLUSH_NAME(op->out_value, b1));
 	else
 		table_cell(t, "%s", "");
 	if (op->out_status == SPT_LOAD_ERROR)
@@ -239,8 +283,15 @@ static void op_json(uint32_t i, const struct spt_load_op *op)
 		json_u64("width", op->width);
 	if (op->op == SPT_LOAD_OP_WRITE)
 		json_addr("value", op->value);
-	if (op_changes(op))
+	if (op_changes(op)) {
 		json_u64("length", op->length);
+		json_bool("noflush", op->flags & SPT_LOAD_OP_F_NOFLUSH);
+	}
+	if (op->op == SPT_LOAD_OP_FLUSH)
+		json_str("method", FLUSH_NAME(op->value, b1));
+	if (op->op == SPT_LOAD_OP_FLUSH && op->out_status == SPT_LOAD_OK)
+		json_str("flushed_by", FLUSH_NAME(op->out_value, b1));
+	json_u64("flags", op->flags);
 	if (op->op == SPT_LOAD_OP_PROTECT || op->op == SPT_LOAD_OP_MAP) {
 		snprintf(b2, sizeof(b2), "%.4s", fmt_prot(b1, op->prot));
 		json_str("prot", b2);
@@ -265,6 +316,7 @@ static void op_json(uint32_t i, const struct spt_load_op *op)
 	if (op->out_fault & SPT_FAULT_NOT_PRESENT)
 		json_u64("level", op->out_level);
 	json_bool("mismatch", op->out_fault & SPT_FAULT_MISMATCH);
+	json_bool("stale", op->out_fault & SPT_FAULT_STALE);
 	if (op->out_status == SPT_LOAD_ERROR) {
 		json_u64("errno", op->out_errno);
 		json_str("error", strerror((int)op->out_errno));
@@ -297,6 +349,13 @@ static void load_hint(int err, uint32_t id, bool has_cpu, uint32_t cpu)
 		break;
 	case ENOENT:
 		note("load: no space %u", id);
+		break;
+	case EOPNOTSUPP:
+		note("load: this CPU has no INVPCID: use flush (a CR3 reload)");
+		break;
+	case EPERM:
+		note("load: noflush unmap needs the permission to map "
+		     "untracked memory (CAP_SYS_RAWIO, allow_phys=1)");
 		break;
 	case EBUSY:
 		note("load: the space is being destroyed");

@@ -37,9 +37,12 @@ QPAGE_PROT_SHIFT, QPAGE_LEVEL_SHIFT, QPAGE_CACHE_SHIFT = 4, 52, 56
 QPAGE_PA_MASK = 0x000ffffffffff000
 LOAD_OP_READ, LOAD_OP_WRITE, LOAD_OP_FETCH = 1, 2, 3
 LOAD_OP_UNMAP, LOAD_OP_PROTECT, LOAD_OP_MAP = 4, 5, 6
+LOAD_OP_INVLPG, LOAD_OP_FLUSH = 7, 8
+LOAD_OP_F_NOFLUSH = 1
+LOAD_FLUSH_CR3, LOAD_FLUSH_INVPCID_SINGLE, LOAD_FLUSH_INVPCID_ALL = 0, 1, 2
 LOAD_NOT_RUN, LOAD_OK, LOAD_FAULT, LOAD_PREDICTED, LOAD_ERROR = range(5)
 FAULT_NOT_PRESENT, FAULT_READ_ONLY, FAULT_USER = 1, 2, 4
-FAULT_NX, FAULT_MISMATCH = 8, 16
+FAULT_NX, FAULT_MISMATCH, FAULT_STALE = 8, 16, 32
 LOAD_CPU, LOAD_FORCE = 1, 2
 LOAD_MAX_OPS = 4096
 LOAD_DONE, LOAD_STOPPED_TIME = 1, 2
@@ -86,9 +89,10 @@ def _plain(d):
 class Op:
     """One op of a load window program, with its results after a run."""
 
-    def __init__(self, op, va, width=0, value=0, length=0, prot=0):
+    def __init__(self, op, va, width=0, value=0, length=0, prot=0, flags=0):
         self.op, self.va, self.width = op, va, width
         self.value, self.length, self.prot = value, length, prot
+        self.flags = flags
         self.status = LOAD_NOT_RUN
         self.fault = self.level = self.errno = self.result = 0
 
@@ -105,16 +109,27 @@ class Op:
         return cls(LOAD_OP_FETCH, va)
 
     @classmethod
-    def unmap(cls, va, length):
-        return cls(LOAD_OP_UNMAP, va, length=length)
+    def unmap(cls, va, length, noflush=False):
+        return cls(LOAD_OP_UNMAP, va, length=length,
+                   flags=LOAD_OP_F_NOFLUSH if noflush else 0)
 
     @classmethod
-    def protect(cls, va, length, prot):
-        return cls(LOAD_OP_PROTECT, va, length=length, prot=prot)
+    def protect(cls, va, length, prot, noflush=False):
+        return cls(LOAD_OP_PROTECT, va, length=length, prot=prot,
+                   flags=LOAD_OP_F_NOFLUSH if noflush else 0)
 
     @classmethod
-    def map(cls, va, length, prot=PROT_WRITE):
-        return cls(LOAD_OP_MAP, va, length=length, prot=prot)
+    def map(cls, va, length, prot=PROT_WRITE, noflush=False):
+        return cls(LOAD_OP_MAP, va, length=length, prot=prot,
+                   flags=LOAD_OP_F_NOFLUSH if noflush else 0)
+
+    @classmethod
+    def invlpg(cls, va):
+        return cls(LOAD_OP_INVLPG, va)
+
+    @classmethod
+    def flush(cls, method=LOAD_FLUSH_CR3):
+        return cls(LOAD_OP_FLUSH, 0, value=method)
 
     @property
     def faulted(self):
@@ -139,6 +154,8 @@ class Op:
             why.append("fetch from a no-execute page")
         if self.fault & FAULT_MISMATCH:
             why.append("MMU and software walker disagree")
+        if self.fault & FAULT_STALE:
+            why.append("stale translation (NOFLUSH)")
         kind = "fault" if self.status == LOAD_FAULT else "predicted fault"
         return "%s: %s" % (kind, ", ".join(why) or "?")
 
@@ -162,16 +179,24 @@ class Program(list):
         self.append(Op.fetch(va))
         return self
 
-    def unmap(self, va, length):
-        self.append(Op.unmap(va, length))
+    def unmap(self, va, length, noflush=False):
+        self.append(Op.unmap(va, length, noflush))
         return self
 
-    def protect(self, va, length, prot):
-        self.append(Op.protect(va, length, prot))
+    def protect(self, va, length, prot, noflush=False):
+        self.append(Op.protect(va, length, prot, noflush))
         return self
 
-    def map(self, va, length, prot=PROT_WRITE):
-        self.append(Op.map(va, length, prot))
+    def map(self, va, length, prot=PROT_WRITE, noflush=False):
+        self.append(Op.map(va, length, prot, noflush))
+        return self
+
+    def invlpg(self, va):
+        self.append(Op.invlpg(va))
+        return self
+
+    def flush(self, method=LOAD_FLUSH_CR3):
+        self.append(Op.flush(method))
         return self
 
 
@@ -386,7 +411,7 @@ class Space:
         for i, o in enumerate(program):
             ops[i].op, ops[i].va, ops[i].width = o.op, o.va, o.width
             ops[i].value, ops[i].length = o.value, o.length
-            ops[i].prot = o.prot
+            ops[i].prot, ops[i].flags = o.prot, o.flags
         flags = (LOAD_CPU if cpu is not None else 0) | \
             (LOAD_FORCE if force else 0)
         out = _lib.Load()

@@ -123,6 +123,29 @@ class Ops(unittest.TestCase):
                 sp.load(prog, cpu=4096)
             self.assertEqual(cm.exception.errno, errno.ENODEV)
 
+    def test_load_tlb_ops(self):
+        with self.dev.space() as sp:
+            sp.map(0x400000, 4096)
+            prog = shadowpt.Program().write(0x400000, 1)
+            prog.protect(0x400000, 4096, 0, noflush=True)
+            prog.write(0x400000, 2).invlpg(0x400000).write(0x400000, 3)
+            prog.flush()
+            sp.load(prog)
+            # Before the INVLPG: stale (went through) or fresh (faulted).
+            if prog[2].status == shadowpt.LOAD_OK:
+                self.assertIn("stale", prog[2].explain())
+            else:
+                self.assertEqual(prog[2].status, shadowpt.LOAD_FAULT)
+            self.assertEqual(prog[4].status, shadowpt.LOAD_FAULT)
+            self.assertIn("read-only", prog[4].explain())
+            self.assertEqual(prog[5].status, shadowpt.LOAD_OK)
+            self.assertEqual(prog[5].result, shadowpt.LOAD_FLUSH_CR3)
+            bad = shadowpt.Program().read(0x400000)
+            bad[0].flags = shadowpt.LOAD_OP_F_NOFLUSH
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.load(bad)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+
     def test_dumps(self):
         with self.dev.space() as sp:
             for i in range(100):

@@ -480,6 +480,25 @@ SPT_EXPORT int spt_load_prog_map(struct spt_load_prog *p, uint64_t va,
 	return spt_load_prog_add(p, SPT_LOAD_OP_MAP, va, 0, 0, length, prot);
 }
 
+SPT_EXPORT int spt_load_prog_invlpg(struct spt_load_prog *p, uint64_t va)
+{
+	return spt_load_prog_add(p, SPT_LOAD_OP_INVLPG, va, 0, 0, 0, 0);
+}
+
+SPT_EXPORT int spt_load_prog_flush(struct spt_load_prog *p, uint32_t method)
+{
+	return spt_load_prog_add(p, SPT_LOAD_OP_FLUSH, 0, 0, method, 0, 0);
+}
+
+SPT_EXPORT int spt_load_prog_set_flags(struct spt_load_prog *p, uint32_t i,
+				       uint32_t flags)
+{
+	if (!p || i >= p->n)
+		return fail(EINVAL);
+	p->ops[i].flags = flags;
+	return 0;
+}
+
 SPT_EXPORT uint32_t spt_load_prog_len(const struct spt_load_prog *p)
 {
 	return p ? p->n : 0;

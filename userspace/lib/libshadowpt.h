@@ -448,6 +448,38 @@ int spt_load_prog_map(struct spt_load_prog *p, uint64_t va, uint64_t length,
 		      uint32_t prot);
 
 /**
+ * spt_load_prog_invlpg() - append an INVLPG of @va (this CPU's TLB)
+ * @p: the program
+ * @va: the address (any, in the user half)
+ *
+ * Return: the op's index, or a negative errno.
+ */
+int spt_load_prog_invlpg(struct spt_load_prog *p, uint64_t va);
+
+/**
+ * spt_load_prog_flush() - append a FLUSH of this CPU's TLB
+ * @p: the program
+ * @method: enum spt_load_flush_method (SPT_LOAD_FLUSH_CR3, or an INVPCID
+ *          method: the run then fails with -EOPNOTSUPP on a CPU without
+ *          INVPCID)
+ *
+ * Return: the op's index, or a negative errno.
+ */
+int spt_load_prog_flush(struct spt_load_prog *p, uint32_t method);
+
+/**
+ * spt_load_prog_set_flags() - set the SPT_LOAD_OP_F_* flags of an op
+ * @p: the program
+ * @i: the op's index (what the append returned)
+ * @flags: SPT_LOAD_OP_F_* bits, e.g. SPT_LOAD_OP_F_NOFLUSH on an UNMAP,
+ *         PROTECT or MAP (checked by the kernel when the program runs)
+ *
+ * Return: 0, or -EINVAL when @i is out of range.
+ */
+int spt_load_prog_set_flags(struct spt_load_prog *p, uint32_t i,
+			    uint32_t flags);
+
+/**
  * spt_load_prog_len() - number of ops in a program
  * @p: the program
  *

@@ -319,6 +319,45 @@ static void test_load(struct spt *h, int id)
 		    NULL);
 }
 
+/* INVLPG, FLUSH and NOFLUSH (LIBSHADOWPT_1.2). 0x40000000 is writable. */
+static void test_load_tlb(struct spt *h, int id)
+{
+	struct spt_load_prog *p = spt_load_prog_new();
+	const struct spt_load_op *op;
+	int i;
+
+	spt_load_prog_write(p, 0x40000000, 8, 1);
+	i = spt_load_prog_protect(p, 0x40000000, KIB4, 0);
+	ok(!spt_load_prog_set_flags(p, i, SPT_LOAD_OP_F_NOFLUSH),
+	   "prog_set_flags NOFLUSH");
+	err_is(spt_load_prog_set_flags(p, 99, 0), EINVAL,
+	       "prog_set_flags out of range");
+	spt_load_prog_write(p, 0x40000000, 8, 2);
+	ok(spt_load_prog_invlpg(p, 0x40000000) == 3, "prog_invlpg index 3");
+	spt_load_prog_write(p, 0x40000000, 8, 3);
+	ok(spt_load_prog_flush(p, SPT_LOAD_FLUSH_CR3) == 5,
+	   "prog_flush index 5");
+	ok(!spt_load_run(h, id, p, 0, 0, NULL), "run the TLB program");
+	op = spt_load_prog_op(p, 2);
+	ok(op->out_status == SPT_LOAD_OK ?
+	   op->out_fault == (SPT_FAULT_READ_ONLY | SPT_FAULT_STALE) :
+	   op->out_status == SPT_LOAD_FAULT &&
+	   op->out_fault == SPT_FAULT_READ_ONLY,
+	   "write before INVLPG: stale or faulted (%u)", op->out_status);
+	op = spt_load_prog_op(p, 4);
+	ok(op->out_status == SPT_LOAD_FAULT &&
+	   op->out_fault == SPT_FAULT_READ_ONLY, "write after INVLPG faults");
+	op = spt_load_prog_op(p, 5);
+	ok(op->out_status == SPT_LOAD_OK &&
+	   op->out_value == SPT_LOAD_FLUSH_CR3, "FLUSH by CR3");
+	spt_load_prog_set_flags(p, 0, SPT_LOAD_OP_F_NOFLUSH);
+	err_is(spt_load_run(h, id, p, 0, 0, NULL), EINVAL,
+	       "NOFLUSH on a WRITE");
+	spt_load_prog_free(p);
+	spt_protect(h, id, 0x40000000, 4 * MIB, 0, SPT_PROT_WRITE, 0, NULL,
+		    NULL);
+}
+
 struct dump_ctx {
 	uint64_t runs, last_end, bad;
 	uint32_t want_id;
@@ -474,6 +513,7 @@ int main(void)
 	test_rw(h, id);
 	test_stats_check(h, id);
 	test_load(h, id);
+	test_load_tlb(h, id);
 	spt_space_destroy(h, id);
 	ok(!spt_nl_open(&nl), "spt_nl_open");
 	test_dumps(h, nl);
