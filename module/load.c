@@ -45,6 +45,7 @@
 #include <asm/sync_core.h>
 #include <asm/tlbflush.h>
 #include <asm/invpcid.h>
+#include <asm/tsc.h>
 
 #include "shadowpt.h"
 #include "space.h"
@@ -97,7 +98,46 @@ struct spt_window {
 		u64 start, end;
 	} *pending;
 	u32 nr_pending, max_pending;
+	u32 cpu_features;
 };
+
+/*
+ * The TSC, ordered: LFENCE before (earlier instructions done) and after
+ * (later ones not started), as the TIMED ops measure.
+ */
+static __always_inline u64 spt_rdtscp(void)
+{
+	u32 lo, hi, aux;
+
+	asm volatile("lfence; rdtscp; lfence"
+		     : "=a" (lo), "=d" (hi), "=c" (aux) : : "memory");
+	return ((u64)hi << 32) | lo;
+}
+
+/*
+ * What the window's CPU has (SPT_LOAD_CPU_*), on that CPU (constant
+ * feature numbers: this_cpu_has() needs them on 6.1).
+ */
+static u32 spt_load_cpu_features(void)
+{
+	u32 bits = 0;
+
+	if (this_cpu_has(X86_FEATURE_PCID))
+		bits |= SPT_LOAD_CPU_PCID;
+	if (this_cpu_has(X86_FEATURE_INVPCID))
+		bits |= SPT_LOAD_CPU_INVPCID;
+	if (this_cpu_has(X86_FEATURE_SMEP))
+		bits |= SPT_LOAD_CPU_SMEP;
+	if (this_cpu_has(X86_FEATURE_SMAP))
+		bits |= SPT_LOAD_CPU_SMAP;
+	if (this_cpu_has(X86_FEATURE_LA57))
+		bits |= SPT_LOAD_CPU_LA57;
+	if (this_cpu_has(X86_FEATURE_PKU))
+		bits |= SPT_LOAD_CPU_PKU;
+	if (this_cpu_has(X86_FEATURE_RDTSCP))
+		bits |= SPT_LOAD_CPU_RDTSCP;
+	return bits;
+}
 
 /* The INVLPG instruction: this CPU, the current PCID (0 in a window). */
 static inline void spt_invlpg(u64 va)
@@ -198,10 +238,12 @@ static int spt_load_op_check(const struct spt_load_op *op)
 	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_prop prop;
 
-	if (op->flags & ~SPT_LOAD_OP_F_NOFLUSH ||
+	if (op->flags & ~(SPT_LOAD_OP_F_NOFLUSH | SPT_LOAD_OP_F_TIMED) ||
 	    (op->flags & SPT_LOAD_OP_F_NOFLUSH &&
 	     op->op != SPT_LOAD_OP_UNMAP && op->op != SPT_LOAD_OP_PROTECT &&
-	     op->op != SPT_LOAD_OP_MAP))
+	     op->op != SPT_LOAD_OP_MAP) ||
+	    (op->flags & SPT_LOAD_OP_F_TIMED && op->op != SPT_LOAD_OP_READ &&
+	     op->op != SPT_LOAD_OP_WRITE && op->op != SPT_LOAD_OP_FETCH))
 		return -EINVAL;
 	switch (op->op) {
 	case SPT_LOAD_OP_READ:
@@ -252,6 +294,9 @@ static int spt_load_op_allowed(const struct spt_load_op *op, bool phys_ok)
 	    op->value != SPT_LOAD_FLUSH_CR3 &&
 	    !boot_cpu_has(X86_FEATURE_INVPCID))
 		return -EOPNOTSUPP;
+	if (op->flags & SPT_LOAD_OP_F_TIMED &&
+	    !boot_cpu_has(X86_FEATURE_RDTSCP))
+		return -EOPNOTSUPP;
 	return 0;
 }
 
@@ -282,9 +327,17 @@ static void spt_load_fetch(struct spt_load_op *op, const struct spt_query *q)
 	void (*fn)(void) = (void (*)(void))(unsigned long)op->va;
 	u8 *p = spt_pool_va(spt_pool, q->item.pa) + (op->va - q->va_start);
 
+	u64 t0;
+
 	memcpy(p, spt_fetch_stub, sizeof(spt_fetch_stub));
 	sync_core();
-	fn();
+	if (op->flags & SPT_LOAD_OP_F_TIMED) {
+		t0 = spt_rdtscp();
+		fn();
+		op->out_cycles = spt_rdtscp() - t0;
+	} else {
+		fn();
+	}
 	op->out_status = SPT_LOAD_OK;
 }
 
@@ -345,10 +398,16 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 		else
 			op->out_status = SPT_LOAD_PREDICTED;
 	} else {
+		u64 t0 = 0;
+
+		if (op->flags & SPT_LOAD_OP_F_TIMED)
+			t0 = spt_rdtscp();
 		if (op->op == SPT_LOAD_OP_READ)
 			hw = spt_probe_read(op->va, op->width, &op->out_value);
 		else
 			hw = spt_probe_write(op->va, op->width, op->value);
+		if (op->flags & SPT_LOAD_OP_F_TIMED)
+			op->out_cycles = spt_rdtscp() - t0;
 		op->out_status = hw ? SPT_LOAD_FAULT : SPT_LOAD_OK;
 		if (!hw != predicted_ok)
 			op->out_fault |= ctx->pending ? SPT_FAULT_STALE :
@@ -459,6 +518,7 @@ static int spt_window_run(void *arg)
 	/* The CR3 write flushes PCID 0: nothing older than tlb_gen stays. */
 	spt_space_load_cr3(w->s, &w->tlb_gen);
 	spt_fail_proxy_begin(w->caller);
+	w->cpu_features = spt_load_cpu_features();
 	w->status = SPT_LOAD_DONE;
 	for (i = 0; i < w->nr_ops; i++) {
 		struct spt_load_op *op = &w->ops[i];
@@ -574,6 +634,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 		ops[i].out_level = 0;
 		ops[i].out_errno = 0;
 		ops[i].out_value = 0;
+		ops[i].out_cycles = 0;
 	}
 	spt_flusher_init(&w.fl);
 	ret = spt_space_enter(s);
@@ -616,6 +677,8 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	res->ops_run = w.ops_run;
 	res->faults = w.faults;
 	res->ns = w.ns;
+	res->tsc_khz = tsc_khz;
+	res->cpu_features = w.cpu_features;
 out:
 	kfree(w.pending);
 	spt_window_free_frames(&w);

@@ -1020,8 +1020,9 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 			case 1: u->load.nr_ops = SPT_LOAD_MAX_OPS + 1 +
 						 below(t, 100);
 				break;
-			case 2: u->load.op_size = sizeof(struct spt_load_op) -
-						  8;
+			case 2: u->load.op_size =
+					offsetofend(struct spt_load_op,
+						    out_value) - 8;
 				break;
 			case 3: u->load.cpu = 1 + below(t, 4);	/* no flag */
 				break;
@@ -1029,10 +1030,12 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 				struct spt_load_op *op =
 					&t->ops[below(t, u->load.nr_ops)];
 
+				/* A flag no op takes, or an unknown op. */
 				if (chance(t, 50))
-					op->flags = 1;
+					op->flags = 1U << (2 + below(t, 30));
 				else
-					op->op = 7 + below(t, 100);
+					op->op = SPT_LOAD_OP_FLUSH + 1 +
+						 below(t, 100);
 				break;
 			}
 			}

@@ -226,6 +226,31 @@ EOF
 		tfail 1 "INVPCID" "load: flush-invpcid without INVPCID: EOPNOTSUPP" sptctl load "$ID" flush-invpcid
 	fi
 	tfail 2 "noflush goes with" "noflush on a read is a usage error" sptctl load "$ID" noflush read 0x7000000
+	if grep -qw rdtscp /proc/cpuinfo; then
+		t "load: read VA x2 (-j)" sh -c "'$SPTCTL' -j load '$ID' read 0x7000000 x2 > '$TMP/x2.json'"
+		if python3 - "$TMP/x2.json" <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1]))
+ops = w["ops"]
+assert len(ops) == 2 and all(o["op"] == "read" for o in ops), ops
+assert all(o["timed"] and o["cycles"] > 0 for o in ops), ops
+assert w["tsc_khz"] > 0 and "rdtscp" in w["cpu_features"], w
+EOF
+		then
+			ok "read x2: two timed reads, non-zero cycles, tsc and cpu words"
+		else
+			notok "read x2: $(cat "$TMP/x2.json")"
+		fi
+		t "load --timed table has CYCLES" sh -c "'$SPTCTL' load '$ID' --timed read 0x7000000 write 0x7000000=1 > '$TMP/timed.txt'"
+		if has "$TMP/timed.txt" "CYCLES" && has "$TMP/timed.txt" "tsc .* kHz"; then
+			ok "load --timed shows cycles and the TSC frequency"
+		else
+			notok "load --timed: $(cat "$TMP/timed.txt")"
+		fi
+	else
+		skip "load: timed accesses: no RDTSCP"
+	fi
+	tfail 2 "repeats read, write and fetch" "xN on an invlpg is a usage error" sptctl load "$ID" invlpg 0x7000000 x2
 	t "unmap the TLB page" sptctl unmap "$ID" 0x7000000 4K
 else
 	skip "load TLB words: no isolated CPU"

@@ -359,6 +359,17 @@ TEST_F(tlb, bad_ops)
 		{ .op = SPT_LOAD_OP_FLUSH, .width = 1 },
 		{ .op = SPT_LOAD_OP_FLUSH + 1 },
 		{ .op = 0x7fffffff },
+		{ .op = SPT_LOAD_OP_UNMAP, .va = TLB_VA, .length = SZ_4K,
+		  .flags = SPT_LOAD_OP_F_TIMED },
+		{ .op = SPT_LOAD_OP_PROTECT, .va = TLB_VA, .length = SZ_4K,
+		  .flags = SPT_LOAD_OP_F_TIMED },
+		{ .op = SPT_LOAD_OP_MAP, .va = TLB_VA_B, .length = SZ_4K,
+		  .flags = SPT_LOAD_OP_F_TIMED },
+		{ .op = SPT_LOAD_OP_INVLPG, .va = TLB_VA,
+		  .flags = SPT_LOAD_OP_F_TIMED },
+		{ .op = SPT_LOAD_OP_FLUSH, .flags = SPT_LOAD_OP_F_TIMED },
+		{ .op = SPT_LOAD_OP_READ, .width = 8, .va = TLB_VA,
+		  .flags = 1U << 2 },
 	};
 	struct spt_query_entry e;
 	unsigned int i;
@@ -401,6 +412,122 @@ TEST_F(tlb, noflush_unmap_needs_phys_permission)
 	/* PROTECT and MAP with NOFLUSH need no permission. */
 	EXPECT_EQ(0, run(&self->env, self->id, ops, 1));
 	EXPECT_EQ(SPT_LOAD_OK, ops[0].out_status);
+}
+
+/* TIMED accesses: non-zero cycles (no ratio is asserted under TCG). */
+TEST_F(tlb, timed_accesses)
+{
+	struct spt_load_op ops[] = {
+		{ .op = SPT_LOAD_OP_READ, .width = 8, .va = TLB_VA,
+		  .flags = SPT_LOAD_OP_F_TIMED },
+		{ .op = SPT_LOAD_OP_READ, .width = 8, .va = TLB_VA,
+		  .flags = SPT_LOAD_OP_F_TIMED },
+		{ .op = SPT_LOAD_OP_WRITE, .width = 8, .va = TLB_VA,
+		  .value = 1, .flags = SPT_LOAD_OP_F_TIMED },
+		{ .op = SPT_LOAD_OP_READ, .width = 8, .va = TLB_VA_B,
+		  .flags = SPT_LOAD_OP_F_TIMED },
+		{ .op = SPT_LOAD_OP_FETCH, .va = TLB_VA + SZ_4K,
+		  .flags = SPT_LOAD_OP_F_TIMED },
+		R(TLB_VA),
+	};
+	struct spt_load l;
+	unsigned int i;
+
+	if (!cpu_has("rdtscp"))
+		SKIP(return, "no RDTSCP");
+	test_cmd_map(self->id, SPT_MAP_4K, TLB_VA, SZ_4K, 0, SPT_PROT_WRITE);
+	test_cmd_map(self->id, SPT_MAP_4K, TLB_VA + SZ_4K, SZ_4K, 0,
+		     SPT_PROT_EXEC);
+	for (i = 0; i < ARRAY_SIZE(ops); i++)
+		ops[i].out_cycles = 12345;	/* overwritten */
+	ASSERT_EQ(0, _spt_load(self->env.fd, self->id, ops, ARRAY_SIZE(ops),
+			       &l));
+	ASSERT_EQ(ARRAY_SIZE(ops), l.out_ops_run);
+	for (i = 0; i < 5; i++)
+		EXPECT_NE(0, ops[i].out_cycles) TH_LOG("op %u", i);
+	/* Untimed: 0. A fault is timed too (the read of nothing). */
+	EXPECT_EQ(0, ops[5].out_cycles);
+	EXPECT_EQ(SPT_LOAD_FAULT, ops[3].out_status);
+	EXPECT_EQ(SPT_LOAD_OK, ops[4].out_status);
+	EXPECT_LT(0, l.out_tsc_khz);
+	TH_LOG("read %llu then %llu cycles, write %llu, fault %llu, fetch %llu; tsc %u kHz",
+	       (unsigned long long)ops[0].out_cycles,
+	       (unsigned long long)ops[1].out_cycles,
+	       (unsigned long long)ops[2].out_cycles,
+	       (unsigned long long)ops[3].out_cycles,
+	       (unsigned long long)ops[4].out_cycles, l.out_tsc_khz);
+}
+
+/* The window's CPU words agree with /proc/cpuinfo. */
+TEST_F(tlb, cpu_features)
+{
+	static const struct {
+		const char *flag;
+		__u32 bit;
+	} words[] = {
+		{ "pcid", SPT_LOAD_CPU_PCID },
+		{ "invpcid", SPT_LOAD_CPU_INVPCID },
+		{ "smep", SPT_LOAD_CPU_SMEP },
+		{ "smap", SPT_LOAD_CPU_SMAP },
+		{ "la57", SPT_LOAD_CPU_LA57 },
+		{ "pku", SPT_LOAD_CPU_PKU },
+		{ "rdtscp", SPT_LOAD_CPU_RDTSCP },
+	};
+	struct spt_load_op ops[] = { FLUSH(SPT_LOAD_FLUSH_CR3) };
+	struct spt_load l;
+	unsigned int i;
+
+	ASSERT_EQ(0, _spt_load(self->env.fd, self->id, ops, 1, &l));
+	for (i = 0; i < ARRAY_SIZE(words); i++)
+		EXPECT_EQ(cpu_has(words[i].flag),
+			  !!(l.out_cpu_features & words[i].bit))
+			TH_LOG("feature %u (SPT_LOAD_CPU_* bit)", i);
+	EXPECT_EQ(0, l.out_cpu_features & ~((SPT_LOAD_CPU_RDTSCP << 1) - 1));
+	TH_LOG("cpu features 0x%x", l.out_cpu_features);
+}
+
+/*
+ * A caller of the first release (64-byte ops, 48-byte struct spt_load)
+ * keeps working; TIMED needs room for out_cycles.
+ */
+TEST_F(tlb, first_release_sizes)
+{
+	struct {
+		struct spt_load_op op;	/* only its first 64 bytes are sent */
+	} buf[2];
+	unsigned char *p = (unsigned char *)buf;
+	struct spt_load_op *o0 = (struct spt_load_op *)p;
+	struct spt_load_op *o1 = (struct spt_load_op *)(p + 64);
+	struct spt_load l = {
+		.size = offsetofend(struct spt_load, out_ns),
+		.space_id = self->id, .nr_ops = 2, .op_size = 64,
+		.ops = (uintptr_t)p,
+	};
+
+	test_cmd_map(self->id, SPT_MAP_4K, TLB_VA, SZ_4K, 0, SPT_PROT_WRITE);
+	memset(buf, 0xee, sizeof(buf));
+	memset(p, 0, 128);
+	o0->op = SPT_LOAD_OP_WRITE;
+	o0->width = 8;
+	o0->va = TLB_VA;
+	o0->value = 9;
+	o1->op = SPT_LOAD_OP_READ;
+	o1->width = 8;
+	o1->va = TLB_VA;
+	l.out_tsc_khz = 0xeeeeeeee;
+	ASSERT_EQ(0, ioctl(self->env.fd, SPT_IOCTL_LOAD, &l));
+	EXPECT_EQ(9, o1->out_value);
+	/* Nothing past the 64-byte elements or the 48-byte struct. */
+	EXPECT_EQ(0xee, p[128]);
+	EXPECT_EQ(0xee, p[sizeof(buf) - 1]);
+	EXPECT_EQ(0xeeeeeeee, l.out_tsc_khz);
+	o1->flags = SPT_LOAD_OP_F_TIMED;
+	EXPECT_EQ(-1, ioctl(self->env.fd, SPT_IOCTL_LOAD, &l));
+	EXPECT_EQ(EINVAL, errno);
+	l.op_size = offsetofend(struct spt_load_op, out_value) - 8;
+	o1->flags = 0;
+	EXPECT_EQ(-1, ioctl(self->env.fd, SPT_IOCTL_LOAD, &l));
+	EXPECT_EQ(EINVAL, errno);
 }
 
 /* ---- another thread maps and unmaps in the same space ---- */

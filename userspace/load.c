@@ -238,13 +238,33 @@ static void op_desc(const struct spt_load_op *op, char *buf, size_t n)
 	}
 }
 
+static bool op_accesses(const struct spt_load_op *op)
+{
+	return op->op == SPT_LOAD_OP_READ || op->op == SPT_LOAD_OP_WRITE ||
+	       op->op == SPT_LOAD_OP_FETCH;
+}
+
+/* "x2".."x4096": a repeat count; 0 if @word is not one. */
+static uint32_t parse_repeat(const struct cmd *cmd, const char *word)
+{
+	uint32_t r;
+
+	if (word[0] != 'x' || word[1] < '0' || word[1] > '9')
+		return 0;
+	if (!parse_u32(word + 1, &r) || r < 1 || r > SPT_LOAD_MAX_OPS)
+		cmd_usage_error(cmd, "repeat '%s' is not x1..x%u", word,
+				SPT_LOAD_MAX_OPS);
+	return r;
+}
+
 static bool op_changes(const struct spt_load_op *op)
 {
 	return op->op == SPT_LOAD_OP_UNMAP || op->op == SPT_LOAD_OP_PROTECT ||
 	       op->op == SPT_LOAD_OP_MAP;
 }
 
-static void op_row(struct table *t, uint32_t i, const struct spt_load_op *op)
+static void op_row(struct table *t, uint32_t i, const struct spt_load_op *op,
+		   bool timed)
 {
 	char desc[64], why[160], b1[FMT_BUF];
 
@@ -268,7 +288,27 @@ static void op_row(struct table *t, uint32_t i, const struct spt_load_op *op)
 		table_cell(t, "%s", strerror((int)op->out_errno));
 	else
 		table_cell(t, "%s", why);
+	if (!timed)
+		return;
+	if (op->flags & SPT_LOAD_OP_F_TIMED && op->out_status != SPT_LOAD_NOT_RUN)
+		table_cell(t, "%llu", (unsigned long long)op->out_cycles);
+	else
+		table_cell(t, "%s", "");
 }
+
+/* What the window's CPU has, as words. */
+static const struct {
+	uint32_t bit;
+	const char *name;
+} cpu_words[] = {
+	{ SPT_LOAD_CPU_PCID, "pcid" },
+	{ SPT_LOAD_CPU_INVPCID, "invpcid" },
+	{ SPT_LOAD_CPU_SMEP, "smep" },
+	{ SPT_LOAD_CPU_SMAP, "smap" },
+	{ SPT_LOAD_CPU_LA57, "la57" },
+	{ SPT_LOAD_CPU_PKU, "pku" },
+	{ SPT_LOAD_CPU_RDTSCP, "rdtscp" },
+};
 
 static void op_json(uint32_t i, const struct spt_load_op *op)
 {
@@ -300,6 +340,10 @@ static void op_json(uint32_t i, const struct spt_load_op *op)
 	json_u64("status_id", op->out_status);
 	if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_READ)
 		json_addr("value", op->out_value);
+	if (op->flags & SPT_LOAD_OP_F_TIMED) {
+		json_bool("timed", true);
+		json_u64("cycles", op->out_cycles);
+	}
 	if (op->out_status != SPT_LOAD_NOT_RUN && op_changes(op))
 		json_u64("leaves", op->out_value);
 	json_u64("fault_bits", op->out_fault);
@@ -351,7 +395,8 @@ static void load_hint(int err, uint32_t id, bool has_cpu, uint32_t cpu)
 		note("load: no space %u", id);
 		break;
 	case EOPNOTSUPP:
-		note("load: this CPU has no INVPCID: use flush (a CR3 reload)");
+		note("load: this CPU lacks INVPCID (flush-invpcid: use flush, "
+		     "a CR3 reload) or RDTSCP (timed accesses)");
 		break;
 	case EPERM:
 		note("load: noflush unmap needs the permission to map "
@@ -366,16 +411,17 @@ static void load_hint(int err, uint32_t id, bool has_cpu, uint32_t cpu)
 int cmd_load(const struct cmd *cmd, int argc, char **argv)
 {
 	uint64_t cpu = 0;
-	bool has_cpu = false, force = false;
+	bool has_cpu = false, force = false, timed = false, any_timed = false;
 	const struct opt opts[] = {
 		{ "cpu", OPT_U64, &cpu, &has_cpu },
 		{ "force", OPT_FLAG, &force, NULL },
+		{ "timed", OPT_FLAG, &timed, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
 	struct spt_load l = { 0 };
 	struct spt_load_op *ops;
 	char b1[FMT_BUF];
-	uint32_t n = 0, i, mismatches = 0;
+	uint32_t n = 0, i, mismatches = 0, cap, reps;
 	char **pos;
 	int npos, at, err;
 
@@ -384,8 +430,9 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 	if (has_cpu && cpu > UINT32_MAX)
 		cmd_usage_error(cmd, "invalid --cpu '%llu'",
 				(unsigned long long)cpu);
-	/* Each op takes at least one argument: an upper bound on the count. */
-	ops = calloc((size_t)npos, sizeof(*ops));
+	/* An op per word at most, but for repeats ("read VA x2"). */
+	cap = (uint32_t)npos;
+	ops = calloc(cap, sizeof(*ops));
 	if (!ops)
 		die(ENOMEM, "out of memory");
 	for (at = 1; at < npos; n++) {
@@ -393,14 +440,41 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 			cmd_usage_error(cmd, "at most %u ops in a window",
 					SPT_LOAD_MAX_OPS);
 		parse_op(cmd, pos, npos, &at, &ops[n]);
+		if (timed && op_accesses(&ops[n]))
+			ops[n].flags |= SPT_LOAD_OP_F_TIMED;
+		reps = at < npos ? parse_repeat(cmd, pos[at]) : 0;
+		if (!reps)
+			continue;
+		at++;
+		if (!op_accesses(&ops[n]))
+			cmd_usage_error(cmd, "xN repeats read, write and fetch "
+					"only");
+		if (n + reps > SPT_LOAD_MAX_OPS)
+			cmd_usage_error(cmd, "at most %u ops in a window",
+					SPT_LOAD_MAX_OPS);
+		/* Repeated accesses are timed: a TLB miss, then hits. */
+		ops[n].flags |= SPT_LOAD_OP_F_TIMED;
+		if (n + reps > cap) {
+			cap = n + reps + (uint32_t)npos;
+			ops = realloc(ops, (size_t)cap * sizeof(*ops));
+			if (!ops)
+				die(ENOMEM, "out of memory");
+			memset(ops + n + 1, 0,
+			       (size_t)(cap - n - 1) * sizeof(*ops));
+		}
+		for (i = 1; i < reps; i++)
+			ops[n + i] = ops[n];
+		n += reps - 1;
 	}
+	for (i = 0; i < n; i++)
+		any_timed |= !!(ops[i].flags & SPT_LOAD_OP_F_TIMED);
 	l.flags = (has_cpu ? SPT_LOAD_CPU : 0) | (force ? SPT_LOAD_FORCE : 0);
 	l.cpu = (uint32_t)cpu;
 	l.nr_ops = n;
 	l.op_size = sizeof(*ops);
 	l.ops = (uintptr_t)ops;
 
-	err = -spt_load(sptlib(), l.space_id, l.flags, l.cpu, ops, n, &l);
+	err = -spt_load2(sptlib(), l.space_id, l.flags, l.cpu, ops, n, &l);
 	if (err) {
 		err_msg(err, "load");
 		load_hint(err, l.space_id, has_cpu, l.cpu);
@@ -421,6 +495,13 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 		json_u64("faults", l.out_faults);
 		json_u64("mismatches", mismatches);
 		json_u64("ns", l.out_ns);
+		json_u64("tsc_khz", l.out_tsc_khz);
+		json_u64("cpu_feature_bits", l.out_cpu_features);
+		json_arr_begin("cpu_features");
+		for (i = 0; i < ARRAY_SIZE(cpu_words); i++)
+			if (l.out_cpu_features & cpu_words[i].bit)
+				json_str(NULL, cpu_words[i].name);
+		json_arr_end();
 		json_arr_begin("ops");
 		for (i = 0; i < n; i++)
 			op_json(i, &ops[i]);
@@ -429,10 +510,14 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 	} else {
 		struct table t;
 
-		table_init(&t, "rlllll", "#", "OP", "VA", "RESULT", "VALUE",
-			   "FAULT", NULL);
+		if (any_timed)
+			table_init(&t, "rllllll", "#", "OP", "VA", "RESULT",
+				   "VALUE", "FAULT", "CYCLES", NULL);
+		else
+			table_init(&t, "rlllll", "#", "OP", "VA", "RESULT",
+				   "VALUE", "FAULT", NULL);
 		for (i = 0; i < n; i++)
-			op_row(&t, i, &ops[i]);
+			op_row(&t, i, &ops[i], any_timed);
 		table_print(&t);
 		printf("space %u: cpu %u, status %s, %u of %u ops run, "
 		       "%u faults, %.1f \u00b5s\n", l.space_id, l.out_cpu,
@@ -440,6 +525,11 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 				"stopped: time bound" :
 				fmt_load_status(b1, l.out_status),
 		       l.out_ops_run, n, l.out_faults, l.out_ns / 1000.0);
+		printf("cpu %u has:", l.out_cpu);
+		for (i = 0; i < ARRAY_SIZE(cpu_words); i++)
+			if (l.out_cpu_features & cpu_words[i].bit)
+				printf(" %s", cpu_words[i].name);
+		printf("; tsc %u kHz\n", l.out_tsc_khz);
 	}
 	if (mismatches)
 		note("load: %u ops where the MMU and the software walker "

@@ -38,7 +38,9 @@ QPAGE_PA_MASK = 0x000ffffffffff000
 LOAD_OP_READ, LOAD_OP_WRITE, LOAD_OP_FETCH = 1, 2, 3
 LOAD_OP_UNMAP, LOAD_OP_PROTECT, LOAD_OP_MAP = 4, 5, 6
 LOAD_OP_INVLPG, LOAD_OP_FLUSH = 7, 8
-LOAD_OP_F_NOFLUSH = 1
+LOAD_OP_F_NOFLUSH, LOAD_OP_F_TIMED = 1, 2
+LOAD_CPU_PCID, LOAD_CPU_INVPCID, LOAD_CPU_SMEP, LOAD_CPU_SMAP = 1, 2, 4, 8
+LOAD_CPU_LA57, LOAD_CPU_PKU, LOAD_CPU_RDTSCP = 16, 32, 64
 LOAD_FLUSH_CR3, LOAD_FLUSH_INVPCID_SINGLE, LOAD_FLUSH_INVPCID_ALL = 0, 1, 2
 LOAD_NOT_RUN, LOAD_OK, LOAD_FAULT, LOAD_PREDICTED, LOAD_ERROR = range(5)
 FAULT_NOT_PRESENT, FAULT_READ_ONLY, FAULT_USER = 1, 2, 4
@@ -95,18 +97,21 @@ class Op:
         self.flags = flags
         self.status = LOAD_NOT_RUN
         self.fault = self.level = self.errno = self.result = 0
+        self.cycles = 0
 
     @classmethod
-    def read(cls, va, width=8):
-        return cls(LOAD_OP_READ, va, width=width)
+    def read(cls, va, width=8, timed=False):
+        return cls(LOAD_OP_READ, va, width=width,
+                   flags=LOAD_OP_F_TIMED if timed else 0)
 
     @classmethod
-    def write(cls, va, value, width=8):
-        return cls(LOAD_OP_WRITE, va, width=width, value=value)
+    def write(cls, va, value, width=8, timed=False):
+        return cls(LOAD_OP_WRITE, va, width=width, value=value,
+                   flags=LOAD_OP_F_TIMED if timed else 0)
 
     @classmethod
-    def fetch(cls, va):
-        return cls(LOAD_OP_FETCH, va)
+    def fetch(cls, va, timed=False):
+        return cls(LOAD_OP_FETCH, va, flags=LOAD_OP_F_TIMED if timed else 0)
 
     @classmethod
     def unmap(cls, va, length, noflush=False):
@@ -167,16 +172,16 @@ class Op:
 class Program(list):
     """A load window program: a list of Op with builder methods."""
 
-    def read(self, va, width=8):
-        self.append(Op.read(va, width))
+    def read(self, va, width=8, timed=False):
+        self.append(Op.read(va, width, timed))
         return self
 
-    def write(self, va, value, width=8):
-        self.append(Op.write(va, value, width))
+    def write(self, va, value, width=8, timed=False):
+        self.append(Op.write(va, value, width, timed))
         return self
 
-    def fetch(self, va):
-        self.append(Op.fetch(va))
+    def fetch(self, va, timed=False):
+        self.append(Op.fetch(va, timed))
         return self
 
     def unmap(self, va, length, noflush=False):
@@ -207,6 +212,8 @@ class LoadResult:
         self.ops_run = l.out_ops_run
         self.faults = l.out_faults
         self.ns = l.out_ns
+        self.tsc_khz = l.out_tsc_khz
+        self.cpu_features = l.out_cpu_features
         self.ops = ops
 
     def __repr__(self):
@@ -415,12 +422,13 @@ class Space:
         flags = (LOAD_CPU if cpu is not None else 0) | \
             (LOAD_FORCE if force else 0)
         out = _lib.Load()
-        _check(lib().spt_load(self._h, self.id, flags, cpu or 0, ops, n,
-                              ctypes.byref(out)), "load")
+        _check(lib().spt_load2(self._h, self.id, flags, cpu or 0, ops, n,
+                               ctypes.byref(out)), "load")
         for i, o in enumerate(program):
             o.status, o.fault = ops[i].out_status, ops[i].out_fault
             o.level, o.errno = ops[i].out_level, ops[i].out_errno
             o.result = ops[i].out_value
+            o.cycles = ops[i].out_cycles
         return LoadResult(out, program)
 
     def mappings(self, start=0, end=0):

@@ -140,6 +140,13 @@ class Ops(unittest.TestCase):
             self.assertIn("read-only", prog[4].explain())
             self.assertEqual(prog[5].status, shadowpt.LOAD_OK)
             self.assertEqual(prog[5].result, shadowpt.LOAD_FLUSH_CR3)
+            timed = shadowpt.Program().read(0x400000, timed=True)
+            timed.read(0x400000, timed=True)
+            res = sp.load(timed)
+            self.assertGreater(timed[0].cycles, 0)
+            self.assertGreater(timed[1].cycles, 0)
+            self.assertGreater(res.tsc_khz, 0)
+            self.assertTrue(res.cpu_features & shadowpt.LOAD_CPU_RDTSCP)
             bad = shadowpt.Program().read(0x400000)
             bad[0].flags = shadowpt.LOAD_OP_F_NOFLUSH
             with self.assertRaises(shadowpt.Error) as cm:

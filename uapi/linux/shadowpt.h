@@ -34,7 +34,7 @@
  *              != 0 without SPT_LOAD_CPU, an in-window MAP over 2 MiB or
  *              UNMAP/PROTECT over 1 GiB (the whole call is refused, nothing
  *              runs); an element size (entry_size, op_size) below the
- *              kernel's element or above SPT_ELEM_SIZE_MAX.
+ *              element's first release or above SPT_ELEM_SIZE_MAX.
  *   E2BIG      size larger than the kernel's struct with non-zero tail; an
  *              input element (LOAD op) larger than the kernel's with a
  *              non-zero tail.
@@ -78,7 +78,8 @@
  *   EINTR      a long operation was interrupted by a signal (out_done says
  *              how far it got; the space is consistent).
  *   EOPNOTSUPP load window: an op needs a CPU feature the CPU lacks
- *              (FLUSH with an INVPCID method and no INVPCID).
+ *              (FLUSH with an INVPCID method and no INVPCID,
+ *              SPT_LOAD_OP_F_TIMED and no RDTSCP).
  *   ENODEV     load window: the named CPU does not exist (cpu >= the
  *              number of possible CPUs) or is offline, or no CPU is
  *              isolated (boot with isolcpus=) and none was named.
@@ -91,9 +92,12 @@
  *
  * Arrays of elements (QUERY_BATCH entries, LOAD ops) carry their element
  * size (entry_size, op_size) and follow the struct rule per element: from
- * the kernel's sizeof up to SPT_ELEM_SIZE_MAX bytes; the bytes past what
- * the kernel knows must be zero in an input element (else E2BIG) and are
- * zeroed in an output element.
+ * the element's first release (struct spt_query_entry: its sizeof; struct
+ * spt_load_op: 64 bytes, up to out_value) up to SPT_ELEM_SIZE_MAX bytes;
+ * the bytes past what the kernel knows must be zero in an input element
+ * (else E2BIG) and are zeroed in an output element. An element smaller
+ * than the kernel's behaves as if the fields it lacks were zero on input,
+ * and they are not written back.
  */
 #ifndef _UAPI_LINUX_SHADOWPT_H
 #define _UAPI_LINUX_SHADOWPT_H
@@ -574,6 +578,15 @@ enum spt_load_op_type {
  * physical memory.
  */
 #define SPT_LOAD_OP_F_NOFLUSH	(1U << 0)
+/*
+ * SPT_LOAD_OP_F_TIMED, on READ, WRITE and FETCH: out_cycles receives the
+ * TSC cycles of the access (RDTSCP with LFENCE before and after, on both
+ * sides of the access: the count includes that overhead, and for a
+ * faulting access the exception's handling). Needs an op_size that covers
+ * out_cycles (else EINVAL) and a CPU with RDTSCP (else EOPNOTSUPP).
+ * struct spt_load's out_tsc_khz converts cycles to time.
+ */
+#define SPT_LOAD_OP_F_TIMED	(1U << 1)
 
 /*
  * SPT_LOAD_OP_FLUSH's @value: how the TLB is flushed, echoed in
@@ -634,7 +647,8 @@ enum spt_load_status {
  *          UNMAP/PROTECT at most 1 GiB); else 0
  * @prot: PROTECT/MAP: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
  * @flags: SPT_LOAD_OP_F_* bits (SPT_LOAD_OP_F_NOFLUSH on UNMAP, PROTECT,
- *         MAP); an unknown bit or one the op does not take is EINVAL
+ *         MAP; SPT_LOAD_OP_F_TIMED on READ, WRITE, FETCH); an unknown bit
+ *         or one the op does not take is EINVAL
  * @out_status: enum spt_load_status (out_* fields are ignored on input and
  *              always overwritten, so an answered array can be sent again)
  * @out_fault: SPT_FAULT_* bits for FAULT and PREDICTED
@@ -642,6 +656,8 @@ enum spt_load_status {
  * @out_errno: with SPT_LOAD_ERROR: the positive errno
  * @out_value: READ: the value read; UNMAP/PROTECT/MAP: leaves changed;
  *             FLUSH: the method used (enum spt_load_flush_method)
+ * @out_cycles: with SPT_LOAD_OP_F_TIMED: the access's TSC cycles (once
+ *              it ran); else 0. Added after the first release.
  *
  * READ and WRITE are done by the CPU through the space's page tables (with
  * SMAP lifted, so user pages are accessible as well). FETCH calls the stub
@@ -670,6 +686,7 @@ struct spt_load_op {
 	__u32 out_level;
 	__u32 out_errno;
 	__aligned_u64 out_value;
+	__aligned_u64 out_cycles;
 };
 
 /* Run on @cpu (otherwise: the first isolated CPU). */
@@ -679,6 +696,15 @@ struct spt_load_op {
 
 /* At most this many ops in one window. */
 #define SPT_LOAD_MAX_OPS	4096
+
+/* struct spt_load.out_cpu_features: what the window's CPU has. */
+#define SPT_LOAD_CPU_PCID	(1U << 0)
+#define SPT_LOAD_CPU_INVPCID	(1U << 1)
+#define SPT_LOAD_CPU_SMEP	(1U << 2)
+#define SPT_LOAD_CPU_SMAP	(1U << 3)
+#define SPT_LOAD_CPU_LA57	(1U << 4)
+#define SPT_LOAD_CPU_PKU	(1U << 5)
+#define SPT_LOAD_CPU_RDTSCP	(1U << 6)
 
 /* struct spt_load.out_status */
 enum spt_load_window_status {
@@ -702,6 +728,11 @@ enum spt_load_window_status {
  * @out_ops_run: ops that ran
  * @out_faults: ops that faulted (FAULT or PREDICTED)
  * @out_ns: time with the space loaded, in nanoseconds
+ * @out_tsc_khz: the TSC frequency in kHz (the kernel's tsc_khz), for
+ *               out_cycles; 0 if unknown. Added after the first release.
+ * @out_cpu_features: SPT_LOAD_CPU_* bits: what the window's CPU has (as
+ *                    the kernel detected it). Added after the first
+ *                    release.
  *
  * The window runs on the target CPU with preemption and interrupts off: it
  * saves CR3, loads the space's root with PCID 0 (which Linux never uses;
@@ -730,6 +761,8 @@ struct spt_load {
 	__u32 out_ops_run;
 	__u32 out_faults;
 	__aligned_u64 out_ns;
+	__u32 out_tsc_khz;
+	__u32 out_cpu_features;
 };
 
 #define SPT_IOCTL_LOAD _IO(SPT_TYPE, SPT_CMD_LOAD)
