@@ -271,6 +271,8 @@ static int spt_load_op_check(const struct spt_load_op *op)
 			return -EINVAL;
 		return 0;
 	case SPT_LOAD_OP_INVLPG:
+	case SPT_LOAD_OP_AD_CLEAR:
+	case SPT_LOAD_OP_AD_READ:
 		if (op->width || op->value || op->length || op->prot ||
 		    op->va >= end)
 			return -EINVAL;
@@ -483,6 +485,55 @@ static void spt_load_invlpg(struct spt_window *w, struct spt_load_op *op)
 	op->out_status = SPT_LOAD_OK;
 }
 
+struct spt_load_ad {
+	bool mapped;
+	u64 start, end;
+	u32 ad;
+};
+
+static void spt_load_ad_page(const struct spt_query *q, void *arg)
+{
+	struct spt_load_ad *ad = arg;
+
+	ad->mapped = q->mapped;
+	ad->start = q->va_start;
+	ad->end = q->va_end;
+	ad->ad = q->mapped ? q->prop.flags &
+			     (SPT_PROT_ACCESSED | SPT_PROT_DIRTY) : 0;
+}
+
+/*
+ * AD_READ: the leaf's A and D under the page's cursor. AD_CLEAR: then a
+ * protect that clears them over the whole leaf (no split), and INVLPG.
+ */
+static void spt_load_ad(struct spt_window *w, struct spt_load_op *op)
+{
+	struct spt_prot_op pop = {
+		.clear = SPT_PROT_ACCESSED | SPT_PROT_DIRTY,
+		.cache = -1,
+	};
+	struct spt_load_ad ad = { };
+	u64 n = 0;
+	int ret;
+
+	ret = spt_space_load_page_nosync(w->s, op->va, spt_load_ad_page, &ad);
+	if (!ret && !ad.mapped)
+		ret = -ENXIO;
+	if (!ret && op->op == SPT_LOAD_OP_AD_CLEAR) {
+		ret = spt_space_protect_nosleep(w->s, ad.start,
+						ad.end - ad.start, &pop,
+						&w->fl, &n, NULL, NULL);
+		spt_invlpg(op->va);
+	}
+	op->out_value = ad.ad;
+	if (ret) {
+		op->out_status = SPT_LOAD_ERROR;
+		op->out_errno = -ret;
+	} else {
+		op->out_status = SPT_LOAD_OK;
+	}
+}
+
 static void spt_load_flush(struct spt_window *w, struct spt_load_op *op)
 {
 	int gen;
@@ -534,6 +585,9 @@ static int spt_window_run(void *arg)
 			spt_load_invlpg(w, op);
 		else if (op->op == SPT_LOAD_OP_FLUSH)
 			spt_load_flush(w, op);
+		else if (op->op == SPT_LOAD_OP_AD_CLEAR ||
+			 op->op == SPT_LOAD_OP_AD_READ)
+			spt_load_ad(w, op);
 		else
 			spt_load_change(w, op, i);
 		w->ops_run++;

@@ -547,7 +547,7 @@ static void fill_load_ops(struct thr *t, unsigned int nr)
 		struct spt_load_op *op = &t->ops[i];
 		__u64 va = SPT_TEST_VA + below(t, REGION / SZ_4K) * SZ_4K;
 
-		op->op = 1 + below(t, SPT_LOAD_OP_FLUSH);
+		op->op = 1 + below(t, SPT_LOAD_OP_AD_READ);
 		switch (op->op) {
 		case SPT_LOAD_OP_READ:
 		case SPT_LOAD_OP_WRITE:
@@ -558,6 +558,8 @@ static void fill_load_ops(struct thr *t, unsigned int nr)
 			break;
 		case SPT_LOAD_OP_FETCH:
 		case SPT_LOAD_OP_INVLPG:
+		case SPT_LOAD_OP_AD_CLEAR:
+		case SPT_LOAD_OP_AD_READ:
 			op->va = va;
 			break;
 		case SPT_LOAD_OP_FLUSH:
@@ -1034,7 +1036,7 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 				if (chance(t, 50))
 					op->flags = 1U << (2 + below(t, 30));
 				else
-					op->op = SPT_LOAD_OP_FLUSH + 1 +
+					op->op = SPT_LOAD_OP_AD_READ + 1 +
 						 below(t, 100);
 				break;
 			}

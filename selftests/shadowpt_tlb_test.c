@@ -357,8 +357,17 @@ TEST_F(tlb, bad_ops)
 		{ .op = SPT_LOAD_OP_FLUSH, .value = 3 },
 		{ .op = SPT_LOAD_OP_FLUSH, .length = SZ_4K },
 		{ .op = SPT_LOAD_OP_FLUSH, .width = 1 },
-		{ .op = SPT_LOAD_OP_FLUSH + 1 },
+		{ .op = SPT_LOAD_OP_AD_READ + 1 },
 		{ .op = 0x7fffffff },
+		{ .op = SPT_LOAD_OP_AD_CLEAR, .va = TLB_VA, .length = SZ_4K },
+		{ .op = SPT_LOAD_OP_AD_CLEAR, .va = TLB_VA, .value = 1 },
+		{ .op = SPT_LOAD_OP_AD_READ, .va = TLB_VA, .width = 8 },
+		{ .op = SPT_LOAD_OP_AD_READ, .va = TLB_VA, .prot = 1 },
+		{ .op = SPT_LOAD_OP_AD_READ, .va = 1ULL << 57 },
+		{ .op = SPT_LOAD_OP_AD_CLEAR, .va = TLB_VA,
+		  .flags = SPT_LOAD_OP_F_NOFLUSH },
+		{ .op = SPT_LOAD_OP_AD_READ, .va = TLB_VA,
+		  .flags = SPT_LOAD_OP_F_TIMED },
 		{ .op = SPT_LOAD_OP_UNMAP, .va = TLB_VA, .length = SZ_4K,
 		  .flags = SPT_LOAD_OP_F_TIMED },
 		{ .op = SPT_LOAD_OP_PROTECT, .va = TLB_VA, .length = SZ_4K,
@@ -412,6 +421,63 @@ TEST_F(tlb, noflush_unmap_needs_phys_permission)
 	/* PROTECT and MAP with NOFLUSH need no permission. */
 	EXPECT_EQ(0, run(&self->env, self->id, ops, 1));
 	EXPECT_EQ(SPT_LOAD_OK, ops[0].out_status);
+}
+
+#define ADC(va_) { .op = SPT_LOAD_OP_AD_CLEAR, .va = (va_) }
+#define ADR(va_) { .op = SPT_LOAD_OP_AD_READ, .va = (va_) }
+#define AD (SPT_PROT_ACCESSED | SPT_PROT_DIRTY)
+
+/* A/D cleared, then set again as the accesses imply; 4K and 2M leaves. */
+TEST_F(tlb, ad_clear_then_access)
+{
+	__u64 big = TLB_VA + SZ_1G;
+	struct spt_load_op ops[] = {
+		W(TLB_VA, 1),
+		ADC(TLB_VA),
+		ADR(TLB_VA),
+		R(TLB_VA),
+		ADR(TLB_VA),
+		W(TLB_VA, 2),
+		ADR(TLB_VA),
+		ADC(TLB_VA),
+		ADR(TLB_VA),
+		W(big + SZ_4K, 3),
+		ADC(big + 5 * SZ_4K),
+		ADR(big),
+		R(big + 9 * SZ_4K),
+		ADR(big + SZ_4K),
+		ADR(TLB_VA_B),
+		ADC(TLB_VA_B),
+	};
+	struct spt_query_entry e;
+
+	test_cmd_map(self->id, SPT_MAP_4K, TLB_VA, SZ_4K, 0, SPT_PROT_WRITE);
+	test_cmd_map(self->id, SPT_MAP_2M, big, SZ_2M, 0, SPT_PROT_WRITE);
+	ASSERT_EQ(0, run(&self->env, self->id, ops, ARRAY_SIZE(ops)));
+	expect_no_mismatch(_metadata, ops, ARRAY_SIZE(ops));
+	EXPECT_EQ(SPT_LOAD_OK, ops[1].out_status);
+	EXPECT_EQ(AD, ops[1].out_value);	/* what the write left */
+	EXPECT_EQ(0, ops[2].out_value);
+	EXPECT_EQ(SPT_PROT_ACCESSED, ops[4].out_value);
+	EXPECT_EQ(AD, ops[6].out_value);
+	EXPECT_EQ(AD, ops[7].out_value);
+	EXPECT_EQ(0, ops[8].out_value);
+	/* The 2 MiB leaf: cleared as a whole, not split. */
+	EXPECT_EQ(AD, ops[10].out_value);
+	EXPECT_EQ(0, ops[11].out_value);
+	EXPECT_EQ(SPT_PROT_ACCESSED, ops[13].out_value);
+	/* Nothing mapped: ENXIO. */
+	EXPECT_EQ(SPT_LOAD_ERROR, ops[14].out_status);
+	EXPECT_EQ(ENXIO, ops[14].out_errno);
+	EXPECT_EQ(SPT_LOAD_ERROR, ops[15].out_status);
+	EXPECT_EQ(ENXIO, ops[15].out_errno);
+	/* Software sees what the window left. */
+	test_cmd_query(self->id, TLB_VA, &e);
+	EXPECT_EQ(0, e.prot & AD);
+	test_cmd_query(self->id, big, &e);
+	EXPECT_EQ(2, e.level);
+	EXPECT_EQ(SPT_PROT_ACCESSED, e.prot & AD);
+	test_cmd_check(self->id);
 }
 
 /* TIMED accesses: non-zero cycles (no ratio is asserted under TCG). */

@@ -18,6 +18,8 @@ static const char *const op_names[] = {
 	[SPT_LOAD_OP_MAP] = "map",
 	[SPT_LOAD_OP_INVLPG] = "invlpg",
 	[SPT_LOAD_OP_FLUSH] = "flush",
+	[SPT_LOAD_OP_AD_CLEAR] = "ad-clear",
+	[SPT_LOAD_OP_AD_READ] = "ad-read",
 };
 
 static const char *const flush_names[] = {
@@ -149,6 +151,8 @@ static void parse_op(const struct cmd *cmd, char **pos, int npos, int *i,
 		{ "protect", SPT_LOAD_OP_PROTECT, 3, "VA LEN PROT" },
 		{ "map", SPT_LOAD_OP_MAP, 3, "VA LEN PROT" },
 		{ "invlpg", SPT_LOAD_OP_INVLPG, 1, "VA" },
+		{ "ad-clear", SPT_LOAD_OP_AD_CLEAR, 1, "VA" },
+		{ "ad-read", SPT_LOAD_OP_AD_READ, 1, "VA" },
 		{ "flush", SPT_LOAD_OP_FLUSH, 0, "" },
 		{ "flush-invpcid", SPT_LOAD_OP_FLUSH, 0, "" },
 		{ "flush-invpcid-all", SPT_LOAD_OP_FLUSH, 0, "" },
@@ -174,7 +178,8 @@ static void parse_op(const struct cmd *cmd, char **pos, int npos, int *i,
 	if (k == ARRAY_SIZE(ops))
 		cmd_usage_error(cmd, "unknown op '%s' (read, write, fetch, "
 				"[noflush] unmap|protect|map, invlpg, flush, "
-				"flush-invpcid, flush-invpcid-all)", word);
+				"flush-invpcid, flush-invpcid-all, ad-clear, "
+				"ad-read)", word);
 	if (npos - *i - 1 < ops[k].nargs)
 		cmd_usage_error(cmd, "%s needs %s", word, ops[k].args);
 	op->op = ops[k].op;
@@ -185,6 +190,8 @@ static void parse_op(const struct cmd *cmd, char **pos, int npos, int *i,
 		break;
 	case SPT_LOAD_OP_FETCH:
 	case SPT_LOAD_OP_INVLPG:
+	case SPT_LOAD_OP_AD_CLEAR:
+	case SPT_LOAD_OP_AD_READ:
 		op->va = arg_addr(cmd, "VA", pos[*i + 1]);
 		break;
 	case SPT_LOAD_OP_FLUSH:
@@ -238,6 +245,11 @@ static void op_desc(const struct spt_load_op *op, char *buf, size_t n)
 	}
 }
 
+static bool op_ad(const struct spt_load_op *op)
+{
+	return op->op == SPT_LOAD_OP_AD_CLEAR || op->op == SPT_LOAD_OP_AD_READ;
+}
+
 static bool op_accesses(const struct spt_load_op *op)
 {
 	return op->op == SPT_LOAD_OP_READ || op->op == SPT_LOAD_OP_WRITE ||
@@ -282,6 +294,11 @@ static void op_row(struct table *t, uint32_t i, const struct spt_load_op *op,
 			   op->out_value == 1 ? "leaf" : "leaves");
 	else if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_FLUSH)
 		table_cell(t, "by %s", FLUSH_NAME(op->out_value, b1));
+	else if (op->out_status == SPT_LOAD_OK && op_ad(op))
+		table_cell(t, "%s%c%c", op->op == SPT_LOAD_OP_AD_CLEAR ?
+			   "was " : "",
+			   op->out_value & SPT_PROT_ACCESSED ? 'A' : '-',
+			   op->out_value & SPT_PROT_DIRTY ? 'D' : '-');
 	else
 		table_cell(t, "%s", "");
 	if (op->out_status == SPT_LOAD_ERROR)
@@ -340,6 +357,10 @@ static void op_json(uint32_t i, const struct spt_load_op *op)
 	json_u64("status_id", op->out_status);
 	if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_READ)
 		json_addr("value", op->out_value);
+	if (op_ad(op) && op->out_status == SPT_LOAD_OK) {
+		json_bool("accessed", op->out_value & SPT_PROT_ACCESSED);
+		json_bool("dirty", op->out_value & SPT_PROT_DIRTY);
+	}
 	if (op->flags & SPT_LOAD_OP_F_TIMED) {
 		json_bool("timed", true);
 		json_u64("cycles", op->out_cycles);

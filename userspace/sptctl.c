@@ -129,6 +129,8 @@ static const struct cmd commands[] = {
 	  "  invlpg VA                INVLPG of VA on this CPU\n"
 	  "  flush                    flush this CPU's TLB (CR3 reload);\n"
 	  "  flush-invpcid, flush-invpcid-all  by INVPCID type 1 / 2\n"
+	  "  ad-clear VA              clear the A and D bits of VA's leaf\n"
+	  "                           (and INVLPG); ad-read VA: read them\n"
 	  "An access followed by xN (\"read VA x2\") is repeated N times and\n"
 	  "timed (a CYCLES column: the first is a TLB miss, the next hits).\n"
 	  "One row per op: ok, fault (with the walker's explanation), predicted\n"

@@ -37,7 +37,7 @@ QPAGE_PROT_SHIFT, QPAGE_LEVEL_SHIFT, QPAGE_CACHE_SHIFT = 4, 52, 56
 QPAGE_PA_MASK = 0x000ffffffffff000
 LOAD_OP_READ, LOAD_OP_WRITE, LOAD_OP_FETCH = 1, 2, 3
 LOAD_OP_UNMAP, LOAD_OP_PROTECT, LOAD_OP_MAP = 4, 5, 6
-LOAD_OP_INVLPG, LOAD_OP_FLUSH = 7, 8
+LOAD_OP_INVLPG, LOAD_OP_FLUSH, LOAD_OP_AD_CLEAR, LOAD_OP_AD_READ = 7, 8, 9, 10
 LOAD_OP_F_NOFLUSH, LOAD_OP_F_TIMED = 1, 2
 LOAD_CPU_PCID, LOAD_CPU_INVPCID, LOAD_CPU_SMEP, LOAD_CPU_SMAP = 1, 2, 4, 8
 LOAD_CPU_LA57, LOAD_CPU_PKU, LOAD_CPU_RDTSCP = 16, 32, 64
@@ -136,6 +136,14 @@ class Op:
     def flush(cls, method=LOAD_FLUSH_CR3):
         return cls(LOAD_OP_FLUSH, 0, value=method)
 
+    @classmethod
+    def ad_clear(cls, va):
+        return cls(LOAD_OP_AD_CLEAR, va)
+
+    @classmethod
+    def ad_read(cls, va):
+        return cls(LOAD_OP_AD_READ, va)
+
     @property
     def faulted(self):
         return self.status in (LOAD_FAULT, LOAD_PREDICTED)
@@ -202,6 +210,14 @@ class Program(list):
 
     def flush(self, method=LOAD_FLUSH_CR3):
         self.append(Op.flush(method))
+        return self
+
+    def ad_clear(self, va):
+        self.append(Op.ad_clear(va))
+        return self
+
+    def ad_read(self, va):
+        self.append(Op.ad_read(va))
         return self
 
 

@@ -147,6 +147,14 @@ class Ops(unittest.TestCase):
             self.assertGreater(timed[1].cycles, 0)
             self.assertGreater(res.tsc_khz, 0)
             self.assertTrue(res.cpu_features & shadowpt.LOAD_CPU_RDTSCP)
+            ad = shadowpt.Program().ad_clear(0x400000).ad_read(0x400000)
+            ad.read(0x400000).ad_read(0x400000)
+            ad.write(0x400000, 5).ad_read(0x400000)
+            sp.load(ad)
+            a, d = shadowpt.PROT_ACCESSED, shadowpt.PROT_DIRTY
+            self.assertEqual(ad[1].result, 0)
+            self.assertEqual(ad[3].result, a)
+            self.assertEqual(ad[5].result, a | d)
             bad = shadowpt.Program().read(0x400000)
             bad[0].flags = shadowpt.LOAD_OP_F_NOFLUSH
             with self.assertRaises(shadowpt.Error) as cm:

@@ -545,6 +545,8 @@ enum spt_load_op_type {
 	SPT_LOAD_OP_MAP,	/* map fresh 4 KiB frames with @prot */
 	SPT_LOAD_OP_INVLPG,	/* invalidate this CPU's translation of @va */
 	SPT_LOAD_OP_FLUSH,	/* flush this CPU's TLB (method in @value) */
+	SPT_LOAD_OP_AD_CLEAR,	/* clear A and D of the leaf at @va, INVLPG */
+	SPT_LOAD_OP_AD_READ,	/* A and D of the leaf at @va, as they are */
 };
 
 /*
@@ -655,7 +657,9 @@ enum spt_load_status {
  * @out_level: with SPT_FAULT_NOT_PRESENT: level of the absent entry
  * @out_errno: with SPT_LOAD_ERROR: the positive errno
  * @out_value: READ: the value read; UNMAP/PROTECT/MAP: leaves changed;
- *             FLUSH: the method used (enum spt_load_flush_method)
+ *             FLUSH: the method used (enum spt_load_flush_method);
+ *             AD_CLEAR: the A and D bits the leaf had, AD_READ: those it
+ *             has (SPT_PROT_ACCESSED | SPT_PROT_DIRTY)
  * @out_cycles: with SPT_LOAD_OP_F_TIMED: the access's TSC cycles (once
  *              it ran); else 0. Added after the first release.
  *
@@ -672,6 +676,15 @@ enum spt_load_status {
  * longer pending (see SPT_LOAD_OP_F_NOFLUSH). FLUSH (every field but
  * @op and @value 0) flushes this CPU's translations of the space: no
  * range is pending after it.
+ *
+ * AD_CLEAR and AD_READ (@va in the user half, width, value, length, prot
+ * 0) track accesses without unmapping: AD_CLEAR clears the accessed and
+ * dirty bits of the whole leaf that maps @va (any size; it is not split),
+ * as a PROTECT would (the table's flush generation moves, other CPUs get
+ * their flush) and runs INVLPG of @va, so that the next access sets them
+ * again as it implies (A on a read or fetch, A and D on a write); AD_READ
+ * reads them as the hardware left them. An unmapped @va ends either with
+ * SPT_LOAD_ERROR, ENXIO.
  */
 struct spt_load_op {
 	__u32 op;

@@ -519,6 +519,16 @@ SPT_EXPORT int spt_load_prog_flush(struct spt_load_prog *p, uint32_t method)
 	return spt_load_prog_add(p, SPT_LOAD_OP_FLUSH, 0, 0, method, 0, 0);
 }
 
+SPT_EXPORT int spt_load_prog_ad_clear(struct spt_load_prog *p, uint64_t va)
+{
+	return spt_load_prog_add(p, SPT_LOAD_OP_AD_CLEAR, va, 0, 0, 0, 0);
+}
+
+SPT_EXPORT int spt_load_prog_ad_read(struct spt_load_prog *p, uint64_t va)
+{
+	return spt_load_prog_add(p, SPT_LOAD_OP_AD_READ, va, 0, 0, 0, 0);
+}
+
 SPT_EXPORT int spt_load_prog_set_flags(struct spt_load_prog *p, uint32_t i,
 				       uint32_t flags)
 {

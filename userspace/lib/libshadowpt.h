@@ -490,6 +490,24 @@ int spt_load_prog_invlpg(struct spt_load_prog *p, uint64_t va);
 int spt_load_prog_flush(struct spt_load_prog *p, uint32_t method);
 
 /**
+ * spt_load_prog_ad_clear() - append an AD_CLEAR of the leaf at @va
+ * @p: the program
+ * @va: the address
+ *
+ * Return: the op's index, or a negative errno.
+ */
+int spt_load_prog_ad_clear(struct spt_load_prog *p, uint64_t va);
+
+/**
+ * spt_load_prog_ad_read() - append an AD_READ of the leaf at @va
+ * @p: the program
+ * @va: the address
+ *
+ * Return: the op's index, or a negative errno.
+ */
+int spt_load_prog_ad_read(struct spt_load_prog *p, uint64_t va);
+
+/**
  * spt_load_prog_set_flags() - set the SPT_LOAD_OP_F_* flags of an op
  * @p: the program
  * @i: the op's index (what the append returned)

@@ -406,6 +406,18 @@ static void test_load_tlb(struct spt *h, int id)
 	err_is(spt_load_run(h, id, p, 0, 0, NULL), EINVAL,
 	       "NOFLUSH on a WRITE");
 	spt_load_prog_free(p);
+	p = spt_load_prog_new();
+	spt_protect(h, id, 0x40000000, 4 * MIB, 0, SPT_PROT_WRITE, 0, NULL,
+		    NULL);
+	spt_load_prog_ad_clear(p, 0x40000000);
+	spt_load_prog_write(p, 0x40000000, 8, 4);
+	ok(spt_load_prog_ad_read(p, 0x40000000) == 2, "prog_ad_read index 2");
+	ok(!spt_load_run(h, id, p, 0, 0, NULL) &&
+	   spt_load_prog_op(p, 2)->out_value ==
+	   (SPT_PROT_ACCESSED | SPT_PROT_DIRTY),
+	   "AD_CLEAR, write, AD_READ: A and D (0x%llx)",
+	   (unsigned long long)spt_load_prog_op(p, 2)->out_value);
+	spt_load_prog_free(p);
 	test_load_timed(h, id);
 	spt_protect(h, id, 0x40000000, 4 * MIB, 0, SPT_PROT_WRITE, 0, NULL,
 		    NULL);
