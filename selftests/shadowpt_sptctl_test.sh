@@ -251,6 +251,20 @@ EOF
 		skip "load: timed accesses: no RDTSCP"
 	fi
 	tfail 2 "repeats read, write and fetch" "xN on an invlpg is a usage error" sptctl load "$ID" invlpg 0x7000000 x2
+	t "load: ad-clear, read, ad-read, write, ad-read (-j)" sh -c "'$SPTCTL' -j load '$ID' ad-clear 0x7000000 ad-read 0x7000000 read 0x7000000 ad-read 0x7000000 protect 0x7000000 4K rw write 0x7000000=5 ad-read 0x7000000 > '$TMP/ad.json'"
+	if python3 - "$TMP/ad.json" <<'EOF'
+import json, sys
+ops = json.load(open(sys.argv[1]))["ops"]
+assert ops[0]["op"] == "ad-clear" and ops[0]["result"] == "ok", ops[0]
+assert not ops[1]["accessed"] and not ops[1]["dirty"], ops[1]
+assert ops[3]["accessed"] and not ops[3]["dirty"], ops[3]
+assert ops[6]["accessed"] and ops[6]["dirty"], ops[6]
+EOF
+	then
+		ok "ad-clear then read sets A, write sets A and D"
+	else
+		notok "ad words: $(cat "$TMP/ad.json")"
+	fi
 	t "unmap the TLB page" sptctl unmap "$ID" 0x7000000 4K
 else
 	skip "load TLB words: no isolated CPU"
