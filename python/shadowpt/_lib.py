@@ -98,7 +98,7 @@ class Event(ctypes.Structure):
 
 # The sizes of the uAPI release this package was written against.
 SIZES = {Version: 40, SpaceCreate: 24, SpaceInfo: 64, QueryEntry: 40,
-         Stats: 184, LoadOp: 64, Load: 56}
+         Stats: 184, LoadOp: 72, Load: 64}
 
 SPACE_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(SpaceDesc), c_void_p)
 RUN_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(Run), c_void_p)
