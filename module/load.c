@@ -186,7 +186,8 @@ static void spt_load_pending_drop_page(struct spt_window *w, u64 va)
 /*
  * A NOFLUSH change of [start, end): pending, merged with the ranges it
  * overlaps or touches so that they stay disjoint (then an INVLPG splits
- * at most one: a slot per NOFLUSH op and per INVLPG op is enough).
+ * at most one: a slot per NOFLUSH op and per INVLPG or FETCH op is
+ * enough).
  */
 static void spt_load_pending_add(struct spt_window *w, u64 start, u64 end)
 {
@@ -662,7 +663,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 		.caller = current, .phys_ok = req->phys_ok,
 	};
 	struct spt_space_event ev = { .space_id = spt_space_id(s) };
-	u32 i, cpu;
+	u32 i, cpu, nr_noflush = 0;
 	int ret;
 
 	for (i = 0; i < req->nr_ops; i++) {
@@ -674,10 +675,16 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 		ret = spt_load_op_allowed(&ops[i], req->phys_ok);
 		if (ret)
 			return ret;
+		/* A slot per NOFLUSH op, and per op that may split one. */
+		if (ops[i].flags & SPT_LOAD_OP_F_NOFLUSH)
+			nr_noflush++;
 		if (ops[i].flags & SPT_LOAD_OP_F_NOFLUSH ||
-		    ops[i].op == SPT_LOAD_OP_INVLPG)
+		    ops[i].op == SPT_LOAD_OP_INVLPG ||
+		    ops[i].op == SPT_LOAD_OP_FETCH)
 			w.max_pending++;
 	}
+	if (!nr_noflush)
+		w.max_pending = 0;	/* nothing will ever be pending */
 	ret = spt_load_cpu(req->flags, req->cpu, &cpu);
 	if (ret)
 		return ret;
