@@ -151,6 +151,8 @@ class Op:
     def explain(self):
         """The fault in words ("not present at level 1", "read-only")."""
         if self.status == LOAD_OK:
+            if self.fault & FAULT_STALE:
+                return "ok: stale translation (NOFLUSH)"
             return "ok"
         if self.status == LOAD_ERROR:
             return "error: %s" % os.strerror(self.errno)

@@ -134,6 +134,7 @@ class Ops(unittest.TestCase):
             # Before the INVLPG: stale (went through) or fresh (faulted).
             if prog[2].status == shadowpt.LOAD_OK:
                 self.assertTrue(prog[2].fault & shadowpt.FAULT_STALE)
+                self.assertIn("stale", prog[2].explain())
             else:
                 self.assertEqual(prog[2].status, shadowpt.LOAD_FAULT)
             self.assertEqual(prog[4].status, shadowpt.LOAD_FAULT)
