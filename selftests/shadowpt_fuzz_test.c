@@ -89,6 +89,8 @@ static const size_t cmd_size[NR_CMDS] = {
 #define SPT_VERSION_SIZE0 offsetofend(struct spt_version, out_user_end)
 /* spt_stats too (the reclaim_* fields). */
 #define SPT_STATS_SIZE0 offsetofend(struct spt_stats, space_data_frames)
+/* spt_load too (out_tsc_khz, out_cpu_features). */
+#define SPT_LOAD_SIZE0 offsetofend(struct spt_load, out_ns)
 
 #define MAP_FLAGS (SPT_MAP_4K | SPT_MAP_2M | SPT_MAP_LARGEST | SPT_MAP_PHYS | \
 		   SPT_MAP_REPLACE)
@@ -869,7 +871,8 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 		switch (r) {
 		case 0:		/* struct smaller than its first release */
 			*usize = below(t, cmd == C_VERSION ? SPT_VERSION_SIZE0 :
-					  cmd == C_STATS ? SPT_STATS_SIZE0 : ks);
+					  cmd == C_STATS ? SPT_STATS_SIZE0 :
+					  cmd == C_LOAD ? SPT_LOAD_SIZE0 : ks);
 			return W_NORMAL;
 		case 1:		/* larger, non-zero tail */
 			*usize = ks + 1 + below(t, SCRATCH - ks);

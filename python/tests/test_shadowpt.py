@@ -148,6 +148,7 @@ class Ops(unittest.TestCase):
             self.assertGreater(timed[1].cycles, 0)
             self.assertGreater(res.tsc_khz, 0)
             self.assertTrue(res.cpu_features & shadowpt.LOAD_CPU_RDTSCP)
+            sp.protect(0x400000, 4096, shadowpt.PROT_WRITE)
             ad = shadowpt.Program().ad_clear(0x400000).ad_read(0x400000)
             ad.read(0x400000).ad_read(0x400000)
             ad.write(0x400000, 5).ad_read(0x400000)
