@@ -2669,11 +2669,16 @@ TEST_F(size, exact)
 
 TEST_F(size, too_small_einval)
 {
-	/* The first release: spt_version and spt_stats have grown since. */
+	/*
+	 * The first release: spt_version, spt_stats and spt_load have grown
+	 * since.
+	 */
 	__u32 min = variant->kind == K_VERSION ?
 		    offsetofend(struct spt_version, out_user_end) :
 		    variant->kind == K_STATS ?
 		    offsetofend(struct spt_stats, space_data_frames) :
+		    variant->kind == K_LOAD ?
+		    offsetofend(struct spt_load, out_ns) :
 		    variant->size;
 	__u32 sizes[] = { 0, 1, 4, 8, min - 8, min - 4, min - 1 };
 	void *p = self->mem;
