@@ -30,6 +30,11 @@
  * window's ops unlink stays on w->fl, queued for reclamation only after
  * the window (spt_flush_finish()), so a stale translation never reaches a
  * reused frame or node.
+ *
+ * TIMED accesses read the TSC with LFENCE; RDTSCP; LFENCE on both sides.
+ * AD_CLEAR clears the accessed and dirty bits of a whole leaf through the
+ * protect path (the core's entry operations store the PTE) and runs
+ * INVLPG; AD_READ reads them under the page's cursor.
  */
 #include <linux/smp.h>
 #include <linux/cpu.h>
