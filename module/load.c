@@ -81,6 +81,7 @@ struct spt_window {
 	struct task_struct *caller;	/* allocations count as the caller's */
 	bool phys_ok;		/* the caller may touch untracked leaves */
 	int tlb_gen;		/* the table's flush generation at our flush */
+	const struct spt_load_body *body;
 };
 
 /* Pick the CPU: the named one, or the first isolated one. */
@@ -275,7 +276,14 @@ static int spt_window_run(void *arg)
 	unsigned long flags, saved_cr3;
 	u64 t0, now = 0;
 	u32 i;
+	int ret;
 
+	if (w->body) {
+		ret = w->body->prepare(w->body->arg, smp_processor_id(),
+				       budget);
+		if (ret)
+			return ret;
+	}
 	local_irq_save(flags);
 	saved_cr3 = __read_cr3();
 	t0 = local_clock();
@@ -283,6 +291,8 @@ static int spt_window_run(void *arg)
 	spt_space_load_cr3(w->s, &w->tlb_gen);
 	spt_fail_proxy_begin(w->caller);
 	w->status = SPT_LOAD_DONE;
+	if (w->body)
+		w->body->run(w->s, &w->tlb_gen, budget, w->body->arg);
 	for (i = 0; i < w->nr_ops; i++) {
 		struct spt_load_op *op = &w->ops[i];
 
@@ -304,6 +314,8 @@ static int spt_window_run(void *arg)
 	native_write_cr3(saved_cr3);
 	w->ns = local_clock() - t0;
 	local_irq_restore(flags);
+	if (w->body)
+		w->body->finish(w->body->arg);
 	return 0;
 }
 
@@ -364,7 +376,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	struct spt_load_op *ops = req->ops;
 	struct spt_window w = {
 		.s = s, .ops = ops, .nr_ops = req->nr_ops,
-		.caller = current, .phys_ok = req->phys_ok,
+		.caller = current, .phys_ok = req->phys_ok, .body = req->body,
 	};
 	struct spt_space_event ev = { .space_id = spt_space_id(s) };
 	u32 i, cpu;
