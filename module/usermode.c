@@ -45,6 +45,7 @@
 #include "compat.h"
 #include "space.h"
 #include "load.h"
+#include "probe.h"
 #include "usermode.h"
 
 /* The context of the run on each CPU (NULL when none), for the exit code. */
@@ -230,8 +231,9 @@ struct spt_um_page_ctx {
 	bool ok;
 	/* #PF */
 	u64 error_code;
+	u64 va;
 	u32 fault, level;
-	bool mismatch;
+	bool mismatch, changed;
 };
 
 static void spt_um_page_check(const struct spt_query *q, void *arg)
@@ -248,6 +250,7 @@ static void spt_um_page_explain(const struct spt_query *q, void *arg)
 	struct spt_um_page_ctx *pc = arg;
 	u64 ec = pc->error_code;
 	u32 fault = 0;
+	u64 val;
 
 	if (!q->mapped) {
 		fault = SPT_FAULT_NOT_PRESENT;
@@ -268,6 +271,15 @@ static void spt_um_page_explain(const struct spt_query *q, void *arg)
 	pc->mismatch = !(ec & X86_PF_PROT) != !q->mapped ||
 		       (q->mapped && !fault) || !(ec & X86_PF_USER) ||
 		       (ec & X86_PF_RSVD);
+	/*
+	 * Not present to the MMU, present to the walker now: a map made
+	 * since the fault needs no flush and moves no generation. Ask the
+	 * MMU again (the TLB is in line with the table here): if it sees
+	 * the page now, the two agree and the table changed.
+	 */
+	if (pc->mismatch && !(ec & X86_PF_PROT) && q->mapped &&
+	    q->item.tracked && !spt_probe_read(pc->va, 1, &val))
+		pc->changed = true;
 }
 
 static bool spt_um_has_error_code(unsigned int v)
@@ -323,7 +335,9 @@ static void spt_um_decode(struct spt_space *s, int *tlb_gen,
 		res->reason = SPT_RUN_EXIT_INT;
 	}
 	if (res->reason == SPT_RUN_EXIT_EXCEPTION && v == X86_TRAP_PF) {
-		struct spt_um_page_ctx pc = { .error_code = ctx->error_code };
+		struct spt_um_page_ctx pc = {
+			.error_code = ctx->error_code, .va = ctx->cr2,
+		};
 
 		res->cr2 = ctx->cr2;
 		if (ctx->cr2 >= spt_cfg_user_end(&spt_machine_cfg)) {
@@ -336,7 +350,7 @@ static void spt_um_decode(struct spt_space *s, int *tlb_gen,
 		}
 		res->fault = pc.fault;
 		res->level = pc.level;
-		if (*tlb_gen != gen)
+		if (*tlb_gen != gen || pc.changed)
 			res->flags |= SPT_RUN_OUT_CHANGED;
 		else if (pc.mismatch)
 			res->fault |= SPT_FAULT_MISMATCH;

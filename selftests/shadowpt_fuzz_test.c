@@ -1115,7 +1115,7 @@ static void one_call(struct thr *t)
 	if (mode < 4) {		/* an unknown or malformed ioctl number */
 		static const unsigned long bad[] = {
 			_IO(SPT_TYPE, SPT_CMD_BASE - 1),
-			_IO(SPT_TYPE, SPT_CMD_QUERY_RANGE + 1),
+			_IO(SPT_TYPE, SPT_CMD_RUN + 1),
 			_IO(SPT_TYPE, 0xff),
 			_IO(SPT_TYPE + 1, SPT_CMD_VERSION),
 			_IOWR(SPT_TYPE, SPT_CMD_MAP, struct spt_map),

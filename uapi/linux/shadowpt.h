@@ -790,7 +790,8 @@ enum spt_run_exit {
 	 * An exception: out_vector (0..31), out_error_code for the vectors
 	 * that have one (8, 10..14, 17, 21, 29, 30), out_cr2 and out_fault
 	 * for #PF (14). int3 is #BP (vector 3); "int $n" with n < 32 other
-	 * than 3 is a #GP with error code n * 8 + 2.
+	 * than 3 is a #GP with error code (n << 3) | 2 (QEMU's TCG reports
+	 * (n << 4) | 2).
 	 */
 	SPT_RUN_EXIT_EXCEPTION = 1,
 	/* syscall: out_rip (= out_regs[RCX]) is the instruction after it */
@@ -809,9 +810,10 @@ enum spt_run_exit {
 /* The time bound or an NMI came before the first user instruction. */
 #define SPT_RUN_OUT_NOT_ENTERED	(1U << 0)
 /*
- * The space was changed (by another thread) during the run in a way that
- * needed a TLB flush: the walker's out_fault describes the table after
- * the change, so a disagreement is not reported as SPT_FAULT_MISMATCH.
+ * The space was changed (by another thread) during the run: a change that
+ * needed a TLB flush, or the faulting page was mapped after the fault (the
+ * MMU sees it now). The walker's out_fault describes the table after the
+ * change, so a disagreement is not reported as SPT_FAULT_MISMATCH.
  */
 #define SPT_RUN_OUT_CHANGED	(1U << 1)
 
