@@ -49,7 +49,7 @@ union spt_ucmd_buffer {
 	struct spt_check check;
 	struct spt_load load;
 	struct spt_query_range range;
-	struct spt_run run;
+	struct spt_user_run run;
 };
 
 /*
@@ -598,7 +598,7 @@ out:
 
 static int spt_ioctl_run(struct spt_ucmd *ucmd)
 {
-	struct spt_run *cmd = ucmd->cmd;
+	struct spt_user_run *cmd = ucmd->cmd;
 	struct spt_run_result res;
 	struct spt_run_req req;
 	struct spt_space *s;
@@ -617,7 +617,7 @@ static int spt_ioctl_run(struct spt_ucmd *ucmd)
 	ret = spt_get_space(cmd->space_id, &s);
 	if (ret)
 		return ret;
-	ret = spt_run(s, &req, &res);
+	ret = spt_usermode_run(s, &req, &res);
 	spt_space_put(s);
 	if (ret)
 		return ret;
@@ -798,8 +798,8 @@ static const struct spt_ioctl_op spt_ioctl_ops[] = {
 	SPT_IOCTL_OP(QUERY_RANGE, spt_ioctl_query_range,
 		     struct spt_query_range, out_next, out_entries,
 		     SPT_WB_FIRST),
-	SPT_IOCTL_OP(RUN, spt_ioctl_run, struct spt_run, out_ns, out_reason,
-		     SPT_WB_FIRST),
+	SPT_IOCTL_OP(RUN, spt_ioctl_run, struct spt_user_run, out_ns,
+		     out_reason, SPT_WB_FIRST),
 };
 
 static long spt_fops_ioctl(struct file *file, unsigned int cmd,

@@ -54,7 +54,7 @@ struct spt_dbg_tally {
 	u64 tracked_bytes, untracked_bytes;
 };
 
-static int spt_dbg_tally_run(const struct spt_merged_run *r, void *arg)
+static int spt_dbg_tally_run(const struct spt_run *r, void *arg)
 {
 	struct spt_dbg_tally *t = arg;
 
@@ -71,7 +71,7 @@ static int spt_dbg_tally_run(const struct spt_merged_run *r, void *arg)
 static void spt_dbg_tally_space(struct spt_space *s, struct spt_dbg_tally *t)
 {
 	struct spt_pt_counts counts;
-	struct spt_merged_run run = {};
+	struct spt_run run = {};
 	u64 va = 0;
 	unsigned int i;
 
@@ -151,13 +151,13 @@ DEFINE_SHOW_ATTRIBUTE(spt_dbg_stats);
 struct spt_dbg_map {
 	struct spt_space *s;
 	u64 va;			/* where the next walk starts */
-	struct spt_merged_run run;	/* the walk's pending run */
-	struct spt_merged_run cur;	/* record number idx, if have */
+	struct spt_run run;	/* the walk's pending run */
+	struct spt_run cur;	/* record number idx, if have */
 	loff_t idx;		/* records produced since the start */
 	bool have, eof;
 };
 
-static int spt_dbg_map_emit(const struct spt_merged_run *r, void *arg)
+static int spt_dbg_map_emit(const struct spt_run *r, void *arg)
 {
 	struct spt_dbg_map *it = arg;
 
@@ -196,7 +196,7 @@ static void *spt_dbg_map_seek(struct spt_dbg_map *it, loff_t pos)
 	if (pos < it->idx || (pos == it->idx && !it->have)) {
 		/* Backwards (or a lost record): start over. */
 		it->va = 0;
-		it->run = (struct spt_merged_run) {};
+		it->run = (struct spt_run) {};
 		it->idx = 0;
 		it->have = false;
 		it->eof = false;
@@ -253,7 +253,7 @@ static const char * const spt_dbg_cache_names[] = {
 static int spt_dbg_map_show(struct seq_file *m, void *v)
 {
 	struct spt_dbg_map *it = m->private;
-	const struct spt_merged_run *r = &it->cur;
+	const struct spt_run *r = &it->cur;
 	char size[16], leaf[16];
 
 	if (v == SEQ_START_TOKEN) {

@@ -171,7 +171,7 @@ struct spt_dump_ctx {
 };
 
 /* spt_merged_runs_walk() emit: one message per run; 1 when the skb is full. */
-static int spt_genl_put_run(const struct spt_merged_run *r, void *arg)
+static int spt_genl_put_run(const struct spt_run *r, void *arg)
 {
 	struct spt_dump_ctx *d = arg;
 	void *hdr;
@@ -204,7 +204,7 @@ static int spt_genl_put_run(const struct spt_merged_run *r, void *arg)
  */
 struct spt_genl_map_dump {
 	u64 va, end;		/* where the walk resumes; the dump's end */
-	struct spt_merged_run run;	/* pending (not yet sent) */
+	struct spt_run run;	/* pending (not yet sent) */
 	u32 id;
 	bool show_pa, complete;
 };

@@ -10,9 +10,9 @@ struct spt_space;
 /*
  * Instead of ops, a window may run a body of another file (usermode.c):
  * @prepare on the window's CPU before it (interrupts on; an error ends the
- * call with nothing run; @budget_ns the window's bound), @run inside it (interrupts off, the space in
- * CR3, *@tlb_gen as for spt_space_load_page, @budget_ns the time left),
- * @finish on that CPU after it (interrupts on).
+ * call with nothing run; @budget_ns is the window's bound), @run inside it
+ * (interrupts off, the space in CR3, *@tlb_gen as for spt_space_load_page,
+ * @budget_ns the time left), @finish on that CPU after it (interrupts on).
  */
 struct spt_load_body {
 	int (*prepare)(void *arg, unsigned int cpu, u64 budget_ns);

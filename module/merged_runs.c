@@ -17,13 +17,13 @@
 #include "merged_runs.h"
 
 struct spt_runs_ctx {
-	struct spt_merged_run *run;
-	int (*emit)(const struct spt_merged_run *r, void *arg);
+	struct spt_run *run;
+	int (*emit)(const struct spt_run *r, void *arg);
 	void *arg;
 };
 
 /* Does the leaf @q continue @r? */
-static bool spt_run_continues(const struct spt_merged_run *r,
+static bool spt_run_continues(const struct spt_run *r,
 			      const struct spt_query *q, u32 prot, u32 flags)
 {
 	return spt_run_pending(r) && r->pages < SPT_RUN_MAX_PAGES &&
@@ -37,7 +37,7 @@ static bool spt_run_continues(const struct spt_merged_run *r,
 static int spt_runs_leaf(const struct spt_query *q, void *arg)
 {
 	struct spt_runs_ctx *ctx = arg;
-	struct spt_merged_run *r = ctx->run;
+	struct spt_run *r = ctx->run;
 	u32 prot = spt_prop_to_uapi(&q->prop);
 	u32 flags = q->item.tracked ? SPT_QUERY_TRACKED : 0;
 	int ret;
@@ -52,7 +52,7 @@ static int spt_runs_leaf(const struct spt_query *q, void *arg)
 		if (ret)
 			return ret;
 	}
-	*r = (struct spt_merged_run) {
+	*r = (struct spt_run) {
 		.va = q->va_start, .end = q->va_end, .phys = q->item.pa,
 		.pages = 1, .level = q->level, .prot = prot,
 		.cache = q->prop.cache, .flags = flags,
@@ -61,8 +61,8 @@ static int spt_runs_leaf(const struct spt_query *q, void *arg)
 }
 
 int spt_merged_runs_walk(struct spt_space *s, u64 *va, u64 end,
-			 struct spt_merged_run *run, unsigned int max_slices,
-			 int (*emit)(const struct spt_merged_run *r, void *arg),
+			 struct spt_run *run, unsigned int max_slices,
+			 int (*emit)(const struct spt_run *r, void *arg),
 			 void *arg)
 {
 	struct spt_runs_ctx ctx = { .run = run, .emit = emit, .arg = arg };

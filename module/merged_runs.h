@@ -15,7 +15,7 @@
 struct spt_space;
 
 /* A run of leaves; none is pending while end == va. */
-struct spt_merged_run {
+struct spt_run {
 	u64 va, end, phys, pages;	/* [va, end) maps [phys, ...) */
 	u32 level;			/* leaf level of every leaf in it */
 	u32 prot;			/* SPT_PROT_*, with A and D */
@@ -23,7 +23,7 @@ struct spt_merged_run {
 	u32 flags;			/* SPT_QUERY_TRACKED */
 };
 
-static inline bool spt_run_pending(const struct spt_merged_run *r)
+static inline bool spt_run_pending(const struct spt_run *r)
 {
 	return r->end != r->va;
 }
@@ -44,8 +44,8 @@ static inline bool spt_run_pending(const struct spt_merged_run *r)
  * being destroyed).
  */
 int spt_merged_runs_walk(struct spt_space *s, u64 *va, u64 end,
-			 struct spt_merged_run *run, unsigned int max_slices,
-			 int (*emit)(const struct spt_merged_run *r, void *arg),
+			 struct spt_run *run, unsigned int max_slices,
+			 int (*emit)(const struct spt_run *r, void *arg),
 			 void *arg);
 
 #endif /* SPT_MERGED_RUNS_H */

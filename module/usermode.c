@@ -460,8 +460,8 @@ static void spt_um_run(struct spt_space *s, int *tlb_gen, u64 budget_ns,
 
 static const u64 spt_um_rflags_ok = SPT_RUN_RFLAGS_ALLOWED | X86_EFLAGS_FIXED;
 
-int spt_run(struct spt_space *s, const struct spt_run_req *req,
-	    struct spt_run_result *res)
+int spt_usermode_run(struct spt_space *s, const struct spt_run_req *req,
+		     struct spt_run_result *res)
 {
 	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_load_result lres;

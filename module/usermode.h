@@ -49,7 +49,7 @@
 
 struct spt_space;
 
-/* A run's request and result (the ioctl's struct spt_run, internally). */
+/* A run's request and result (the ioctl's struct spt_user_run, internally). */
 struct spt_run_req {
 	u32 flags;		/* SPT_LOAD_CPU, SPT_LOAD_FORCE */
 	u32 cpu;
@@ -69,13 +69,14 @@ struct spt_run_result {
  * EIO for an event in the module's own entry code, which is a bug).
  * The caller checked allow_runs and the capability.
  */
-int spt_run(struct spt_space *s, const struct spt_run_req *req,
-	    struct spt_run_result *res);
+int spt_usermode_run(struct spt_space *s, const struct spt_run_req *req,
+		     struct spt_run_result *res);
 
 int spt_usermode_init(void);
 void spt_usermode_exit(void);
 
-/* usermode_entry.S */
+/* usermode_entry.S, which reads spt_um_ctxs[cpu] (usermode.c) */
+extern void **spt_um_ctxs;
 void spt_um_enter(void *ctx);
 extern const u8 spt_um_stubs[];
 extern const u8 spt_um_syscall[];

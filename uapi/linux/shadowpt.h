@@ -763,7 +763,7 @@ struct spt_query_range {
 
 #define SPT_IOCTL_QUERY_RANGE _IO(SPT_TYPE, SPT_CMD_QUERY_RANGE)
 
-/* struct spt_run.regs / out_regs: the hardware's register numbering. */
+/* struct spt_user_run.regs / out_regs: the hardware's register numbering. */
 enum spt_run_reg {
 	SPT_REG_RAX = 0,
 	SPT_REG_RCX,
@@ -784,7 +784,7 @@ enum spt_run_reg {
 	SPT_RUN_NR_REGS,
 };
 
-/* struct spt_run.out_reason: why the user code stopped. */
+/* struct spt_user_run.out_reason: why the user code stopped. */
 enum spt_run_exit {
 	/*
 	 * An exception: out_vector (0..31), out_error_code for the vectors
@@ -806,7 +806,7 @@ enum spt_run_exit {
 	SPT_RUN_EXIT_NMI,
 };
 
-/* struct spt_run.out_flags */
+/* struct spt_user_run.out_flags */
 /* The time bound or an NMI came before the first user instruction. */
 #define SPT_RUN_OUT_NOT_ENTERED	(1U << 0)
 /*
@@ -817,16 +817,16 @@ enum spt_run_exit {
  */
 #define SPT_RUN_OUT_CHANGED	(1U << 1)
 
-/* struct spt_run.out_fault bits for a #PF, besides SPT_FAULT_*: */
+/* struct spt_user_run.out_fault bits for a #PF, besides SPT_FAULT_*: */
 /* a user-mode access to a supervisor page (U/S clear on the walk) */
 #define SPT_FAULT_SUPERVISOR	(1U << 5)
 
-/* struct spt_run.rflags: the bits a caller may set (others: EINVAL). */
+/* struct spt_user_run.rflags: the bits a caller may set (others: EINVAL). */
 #define SPT_RUN_RFLAGS_ALLOWED	0x40dd5ULL	/* CF PF AF ZF SF TF DF OF AC */
 
 /**
- * struct spt_run - SPT_IOCTL_RUN: run code in user mode inside a space
- * @size: sizeof(struct spt_run)
+ * struct spt_user_run - SPT_IOCTL_RUN: run code in user mode inside a space
+ * @size: sizeof(struct spt_user_run)
  * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE (as for SPT_IOCTL_LOAD)
  * @space_id: the space
  * @cpu: with SPT_LOAD_CPU, the CPU to run on
@@ -871,7 +871,7 @@ enum spt_run_exit {
  * struct; @rip's page not mapped user and executable, or the stack page
  * not mapped user and writable, when the run starts: nothing ran), ENOENT.
  */
-struct spt_run {
+struct spt_user_run {
 	__u32 size;
 	__u32 flags;
 	__u32 space_id;
