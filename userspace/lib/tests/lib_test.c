@@ -484,7 +484,8 @@ static void test_user_run(struct spt *h, int id)
 	   !spt_write(h, id, cva, code, sizeof(code), NULL),
 	   "user run: code and stack mapped");
 	if (set_allow_runs("0") == 0)
-		err_is(spt_user_run(h, &r), EPERM, "spt_user_run: allow_runs=0");
+		err_is(spt_user_run(h, &r), EPERM,
+		       "spt_user_run: allow_runs=0");
 	if (set_allow_runs("1")) {
 		ok(1, "# SKIP cannot set allow_runs");
 		return;
@@ -496,7 +497,8 @@ static void test_user_run(struct spt *h, int id)
 	   (unsigned long long)r.out_regs[SPT_REG_RAX], ret);
 	ok(r.size == sizeof(r), "user run sends size %zu", sizeof(r));
 	r.rip = sva;
-	err_is(spt_user_run(h, &r), EFAULT, "user run of a non-executable page");
+	err_is(spt_user_run(h, &r), EFAULT,
+	       "user run of a non-executable page");
 	err_is(spt_user_run(h, NULL), EINVAL, "spt_user_run(NULL)");
 	set_allow_runs("0");
 }
