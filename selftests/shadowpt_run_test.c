@@ -403,6 +403,52 @@ TEST_F(run, rflags)
 	EXPECT_EQ(0, r.out_rflags & 0x3200);
 }
 
+/*
+ * TF with syscall as the first instruction: the single step trap comes on
+ * the module's syscall entry, in kernel mode, and is dropped; the run ends
+ * with the syscall.
+ */
+TEST_F(run, tf_then_syscall)
+{
+	struct code c = { .n = 0 };
+	struct spt_user_run r;
+
+	syscall_(&c);
+	put_code(_metadata, self->env.fd, self->id, CODE, &c);
+	init_run(&r, self->id, CODE);
+	r.rflags = FL_TF;
+	r.regs[SPT_REG_RAX] = 5;
+	ASSERT_EQ(0, do_run(self->env.fd, &r));
+	EXPECT_EQ(SPT_RUN_EXIT_SYSCALL, r.out_reason);
+	EXPECT_EQ(CODE + 2, r.out_rip);
+	EXPECT_EQ(5, r.out_regs[SPT_REG_RAX]);
+	EXPECT_EQ(FL_TF, r.out_regs[SPT_REG_R11] & FL_TF);
+}
+
+/* sysenter: an exit of its own (Intel), or #UD/#GP (AMD in 64-bit mode). */
+TEST_F(run, sysenter)
+{
+	struct code c = { .n = 0 };
+	struct spt_user_run r;
+
+	EMIT(&c, 0x0f, 0x34);
+	ASSERT_EQ(0, run_code(_metadata, self->env.fd, self->id, &c, &r));
+	TH_LOG("sysenter: reason %u vector %u", r.out_reason, r.out_vector);
+	if (r.out_reason == SPT_RUN_EXIT_SYSENTER) {
+		EXPECT_EQ(0, r.out_rip);
+	} else {
+		EXPECT_EQ(SPT_RUN_EXIT_EXCEPTION, r.out_reason);
+		EXPECT_TRUE(r.out_vector == 6 || r.out_vector == 13);
+	}
+	/* And the next run is as usual. */
+	c.n = 0;
+	mov_imm(&c, 0, 9);
+	syscall_(&c);
+	ASSERT_EQ(0, run_code(_metadata, self->env.fd, self->id, &c, &r));
+	EXPECT_EQ(SPT_RUN_EXIT_SYSCALL, r.out_reason);
+	EXPECT_EQ(9, r.out_regs[SPT_REG_RAX]);
+}
+
 /* An infinite loop ends at the time bound (window_us) with an NMI. */
 TEST_F(run, time_bound)
 {
