@@ -218,8 +218,13 @@ spt_um_sysenter:
 	pushq	$SPT_UM_VEC_SYSENTER
 	jmp	.Lfrom_user
 
-/* void spt_um_enter(void *ctx) */
+/*
+ * void spt_um_enter(void *ctx). The 16 bytes of nops before it stand for
+ * the padding C functions get with CONFIG_CALL_PADDING: a call from C may
+ * be redirected there (call depth tracking) and must fall through.
+ */
 	.balign	16
+	.skip	16, 0x90
 	.globl	spt_um_enter
 spt_um_enter:
 	ENDBR64
