@@ -22,6 +22,7 @@
 #include "space.h"
 #include "prop.h"
 #include "load.h"
+#include "usermode.h"
 #include "failinject.h"
 #include "flush.h"
 
@@ -48,6 +49,7 @@ union spt_ucmd_buffer {
 	struct spt_check check;
 	struct spt_load load;
 	struct spt_query_range range;
+	struct spt_user_run run;
 };
 
 /*
@@ -649,6 +651,46 @@ out:
 	return ret;
 }
 
+static int spt_ioctl_run(struct spt_ucmd *ucmd)
+{
+	struct spt_user_run *cmd = ucmd->cmd;
+	struct spt_run_result res;
+	struct spt_run_req req;
+	struct spt_space *s;
+	int ret;
+
+	if (cmd->flags & ~(SPT_LOAD_CPU | SPT_LOAD_FORCE) ||
+	    (!(cmd->flags & SPT_LOAD_CPU) && cmd->cpu))
+		return -EINVAL;
+	if (!READ_ONCE(spt_param_allow_runs) || !capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	req.flags = cmd->flags;
+	req.cpu = cmd->cpu;
+	req.rip = cmd->rip;
+	req.rflags = cmd->rflags;
+	memcpy(req.regs, cmd->regs, sizeof(req.regs));
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_usermode_run(s, &req, &res);
+	spt_space_put(s);
+	if (ret)
+		return ret;
+	cmd->out_reason = res.reason;
+	cmd->out_vector = res.vector;
+	cmd->out_error_code = res.error_code;
+	cmd->out_cr2 = res.cr2;
+	cmd->out_rip = res.rip;
+	cmd->out_rflags = res.rflags;
+	memcpy(cmd->out_regs, res.regs, sizeof(cmd->out_regs));
+	cmd->out_cpu = res.cpu;
+	cmd->out_fault = res.fault;
+	cmd->out_level = res.level;
+	cmd->out_flags = res.flags;
+	cmd->out_ns = res.ns;
+	return spt_ucmd_respond(ucmd, sizeof(*cmd));
+}
+
 /* Kernel buffer of a range query: at most this many bytes at a time. */
 #define SPT_RANGE_CHUNK_BYTES	SZ_16K
 
@@ -811,6 +853,8 @@ static const struct spt_ioctl_op spt_ioctl_ops[] = {
 	SPT_IOCTL_OP(QUERY_RANGE, spt_ioctl_query_range,
 		     struct spt_query_range, out_next, out_entries,
 		     SPT_WB_FIRST),
+	SPT_IOCTL_OP(RUN, spt_ioctl_run, struct spt_user_run, out_ns,
+		     out_reason, SPT_WB_FIRST),
 };
 
 static long spt_fops_ioctl(struct file *file, unsigned int cmd,

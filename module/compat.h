@@ -8,6 +8,7 @@
 
 #include <linux/version.h>
 #include <net/genetlink.h>
+#include <asm/cpufeature.h>
 
 /*
  * The attributes of a generic netlink dump request: 6.2 moved them from
@@ -19,6 +20,19 @@ static inline struct nlattr **spt_genl_dump_attrs(struct netlink_callback *cb)
 	return genl_dumpit_info(cb)->info.attrs;
 #else
 	return genl_dumpit_info(cb)->attrs;
+#endif
+}
+
+/*
+ * Does the kernel enable user-mode shadow stacks (MSR_IA32_U_CET may hold
+ * another task's settings while a kernel thread runs)? Since 6.6.
+ */
+static inline bool spt_user_cet_enabled(void)
+{
+#ifdef X86_FEATURE_USER_SHSTK
+	return cpu_feature_enabled(X86_FEATURE_USER_SHSTK);
+#else
+	return false;
 #endif
 }
 

@@ -104,6 +104,7 @@ struct spt_window {
 	} *pending;
 	u32 nr_pending, max_pending;
 	u32 cpu_features;
+	const struct spt_load_body *body;
 };
 
 /*
@@ -568,7 +569,14 @@ static int spt_window_run(void *arg)
 	unsigned long flags, saved_cr3;
 	u64 t0, now = 0;
 	u32 i;
+	int ret;
 
+	if (w->body) {
+		ret = w->body->prepare(w->body->arg, smp_processor_id(),
+				       budget);
+		if (ret)
+			return ret;
+	}
 	local_irq_save(flags);
 	saved_cr3 = __read_cr3();
 	t0 = local_clock();
@@ -577,6 +585,8 @@ static int spt_window_run(void *arg)
 	spt_fail_proxy_begin(w->caller);
 	w->cpu_features = spt_load_cpu_features();
 	w->status = SPT_LOAD_DONE;
+	if (w->body)
+		w->body->run(w->s, &w->tlb_gen, budget, w->body->arg);
 	for (i = 0; i < w->nr_ops; i++) {
 		struct spt_load_op *op = &w->ops[i];
 
@@ -605,6 +615,8 @@ static int spt_window_run(void *arg)
 	native_write_cr3(saved_cr3);
 	w->ns = local_clock() - t0;
 	local_irq_restore(flags);
+	if (w->body)
+		w->body->finish(w->body->arg);
 	return 0;
 }
 
@@ -665,7 +677,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	struct spt_load_op *ops = req->ops;
 	struct spt_window w = {
 		.s = s, .ops = ops, .nr_ops = req->nr_ops,
-		.caller = current, .phys_ok = req->phys_ok,
+		.caller = current, .phys_ok = req->phys_ok, .body = req->body,
 	};
 	struct spt_space_event ev = { .space_id = spt_space_id(s) };
 	u32 i, cpu, nr_noflush = 0;

@@ -7,6 +7,21 @@
 
 struct spt_space;
 
+/*
+ * Instead of ops, a window may run a body of another file (usermode.c):
+ * @prepare on the window's CPU before it (interrupts on; an error ends the
+ * call with nothing run; @budget_ns is the window's bound), @run inside it
+ * (interrupts off, the space in CR3, *@tlb_gen as for spt_space_load_page,
+ * @budget_ns the time left), @finish on that CPU after it (interrupts on).
+ */
+struct spt_load_body {
+	int (*prepare)(void *arg, unsigned int cpu, u64 budget_ns);
+	void (*run)(struct spt_space *s, int *tlb_gen, u64 budget_ns,
+		    void *arg);
+	void (*finish)(void *arg);
+	void *arg;
+};
+
 /* What a face asks of a load window (the ioctl's or the kernel API's). */
 struct spt_load_req {
 	u32 flags;			/* SPT_LOAD_CPU, SPT_LOAD_FORCE */
@@ -19,6 +34,7 @@ struct spt_load_req {
 	 * SPT_LOAD_ERROR and EPERM.
 	 */
 	bool phys_ok;
+	const struct spt_load_body *body;	/* with nr_ops 0 */
 };
 
 /* What the window did (valid when spt_load_window() returned 0). */

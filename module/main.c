@@ -22,6 +22,7 @@
 #include "debugfs.h"
 #include "bench.h"
 #include "flush.h"
+#include "usermode.h"
 
 unsigned int spt_param_pool_mb = 256;
 module_param_named(pool_mb, spt_param_pool_mb, uint, 0444);
@@ -42,6 +43,11 @@ bool spt_param_allow_phys;
 module_param_named(allow_phys, spt_param_allow_phys, bool, 0644);
 MODULE_PARM_DESC(allow_phys,
 		 "Allow untracked mappings of raw physical ranges (also needs CAP_SYS_RAWIO) (default N)");
+
+bool spt_param_allow_runs;
+module_param_named(allow_runs, spt_param_allow_runs, bool, 0644);
+MODULE_PARM_DESC(allow_runs,
+		 "Allow SPT_IOCTL_RUN: user code run at CPL 3 in a space, in a load window (also needs CAP_SYS_ADMIN) (default N)");
 
 bool spt_param_poison = true;
 module_param_named(poison, spt_param_poison, bool, 0444);
@@ -90,13 +96,18 @@ static int __init spt_init(void)
 	ret = spt_genl_init();
 	if (ret)
 		goto err_bench;
-	ret = spt_chardev_init();
+	ret = spt_usermode_init();
 	if (ret)
 		goto err_genl;
+	ret = spt_chardev_init();
+	if (ret)
+		goto err_usermode;
 	pr_info("shadowpt: loaded, %u-level paging, pool limit %u MiB\n",
 		spt_machine_cfg.levels, spt_param_pool_mb);
 	return 0;
 
+err_usermode:
+	spt_usermode_exit();
 err_genl:
 	spt_genl_exit();
 err_bench:
@@ -117,6 +128,7 @@ static void __exit spt_exit(void)
 	spt_chardev_exit();
 	/* The kernel API has no init: its clients' leftovers go first. */
 	spt_kapi_exit();
+	spt_usermode_exit();
 	spt_genl_exit();
 	spt_bench_exit();
 	spt_debugfs_exit();

@@ -15,6 +15,7 @@ extern unsigned int spt_param_space_mb;
 extern unsigned int spt_param_max_spaces;
 extern bool spt_param_allow_phys;
 extern bool spt_param_poison;
+extern bool spt_param_allow_runs;
 
 /*
  * May the caller make or use untracked (raw physical) mappings now?

@@ -40,7 +40,7 @@
 
 #include "shadowpt_nl.h"
 
-#define NR_CMDS		14
+#define NR_CMDS		15
 #define CMD_BADNR	NR_CMDS		/* row of the table: unknown numbers */
 #define NR_ROWS		(NR_CMDS + 3)
 #define ROW_NL_SPACE	(NR_CMDS + 1)
@@ -59,7 +59,7 @@
 static const char *const row_name[NR_ROWS] = {
 	"VERSION", "SPACE_CREATE", "SPACE_DESTROY", "SPACE_INFO", "MAP",
 	"UNMAP", "PROTECT", "QUERY", "QUERY_BATCH", "RW", "STATS", "CHECK",
-	"LOAD", "QUERY_RANGE", "(bad number)", "nl SPACE_GET", "nl MAPPING_GET",
+	"LOAD", "QUERY_RANGE", "RUN", "(bad number)", "nl SPACE_GET", "nl MAPPING_GET",
 };
 
 static const unsigned long cmd_nr[NR_CMDS] = {
@@ -67,12 +67,12 @@ static const unsigned long cmd_nr[NR_CMDS] = {
 	SPT_IOCTL_SPACE_INFO, SPT_IOCTL_MAP, SPT_IOCTL_UNMAP,
 	SPT_IOCTL_PROTECT, SPT_IOCTL_QUERY, SPT_IOCTL_QUERY_BATCH,
 	SPT_IOCTL_RW, SPT_IOCTL_STATS, SPT_IOCTL_CHECK, SPT_IOCTL_LOAD,
-	SPT_IOCTL_QUERY_RANGE,
+	SPT_IOCTL_QUERY_RANGE, SPT_IOCTL_RUN,
 };
 
 enum {
 	C_VERSION, C_CREATE, C_DESTROY, C_INFO, C_MAP, C_UNMAP, C_PROTECT,
-	C_QUERY, C_BATCH, C_RW, C_STATS, C_CHECK, C_LOAD, C_RANGE,
+	C_QUERY, C_BATCH, C_RW, C_STATS, C_CHECK, C_LOAD, C_RANGE, C_RUN,
 };
 
 static const size_t cmd_size[NR_CMDS] = {
@@ -83,6 +83,7 @@ static const size_t cmd_size[NR_CMDS] = {
 	sizeof(struct spt_query_batch), sizeof(struct spt_rw),
 	sizeof(struct spt_stats), sizeof(struct spt_check),
 	sizeof(struct spt_load), sizeof(struct spt_query_range),
+	sizeof(struct spt_user_run),
 };
 
 /* spt_version grew after its first release (out_page_sizes). */
@@ -100,7 +101,7 @@ static const size_t cmd_size[NR_CMDS] = {
 static const __u32 cmd_flags[NR_CMDS] = {
 	0, SPT_SPACE_FD_OWNED, 0, 0, MAP_FLAGS, 0, SPT_PROTECT_CACHE, 0, 0,
 	SPT_RW_WRITE, 0, 0, SPT_LOAD_CPU | SPT_LOAD_FORCE,
-	SPT_QUERY_RANGE_COMPACT,
+	SPT_QUERY_RANGE_COMPACT, SPT_LOAD_CPU | SPT_LOAD_FORCE,
 };
 
 /* Offset of __reserved, 0 if the command has none. */
@@ -134,6 +135,9 @@ static const __u64 cmd_errs[NR_CMDS] = {
 	[C_LOAD] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(ENOSPC) |
 		   EB(ENODEV) | EB(EXDEV) | EB(EBUSY) | EB(EEXIST),
 	[C_RANGE] = E_BASE | EB(ENOENT) | EB(ENOMEM),
+	/* allow_runs=1 (set by main); EFAULT: code or stack not mapped */
+	[C_RUN] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(ENODEV) |
+		  EB(EXDEV),
 };
 
 /* ---- configuration and shared state ------------------------------------ */
@@ -514,6 +518,7 @@ union ucmd {
 	struct spt_check check;
 	struct spt_load load;
 	struct spt_query_range range;
+	struct spt_user_run run;
 	char raw[512];
 };
 
@@ -708,6 +713,17 @@ static void fill_valid(struct thr *t, int cmd, union ucmd *u, __u32 id)
 		u->load.ops = (uintptr_t)t->ops;
 		break;
 	}
+	case C_RUN:
+		/*
+		 * Whatever the other calls left in the region: mostly not
+		 * user+exec (EFAULT), else random bytes run at CPL 3 until
+		 * an exception, a syscall or the time bound.
+		 */
+		u->run.space_id = id;
+		u->run.rip = rand_va(t) + below(t, SZ_4K);
+		u->run.regs[SPT_REG_RSP] = rand_va(t) + below(t, SZ_4K);
+		u->run.rflags = rnd(t) & SPT_RUN_RFLAGS_ALLOWED;
+		break;
 	case C_RANGE:
 		/* t->ents holds BATCH_MAX runs, or 5 words per entry. */
 		u->range.space_id = id;
@@ -852,6 +868,20 @@ static void fill_chaos(struct thr *t, int cmd, union ucmd *u)
 			op->prot = interesting32(t);
 			op->flags = chance(t, 50) ? 0 : interesting32(t);
 		}
+		break;
+	case C_RUN:
+		if (chance(t, 30))
+			u->run.cpu = below(t, 4) == 0 ? interesting32(t) :
+				     below(t, 4);
+		if (chance(t, 30))
+			u->run.rip = interesting64(t);
+		if (chance(t, 30))
+			u->run.regs[SPT_REG_RSP] = interesting64(t);
+		if (chance(t, 30))
+			u->run.rflags = interesting64(t);
+		if (chance(t, 30))
+			u->run.regs[below(t, SPT_RUN_NR_REGS)] =
+				interesting64(t);
 		break;
 	case C_RANGE:
 		if (chance(t, 30))
@@ -1048,6 +1078,20 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 				break;
 			}
 			return W_NORMAL;
+		case C_RUN:
+			switch (below(t, 4)) {
+			case 0: u->run.rip = user_end + below(t, SZ_1G); break;
+			case 1: u->run.regs[SPT_REG_RSP] = user_end + 1 +
+							   below(t, SZ_1G);
+				break;
+			case 2: u->run.cpu = 1 + below(t, 4);	/* no flag */
+				break;
+			default: u->run.rflags |= 0x200ULL << below(t, 10);
+				if (!(u->run.rflags & ~SPT_RUN_RFLAGS_ALLOWED))
+					u->run.rflags |= 0x200;
+				break;
+			}
+			return W_NORMAL;
 		case C_LOAD:
 			switch (below(t, 5)) {
 			case 0: u->load.nr_ops = 0; break;
@@ -1180,7 +1224,7 @@ static void one_call(struct thr *t)
 	if (mode < 4) {		/* an unknown or malformed ioctl number */
 		static const unsigned long bad[] = {
 			_IO(SPT_TYPE, SPT_CMD_BASE - 1),
-			_IO(SPT_TYPE, SPT_CMD_QUERY_RANGE + 1),
+			_IO(SPT_TYPE, SPT_CMD_RUN + 1),
 			_IO(SPT_TYPE, 0xff),
 			_IO(SPT_TYPE + 1, SPT_CMD_VERSION),
 			_IOWR(SPT_TYPE, SPT_CMD_MAP, struct spt_map),
@@ -1436,6 +1480,7 @@ int main(void)
 	unsigned int i, checked = 0, check_fail = 0, unknown = 0;
 	int fd, r, e;
 	bool destroy_ok = true;
+	char allow_runs0[32];
 
 	ksft_print_header();
 	ksft_set_plan(6);
@@ -1463,6 +1508,10 @@ int main(void)
 	if (_spt_version(fd, &ver) || spt_counters_read(fd, &base))
 		ksft_exit_fail_msg("VERSION/STATS: %s\n", strerror(errno));
 	user_end = ver.out_user_end;
+	if (spt_param_get("allow_runs", allow_runs0, sizeof(allow_runs0)) ||
+	    spt_param_set("allow_runs", "1"))
+		ksft_exit_fail_msg("cannot set allow_runs: %s\n",
+				   strerror(errno));
 	printf("# %u-level paging, user half ends at 0x%llx\n",
 	       ver.out_levels, (unsigned long long)user_end);
 
@@ -1570,5 +1619,6 @@ int main(void)
 	ksft_test_result(destroy_ok && !memcmp(&base, &now, sizeof(now)),
 			 "counters back to their start values once every space is destroyed\n");
 	close(fd);
+	spt_param_set("allow_runs", allow_runs0);
 	ksft_finished();
 }

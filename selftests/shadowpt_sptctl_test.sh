@@ -306,6 +306,44 @@ tfail 2 "takes no" "map --share --2m is a usage error" \
 t "check the second space" sptctl check "$ID2"
 t "destroy the second space" sptctl space destroy "$ID2"
 t "unmap the alias" sptctl unmap "$ID" 0x80000000 4K
+# run: user code at CPL 3 (allow_runs=1 for these cases only).
+RUNP=/sys/module/shadowpt/parameters/allow_runs
+if [ -w "$RUNP" ]; then
+	echo 0 > "$RUNP"
+	t "run: map code u+x and stack u+w" sh -c "'$SPTCTL' map '$ID' 0x7000000 4K --prot ux && '$SPTCTL' map '$ID' 0x7010000 4K --prot uw && '$SPTCTL' map '$ID' 0x7020000 4K --prot u"
+	tfail 1 "allow_runs" "run with allow_runs=0: EPERM and a hint" sptctl run "$ID" --entry 0x7000000 --stack 0x7011000
+	echo 1 > "$RUNP"
+	# mov $0x7020000,%ebx; mov %rax,(%rbx); syscall
+	printf '\xbb\x00\x00\x02\x07\x48\x89\x03\x0f\x05' > "$TMP/ro.bin"
+	# add %rbx,%rax; syscall
+	printf '\x48\x01\xd8\x0f\x05' > "$TMP/add.bin"
+	t "run: syscall exit" sptctl run "$ID" --entry 0x7000000 --stack 0x7011000 --code "$TMP/add.bin@0x7000000" --reg rax=40 --reg rbx=2
+	if has "$TMP/out" "exit syscall" && grep -q "rax  0x000000000000002a" "$TMP/out"; then
+		ok "run: rax = 40 + 2"
+	else
+		notok "run output: $(cat "$TMP/out")"
+	fi
+	t "run -j: a write to a read-only page" sh -c "'$SPTCTL' -j run '$ID' --entry 0x7000000 --stack 0x7011000 --code '$TMP/ro.bin@0x7000000' > '$TMP/run.json'"
+	if python3 - "$TMP/run.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["reason"] == "exception" and r["vector"] == 14, r
+assert r["error_code"] & 7 == 7 and r["cr2"] == 0x7020000, r
+assert r["walker"] == "read-only" and not r["mismatch"], r
+EOF
+	then
+		ok "run -j: #PF, error code present+write+user, walker read-only"
+	else
+		notok "run -j: $(cat "$TMP/run.json")"
+	fi
+	tfail 1 "Bad address" "run from a non-executable page: EFAULT" sptctl run "$ID" --entry 0x7010000 --stack 0x7011000
+	tfail 2 "invalid --reg" "run --reg with an unknown register" sptctl run "$ID" --entry 0x7000000 --stack 0x7011000 --reg rip=1
+	tfail 2 "required" "run without --stack" sptctl run "$ID" --entry 0x7000000
+	echo 0 > "$RUNP"
+	t "run: unmap its pages" sptctl unmap "$ID" 0x7000000 0x21000
+else
+	skip "run: allow_runs not writable"
+fi
 
 t "check" sptctl check "$ID"
 t "space destroy" sptctl space destroy "$ID"

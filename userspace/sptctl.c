@@ -42,6 +42,7 @@ UAPI_SIZE(spt_load_op, 72);
 UAPI_SIZE(spt_load, 64);
 UAPI_SIZE(spt_query_run, 40);
 UAPI_SIZE(spt_query_range, 56);
+UAPI_SIZE(spt_user_run, 352);
 
 #define OPT_GLOBAL_HELP \
 	"  -j, --json   output JSON instead of text\n" \
@@ -143,6 +144,20 @@ static const struct cmd commands[] = {
 	  "  --cpu N      run on CPU N (default: the first isolated CPU)\n"
 	  "  --force      allow a CPU that is not isolated (isolcpus=)\n"
 	  "  --timed      time every read, write and fetch (TSC cycles)\n" },
+	{ "run", NULL, cmd_run,
+	  "ID --entry VA --stack VA [--reg NAME=VALUE]... [--code FILE@VA]...\n"
+	  "    [--rflags N] [--cpu N] [--force]",
+	  "Run user code at CPL 3 in the space (SPT_IOCTL_RUN; module parameter\n"
+	  "allow_runs=1): from --entry (a page mapped u+x) with the stack\n"
+	  "pointer --stack (the page below it mapped u+w), until the first\n"
+	  "exception, syscall, int $n or the time bound (window_us). Prints the\n"
+	  "exit (reason, vector, error code; for #PF cr2, the error code's bits\n"
+	  "and the software walker's explanation) and the registers.\n"
+	  "  --reg NAME=VALUE  initial register (rax..r15; repeatable)\n"
+	  "  --code FILE@VA    write FILE's bytes at VA first (repeatable)\n"
+	  "  --rflags N        arithmetic flags, TF, DF, AC (IF/IOPL refused)\n"
+	  "  --cpu N           run on CPU N (default: the first isolated CPU)\n"
+	  "  --force           allow a CPU that is not isolated\n" },
 	{ "monitor", NULL, cmd_monitor, "[--count N] [--timeout SEC]",
 	  "Print one line per event of the \"events\" multicast group (with\n"
 	  "-j one JSON object per line). Says \"listening\" on stderr once\n"

@@ -85,6 +85,7 @@ int cmd_stats(const struct cmd *cmd, int argc, char **argv);
 int cmd_check(const struct cmd *cmd, int argc, char **argv);
 int cmd_monitor(const struct cmd *cmd, int argc, char **argv);
 int cmd_load(const struct cmd *cmd, int argc, char **argv);
+int cmd_run(const struct cmd *cmd, int argc, char **argv);
 
 /* enum spt_load_window_status: "done", "stopped" (load.c; FMT_BUF buf). */
 const char *fmt_load_status(char *buf, uint32_t status);

@@ -47,6 +47,12 @@ LOAD_NOT_RUN, LOAD_OK, LOAD_FAULT, LOAD_PREDICTED, LOAD_ERROR = range(5)
 FAULT_NOT_PRESENT, FAULT_READ_ONLY, FAULT_USER = 1, 2, 4
 FAULT_NX, FAULT_MISMATCH, FAULT_STALE = 8, 16, 32
 LOAD_CPU, LOAD_FORCE = 1, 2
+
+# SPT_IOCTL_RUN: registers in hardware order, exit reasons.
+REG_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+             "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
+RUN_EXIT_NAMES = {1: "exception", 2: "syscall", 3: "sysenter", 4: "int",
+                  5: "time", 6: "nmi"}
 LOAD_MAX_OPS = 4096
 LOAD_DONE, LOAD_STOPPED_TIME = 1, 2
 EVENT_NAMES = {1: "space_created", 2: "space_destroyed", 3: "map",
@@ -460,6 +466,31 @@ class Space:
             o.result = ops[i].out_value
             o.cycles = ops[i].out_cycles
         return LoadResult(out, program)
+
+    def run(self, rip, rsp, regs=None, rflags=0, cpu=None, force=False):
+        """SPT_IOCTL_RUN: run user code at rip with stack rsp (CPL 3).
+
+        regs: {"rax": value, ...} (REG_NAMES). Returns a dict: reason
+        (one of RUN_EXIT_NAMES), vector, error_code, cr2, rip, rflags,
+        regs, cpu, fault, level, flags, ns.
+        """
+        r = _lib.UserRun()
+        r.space_id, r.rip, r.rflags = self.id, rip, rflags
+        r.flags = (LOAD_CPU if cpu is not None else 0) | \
+            (LOAD_FORCE if force else 0)
+        r.cpu = cpu or 0
+        for name, value in (regs or {}).items():
+            r.regs[REG_NAMES.index(name)] = value
+        r.regs[REG_NAMES.index("rsp")] = rsp
+        _check(lib().spt_user_run(self._h, ctypes.byref(r)), "run")
+        return {
+            "reason": RUN_EXIT_NAMES.get(r.out_reason, str(r.out_reason)),
+            "vector": r.out_vector, "error_code": r.out_error_code,
+            "cr2": r.out_cr2, "rip": r.out_rip, "rflags": r.out_rflags,
+            "regs": dict(zip(REG_NAMES, list(r.out_regs))),
+            "cpu": r.out_cpu, "fault": r.out_fault, "level": r.out_level,
+            "flags": r.out_flags, "ns": r.out_ns,
+        }
 
     def mappings(self, start=0, end=0):
         """Iterate over the merged runs of the space (netlink dump)."""

@@ -75,6 +75,18 @@ class Load(ctypes.Structure):
                 ("out_cpu_features", c_u32)]
 
 
+class UserRun(ctypes.Structure):
+    _fields_ = [("size", c_u32), ("flags", c_u32), ("space_id", c_u32),
+                ("cpu", c_u32), ("rip", c_u64), ("rflags", c_u64),
+                ("regs", c_u64 * 16), ("out_reason", c_u32),
+                ("out_vector", c_u32), ("out_error_code", c_u64),
+                ("out_cr2", c_u64), ("out_rip", c_u64),
+                ("out_rflags", c_u64), ("out_regs", c_u64 * 16),
+                ("out_cpu", c_u32), ("out_fault", c_u32),
+                ("out_level", c_u32), ("out_flags", c_u32),
+                ("out_ns", c_u64)]
+
+
 class SpaceDesc(ctypes.Structure):
     _fields_ = [("id", c_u32), ("flags", c_u32), ("levels", c_u32),
                 ("owner_pid", c_u32), ("has", c_u32), ("_pad", c_u32),
@@ -98,7 +110,7 @@ class Event(ctypes.Structure):
 
 # The sizes of the uAPI release this package was written against.
 SIZES = {Version: 40, SpaceCreate: 24, SpaceInfo: 64, QueryEntry: 40,
-         Stats: 184, LoadOp: 72, Load: 64}
+         Stats: 184, LoadOp: 72, Load: 64, UserRun: 352}
 
 SPACE_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(SpaceDesc), c_void_p)
 RUN_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(Run), c_void_p)
@@ -156,6 +168,7 @@ def load():
                              P(Load)]),
         "spt_load2": (c_int, [h, c_u32, c_u32, c_u32, P(LoadOp), c_u32,
                               P(Load)]),
+        "spt_user_run": (c_int, [h, P(UserRun)]),
         "spt_nl_open": (c_int, [P(c_void_p)]),
         "spt_nl_close": (None, [h]),
         "spt_nl_fd": (c_int, [h]),

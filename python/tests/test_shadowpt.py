@@ -183,6 +183,32 @@ class Ops(unittest.TestCase):
             with self.assertRaises(shadowpt.Error) as cm:
                 sp.load(bad)
             self.assertEqual(cm.exception.errno, errno.EINVAL)
+    def test_user_run(self):
+        param = "/sys/module/shadowpt/parameters/allow_runs"
+        try:
+            with open(param, "w") as f:
+                f.write("1")
+        except OSError:
+            self.skipTest("cannot set allow_runs")
+        try:
+            with self.dev.space() as sp:
+                sp.map(0x400000, 4096, prot=shadowpt.PROT_USER |
+                       shadowpt.PROT_EXEC)
+                sp.map(0x500000, 4096, prot=shadowpt.PROT_USER |
+                       shadowpt.PROT_WRITE)
+                # mov %rbx,%rax; add $1,%rax; syscall
+                sp.write(0x400000, bytes([0x48, 0x89, 0xd8, 0x48, 0x83,
+                                          0xc0, 0x01, 0x0f, 0x05]))
+                ex = sp.run(0x400000, 0x501000, regs={"rbx": 41})
+                self.assertEqual(ex["reason"], "syscall")
+                self.assertEqual(ex["regs"]["rax"], 42)
+                self.assertEqual(ex["rip"], 0x400009)
+                with self.assertRaises(shadowpt.Error) as cm:
+                    sp.run(0x500000, 0x501000)
+                self.assertEqual(cm.exception.errno, errno.EFAULT)
+        finally:
+            with open(param, "w") as f:
+                f.write("0")
 
     def test_dumps(self):
         with self.dev.space() as sp:

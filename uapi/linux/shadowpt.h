@@ -64,6 +64,8 @@
  *              map them now (else the op ends SPT_LOAD_ERROR, EPERM).
  *              A load window with an UNMAP op flagged
  *              SPT_LOAD_OP_F_NOFLUSH needs the same permission.
+ *              SPT_IOCTL_RUN without the module parameter allow_runs=1
+ *              or without CAP_SYS_ADMIN.
  *   ENOMEM     the frame pool is exhausted (module parameter pool_mb) or
  *              the kernel could not allocate memory.
  *   ENOSPC     a per-space limit (space_mb) or the number of spaces
@@ -134,6 +136,7 @@ enum {
 	SPT_CMD_CHECK,
 	SPT_CMD_LOAD,
 	SPT_CMD_QUERY_RANGE,
+	SPT_CMD_RUN,
 };
 
 /* Page protection bits (prot fields). Present implies readable. */
@@ -924,6 +927,138 @@ struct spt_query_range {
 };
 
 #define SPT_IOCTL_QUERY_RANGE _IO(SPT_TYPE, SPT_CMD_QUERY_RANGE)
+
+/* struct spt_user_run.regs / out_regs: the hardware's register numbering. */
+enum spt_run_reg {
+	SPT_REG_RAX = 0,
+	SPT_REG_RCX,
+	SPT_REG_RDX,
+	SPT_REG_RBX,
+	SPT_REG_RSP,
+	SPT_REG_RBP,
+	SPT_REG_RSI,
+	SPT_REG_RDI,
+	SPT_REG_R8,
+	SPT_REG_R9,
+	SPT_REG_R10,
+	SPT_REG_R11,
+	SPT_REG_R12,
+	SPT_REG_R13,
+	SPT_REG_R14,
+	SPT_REG_R15,
+	SPT_RUN_NR_REGS,
+};
+
+/* struct spt_user_run.out_reason: why the user code stopped. */
+enum spt_run_exit {
+	/*
+	 * An exception: out_vector (0..31), out_error_code for the vectors
+	 * that have one (8, 10..14, 17, 21, 29, 30), out_cr2 and out_fault
+	 * for #PF (14). int3 is #BP (vector 3); "int $n" with n < 32 other
+	 * than 3 is a #GP with error code (n << 3) | 2 (QEMU's TCG reports
+	 * (n << 4) | 2).
+	 */
+	SPT_RUN_EXIT_EXCEPTION = 1,
+	/* syscall: out_rip (= out_regs[RCX]) is the instruction after it */
+	SPT_RUN_EXIT_SYSCALL,
+	/* sysenter (where the CPU has it): out_rip and out_regs[RSP] are 0 */
+	SPT_RUN_EXIT_SYSENTER,
+	/* "int $n" with 32 <= n <= 255: out_vector is n */
+	SPT_RUN_EXIT_INT,
+	/* the time bound (module parameter window_us) ended the run */
+	SPT_RUN_EXIT_TIME,
+	/* an NMI from elsewhere ended the run; it was handed to the kernel */
+	SPT_RUN_EXIT_NMI,
+};
+
+/* struct spt_user_run.out_flags */
+/* The time bound or an NMI came before the first user instruction. */
+#define SPT_RUN_OUT_NOT_ENTERED	(1U << 0)
+/*
+ * The space was changed (by another thread) during the run: a change that
+ * needed a TLB flush, or the faulting page was mapped after the fault (the
+ * MMU sees it now). The walker's out_fault describes the table after the
+ * change, so a disagreement is not reported as SPT_FAULT_MISMATCH.
+ */
+#define SPT_RUN_OUT_CHANGED	(1U << 1)
+
+/* struct spt_user_run.out_fault bits for a #PF, besides SPT_FAULT_*: */
+/* a user-mode access to a supervisor page (U/S clear on the walk) */
+#define SPT_FAULT_SUPERVISOR	(1U << 6)
+
+/* struct spt_user_run.rflags: the bits a caller may set (others: EINVAL). */
+#define SPT_RUN_RFLAGS_ALLOWED	0x40dd5ULL	/* CF PF AF ZF SF TF DF OF AC */
+
+/**
+ * struct spt_user_run - SPT_IOCTL_RUN: run code in user mode inside a space
+ * @size: sizeof(struct spt_user_run)
+ * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE (as for SPT_IOCTL_LOAD)
+ * @space_id: the space
+ * @cpu: with SPT_LOAD_CPU, the CPU to run on
+ * @rip: where the user code starts: a user address, mapped with
+ *       SPT_PROT_USER | SPT_PROT_EXEC when the run starts
+ * @rflags: the arithmetic flags, TF, DF and AC (SPT_RUN_RFLAGS_ALLOWED;
+ *          bit 1 may be given and is always set); IF, IOPL, NT and the
+ *          rest must be 0
+ * @regs: the general registers at entry (enum spt_run_reg); @regs[RSP]
+ *        is the stack pointer: the page below it (rsp - 1) must be mapped
+ *        with SPT_PROT_USER | SPT_PROT_WRITE when the run starts
+ * @out_reason: enum spt_run_exit
+ * @out_vector: the vector (exceptions, int $n; 2 for TIME and NMI)
+ * @out_error_code: the error code the CPU pushed (exceptions that have one)
+ * @out_cr2: #PF: the faulting address
+ * @out_rip: the user rip at the exit (the faulting instruction for faults,
+ *           the next one for traps, int $n and syscall)
+ * @out_rflags: the user rflags at the exit
+ * @out_regs: the general registers at the exit
+ * @out_cpu: the CPU the run took place on
+ * @out_fault: #PF: the software walker's explanation of cr2 for the access
+ *             the error code describes (SPT_FAULT_NOT_PRESENT with
+ *             @out_level, _READ_ONLY, _SUPERVISOR, _NX), and
+ *             SPT_FAULT_MISMATCH if the walker and the error code's P, W,
+ *             U and I bits disagree (a bug; see SPT_RUN_OUT_CHANGED)
+ * @out_level: with SPT_FAULT_NOT_PRESENT, the level of the absent entry
+ * @out_flags: SPT_RUN_OUT_*
+ * @out_ns: time of the load window, in nanoseconds
+ *
+ * Needs the module parameter allow_runs=1 and CAP_SYS_ADMIN (else EPERM),
+ * and runs in a load window (CPU choice, ENODEV and EXDEV as for
+ * SPT_IOCTL_LOAD): the space's root is in CR3 and the CPU enters CPL 3
+ * at @rip with interrupts masked (IF 0, IOPL 0), a private IDT whose
+ * every vector leads back to the module, and syscall/sysenter pointed
+ * there too. The run ends at the first exception, syscall, sysenter, int
+ * $n, the time bound (window_us; needs a second online CPU, which sends
+ * an NMI, else ENODEV) or an NMI, whichever comes first; the CPU's state
+ * (IDT, MSRs, GS, FS, segment registers, debug registers, PKRU, FPU and
+ * vector registers) is then restored and an NMI handed to the kernel.
+ * Other errors: EINVAL (unknown flag, non-zero reserved field, @rip or
+ * @regs[RSP] outside the user half, rflags bits not allowed), EFAULT (the
+ * struct; @rip's page not mapped user and executable, or the stack page
+ * not mapped user and writable, when the run starts: nothing ran), ENOENT.
+ */
+struct spt_user_run {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 cpu;
+	__aligned_u64 rip;
+	__aligned_u64 rflags;
+	__aligned_u64 regs[SPT_RUN_NR_REGS];
+	__u32 out_reason;
+	__u32 out_vector;
+	__aligned_u64 out_error_code;
+	__aligned_u64 out_cr2;
+	__aligned_u64 out_rip;
+	__aligned_u64 out_rflags;
+	__aligned_u64 out_regs[SPT_RUN_NR_REGS];
+	__u32 out_cpu;
+	__u32 out_fault;
+	__u32 out_level;
+	__u32 out_flags;
+	__aligned_u64 out_ns;
+};
+
+#define SPT_IOCTL_RUN _IO(SPT_TYPE, SPT_CMD_RUN)
 
 /*
  * Generic netlink family SPT_GENL_NAME, version SPT_GENL_VERSION.

@@ -443,6 +443,13 @@ SPT_EXPORT int spt_load2(struct spt *h, uint32_t space_id, uint32_t flags,
 			      sizeof(*ops), out, sizeof(*out));
 }
 
+SPT_EXPORT int spt_user_run(struct spt *h, struct spt_user_run *run)
+{
+	if (!run)
+		return fail(EINVAL);
+	return spt_call(h, SPT_IOCTL_RUN, run, sizeof(*run));
+}
+
 SPT_EXPORT struct spt_load_prog *spt_load_prog_new(void)
 {
 	struct spt_load_prog *p = calloc(1, sizeof(*p));

@@ -397,6 +397,21 @@ int spt_load2(struct spt *h, uint32_t space_id, uint32_t flags, uint32_t cpu,
 	      struct spt_load_op *ops, uint32_t nr_ops, struct spt_load *out);
 
 /**
+ * spt_user_run() - SPT_IOCTL_RUN: run code at CPL 3 inside a space
+ * @h: the handle
+ * @run: the request (space_id, flags, cpu, rip, rflags, regs; @run->size
+ *       is set here); the exit is written back into its out_ fields
+ *
+ * Needs the module parameter allow_runs=1 and CAP_SYS_ADMIN. Since
+ * LIBSHADOWPT_1.2.
+ *
+ * Return: 0 (the exit in @run->out_reason) or a negative errno (-EPERM,
+ * -EFAULT: the code or stack page not mapped as needed, -EINVAL, -ENODEV,
+ * -EXDEV, -ENOENT).
+ */
+int spt_user_run(struct spt *h, struct spt_user_run *run);
+
+/**
  * spt_load_prog_new() - an empty load program (the op builder)
  *
  * Return: the program, or NULL with errno ENOMEM.

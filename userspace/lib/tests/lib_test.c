@@ -584,6 +584,54 @@ static void test_events(struct spt *h)
 	spt_load_prog_free(p);
 }
 
+static int set_allow_runs(const char *v)
+{
+	FILE *f = fopen("/sys/module/shadowpt/parameters/allow_runs", "w");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = fputs(v, f) < 0 ? -1 : 0;
+	return fclose(f) ? -1 : ret;
+}
+
+static void test_user_run(struct spt *h, int id)
+{
+	/* mov $42,%rax; syscall */
+	static const uint8_t code[] = {
+		0x48, 0xc7, 0xc0, 0x2a, 0, 0, 0, 0x0f, 0x05,
+	};
+	const uint64_t cva = 0x50000000, sva = 0x50010000;
+	struct spt_user_run r = { .space_id = id, .rip = cva };
+	int ret;
+
+	r.regs[SPT_REG_RSP] = sva + KIB4;
+	ok(!spt_map(h, id, cva, KIB4, SPT_MAP_4K,
+		    SPT_PROT_USER | SPT_PROT_EXEC, 0, 0, NULL) &&
+	   !spt_map(h, id, sva, KIB4, SPT_MAP_4K,
+		    SPT_PROT_USER | SPT_PROT_WRITE, 0, 0, NULL) &&
+	   !spt_write(h, id, cva, code, sizeof(code), NULL),
+	   "user run: code and stack mapped");
+	if (set_allow_runs("0") == 0)
+		err_is(spt_user_run(h, &r), EPERM,
+		       "spt_user_run: allow_runs=0");
+	if (set_allow_runs("1")) {
+		ok(1, "# SKIP cannot set allow_runs");
+		return;
+	}
+	ret = spt_user_run(h, &r);
+	ok(!ret && r.out_reason == SPT_RUN_EXIT_SYSCALL &&
+	   r.out_regs[SPT_REG_RAX] == 42 && r.out_rip == cva + sizeof(code),
+	   "spt_user_run: syscall exit, rax %llu (ret %d)",
+	   (unsigned long long)r.out_regs[SPT_REG_RAX], ret);
+	ok(r.size == sizeof(r), "user run sends size %zu", sizeof(r));
+	r.rip = sva;
+	err_is(spt_user_run(h, &r), EFAULT,
+	       "user run of a non-executable page");
+	err_is(spt_user_run(h, NULL), EINVAL, "spt_user_run(NULL)");
+	set_allow_runs("0");
+}
+
 int main(void)
 {
 	struct spt_nl *nl;
@@ -605,6 +653,7 @@ int main(void)
 	test_stats_check(h, id);
 	test_load(h, id);
 	test_load_tlb(h, id);
+	test_user_run(h, id);
 	spt_space_destroy(h, id);
 	ok(!spt_nl_open(&nl), "spt_nl_open");
 	test_dumps(h, nl);
