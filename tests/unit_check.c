@@ -251,7 +251,7 @@ static void check_many_l(unsigned int levels)
 	const u64 *tops[2];
 	struct spt_flusher fl;
 	struct spt_cursor c;
-	struct spt_item item;
+	struct spt_item item = {};
 	struct spt_meta *m;
 	char msg[256] = "";
 	unsigned int bad = 9, i;
