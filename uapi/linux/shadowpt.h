@@ -54,7 +54,8 @@
  *              mapped (out_done says how far it got); MAP with
  *              SPT_MAP_SHARE: part of the source range is not mapped.
  *   EACCES     read/write through a space hit an untracked mapping (raw
- *              physical memory is never touched by software access).
+ *              physical memory is never touched by software access), or
+ *              a write hit a leaf pinned read-only (SPT_MAP_USER).
  *   EPERM      untracked (SPT_MAP_PHYS) mapping without CAP_SYS_RAWIO,
  *              without the module parameter allow_phys=1, or while the
  *              kernel is locked down (lockdown=integrity or stricter).
