@@ -352,14 +352,19 @@ static int spt_ioctl_query(struct spt_ucmd *ucmd)
 
 /*
  * Arrays of elements (QUERY_BATCH entries, LOAD ops) follow the struct size
- * rule per element: the caller's element size is at least the kernel's and
- * at most SPT_ELEM_SIZE_MAX; the tail of a larger input element must be
- * zero (E2BIG), and the tail of a larger output element is zeroed.
+ * rule per element: the caller's element size is at least the element's
+ * first release (@min) and at most SPT_ELEM_SIZE_MAX; the tail of a larger
+ * input element must be zero (E2BIG), and the tail of a larger output
+ * element is zeroed; a smaller element reads as zero past its end and
+ * gets only its own fields back.
  */
-static bool spt_elem_size_ok(u32 usize, size_t ksize)
+static bool spt_elem_size_ok(u32 usize, size_t min)
 {
-	return usize >= ksize && usize <= SPT_ELEM_SIZE_MAX;
+	return usize >= min && usize <= SPT_ELEM_SIZE_MAX;
 }
+
+/* The first release of struct spt_load_op ended at out_value. */
+#define SPT_LOAD_OP_SIZE_V1	offsetofend(struct spt_load_op, out_value)
 
 /* Copy @n elements in: 0, -EFAULT or -E2BIG. */
 static int spt_elems_in(void *dst, size_t ksize, const void __user *src,
@@ -394,6 +399,11 @@ static u32 spt_elems_out(void __user *dst, u32 usize, const void *src,
 	for (i = 0; i < n; i++) {
 		void __user *d = dst + (size_t)i * usize;
 
+		if (usize < ksize) {
+			if (copy_to_user(d, src + i * ksize, usize))
+				break;
+			continue;
+		}
 		if (copy_to_user(d, src + i * ksize, ksize) ||
 		    clear_user(d + ksize, usize - ksize))
 			break;
@@ -587,6 +597,19 @@ static int spt_ioctl_check(struct spt_ucmd *ucmd)
 	return ret;
 }
 
+/* A TIMED op needs out_cycles in the caller's element: else -EINVAL. */
+static int spt_load_ops_fit(const struct spt_load_op *ops, u32 n, u32 usize)
+{
+	u32 i;
+
+	if (usize >= offsetofend(struct spt_load_op, out_cycles))
+		return 0;
+	for (i = 0; i < n; i++)
+		if (ops[i].flags & SPT_LOAD_OP_F_TIMED)
+			return -EINVAL;
+	return 0;
+}
+
 static int spt_ioctl_load(struct spt_ucmd *ucmd)
 {
 	struct spt_load *cmd = ucmd->cmd;
@@ -601,13 +624,16 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 	if (cmd->flags & ~(SPT_LOAD_CPU | SPT_LOAD_FORCE) ||
 	    (!(cmd->flags & SPT_LOAD_CPU) && cmd->cpu) || !cmd->nr_ops ||
 	    cmd->nr_ops > SPT_LOAD_MAX_OPS ||
-	    !spt_elem_size_ok(cmd->op_size, sizeof(*ops)))
+	    !spt_elem_size_ok(cmd->op_size, SPT_LOAD_OP_SIZE_V1))
 		return -EINVAL;
 	bytes = (size_t)cmd->nr_ops * sizeof(*ops);
 	ops = spt_kvmalloc(bytes, GFP_KERNEL);
 	if (!ops)
 		return -ENOMEM;
 	ret = spt_elems_in(ops, sizeof(*ops), uops, cmd->op_size, cmd->nr_ops);
+	if (ret)
+		goto out;
+	ret = spt_load_ops_fit(ops, cmd->nr_ops, cmd->op_size);
 	if (ret)
 		goto out;
 	/*
@@ -635,6 +661,8 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 	cmd->out_ops_run = res.ops_run;
 	cmd->out_faults = res.faults;
 	cmd->out_ns = res.ns;
+	cmd->out_tsc_khz = res.tsc_khz;
+	cmd->out_cpu_features = res.cpu_features;
 	ret = -EFAULT;
 	if (spt_elems_out(uops, cmd->op_size, ops, sizeof(*ops),
 			  cmd->nr_ops) != cmd->nr_ops)

@@ -513,6 +513,8 @@ int shadowpt_load(struct shadowpt_space *sp, u32 flags, u32 cpu,
 	res->ops_run = r.ops_run;
 	res->faults = r.faults;
 	res->ns = r.ns;
+	res->tsc_khz = r.tsc_khz;
+	res->cpu_features = r.cpu_features;
 	return 0;
 }
 EXPORT_SYMBOL_GPL(shadowpt_load);

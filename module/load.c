@@ -20,6 +20,21 @@
  * flushed at: if another CPU changed anything
  * since, the window invalidates locally before the access. The window's own
  * UNMAP/PROTECT/MAP invalidate locally by reloading CR3.
+ *
+ * TLB experiments relax that for the window's own NOFLUSH changes: their
+ * ranges are kept as *pending* (w->pending) until an INVLPG of a page, a
+ * FLUSH, a change without the flag or the window's end. An access outside
+ * them keeps the guarantee, by INVLPG of its page while anything is
+ * pending (a CR3 reload would drop the stale entries the caller wants to
+ * observe), and a FETCH in them first invalidates its page. What the
+ * window's ops unlink stays on w->fl, queued for reclamation only after
+ * the window (spt_flush_finish()), so a stale translation never reaches a
+ * reused frame or node.
+ *
+ * TIMED accesses read the TSC with LFENCE; RDTSCP; LFENCE on both sides.
+ * AD_CLEAR clears the accessed and dirty bits of a whole leaf through the
+ * protect path (the core's entry operations store the PTE) and runs
+ * INVLPG; AD_READ reads them under the page's cursor.
  */
 #include <linux/smp.h>
 #include <linux/cpu.h>
@@ -34,6 +49,8 @@
 #include <asm/special_insns.h>
 #include <asm/sync_core.h>
 #include <asm/tlbflush.h>
+#include <asm/invpcid.h>
+#include <asm/tsc.h>
 
 #include "shadowpt.h"
 #include "space.h"
@@ -81,7 +98,123 @@ struct spt_window {
 	struct task_struct *caller;	/* allocations count as the caller's */
 	bool phys_ok;		/* the caller may touch untracked leaves */
 	int tlb_gen;		/* the table's flush generation at our flush */
+	/* Ranges changed by NOFLUSH ops and not invalidated since. */
+	struct spt_load_range {
+		u64 start, end;
+	} *pending;
+	u32 nr_pending, max_pending;
+	u32 cpu_features;
 };
+
+/*
+ * The TSC, ordered: LFENCE before (earlier instructions done) and after
+ * (later ones not started), as the TIMED ops measure.
+ */
+static __always_inline u64 spt_rdtscp(void)
+{
+	u32 lo, hi, aux;
+
+	asm volatile("lfence; rdtscp; lfence"
+		     : "=a" (lo), "=d" (hi), "=c" (aux) : : "memory");
+	return ((u64)hi << 32) | lo;
+}
+
+/*
+ * What the window's CPU has (SPT_LOAD_CPU_*), on that CPU (constant
+ * feature numbers: this_cpu_has() needs them on 6.1).
+ */
+static u32 spt_load_cpu_features(void)
+{
+	u32 bits = 0;
+
+	if (this_cpu_has(X86_FEATURE_PCID))
+		bits |= SPT_LOAD_CPU_PCID;
+	if (this_cpu_has(X86_FEATURE_INVPCID))
+		bits |= SPT_LOAD_CPU_INVPCID;
+	if (this_cpu_has(X86_FEATURE_SMEP))
+		bits |= SPT_LOAD_CPU_SMEP;
+	if (this_cpu_has(X86_FEATURE_SMAP))
+		bits |= SPT_LOAD_CPU_SMAP;
+	if (this_cpu_has(X86_FEATURE_LA57))
+		bits |= SPT_LOAD_CPU_LA57;
+	if (this_cpu_has(X86_FEATURE_PKU))
+		bits |= SPT_LOAD_CPU_PKU;
+	if (this_cpu_has(X86_FEATURE_RDTSCP))
+		bits |= SPT_LOAD_CPU_RDTSCP;
+	return bits;
+}
+
+/* The INVLPG instruction: this CPU, the current PCID (0 in a window). */
+static inline void spt_invlpg(u64 va)
+{
+	asm volatile("invlpg (%0)" : : "r" (va) : "memory");
+}
+
+static bool spt_load_pending(const struct spt_window *w, u64 va)
+{
+	u32 i;
+
+	for (i = 0; i < w->nr_pending; i++)
+		if (va >= w->pending[i].start && va < w->pending[i].end)
+			return true;
+	return false;
+}
+
+/* INVLPG of @va's page: it is no longer pending (a range may split). */
+static void spt_load_pending_drop_page(struct spt_window *w, u64 va)
+{
+	u64 page = ALIGN_DOWN(va, PAGE_SIZE);
+	struct spt_load_range *r;
+	u32 i;
+
+	for (i = 0; i < w->nr_pending; i++) {
+		r = &w->pending[i];
+		if (page < r->start || page >= r->end)
+			continue;
+		if (page + PAGE_SIZE < r->end &&
+		    w->nr_pending < w->max_pending) {
+			w->pending[w->nr_pending].start = page + PAGE_SIZE;
+			w->pending[w->nr_pending].end = r->end;
+			w->nr_pending++;
+		} else if (page + PAGE_SIZE < r->end) {
+			/* Cannot happen (one slot per INVLPG): stay pending. */
+			continue;
+		}
+		r->end = page;
+		if (r->start == r->end)
+			*r = w->pending[--w->nr_pending];
+		/* The ranges are disjoint: @page was in this one only. */
+		return;
+	}
+}
+
+/*
+ * A NOFLUSH change of [start, end): pending, merged with the ranges it
+ * overlaps or touches so that they stay disjoint (then an INVLPG splits
+ * at most one: a slot per NOFLUSH op and per INVLPG or FETCH op is
+ * enough).
+ */
+static void spt_load_pending_add(struct spt_window *w, u64 start, u64 end)
+{
+	u32 i = 0;
+
+	while (i < w->nr_pending) {
+		struct spt_load_range *r = &w->pending[i];
+
+		if (r->end < start || r->start > end) {
+			i++;
+			continue;
+		}
+		start = min(start, r->start);
+		end = max(end, r->end);
+		*r = w->pending[--w->nr_pending];
+	}
+	if (WARN_ON_ONCE(w->nr_pending >= w->max_pending))
+		return;
+	w->pending[w->nr_pending].start = start;
+	w->pending[w->nr_pending].end = end;
+	w->nr_pending++;
+}
 
 /* Pick the CPU: the named one, or the first isolated one. */
 static int spt_load_cpu(u32 flags, u32 want, u32 *cpu)
@@ -111,7 +244,12 @@ static int spt_load_op_check(const struct spt_load_op *op)
 	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_prop prop;
 
-	if (op->flags)
+	if (op->flags & ~(SPT_LOAD_OP_F_NOFLUSH | SPT_LOAD_OP_F_TIMED) ||
+	    (op->flags & SPT_LOAD_OP_F_NOFLUSH &&
+	     op->op != SPT_LOAD_OP_UNMAP && op->op != SPT_LOAD_OP_PROTECT &&
+	     op->op != SPT_LOAD_OP_MAP) ||
+	    (op->flags & SPT_LOAD_OP_F_TIMED && op->op != SPT_LOAD_OP_READ &&
+	     op->op != SPT_LOAD_OP_WRITE && op->op != SPT_LOAD_OP_FETCH))
 		return -EINVAL;
 	switch (op->op) {
 	case SPT_LOAD_OP_READ:
@@ -138,8 +276,36 @@ static int spt_load_op_check(const struct spt_load_op *op)
 		    !spt_prop_from_uapi(op->prot, 0, &prop))
 			return -EINVAL;
 		return 0;
+	case SPT_LOAD_OP_INVLPG:
+	case SPT_LOAD_OP_AD_CLEAR:
+	case SPT_LOAD_OP_AD_READ:
+		if (op->width || op->value || op->length || op->prot ||
+		    op->va >= end)
+			return -EINVAL;
+		return 0;
+	case SPT_LOAD_OP_FLUSH:
+		if (op->width || op->va || op->length || op->prot ||
+		    op->value > SPT_LOAD_FLUSH_INVPCID_ALL)
+			return -EINVAL;
+		return 0;
 	}
 	return -EINVAL;
+}
+
+/* What a well-formed op needs beyond its fields: 0, -EPERM, -EOPNOTSUPP. */
+static int spt_load_op_allowed(const struct spt_load_op *op, bool phys_ok)
+{
+	if (op->op == SPT_LOAD_OP_UNMAP &&
+	    op->flags & SPT_LOAD_OP_F_NOFLUSH && !phys_ok)
+		return -EPERM;
+	if (op->op == SPT_LOAD_OP_FLUSH &&
+	    op->value != SPT_LOAD_FLUSH_CR3 &&
+	    !boot_cpu_has(X86_FEATURE_INVPCID))
+		return -EOPNOTSUPP;
+	if (op->flags & SPT_LOAD_OP_F_TIMED &&
+	    !boot_cpu_has(X86_FEATURE_RDTSCP))
+		return -EOPNOTSUPP;
+	return 0;
 }
 
 /* The software walker's view of @va: the leaf, or where the walk ends. */
@@ -169,16 +335,44 @@ static void spt_load_fetch(struct spt_load_op *op, const struct spt_query *q)
 	void (*fn)(void) = (void (*)(void))(unsigned long)op->va;
 	u8 *p = spt_pool_va(spt_pool, q->item.pa) + (op->va - q->va_start);
 
+	u64 t0;
+
 	memcpy(p, spt_fetch_stub, sizeof(spt_fetch_stub));
 	sync_core();
-	fn();
+	if (op->flags & SPT_LOAD_OP_F_TIMED) {
+		t0 = spt_rdtscp();
+		fn();
+		op->out_cycles = spt_rdtscp() - t0;
+	} else {
+		fn();
+	}
 	op->out_status = SPT_LOAD_OK;
 }
 
 struct spt_load_access_ctx {
 	struct spt_window *w;
 	struct spt_load_op *op;
+	bool pending;		/* the page may be stale (NOFLUSH) */
 };
+
+/*
+ * With NOFLUSH changes pending, under the page's cursor: invalidate the
+ * page if another change may have made its translation stale, unless the
+ * page itself is pending (a FETCH always invalidates it then).
+ */
+static void spt_load_sync_pending(struct spt_load_access_ctx *ctx)
+{
+	struct spt_window *w = ctx->w;
+	u64 va = ctx->op->va;
+
+	if (ctx->pending && ctx->op->op == SPT_LOAD_OP_FETCH) {
+		spt_invlpg(va);
+		spt_load_pending_drop_page(w, va);
+		ctx->pending = false;
+	} else if (!ctx->pending && spt_space_tlb_gen(w->s) != w->tlb_gen) {
+		spt_invlpg(va);
+	}
+}
 
 /*
  * Called with the page's node held (spt_space_load_page): the walker, the
@@ -192,6 +386,8 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 	bool predicted_ok;
 	int hw;
 
+	if (ctx->w->nr_pending)
+		spt_load_sync_pending(ctx);
 	spt_load_predict(ctx->w->s, op->va, op->op, op, q);
 	predicted_ok = !op->out_fault;
 
@@ -210,22 +406,37 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 		else
 			op->out_status = SPT_LOAD_PREDICTED;
 	} else {
+		u64 t0 = 0;
+
+		if (op->flags & SPT_LOAD_OP_F_TIMED)
+			t0 = spt_rdtscp();
 		if (op->op == SPT_LOAD_OP_READ)
 			hw = spt_probe_read(op->va, op->width, &op->out_value);
 		else
 			hw = spt_probe_write(op->va, op->width, op->value);
+		if (op->flags & SPT_LOAD_OP_F_TIMED)
+			op->out_cycles = spt_rdtscp() - t0;
 		op->out_status = hw ? SPT_LOAD_FAULT : SPT_LOAD_OK;
 		if (!hw != predicted_ok)
-			op->out_fault |= SPT_FAULT_MISMATCH;
+			op->out_fault |= ctx->pending ? SPT_FAULT_STALE :
+					 SPT_FAULT_MISMATCH;
 	}
 }
 
 static void spt_load_access(struct spt_window *w, struct spt_load_op *op)
 {
 	struct spt_load_access_ctx ctx = { .w = w, .op = op };
+	int ret;
 
-	if (spt_space_load_page(w->s, op->va, &w->tlb_gen,
-				spt_load_access_page, &ctx)) {
+	if (w->nr_pending) {
+		ctx.pending = spt_load_pending(w, op->va);
+		ret = spt_space_load_page_nosync(w->s, op->va,
+						 spt_load_access_page, &ctx);
+	} else {
+		ret = spt_space_load_page(w->s, op->va, &w->tlb_gen,
+					  spt_load_access_page, &ctx);
+	}
+	if (ret) {
 		op->out_status = SPT_LOAD_ERROR;
 		op->out_errno = EINVAL;
 	}
@@ -256,8 +467,14 @@ static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
 						   op->length >> PAGE_SHIFT, 1,
 						   &prop, false, &w->fl, &n);
 	}
-	/* Whatever changed: drop this CPU's translations of PCID 0. */
-	spt_space_load_cr3(w->s, &w->tlb_gen);
+	if (op->flags & SPT_LOAD_OP_F_NOFLUSH) {
+		/* Also on an error: part of the range may have changed. */
+		spt_load_pending_add(w, op->va, op->va + op->length);
+	} else {
+		/* Whatever changed: drop this CPU's translations of PCID 0. */
+		spt_space_load_cr3(w->s, &w->tlb_gen);
+		w->nr_pending = 0;
+	}
 	op->out_value = n;
 	if (ret) {
 		op->out_status = SPT_LOAD_ERROR;
@@ -265,6 +482,82 @@ static void spt_load_change(struct spt_window *w, struct spt_load_op *op,
 	} else {
 		op->out_status = SPT_LOAD_OK;
 	}
+}
+
+static void spt_load_invlpg(struct spt_window *w, struct spt_load_op *op)
+{
+	spt_invlpg(op->va);
+	spt_load_pending_drop_page(w, op->va);
+	op->out_status = SPT_LOAD_OK;
+}
+
+struct spt_load_ad {
+	bool mapped;
+	u64 start, end;
+	u32 ad;
+};
+
+static void spt_load_ad_page(const struct spt_query *q, void *arg)
+{
+	struct spt_load_ad *ad = arg;
+
+	ad->mapped = q->mapped;
+	ad->start = q->va_start;
+	ad->end = q->va_end;
+	ad->ad = q->mapped ? q->prop.flags &
+			     (SPT_PROT_ACCESSED | SPT_PROT_DIRTY) : 0;
+}
+
+/*
+ * AD_READ: the leaf's A and D under the page's cursor. AD_CLEAR: then a
+ * protect that clears them over the whole leaf (no split), and INVLPG.
+ */
+static void spt_load_ad(struct spt_window *w, struct spt_load_op *op)
+{
+	struct spt_prot_op pop = {
+		.clear = SPT_PROT_ACCESSED | SPT_PROT_DIRTY,
+		.cache = -1,
+	};
+	struct spt_load_ad ad = { };
+	u64 n = 0;
+	int ret;
+
+	ret = spt_space_load_page_nosync(w->s, op->va, spt_load_ad_page, &ad);
+	if (!ret && !ad.mapped)
+		ret = -ENXIO;
+	if (!ret && op->op == SPT_LOAD_OP_AD_CLEAR) {
+		ret = spt_space_protect_nosleep(w->s, ad.start,
+						ad.end - ad.start, &pop,
+						&w->fl, &n, NULL, NULL);
+		spt_invlpg(op->va);
+	}
+	op->out_value = ad.ad;
+	if (ret) {
+		op->out_status = SPT_LOAD_ERROR;
+		op->out_errno = -ret;
+	} else {
+		op->out_status = SPT_LOAD_OK;
+	}
+}
+
+static void spt_load_flush(struct spt_window *w, struct spt_load_op *op)
+{
+	int gen;
+
+	if (op->value == SPT_LOAD_FLUSH_CR3) {
+		spt_space_load_cr3(w->s, &w->tlb_gen);
+	} else {
+		/* As spt_space_load_cr3(): the generation before the flush. */
+		gen = spt_space_tlb_gen(w->s);
+		if (op->value == SPT_LOAD_FLUSH_INVPCID_SINGLE)
+			invpcid_flush_single_context(0);
+		else
+			invpcid_flush_all();
+		w->tlb_gen = gen;
+	}
+	w->nr_pending = 0;
+	op->out_value = op->value;
+	op->out_status = SPT_LOAD_OK;
 }
 
 /* The window itself, on the target CPU. */
@@ -282,6 +575,7 @@ static int spt_window_run(void *arg)
 	/* The CR3 write flushes PCID 0: nothing older than tlb_gen stays. */
 	spt_space_load_cr3(w->s, &w->tlb_gen);
 	spt_fail_proxy_begin(w->caller);
+	w->cpu_features = spt_load_cpu_features();
 	w->status = SPT_LOAD_DONE;
 	for (i = 0; i < w->nr_ops; i++) {
 		struct spt_load_op *op = &w->ops[i];
@@ -293,6 +587,13 @@ static int spt_window_run(void *arg)
 		}
 		if (op->op <= SPT_LOAD_OP_FETCH)
 			spt_load_access(w, op);
+		else if (op->op == SPT_LOAD_OP_INVLPG)
+			spt_load_invlpg(w, op);
+		else if (op->op == SPT_LOAD_OP_FLUSH)
+			spt_load_flush(w, op);
+		else if (op->op == SPT_LOAD_OP_AD_CLEAR ||
+			 op->op == SPT_LOAD_OP_AD_READ)
+			spt_load_ad(w, op);
 		else
 			spt_load_change(w, op, i);
 		w->ops_run++;
@@ -367,7 +668,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 		.caller = current, .phys_ok = req->phys_ok,
 	};
 	struct spt_space_event ev = { .space_id = spt_space_id(s) };
-	u32 i, cpu;
+	u32 i, cpu, nr_noflush = 0;
 	int ret;
 
 	for (i = 0; i < req->nr_ops; i++) {
@@ -375,6 +676,20 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 		if (ret)
 			return ret;
 	}
+	for (i = 0; i < req->nr_ops; i++) {
+		ret = spt_load_op_allowed(&ops[i], req->phys_ok);
+		if (ret)
+			return ret;
+		/* A slot per NOFLUSH op, and per op that may split one. */
+		if (ops[i].flags & SPT_LOAD_OP_F_NOFLUSH)
+			nr_noflush++;
+		if (ops[i].flags & SPT_LOAD_OP_F_NOFLUSH ||
+		    ops[i].op == SPT_LOAD_OP_INVLPG ||
+		    ops[i].op == SPT_LOAD_OP_FETCH)
+			w.max_pending++;
+	}
+	if (!nr_noflush)
+		w.max_pending = 0;	/* nothing will ever be pending */
 	ret = spt_load_cpu(req->flags, req->cpu, &cpu);
 	if (ret)
 		return ret;
@@ -385,6 +700,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 		ops[i].out_level = 0;
 		ops[i].out_errno = 0;
 		ops[i].out_value = 0;
+		ops[i].out_cycles = 0;
 	}
 	spt_flusher_init(&w.fl);
 	ret = spt_space_enter(s);
@@ -393,6 +709,14 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	ret = spt_window_alloc_frames(&w);
 	if (ret)
 		goto out;
+	if (w.max_pending) {
+		w.pending = spt_kcalloc(w.max_pending, sizeof(*w.pending),
+					GFP_KERNEL);
+		if (!w.pending) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
 
 	/*
 	 * Choose again with CPU hotplug held off: the CPU stays online from
@@ -419,7 +743,10 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	res->ops_run = w.ops_run;
 	res->faults = w.faults;
 	res->ns = w.ns;
+	res->tsc_khz = tsc_khz;
+	res->cpu_features = w.cpu_features;
 out:
+	kfree(w.pending);
 	spt_window_free_frames(&w);
 	spt_flush_finish(s, &w.fl);
 	spt_space_leave(s);

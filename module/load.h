@@ -27,6 +27,8 @@ struct spt_load_result {
 	u32 cpu;
 	u32 ops_run, faults;
 	u64 ns;
+	u32 tsc_khz;			/* the kernel's tsc_khz */
+	u32 cpu_features;		/* SPT_LOAD_CPU_*, the window's CPU */
 };
 
 /*

@@ -68,7 +68,7 @@ bool spt_reclaim_cookie(const struct spt_reclaim *r, bool newest,
  * queue is empty or the oldest batch must still wait.
  */
 bool spt_reclaim_pop(struct spt_reclaim *r,
-		     bool (*done)(struct rcu_gp_oldstate *),
+		     bool (*done)(struct rcu_gp_oldstate *cookie),
 		     struct spt_flusher *fl);
 
 #endif /* SPT_RECLAIM_H */

@@ -38,6 +38,14 @@
 #include "trace.h"
 
 static DEFINE_XARRAY_ALLOC1(spt_spaces);
+/*
+ * The sharing spaces, until torn down: CHECK checks them together. One
+ * whose id was erased but whose table is not yet torn down (its leaves
+ * still hold references on shared frames) is still listed.
+ */
+static LIST_HEAD(spt_shared_spaces);
+static DEFINE_SPINLOCK(spt_shared_lock);
+static u64 spt_shared_gen;
 static atomic_t spt_nr_spaces = ATOMIC_INIT(0);
 static u32 spt_next_id;
 
@@ -62,8 +70,7 @@ static void spt_space_free(struct spt_space *s)
 
 struct spt_space *spt_space_lookup_rcu(u32 id)
 {
-	RCU_LOCKDEP_WARN(!rcu_read_lock_held(),
-			 "spt_space_lookup_rcu() outside an RCU section");
+	RCU_LOCKDEP_WARN(!rcu_read_lock_held(), "lookup outside RCU");
 	return xa_load(&spt_spaces, id);
 }
 
@@ -181,6 +188,49 @@ static void spt_space_teardown(struct spt_space *s)
 	spt_pins_destroy(s);
 }
 
+void spt_space_set_shared(struct spt_space *s)
+{
+	spin_lock(&spt_shared_lock);
+	if (!s->shared) {
+		WRITE_ONCE(s->shared, true);
+		list_add_tail(&s->share_node, &spt_shared_spaces);
+		spt_shared_gen++;
+	}
+	spin_unlock(&spt_shared_lock);
+}
+
+unsigned int spt_shared_spaces_get(struct spt_space **v, unsigned int cap,
+				   u64 *gen)
+{
+	struct spt_space *x;
+	unsigned int n = 0;
+
+	spin_lock(&spt_shared_lock);
+	list_for_each_entry(x, &spt_shared_spaces, share_node)
+		n++;
+	if (n <= cap) {
+		n = 0;
+		list_for_each_entry(x, &spt_shared_spaces, share_node) {
+			/* Listed: the id table's reference is still held. */
+			refcount_inc(&x->ref);
+			v[n++] = x;
+		}
+	}
+	*gen = spt_shared_gen;
+	spin_unlock(&spt_shared_lock);
+	return n;
+}
+
+u64 spt_shared_spaces_gen(void)
+{
+	u64 gen;
+
+	spin_lock(&spt_shared_lock);
+	gen = spt_shared_gen;
+	spin_unlock(&spt_shared_lock);
+	return gen;
+}
+
 static void spt_space_kill(struct spt_space *s)
 {
 	struct spt_space_event ev = { .space_id = s->id };
@@ -196,6 +246,11 @@ static void spt_space_kill(struct spt_space *s)
 	smp_wmb();
 	spt_space_teardown(s);
 	up_write(&s->rwsem);
+	if (READ_ONCE(s->shared)) {
+		spin_lock(&spt_shared_lock);
+		list_del(&s->share_node);
+		spin_unlock(&spt_shared_lock);
+	}
 	atomic_dec(&spt_nr_spaces);
 	trace_spt_space_destroy(s->id);
 	spt_space_event(SPT_SPACE_EV_DESTROYED, &ev);

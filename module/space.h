@@ -163,6 +163,16 @@ void spt_space_load_cr3(struct spt_space *s, int *tlb_gen);
 int spt_space_load_page(struct spt_space *s, u64 va, int *tlb_gen,
 			void (*fn)(const struct spt_query *q, void *arg),
 			void *arg);
+/*
+ * spt_space_tlb_gen: the table's flush generation now.
+ * spt_space_load_page_nosync: spt_space_load_page() that leaves the TLB
+ * alone: @fn brings it in line itself (a window with NOFLUSH changes
+ * pending), reading spt_space_tlb_gen() under the cursor.
+ */
+int spt_space_tlb_gen(struct spt_space *s);
+int spt_space_load_page_nosync(struct spt_space *s, u64 va,
+			       void (*fn)(const struct spt_query *q, void *arg),
+			       void *arg);
 
 /*
  * One change under one mutable cursor over [va, va + len), its unlinked

@@ -73,6 +73,29 @@ int spt_space_load_page(struct spt_space *s, u64 va, int *tlb_gen,
 	return 0;
 }
 
+int spt_space_tlb_gen(struct spt_space *s)
+{
+	return spt_pt_tlb_gen(&s->pt);
+}
+
+int spt_space_load_page_nosync(struct spt_space *s, u64 va,
+			       void (*fn)(const struct spt_query *q, void *arg),
+			       void *arg)
+{
+	u64 page = ALIGN_DOWN(va, PAGE_SIZE);
+	struct spt_cursor c;
+	struct spt_query q;
+	int ret;
+
+	ret = spt_cursor_new(&c, &s->pt, page, page + PAGE_SIZE);
+	if (ret)
+		return ret;
+	spt_cursor_query(&c, &q);
+	fn(&q, arg);
+	spt_cursor_drop(&c);
+	return 0;
+}
+
 int spt_space_cursor_open(struct spt_space_cursor *sc, struct spt_space *s,
 			  u64 start, u64 end, bool mut, unsigned int reserve)
 {

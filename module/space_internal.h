@@ -38,6 +38,8 @@ struct spt_space {
 	 * verifies refcounts over all such spaces together (space_ops.c).
 	 */
 	bool shared;
+	/* on the list of sharing spaces while shared and not torn down */
+	struct list_head share_node;
 	struct spt_pt pt;
 	u64 kernel_top[SPT_NR_ENTRIES];	/* the kernel half it was given */
 	/* 4 KiB pool frames mapped (or held to map): written by quota.c */
@@ -57,6 +59,21 @@ struct spt_space {
  * "dead" before and after reading its table (spt_space_query_id()).
  */
 struct spt_space *spt_space_lookup_rcu(u32 id);
+
+/*
+ * Sharing spaces (SPT_MAP_SHARE): set @s's shared flag for good and put it
+ * on the list of sharing spaces, where it stays until its teardown is
+ * complete, also after its id is gone from the table.
+ */
+void spt_space_set_shared(struct spt_space *s);
+/*
+ * Up to @cap of the listed spaces into @v, a reference taken on each;
+ * returns how many are listed (more than @cap: none is taken, try again
+ * with more room). *@gen changes whenever a space joins the list.
+ */
+unsigned int spt_shared_spaces_get(struct spt_space **v, unsigned int cap,
+				   u64 *gen);
+u64 spt_shared_spaces_gen(void);
 
 /*
  * Is [va, va + @len) empty, va being the position of the cursor @c? 0

@@ -23,6 +23,7 @@
 #include <linux/mm.h>
 #include <linux/fs.h>
 #include <linux/mutex.h>
+#include <linux/sort.h>
 #include <linux/string.h>
 #include <linux/highmem.h>
 #include <linux/shadowpt.h>
@@ -761,8 +762,8 @@ static int spt_share_prepare(struct spt_space *s, struct spt_change *ch,
 		ret = spt_phys_permission(true);
 	if (ret)
 		return ret;
-	WRITE_ONCE(s->shared, true);
-	WRITE_ONCE(ch->src->shared, true);
+	spt_space_set_shared(s);
+	spt_space_set_shared(ch->src);
 	return 0;
 }
 
@@ -1216,6 +1217,7 @@ static DEFINE_MUTEX(spt_share_check_mutex);
 struct spt_share_group {
 	struct spt_space **v;
 	unsigned int nr, cap;
+	u64 gen;		/* of the list of sharing spaces */
 };
 
 static void spt_share_group_put(struct spt_share_group *g, bool locked)
@@ -1230,67 +1232,51 @@ static void spt_share_group_put(struct spt_share_group *g, bool locked)
 	g->nr = 0;
 }
 
-/* The live spaces that ever shared, in id order, with references. */
+static int spt_share_cmp(const void *a, const void *b)
+{
+	u32 x = (*(struct spt_space * const *)a)->id;
+	u32 y = (*(struct spt_space * const *)b)->id;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The sharing spaces (those destroyed but not yet torn down included), in
+ * id order, with references.
+ */
 static int spt_share_group_get(struct spt_share_group *g)
 {
-	struct spt_space *x;
-	u32 id = 1;
+	unsigned int n;
 
-	while ((x = spt_space_next(&id))) {
-		if (!READ_ONCE(x->shared)) {
-			spt_space_put(x);
-		} else {
-			if (g->nr == g->cap) {
-				unsigned int cap = g->cap ? 2 * g->cap : 16;
-				void *v = spt_kmalloc_array(cap, sizeof(*g->v),
-							    GFP_KERNEL);
+	for (;;) {
+		void *v;
 
-				if (!v) {
-					spt_space_put(x);
-					spt_share_group_put(g, false);
-					return -ENOMEM;
-				}
-				if (g->nr)
-					memcpy(v, g->v, g->nr * sizeof(*g->v));
-				kfree(g->v);
-				g->v = v;
-				g->cap = cap;
-			}
-			g->v[g->nr++] = x;
-		}
-		if (id == U32_MAX)
+		n = spt_shared_spaces_get(g->v, g->cap, &g->gen);
+		if (n <= g->cap)
 			break;
-		id++;
+		v = spt_kmalloc_array(n + 8, sizeof(*g->v), GFP_KERNEL);
+		if (!v)
+			return -ENOMEM;
+		kfree(g->v);
+		g->v = v;
+		g->cap = n + 8;
 	}
+	g->nr = n;
+	sort(g->v, n, sizeof(*g->v), spt_share_cmp, NULL);
 	return 0;
 }
 
 /* Did a space start sharing since the group was taken? */
 static bool spt_share_group_stale(struct spt_share_group *g)
 {
-	struct spt_space *x;
-	unsigned int i = 0;
-	bool stale = false;
-	u32 id = 1;
-
-	while (!stale && (x = spt_space_next(&id))) {
-		if (READ_ONCE(x->shared) && !x->dead) {
-			while (i < g->nr && g->v[i]->id < x->id)
-				i++;
-			stale = i == g->nr || g->v[i] != x;
-		}
-		spt_space_put(x);
-		if (id == U32_MAX)
-			break;
-		id++;
-	}
-	return stale;
+	return spt_shared_spaces_gen() != g->gen;
 }
 
 /*
- * CHECK of a space that shared: every live space that ever shared is
- * checked with it, their refcounts against their leaves in all of them,
- * with every one of them held still (rwsem for writing, in id order).
+ * CHECK of a space that shared: every space that ever shared and is not
+ * torn down yet is checked with it, their refcounts against their leaves
+ * in all of them, with every one of them held still (rwsem for writing,
+ * in id order).
  */
 static int spt_space_check_shared(struct spt_space *s, char *msg,
 				  size_t msg_len)

@@ -89,6 +89,8 @@ static const size_t cmd_size[NR_CMDS] = {
 #define SPT_VERSION_SIZE0 offsetofend(struct spt_version, out_user_end)
 /* spt_stats too (the reclaim_* fields). */
 #define SPT_STATS_SIZE0 offsetofend(struct spt_stats, space_data_frames)
+/* spt_load too (out_tsc_khz, out_cpu_features). */
+#define SPT_LOAD_SIZE0 offsetofend(struct spt_load, out_ns)
 
 /* spt_map too (the SPT_MAP_SHARE source fields). */
 #define SPT_MAP_SIZE0 offsetofend(struct spt_map, out_mapped)
@@ -520,6 +522,27 @@ static __u32 rand_prot(struct thr *t)
 	return below(t, SPT_PROT_SETTABLE + 1);
 }
 
+/* The CPU has INVPCID: FLUSH ops may ask for it (else EOPNOTSUPP). */
+static bool has_invpcid(void)
+{
+	static int has = -1;
+	char line[4096];
+	FILE *f;
+
+	if (has >= 0)
+		return has;
+	has = 0;
+	f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5)) {
+			has = strstr(line, " invpcid") != NULL;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return has;
+}
+
 static void fill_load_ops(struct thr *t, unsigned int nr)
 {
 	unsigned int i;
@@ -529,7 +552,7 @@ static void fill_load_ops(struct thr *t, unsigned int nr)
 		struct spt_load_op *op = &t->ops[i];
 		__u64 va = SPT_TEST_VA + below(t, REGION / SZ_4K) * SZ_4K;
 
-		op->op = 1 + below(t, 6);
+		op->op = 1 + below(t, SPT_LOAD_OP_AD_READ);
 		switch (op->op) {
 		case SPT_LOAD_OP_READ:
 		case SPT_LOAD_OP_WRITE:
@@ -539,13 +562,22 @@ static void fill_load_ops(struct thr *t, unsigned int nr)
 				op->value = rnd(t);
 			break;
 		case SPT_LOAD_OP_FETCH:
+		case SPT_LOAD_OP_INVLPG:
+		case SPT_LOAD_OP_AD_CLEAR:
+		case SPT_LOAD_OP_AD_READ:
 			op->va = va;
+			break;
+		case SPT_LOAD_OP_FLUSH:
+			op->value = has_invpcid() ? below(t, 3) : 0;
 			break;
 		default:
 			op->va = va;
 			op->length = SZ_4K * (1 + below(t, 16));
 			if (op->op != SPT_LOAD_OP_UNMAP)
 				op->prot = rand_prot(t);
+			/* Root with allow_phys=1: NOFLUSH UNMAP is allowed. */
+			if (chance(t, 30))
+				op->flags = SPT_LOAD_OP_F_NOFLUSH;
 			break;
 		}
 	}
@@ -831,7 +863,7 @@ static void fill_chaos(struct thr *t, int cmd, union ucmd *u)
 			op->va = interesting64(t);
 			op->length = interesting64(t);
 			op->prot = interesting32(t);
-			op->flags = chance(t, 50) ? 0 : 1;
+			op->flags = chance(t, 50) ? 0 : interesting32(t);
 		}
 		break;
 	case C_RANGE:
@@ -881,7 +913,8 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 		case 0:		/* struct smaller than its first release */
 			*usize = below(t, cmd == C_VERSION ? SPT_VERSION_SIZE0 :
 					  cmd == C_STATS ? SPT_STATS_SIZE0 :
-					  cmd == C_MAP ? SPT_MAP_SIZE0 : ks);
+					  cmd == C_MAP ? SPT_MAP_SIZE0 :
+					  cmd == C_LOAD ? SPT_LOAD_SIZE0 : ks);
 			return W_NORMAL;
 		case 1:		/* larger, non-zero tail */
 			*usize = ks + 1 + below(t, SCRATCH - ks);
@@ -1034,8 +1067,9 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 			case 1: u->load.nr_ops = SPT_LOAD_MAX_OPS + 1 +
 						 below(t, 100);
 				break;
-			case 2: u->load.op_size = sizeof(struct spt_load_op) -
-						  8;
+			case 2: u->load.op_size =
+					offsetofend(struct spt_load_op,
+						    out_value) - 8;
 				break;
 			case 3: u->load.cpu = 1 + below(t, 4);	/* no flag */
 				break;
@@ -1043,10 +1077,12 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 				struct spt_load_op *op =
 					&t->ops[below(t, u->load.nr_ops)];
 
+				/* A flag no op takes, or an unknown op. */
 				if (chance(t, 50))
-					op->flags = 1;
+					op->flags = 1U << (2 + below(t, 30));
 				else
-					op->op = 7 + below(t, 100);
+					op->op = SPT_LOAD_OP_AD_READ + 1 +
+						 below(t, 100);
 				break;
 			}
 			}

@@ -2674,8 +2674,8 @@ TEST_F(size, exact)
 TEST_F(size, too_small_einval)
 {
 	/*
-	 * The first release: spt_version, spt_stats and spt_map have grown
-	 * since.
+	 * The first release: spt_version, spt_stats, spt_map and spt_load
+	 * have grown since.
 	 */
 	__u32 min = variant->kind == K_VERSION ?
 		    offsetofend(struct spt_version, out_user_end) :
@@ -2683,6 +2683,8 @@ TEST_F(size, too_small_einval)
 		    offsetofend(struct spt_stats, space_data_frames) :
 		    variant->kind == K_MAP ?
 		    offsetofend(struct spt_map, out_mapped) :
+		    variant->kind == K_LOAD ?
+		    offsetofend(struct spt_load, out_ns) :
 		    variant->size;
 	__u32 sizes[] = { 0, 1, 4, 8, min - 8, min - 4, min - 1 };
 	void *p = self->mem;

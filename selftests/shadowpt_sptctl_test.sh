@@ -188,6 +188,88 @@ else
 	notok "dump --dot --from/--to: $(cat "$TMP/g2.dot")"
 fi
 
+# Load windows: TLB experiments (docs/tlb.md). The write between the
+# noflush protect and the invlpg may be stale (ok) or fault; after the
+# invlpg it must fault.
+if grep -q . /sys/devices/system/cpu/isolated 2>/dev/null; then
+	t "map for the TLB words" sptctl map "$ID" 0x7000000 4K --prot rw
+	t "load: noflush protect, invlpg, flush (-j)" sh -c "'$SPTCTL' -j load '$ID' write 0x7000000=1 noflush protect 0x7000000 4K r write 0x7000000=2 invlpg 0x7000000 write 0x7000000=3 flush > '$TMP/tlb.json'"
+	if python3 - "$TMP/tlb.json" <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1]))
+ops = w["ops"]
+assert [o["op"] for o in ops] == ["write", "protect", "write", "invlpg",
+                                  "write", "flush"], ops
+assert ops[1]["noflush"] is True and ops[1]["flags"] == 1, ops[1]
+assert ops[2]["result"] in ("ok", "fault"), ops[2]
+assert ops[2]["stale"] == (ops[2]["result"] == "ok"), ops[2]
+assert ops[3]["result"] == "ok", ops[3]
+assert ops[4]["result"] == "fault" and not ops[4]["stale"], ops[4]
+assert "write to read-only page" in ops[4]["faults"], ops[4]
+assert ops[5]["method"] == "cr3" and ops[5]["flushed_by"] == "cr3", ops[5]
+assert w["mismatches"] == 0, w
+EOF
+	then
+		ok "load -j: stale or fault before invlpg, fault after, flush by cr3"
+	else
+		notok "load -j TLB words: $(cat "$TMP/tlb.json")"
+	fi
+	t "load table: noflush and flush words" sh -c "'$SPTCTL' load '$ID' noflush protect 0x7000000 4K rw invlpg 0x7000000 flush > '$TMP/tlb.txt'"
+	if has "$TMP/tlb.txt" "noflush protect" && has "$TMP/tlb.txt" "by cr3"; then
+		ok "load table shows noflush and the flush method"
+	else
+		notok "load table: $(cat "$TMP/tlb.txt")"
+	fi
+	if grep -qw invpcid /proc/cpuinfo; then
+		t "load: flush-invpcid" sptctl load "$ID" flush-invpcid
+	else
+		tfail 1 "INVPCID" "load: flush-invpcid without INVPCID: EOPNOTSUPP" sptctl load "$ID" flush-invpcid
+	fi
+	tfail 2 "noflush goes with" "noflush on a read is a usage error" sptctl load "$ID" noflush read 0x7000000
+	if grep -qw rdtscp /proc/cpuinfo; then
+		t "load: read VA x2 (-j)" sh -c "'$SPTCTL' -j load '$ID' read 0x7000000 x2 > '$TMP/x2.json'"
+		if python3 - "$TMP/x2.json" <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1]))
+ops = w["ops"]
+assert len(ops) == 2 and all(o["op"] == "read" for o in ops), ops
+assert all(o["timed"] and o["cycles"] > 0 for o in ops), ops
+assert w["tsc_khz"] > 0 and "rdtscp" in w["cpu_features"], w
+EOF
+		then
+			ok "read x2: two timed reads, non-zero cycles, tsc and cpu words"
+		else
+			notok "read x2: $(cat "$TMP/x2.json")"
+		fi
+		t "load --timed table has CYCLES" sh -c "'$SPTCTL' load '$ID' --timed read 0x7000000 write 0x7000000=1 > '$TMP/timed.txt'"
+		if has "$TMP/timed.txt" "CYCLES" && has "$TMP/timed.txt" "tsc .* kHz"; then
+			ok "load --timed shows cycles and the TSC frequency"
+		else
+			notok "load --timed: $(cat "$TMP/timed.txt")"
+		fi
+	else
+		skip "load: timed accesses: no RDTSCP"
+	fi
+	tfail 2 "repeats read, write and fetch" "xN on an invlpg is a usage error" sptctl load "$ID" invlpg 0x7000000 x2
+	t "load: ad-clear, read, ad-read, write, ad-read (-j)" sh -c "'$SPTCTL' -j load '$ID' ad-clear 0x7000000 ad-read 0x7000000 read 0x7000000 ad-read 0x7000000 protect 0x7000000 4K rw write 0x7000000=5 ad-read 0x7000000 > '$TMP/ad.json'"
+	if python3 - "$TMP/ad.json" <<'EOF'
+import json, sys
+ops = json.load(open(sys.argv[1]))["ops"]
+assert ops[0]["op"] == "ad-clear" and ops[0]["result"] == "ok", ops[0]
+assert not ops[1]["accessed"] and not ops[1]["dirty"], ops[1]
+assert ops[3]["accessed"] and not ops[3]["dirty"], ops[3]
+assert ops[6]["accessed"] and ops[6]["dirty"], ops[6]
+EOF
+	then
+		ok "ad-clear then read sets A, write sets A and D"
+	else
+		notok "ad words: $(cat "$TMP/ad.json")"
+	fi
+	t "unmap the TLB page" sptctl unmap "$ID" 0x7000000 4K
+else
+	skip "load TLB words: no isolated CPU"
+fi
+
 # Bad input: usage errors exit 2, kernel errors print the errno text.
 tfail 2 "exclude each other" "dump --dot -j is a usage error" sptctl -j dump "$ID" --dot
 tfail 2 "missing argument" "map without a length is a usage error" sptctl map "$ID" 0x1000

@@ -38,8 +38,8 @@ UAPI_SIZE(spt_query_batch, 40);
 UAPI_SIZE(spt_rw, 48);
 UAPI_SIZE(spt_stats, 208);
 UAPI_SIZE(spt_check, 24);
-UAPI_SIZE(spt_load_op, 64);
-UAPI_SIZE(spt_load, 56);
+UAPI_SIZE(spt_load_op, 72);
+UAPI_SIZE(spt_load, 64);
 UAPI_SIZE(spt_query_run, 40);
 UAPI_SIZE(spt_query_range, 56);
 
@@ -122,7 +122,7 @@ static const struct cmd commands[] = {
 	{ "check", NULL, cmd_check, "ID",
 	  "Run the invariant checker on a space: prints OK, or the first\n"
 	  "violation and exits 1.\n" },
-	{ "load", NULL, cmd_load, "ID [--cpu N] [--force] OP...",
+	{ "load", NULL, cmd_load, "ID [--cpu N] [--force] [--timed] OP...",
 	  "Run OPs with the space in CR3, with interrupts off, on an isolated\n"
 	  "CPU (a load window): the MMU itself walks the space. OPs:\n"
 	  "  read VA[:SIZE]           read SIZE bytes (1, 2, 4, 8; default 8)\n"
@@ -133,12 +133,23 @@ static const struct cmd commands[] = {
 	  "  unmap VA LEN             unmap in the window\n"
 	  "  protect VA LEN PROT      set PROT (letters r, w, x, u) in the window\n"
 	  "  map VA LEN PROT          map fresh 4 KiB frames (LEN <= 2M)\n"
+	  "  noflush unmap|protect|map ...  the same, but this CPU's TLB is\n"
+	  "                           left alone (stale translations may be\n"
+	  "                           used, shown as \"stale\") until:\n"
+	  "  invlpg VA                INVLPG of VA on this CPU\n"
+	  "  flush                    flush this CPU's TLB (CR3 reload);\n"
+	  "  flush-invpcid, flush-invpcid-all  by INVPCID type 1 / 2\n"
+	  "  ad-clear VA              clear the A and D bits of VA's leaf\n"
+	  "                           (and INVLPG); ad-read VA: read them\n"
+	  "An access followed by xN (\"read VA x2\") is repeated N times and\n"
+	  "timed (a CYCLES column: the first is a TLB miss, the next hits).\n"
 	  "One row per op: ok, fault (with the walker's explanation), predicted\n"
 	  "fault, error or not run (the window's time bound, module parameter\n"
 	  "window_us, ran out). Faults are results: the exit status is 0 when\n"
 	  "the window ran.\n"
 	  "  --cpu N      run on CPU N (default: the first isolated CPU)\n"
-	  "  --force      allow a CPU that is not isolated (isolcpus=)\n" },
+	  "  --force      allow a CPU that is not isolated (isolcpus=)\n"
+	  "  --timed      time every read, write and fetch (TSC cycles)\n" },
 	{ "monitor", NULL, cmd_monitor, "[--count N] [--timeout SEC]",
 	  "Print one line per event of the \"events\" multicast group (with\n"
 	  "-j one JSON object per line). Says \"listening\" on stderr once\n"

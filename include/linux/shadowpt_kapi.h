@@ -405,6 +405,8 @@ int shadowpt_cursor_protect_next(struct shadowpt_cursor *c, u64 len,
  * @ops_run: ops that ran
  * @faults: ops that faulted (SPT_LOAD_FAULT or SPT_LOAD_PREDICTED)
  * @ns: time with the space in CR3, in nanoseconds
+ * @tsc_khz: TSC frequency in kHz (for SPT_LOAD_OP_F_TIMED's out_cycles)
+ * @cpu_features: SPT_LOAD_CPU_* bits of the window's CPU
  */
 struct shadowpt_load_result {
 	u32 status;
@@ -412,6 +414,8 @@ struct shadowpt_load_result {
 	u32 ops_run;
 	u32 faults;
 	u64 ns;
+	u32 tsc_khz;
+	u32 cpu_features;
 };
 
 /**
@@ -435,7 +439,9 @@ struct shadowpt_load_result {
  * not exist or is offline, or no CPU is isolated; -EXDEV if @cpu is not
  * isolated and SPT_LOAD_FORCE was not given; -ENOSPC or -ENOMEM for MAP
  * ops' frames; -ENOENT if the space was destroyed through the uAPI;
- * -EDEADLK if the caller holds a cursor.
+ * -EDEADLK if the caller holds a cursor; -EOPNOTSUPP if an op needs a
+ * CPU feature the CPU lacks (INVPCID, RDTSCP); -EPERM for a NOFLUSH UNMAP
+ * while untracked memory may not be mapped.
  */
 int shadowpt_load(struct shadowpt_space *sp, u32 flags, u32 cpu,
 		  struct spt_load_op *ops, u32 nr_ops,

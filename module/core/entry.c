@@ -94,7 +94,8 @@ static __always_inline unsigned int spt_leaves_release(struct spt_pt *pt,
 						       bool clear)
 {
 	u64 pa_mask = pt->cfg->pa_mask, keep = pa_mask | SPT_PTE_TRACKED;
-	u16 kind = SPT_USAGE_DATA | 1 << 8;
+	/* usage, level, nr_children: a 4 KiB data frame never shared */
+	u32 kind = SPT_USAGE_DATA | 1 << 8;
 	struct spt_meta_walk mw;
 	unsigned int i, n = 0;
 	u64 want;
@@ -108,7 +109,7 @@ static __always_inline unsigned int spt_leaves_release(struct spt_pt *pt,
 	for (i = first; i < last; i++) {
 		u64 pte = READ_ONCE(ptes[i]), x;
 		struct spt_meta *m;
-		u16 k;
+		u32 k;
 
 		if (!spt_pte_present(pte))
 			continue;
@@ -130,12 +131,13 @@ static __always_inline unsigned int spt_leaves_release(struct spt_pt *pt,
 		if (m)
 			memcpy(&k, &m->usage, sizeof(k));
 		if (unlikely(!m || k != kind)) {
-			/* In a split 2 MiB frame (or a bug it warns of). */
+			/*
+			 * A shared frame (counted there), a piece of a
+			 * 2 MiB frame (or a bug it warns of).
+			 */
 			spt_leaf_release(pt, pte, 1, fl);
 			continue;
 		}
-		if (unlikely(spt_meta_is_shared(m)))
-			fl->shared_pages++;
 		if (spt_leaf_put(m))
 			spt_flusher_queue(fl, pte & pa_mask, m);
 	}

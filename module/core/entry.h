@@ -200,9 +200,14 @@ static inline struct spt_meta *spt_meta_walk_at(struct spt_pool *pool,
 	return spt_meta_walk_miss(pool, mw, pa);
 }
 
-/* The usage and level of a slot, read as one 16-bit value by a run. */
+/*
+ * The usage and level of a slot, read as one 16-bit value by a run (and
+ * with nr_children as one 32-bit value by the release of leaves).
+ */
 static_assert(offsetof(struct spt_meta, level) ==
-	      offsetof(struct spt_meta, usage) + 1);
+	      offsetof(struct spt_meta, usage) + 1 &&
+	      offsetof(struct spt_meta, nr_children) ==
+	      offsetof(struct spt_meta, usage) + 2);
 
 /*
  * A run of leaves being stored (spt_cursor_map_run()): the template PTE

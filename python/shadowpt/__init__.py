@@ -38,9 +38,14 @@ QPAGE_PROT_SHIFT, QPAGE_LEVEL_SHIFT, QPAGE_CACHE_SHIFT = 4, 52, 56
 QPAGE_PA_MASK = 0x000ffffffffff000
 LOAD_OP_READ, LOAD_OP_WRITE, LOAD_OP_FETCH = 1, 2, 3
 LOAD_OP_UNMAP, LOAD_OP_PROTECT, LOAD_OP_MAP = 4, 5, 6
+LOAD_OP_INVLPG, LOAD_OP_FLUSH, LOAD_OP_AD_CLEAR, LOAD_OP_AD_READ = 7, 8, 9, 10
+LOAD_OP_F_NOFLUSH, LOAD_OP_F_TIMED = 1, 2
+LOAD_CPU_PCID, LOAD_CPU_INVPCID, LOAD_CPU_SMEP, LOAD_CPU_SMAP = 1, 2, 4, 8
+LOAD_CPU_LA57, LOAD_CPU_PKU, LOAD_CPU_RDTSCP = 16, 32, 64
+LOAD_FLUSH_CR3, LOAD_FLUSH_INVPCID_SINGLE, LOAD_FLUSH_INVPCID_ALL = 0, 1, 2
 LOAD_NOT_RUN, LOAD_OK, LOAD_FAULT, LOAD_PREDICTED, LOAD_ERROR = range(5)
 FAULT_NOT_PRESENT, FAULT_READ_ONLY, FAULT_USER = 1, 2, 4
-FAULT_NX, FAULT_MISMATCH = 8, 16
+FAULT_NX, FAULT_MISMATCH, FAULT_STALE = 8, 16, 32
 LOAD_CPU, LOAD_FORCE = 1, 2
 LOAD_MAX_OPS = 4096
 LOAD_DONE, LOAD_STOPPED_TIME = 1, 2
@@ -87,35 +92,58 @@ def _plain(d):
 class Op:
     """One op of a load window program, with its results after a run."""
 
-    def __init__(self, op, va, width=0, value=0, length=0, prot=0):
+    def __init__(self, op, va, width=0, value=0, length=0, prot=0, flags=0):
         self.op, self.va, self.width = op, va, width
         self.value, self.length, self.prot = value, length, prot
+        self.flags = flags
         self.status = LOAD_NOT_RUN
         self.fault = self.level = self.errno = self.result = 0
+        self.cycles = 0
 
     @classmethod
-    def read(cls, va, width=8):
-        return cls(LOAD_OP_READ, va, width=width)
+    def read(cls, va, width=8, timed=False):
+        return cls(LOAD_OP_READ, va, width=width,
+                   flags=LOAD_OP_F_TIMED if timed else 0)
 
     @classmethod
-    def write(cls, va, value, width=8):
-        return cls(LOAD_OP_WRITE, va, width=width, value=value)
+    def write(cls, va, value, width=8, timed=False):
+        return cls(LOAD_OP_WRITE, va, width=width, value=value,
+                   flags=LOAD_OP_F_TIMED if timed else 0)
 
     @classmethod
-    def fetch(cls, va):
-        return cls(LOAD_OP_FETCH, va)
+    def fetch(cls, va, timed=False):
+        return cls(LOAD_OP_FETCH, va, flags=LOAD_OP_F_TIMED if timed else 0)
 
     @classmethod
-    def unmap(cls, va, length):
-        return cls(LOAD_OP_UNMAP, va, length=length)
+    def unmap(cls, va, length, noflush=False):
+        return cls(LOAD_OP_UNMAP, va, length=length,
+                   flags=LOAD_OP_F_NOFLUSH if noflush else 0)
 
     @classmethod
-    def protect(cls, va, length, prot):
-        return cls(LOAD_OP_PROTECT, va, length=length, prot=prot)
+    def protect(cls, va, length, prot, noflush=False):
+        return cls(LOAD_OP_PROTECT, va, length=length, prot=prot,
+                   flags=LOAD_OP_F_NOFLUSH if noflush else 0)
 
     @classmethod
-    def map(cls, va, length, prot=PROT_WRITE):
-        return cls(LOAD_OP_MAP, va, length=length, prot=prot)
+    def map(cls, va, length, prot=PROT_WRITE, noflush=False):
+        return cls(LOAD_OP_MAP, va, length=length, prot=prot,
+                   flags=LOAD_OP_F_NOFLUSH if noflush else 0)
+
+    @classmethod
+    def invlpg(cls, va):
+        return cls(LOAD_OP_INVLPG, va)
+
+    @classmethod
+    def flush(cls, method=LOAD_FLUSH_CR3):
+        return cls(LOAD_OP_FLUSH, 0, value=method)
+
+    @classmethod
+    def ad_clear(cls, va):
+        return cls(LOAD_OP_AD_CLEAR, va)
+
+    @classmethod
+    def ad_read(cls, va):
+        return cls(LOAD_OP_AD_READ, va)
 
     @property
     def faulted(self):
@@ -124,6 +152,8 @@ class Op:
     def explain(self):
         """The fault in words ("not present at level 1", "read-only")."""
         if self.status == LOAD_OK:
+            if self.fault & FAULT_STALE:
+                return "ok: stale translation (NOFLUSH)"
             return "ok"
         if self.status == LOAD_ERROR:
             return "error: %s" % os.strerror(self.errno)
@@ -140,6 +170,8 @@ class Op:
             why.append("fetch from a no-execute page")
         if self.fault & FAULT_MISMATCH:
             why.append("MMU and software walker disagree")
+        if self.fault & FAULT_STALE:
+            why.append("stale translation (NOFLUSH)")
         kind = "fault" if self.status == LOAD_FAULT else "predicted fault"
         return "%s: %s" % (kind, ", ".join(why) or "?")
 
@@ -151,28 +183,44 @@ class Op:
 class Program(list):
     """A load window program: a list of Op with builder methods."""
 
-    def read(self, va, width=8):
-        self.append(Op.read(va, width))
+    def read(self, va, width=8, timed=False):
+        self.append(Op.read(va, width, timed))
         return self
 
-    def write(self, va, value, width=8):
-        self.append(Op.write(va, value, width))
+    def write(self, va, value, width=8, timed=False):
+        self.append(Op.write(va, value, width, timed))
         return self
 
-    def fetch(self, va):
-        self.append(Op.fetch(va))
+    def fetch(self, va, timed=False):
+        self.append(Op.fetch(va, timed))
         return self
 
-    def unmap(self, va, length):
-        self.append(Op.unmap(va, length))
+    def unmap(self, va, length, noflush=False):
+        self.append(Op.unmap(va, length, noflush))
         return self
 
-    def protect(self, va, length, prot):
-        self.append(Op.protect(va, length, prot))
+    def protect(self, va, length, prot, noflush=False):
+        self.append(Op.protect(va, length, prot, noflush))
         return self
 
-    def map(self, va, length, prot=PROT_WRITE):
-        self.append(Op.map(va, length, prot))
+    def map(self, va, length, prot=PROT_WRITE, noflush=False):
+        self.append(Op.map(va, length, prot, noflush))
+        return self
+
+    def invlpg(self, va):
+        self.append(Op.invlpg(va))
+        return self
+
+    def flush(self, method=LOAD_FLUSH_CR3):
+        self.append(Op.flush(method))
+        return self
+
+    def ad_clear(self, va):
+        self.append(Op.ad_clear(va))
+        return self
+
+    def ad_read(self, va):
+        self.append(Op.ad_read(va))
         return self
 
 
@@ -183,6 +231,8 @@ class LoadResult:
         self.ops_run = l.out_ops_run
         self.faults = l.out_faults
         self.ns = l.out_ns
+        self.tsc_khz = l.out_tsc_khz
+        self.cpu_features = l.out_cpu_features
         self.ops = ops
 
     def __repr__(self):
@@ -408,16 +458,17 @@ class Space:
         for i, o in enumerate(program):
             ops[i].op, ops[i].va, ops[i].width = o.op, o.va, o.width
             ops[i].value, ops[i].length = o.value, o.length
-            ops[i].prot = o.prot
+            ops[i].prot, ops[i].flags = o.prot, o.flags
         flags = (LOAD_CPU if cpu is not None else 0) | \
             (LOAD_FORCE if force else 0)
         out = _lib.Load()
-        _check(lib().spt_load(self._h, self.id, flags, cpu or 0, ops, n,
-                              ctypes.byref(out)), "load")
+        _check(lib().spt_load2(self._h, self.id, flags, cpu or 0, ops, n,
+                               ctypes.byref(out)), "load")
         for i, o in enumerate(program):
             o.status, o.fault = ops[i].out_status, ops[i].out_fault
             o.level, o.errno = ops[i].out_level, ops[i].out_errno
             o.result = ops[i].out_value
+            o.cycles = ops[i].out_cycles
         return LoadResult(out, program)
 
     def mappings(self, start=0, end=0):

@@ -62,7 +62,8 @@ class LoadOp(ctypes.Structure):
                 ("value", c_u64), ("length", c_u64), ("prot", c_u32),
                 ("flags", c_u32), ("out_status", c_u32),
                 ("out_fault", c_u32), ("out_level", c_u32),
-                ("out_errno", c_u32), ("out_value", c_u64)]
+                ("out_errno", c_u32), ("out_value", c_u64),
+                ("out_cycles", c_u64)]
 
 
 class Load(ctypes.Structure):
@@ -70,7 +71,8 @@ class Load(ctypes.Structure):
                 ("cpu", c_u32), ("nr_ops", c_u32), ("op_size", c_u32),
                 ("ops", c_u64), ("out_status", c_u32), ("out_cpu", c_u32),
                 ("out_ops_run", c_u32), ("out_faults", c_u32),
-                ("out_ns", c_u64)]
+                ("out_ns", c_u64), ("out_tsc_khz", c_u32),
+                ("out_cpu_features", c_u32)]
 
 
 class SpaceDesc(ctypes.Structure):
@@ -96,7 +98,7 @@ class Event(ctypes.Structure):
 
 # The sizes of the uAPI release this package was written against.
 SIZES = {Version: 40, SpaceCreate: 24, SpaceInfo: 64, QueryEntry: 40,
-         Stats: 184, LoadOp: 64, Load: 56}
+         Stats: 184, LoadOp: 72, Load: 64}
 
 SPACE_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(SpaceDesc), c_void_p)
 RUN_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(Run), c_void_p)
@@ -154,6 +156,8 @@ def load():
         "spt_check": (c_int, [h, c_u32, ctypes.c_char_p, c_size_t]),
         "spt_load": (c_int, [h, c_u32, c_u32, c_u32, P(LoadOp), c_u32,
                              P(Load)]),
+        "spt_load2": (c_int, [h, c_u32, c_u32, c_u32, P(LoadOp), c_u32,
+                              P(Load)]),
         "spt_nl_open": (c_int, [P(c_void_p)]),
         "spt_nl_close": (None, [h]),
         "spt_nl_fd": (c_int, [h]),

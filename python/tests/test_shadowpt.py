@@ -166,6 +166,46 @@ class Ops(unittest.TestCase):
                 sp.load(prog, cpu=4096)
             self.assertEqual(cm.exception.errno, errno.ENODEV)
 
+    def test_load_tlb_ops(self):
+        with self.dev.space() as sp:
+            sp.map(0x400000, 4096)
+            prog = shadowpt.Program().write(0x400000, 1)
+            prog.protect(0x400000, 4096, 0, noflush=True)
+            prog.write(0x400000, 2).invlpg(0x400000).write(0x400000, 3)
+            prog.flush()
+            sp.load(prog)
+            # Before the INVLPG: stale (went through) or fresh (faulted).
+            if prog[2].status == shadowpt.LOAD_OK:
+                self.assertTrue(prog[2].fault & shadowpt.FAULT_STALE)
+                self.assertIn("stale", prog[2].explain())
+            else:
+                self.assertEqual(prog[2].status, shadowpt.LOAD_FAULT)
+            self.assertEqual(prog[4].status, shadowpt.LOAD_FAULT)
+            self.assertIn("read-only", prog[4].explain())
+            self.assertEqual(prog[5].status, shadowpt.LOAD_OK)
+            self.assertEqual(prog[5].result, shadowpt.LOAD_FLUSH_CR3)
+            timed = shadowpt.Program().read(0x400000, timed=True)
+            timed.read(0x400000, timed=True)
+            res = sp.load(timed)
+            self.assertGreater(timed[0].cycles, 0)
+            self.assertGreater(timed[1].cycles, 0)
+            self.assertGreater(res.tsc_khz, 0)
+            self.assertTrue(res.cpu_features & shadowpt.LOAD_CPU_RDTSCP)
+            sp.protect(0x400000, 4096, shadowpt.PROT_WRITE)
+            ad = shadowpt.Program().ad_clear(0x400000).ad_read(0x400000)
+            ad.read(0x400000).ad_read(0x400000)
+            ad.write(0x400000, 5).ad_read(0x400000)
+            sp.load(ad)
+            a, d = shadowpt.PROT_ACCESSED, shadowpt.PROT_DIRTY
+            self.assertEqual(ad[1].result, 0)
+            self.assertEqual(ad[3].result, a)
+            self.assertEqual(ad[5].result, a | d)
+            bad = shadowpt.Program().read(0x400000)
+            bad[0].flags = shadowpt.LOAD_OP_F_NOFLUSH
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.load(bad)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+
     def test_dumps(self):
         with self.dev.space() as sp:
             for i in range(100):

@@ -36,7 +36,7 @@
  *              != 0 without SPT_LOAD_CPU, an in-window MAP over 2 MiB or
  *              UNMAP/PROTECT over 1 GiB (the whole call is refused, nothing
  *              runs); an element size (entry_size, op_size) below the
- *              kernel's element or above SPT_ELEM_SIZE_MAX.
+ *              element's first release or above SPT_ELEM_SIZE_MAX.
  *   E2BIG      size larger than the kernel's struct with non-zero tail; an
  *              input element (LOAD op) larger than the kernel's with a
  *              non-zero tail.
@@ -63,6 +63,8 @@
  *              can be queried and unmapped), but load windows read and
  *              write through untracked leaves only for a caller who could
  *              map them now (else the op ends SPT_LOAD_ERROR, EPERM).
+ *              A load window with an UNMAP op flagged
+ *              SPT_LOAD_OP_F_NOFLUSH needs the same permission.
  *   ENOMEM     the frame pool is exhausted (module parameter pool_mb) or
  *              the kernel could not allocate memory.
  *   ENOSPC     a per-space limit (space_mb) or the number of spaces
@@ -79,6 +81,9 @@
  *   EUCLEAN    SPT_IOCTL_CHECK found a broken invariant (message returned).
  *   EINTR      a long operation was interrupted by a signal (out_done says
  *              how far it got; the space is consistent).
+ *   EOPNOTSUPP load window: an op needs a CPU feature the CPU lacks
+ *              (FLUSH with an INVPCID method and no INVPCID,
+ *              SPT_LOAD_OP_F_TIMED and no RDTSCP).
  *   ENODEV     load window: the named CPU does not exist (cpu >= the
  *              number of possible CPUs) or is offline, or no CPU is
  *              isolated (boot with isolcpus=) and none was named.
@@ -91,9 +96,12 @@
  *
  * Arrays of elements (QUERY_BATCH entries, LOAD ops) carry their element
  * size (entry_size, op_size) and follow the struct rule per element: from
- * the kernel's sizeof up to SPT_ELEM_SIZE_MAX bytes; the bytes past what
- * the kernel knows must be zero in an input element (else E2BIG) and are
- * zeroed in an output element.
+ * the element's first release (struct spt_query_entry: its sizeof; struct
+ * spt_load_op: 64 bytes, up to out_value) up to SPT_ELEM_SIZE_MAX bytes;
+ * the bytes past what the kernel knows must be zero in an input element
+ * (else E2BIG) and are zeroed in an output element. An element smaller
+ * than the kernel's behaves as if the fields it lacks were zero on input,
+ * and they are not written back.
  */
 #ifndef _UAPI_LINUX_SHADOWPT_H
 #define _UAPI_LINUX_SHADOWPT_H
@@ -614,6 +622,64 @@ enum spt_load_op_type {
 	SPT_LOAD_OP_UNMAP,	/* unmap [@va, @va + @length) in the window */
 	SPT_LOAD_OP_PROTECT,	/* set @prot on [@va, @va + @length) */
 	SPT_LOAD_OP_MAP,	/* map fresh 4 KiB frames with @prot */
+	SPT_LOAD_OP_INVLPG,	/* invalidate this CPU's translation of @va */
+	SPT_LOAD_OP_FLUSH,	/* flush this CPU's TLB (method in @value) */
+	SPT_LOAD_OP_AD_CLEAR,	/* clear A and D of the leaf at @va, INVLPG */
+	SPT_LOAD_OP_AD_READ,	/* A and D of the leaf at @va, as they are */
+};
+
+/*
+ * struct spt_load_op.flags. Bits 0..7 are the TLB experiments' (these),
+ * bits 8..15 are reserved for the user-mode ops; an unknown bit, or a flag
+ * on an op that does not take it, is EINVAL.
+ *
+ * SPT_LOAD_OP_F_NOFLUSH, on UNMAP, PROTECT and MAP: the entries change
+ * (and other CPUs get their flush as always) but this CPU's TLB is left
+ * as it is: until an INVLPG of the page, a FLUSH, an in-window change
+ * without the flag (which reloads CR3) or the end of the window, the
+ * range is *pending*, and an access to a page of it may use any
+ * translation the page had since the window last invalidated it (the
+ * window's own change and other threads' changes to that page alike): a
+ * READ or WRITE there may succeed through a stale translation or fault,
+ * and where that differs from the software walker it is reported as
+ * SPT_FAULT_STALE, never as SPT_FAULT_MISMATCH. Accesses outside pending
+ * ranges keep the guarantee of struct spt_load (a change made since the
+ * window's last flush, by any thread, is invalidated before the access,
+ * by INVLPG of the page while something is pending, by a CR3 reload
+ * otherwise). A FETCH always invalidates its page first if it is pending
+ * (a kernel-mode fetch fault cannot be recovered from). No frame or
+ * page-table node is reused while a stale translation may reach it: what
+ * the window's own ops unlink is queued for reclamation only after the
+ * window has ended, and what other threads unlink only after their flush
+ * IPI, which this CPU takes when the window ends, and a grace period
+ * after that; a stale translation reaches the old frame, never another
+ * mapping's. NOFLUSH on UNMAP needs the permission to map untracked
+ * memory now (see EPERM; else the whole call is refused with EPERM):
+ * a stale translation of an unmapped untracked leaf reaches raw
+ * physical memory.
+ */
+#define SPT_LOAD_OP_F_NOFLUSH	(1U << 0)
+/*
+ * SPT_LOAD_OP_F_TIMED, on READ, WRITE and FETCH: out_cycles receives the
+ * TSC cycles of the access (RDTSCP with LFENCE before and after, on both
+ * sides of the access: the count includes that overhead, and for a
+ * faulting access the exception's handling). Needs an op_size that covers
+ * out_cycles (else EINVAL) and a CPU with RDTSCP (else EOPNOTSUPP).
+ * struct spt_load's out_tsc_khz converts cycles to time.
+ */
+#define SPT_LOAD_OP_F_TIMED	(1U << 1)
+
+/*
+ * SPT_LOAD_OP_FLUSH's @value: how the TLB is flushed, echoed in
+ * out_value. INVPCID_SINGLE (INVPCID type 1, PCID 0: this space's
+ * translations) and INVPCID_ALL (type 2: every PCID, global entries
+ * included) need a CPU with INVPCID (else the whole call is refused with
+ * EOPNOTSUPP).
+ */
+enum spt_load_flush_method {
+	SPT_LOAD_FLUSH_CR3 = 0,		/* reload CR3 (flushes PCID 0) */
+	SPT_LOAD_FLUSH_INVPCID_SINGLE,
+	SPT_LOAD_FLUSH_INVPCID_ALL,
 };
 
 /* struct spt_load_op.out_status */
@@ -644,25 +710,37 @@ enum spt_load_status {
  * take effect in the window before its next access to what they changed.
  */
 #define SPT_FAULT_MISMATCH	(1U << 4)
+/*
+ * READ/WRITE in a range pending after a NOFLUSH op: the MMU's outcome
+ * differed from the software walker's (a stale translation was used).
+ * Allowed by the architecture: not a bug.
+ */
+#define SPT_FAULT_STALE		(1U << 5)
 
 /**
  * struct spt_load_op - one operation of a load window and its result
  * @op: enum spt_load_op_type
  * @width: READ/WRITE: 1, 2, 4 or 8 bytes, @va aligned to it; else 0
- * @va: the address
- * @value: WRITE: the value; else 0
+ * @va: the address (FLUSH: 0)
+ * @value: WRITE: the value; FLUSH: enum spt_load_flush_method; else 0
  * @length: UNMAP/PROTECT/MAP: bytes (4 KiB aligned; MAP at most 2 MiB and
  *          only over unmapped addresses, else EEXIST;
  *          UNMAP/PROTECT at most 1 GiB); else 0
  * @prot: PROTECT/MAP: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
- * @flags: SPT_LOAD_OP_F_* bits; none is defined yet, so it must be 0
- *         (else EINVAL)
+ * @flags: SPT_LOAD_OP_F_* bits (SPT_LOAD_OP_F_NOFLUSH on UNMAP, PROTECT,
+ *         MAP; SPT_LOAD_OP_F_TIMED on READ, WRITE, FETCH); an unknown bit
+ *         or one the op does not take is EINVAL
  * @out_status: enum spt_load_status (out_* fields are ignored on input and
  *              always overwritten, so an answered array can be sent again)
  * @out_fault: SPT_FAULT_* bits for FAULT and PREDICTED
  * @out_level: with SPT_FAULT_NOT_PRESENT: level of the absent entry
  * @out_errno: with SPT_LOAD_ERROR: the positive errno
- * @out_value: READ: the value read; UNMAP/PROTECT/MAP: leaves changed
+ * @out_value: READ: the value read; UNMAP/PROTECT/MAP: leaves changed;
+ *             FLUSH: the method used (enum spt_load_flush_method);
+ *             AD_CLEAR: the A and D bits the leaf had, AD_READ: those it
+ *             has (SPT_PROT_ACCESSED | SPT_PROT_DIRTY)
+ * @out_cycles: with SPT_LOAD_OP_F_TIMED: the access's TSC cycles (once
+ *              it ran); else 0. Added after the first release.
  *
  * READ and WRITE are done by the CPU through the space's page tables (with
  * SMAP lifted, so user pages are accessible as well). FETCH calls the stub
@@ -670,6 +748,22 @@ enum spt_load_status {
  * where the software walker says the fetch is allowed: a kernel-mode
  * instruction fetch fault cannot be recovered from, so a fetch that would
  * fault is reported as SPT_LOAD_PREDICTED and not executed.
+ *
+ * INVLPG (@va anywhere in the user half, width, value, length and prot 0)
+ * runs the INVLPG instruction on @va: this CPU's translation of @va's page
+ * and every paging-structure cache entry of PCID 0 go; the page is no
+ * longer pending (see SPT_LOAD_OP_F_NOFLUSH). FLUSH (every field but
+ * @op and @value 0) flushes this CPU's translations of the space: no
+ * range is pending after it.
+ *
+ * AD_CLEAR and AD_READ (@va in the user half, width, value, length, prot
+ * 0) track accesses without unmapping: AD_CLEAR clears the accessed and
+ * dirty bits of the whole leaf that maps @va (any size; it is not split),
+ * as a PROTECT would (the table's flush generation moves, other CPUs get
+ * their flush) and runs INVLPG of @va, so that the next access sets them
+ * again as it implies (A on a read or fetch, A and D on a write); AD_READ
+ * reads them as the hardware left them. An unmapped @va ends either with
+ * SPT_LOAD_ERROR, ENXIO.
  */
 struct spt_load_op {
 	__u32 op;
@@ -684,6 +778,7 @@ struct spt_load_op {
 	__u32 out_level;
 	__u32 out_errno;
 	__aligned_u64 out_value;
+	__aligned_u64 out_cycles;
 };
 
 /* Run on @cpu (otherwise: the first isolated CPU). */
@@ -693,6 +788,15 @@ struct spt_load_op {
 
 /* At most this many ops in one window. */
 #define SPT_LOAD_MAX_OPS	4096
+
+/* struct spt_load.out_cpu_features: what the window's CPU has. */
+#define SPT_LOAD_CPU_PCID	(1U << 0)
+#define SPT_LOAD_CPU_INVPCID	(1U << 1)
+#define SPT_LOAD_CPU_SMEP	(1U << 2)
+#define SPT_LOAD_CPU_SMAP	(1U << 3)
+#define SPT_LOAD_CPU_LA57	(1U << 4)
+#define SPT_LOAD_CPU_PKU	(1U << 5)
+#define SPT_LOAD_CPU_RDTSCP	(1U << 6)
 
 /* struct spt_load.out_status */
 enum spt_load_window_status {
@@ -716,18 +820,25 @@ enum spt_load_window_status {
  * @out_ops_run: ops that ran
  * @out_faults: ops that faulted (FAULT or PREDICTED)
  * @out_ns: time with the space loaded, in nanoseconds
+ * @out_tsc_khz: the TSC frequency in kHz (the kernel's tsc_khz), for
+ *               out_cycles; 0 if unknown. Added after the first release.
+ * @out_cpu_features: SPT_LOAD_CPU_* bits: what the window's CPU has (as
+ *                    the kernel detected it). Added after the first
+ *                    release.
  *
  * The window runs on the target CPU with preemption and interrupts off: it
  * saves CR3, loads the space's root with PCID 0 (which Linux never uses;
  * the write flushes it), runs the ops, and restores the saved CR3 exactly.
  * It never schedules and never returns to user mode. In-window UNMAP,
  * PROTECT and MAP go through the page-table cursor and invalidate this CPU's
- * TLB for what they change. Each READ, WRITE and FETCH holds its page
- * against changes for the duration of the access, and first invalidates
- * this CPU's TLB if any change was made to the space (by any thread) since
- * its last invalidation: the MMU never uses a translation older than the
- * table the software walker reads. The window's time bound is the module
- * parameter window_us (1..1000000 microseconds).
+ * TLB for what they change (unless flagged SPT_LOAD_OP_F_NOFLUSH). Each
+ * READ, WRITE and FETCH holds its page against changes for the duration of
+ * the access, and first invalidates this CPU's TLB if any change was made
+ * to the space (by any thread) since its last invalidation: the MMU never
+ * uses a translation older than the table the software walker reads,
+ * except in the ranges pending after NOFLUSH ops (see there). The
+ * window's time bound is the module parameter window_us (1..1000000
+ * microseconds).
  */
 struct spt_load {
 	__u32 size;
@@ -742,6 +853,8 @@ struct spt_load {
 	__u32 out_ops_run;
 	__u32 out_faults;
 	__aligned_u64 out_ns;
+	__u32 out_tsc_khz;
+	__u32 out_cpu_features;
 };
 
 #define SPT_IOCTL_LOAD _IO(SPT_TYPE, SPT_CMD_LOAD)

@@ -414,20 +414,49 @@ SPT_EXPORT int spt_check(struct spt *h, uint32_t space_id, char *msg,
 	return spt_call(h, SPT_IOCTL_CHECK, &c, sizeof(c));
 }
 
-SPT_EXPORT int spt_load(struct spt *h, uint32_t space_id, uint32_t flags,
-			uint32_t cpu, struct spt_load_op *ops, uint32_t nr_ops,
-			struct spt_load *out)
+/*
+ * The first releases of struct spt_load_op and struct spt_load: what a
+ * caller of spt_load() and spt_load_run() built before LIBSHADOWPT_1.2
+ * has room for.
+ */
+#define SPT_LOAD_OP_SIZE_V1 \
+	(offsetof(struct spt_load_op, out_value) + sizeof(uint64_t))
+#define SPT_LOAD_SIZE_V1 \
+	(offsetof(struct spt_load, out_ns) + sizeof(uint64_t))
+
+static int spt_load_sized(struct spt *h, uint32_t space_id, uint32_t flags,
+			  uint32_t cpu, void *ops, uint32_t nr_ops,
+			  uint32_t op_size, struct spt_load *out,
+			  size_t out_size)
 {
 	struct spt_load l = {
 		.flags = flags, .space_id = space_id, .cpu = cpu,
-		.nr_ops = nr_ops, .op_size = sizeof(*ops),
+		.nr_ops = nr_ops, .op_size = op_size,
 		.ops = (uintptr_t)ops,
 	};
 	int ret = spt_call(h, SPT_IOCTL_LOAD, &l, sizeof(l));
 
-	if (out)
-		*out = l;
+	if (out) {
+		memcpy(out, &l, out_size);
+		out->size = out_size;
+	}
 	return ret;
+}
+
+SPT_EXPORT int spt_load(struct spt *h, uint32_t space_id, uint32_t flags,
+			uint32_t cpu, struct spt_load_op *ops, uint32_t nr_ops,
+			struct spt_load *out)
+{
+	return spt_load_sized(h, space_id, flags, cpu, ops, nr_ops,
+			      SPT_LOAD_OP_SIZE_V1, out, SPT_LOAD_SIZE_V1);
+}
+
+SPT_EXPORT int spt_load2(struct spt *h, uint32_t space_id, uint32_t flags,
+			 uint32_t cpu, struct spt_load_op *ops,
+			 uint32_t nr_ops, struct spt_load *out)
+{
+	return spt_load_sized(h, space_id, flags, cpu, ops, nr_ops,
+			      sizeof(*ops), out, sizeof(*out));
 }
 
 SPT_EXPORT struct spt_load_prog *spt_load_prog_new(void)
@@ -513,6 +542,35 @@ SPT_EXPORT int spt_load_prog_map(struct spt_load_prog *p, uint64_t va,
 	return spt_load_prog_add(p, SPT_LOAD_OP_MAP, va, 0, 0, length, prot);
 }
 
+SPT_EXPORT int spt_load_prog_invlpg(struct spt_load_prog *p, uint64_t va)
+{
+	return spt_load_prog_add(p, SPT_LOAD_OP_INVLPG, va, 0, 0, 0, 0);
+}
+
+SPT_EXPORT int spt_load_prog_flush(struct spt_load_prog *p, uint32_t method)
+{
+	return spt_load_prog_add(p, SPT_LOAD_OP_FLUSH, 0, 0, method, 0, 0);
+}
+
+SPT_EXPORT int spt_load_prog_ad_clear(struct spt_load_prog *p, uint64_t va)
+{
+	return spt_load_prog_add(p, SPT_LOAD_OP_AD_CLEAR, va, 0, 0, 0, 0);
+}
+
+SPT_EXPORT int spt_load_prog_ad_read(struct spt_load_prog *p, uint64_t va)
+{
+	return spt_load_prog_add(p, SPT_LOAD_OP_AD_READ, va, 0, 0, 0, 0);
+}
+
+SPT_EXPORT int spt_load_prog_set_flags(struct spt_load_prog *p, uint32_t i,
+				       uint32_t flags)
+{
+	if (!p || i >= p->n)
+		return fail(EINVAL);
+	p->ops[i].flags = flags;
+	return 0;
+}
+
 SPT_EXPORT uint32_t spt_load_prog_len(const struct spt_load_prog *p)
 {
 	return p ? p->n : 0;
@@ -530,5 +588,16 @@ SPT_EXPORT int spt_load_run(struct spt *h, uint32_t space_id,
 {
 	if (!p)
 		return fail(EINVAL);
-	return spt_load(h, space_id, flags, cpu, p->ops, p->n, out);
+	return spt_load_sized(h, space_id, flags, cpu, p->ops, p->n,
+			      sizeof(*p->ops), out, SPT_LOAD_SIZE_V1);
+}
+
+SPT_EXPORT int spt_load_run2(struct spt *h, uint32_t space_id,
+			     struct spt_load_prog *p, uint32_t flags,
+			     uint32_t cpu, struct spt_load *out)
+{
+	if (!p)
+		return fail(EINVAL);
+	return spt_load_sized(h, space_id, flags, cpu, p->ops, p->n,
+			      sizeof(*p->ops), out, sizeof(*out));
 }

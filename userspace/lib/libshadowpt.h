@@ -391,11 +391,33 @@ int spt_check(struct spt *h, uint32_t space_id, char *msg, size_t msg_len);
  * @nr_ops: 1..SPT_LOAD_MAX_OPS
  * @out: optional: the window's results (status, cpu, ops run, faults, ns)
  *
+ * The first releases of the structs: @ops are read and written as 64-byte
+ * elements (up to out_value) and @out up to out_ns (out->size says so),
+ * as a caller built before LIBSHADOWPT_1.2 has them; spt_load2() uses the
+ * header's sizes.
+ *
  * Return: 0 or a negative errno (-ENODEV: no isolated CPU, -EXDEV: CPU
  * not isolated without SPT_LOAD_FORCE).
  */
 int spt_load(struct spt *h, uint32_t space_id, uint32_t flags, uint32_t cpu,
 	     struct spt_load_op *ops, uint32_t nr_ops, struct spt_load *out);
+
+/**
+ * spt_load2() - spt_load() with the structs of this header
+ * @h: the handle
+ * @space_id: the space
+ * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE
+ * @cpu: with SPT_LOAD_CPU the CPU, else 0
+ * @ops: the program, sizeof(struct spt_load_op) per op (out_cycles for
+ *       SPT_LOAD_OP_F_TIMED included); results are written back into it
+ * @nr_ops: 1..SPT_LOAD_MAX_OPS
+ * @out: optional: the whole struct spt_load (out_tsc_khz,
+ *       out_cpu_features included)
+ *
+ * Return: 0 or a negative errno, as spt_load().
+ */
+int spt_load2(struct spt *h, uint32_t space_id, uint32_t flags, uint32_t cpu,
+	      struct spt_load_op *ops, uint32_t nr_ops, struct spt_load *out);
 
 /**
  * spt_load_prog_new() - an empty load program (the op builder)
@@ -494,6 +516,56 @@ int spt_load_prog_map(struct spt_load_prog *p, uint64_t va, uint64_t length,
 		      uint32_t prot);
 
 /**
+ * spt_load_prog_invlpg() - append an INVLPG of @va (this CPU's TLB)
+ * @p: the program
+ * @va: the address (any, in the user half)
+ *
+ * Return: the op's index, or a negative errno.
+ */
+int spt_load_prog_invlpg(struct spt_load_prog *p, uint64_t va);
+
+/**
+ * spt_load_prog_flush() - append a FLUSH of this CPU's TLB
+ * @p: the program
+ * @method: enum spt_load_flush_method (SPT_LOAD_FLUSH_CR3, or an INVPCID
+ *          method: the run then fails with -EOPNOTSUPP on a CPU without
+ *          INVPCID)
+ *
+ * Return: the op's index, or a negative errno.
+ */
+int spt_load_prog_flush(struct spt_load_prog *p, uint32_t method);
+
+/**
+ * spt_load_prog_ad_clear() - append an AD_CLEAR of the leaf at @va
+ * @p: the program
+ * @va: the address
+ *
+ * Return: the op's index, or a negative errno.
+ */
+int spt_load_prog_ad_clear(struct spt_load_prog *p, uint64_t va);
+
+/**
+ * spt_load_prog_ad_read() - append an AD_READ of the leaf at @va
+ * @p: the program
+ * @va: the address
+ *
+ * Return: the op's index, or a negative errno.
+ */
+int spt_load_prog_ad_read(struct spt_load_prog *p, uint64_t va);
+
+/**
+ * spt_load_prog_set_flags() - set the SPT_LOAD_OP_F_* flags of an op
+ * @p: the program
+ * @i: the op's index (what the append returned)
+ * @flags: SPT_LOAD_OP_F_* bits, e.g. SPT_LOAD_OP_F_NOFLUSH on an UNMAP,
+ *         PROTECT or MAP (checked by the kernel when the program runs)
+ *
+ * Return: 0, or -EINVAL when @i is out of range.
+ */
+int spt_load_prog_set_flags(struct spt_load_prog *p, uint32_t i,
+			    uint32_t flags);
+
+/**
  * spt_load_prog_len() - number of ops in a program
  * @p: the program
  *
@@ -524,6 +596,21 @@ const struct spt_load_op *spt_load_prog_op(const struct spt_load_prog *p,
  */
 int spt_load_run(struct spt *h, uint32_t space_id, struct spt_load_prog *p,
 		 uint32_t flags, uint32_t cpu, struct spt_load *out);
+
+/**
+ * spt_load_run2() - spt_load_run() filling the whole struct spt_load
+ * @h: the handle
+ * @space_id: the space
+ * @p: the program; its ops receive their results (out_cycles included)
+ * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE
+ * @cpu: with SPT_LOAD_CPU the CPU, else 0
+ * @out: optional: the window's results, out_tsc_khz and out_cpu_features
+ *       included (spt_load_run() fills the first release's fields only)
+ *
+ * Return: 0 or a negative errno.
+ */
+int spt_load_run2(struct spt *h, uint32_t space_id, struct spt_load_prog *p,
+		  uint32_t flags, uint32_t cpu, struct spt_load *out);
 
 /* Has bits of struct spt_space_desc, struct spt_run, struct spt_event. */
 #define SPT_HAS_ROOT_PA		(1U << 0)	/* spt_space_desc.root_pa */

@@ -343,7 +343,8 @@ static void test_load(struct spt *h, int id)
 	ok(!ret && l.out_status == SPT_LOAD_DONE && l.out_ops_run == 8,
 	   "spt_load_run: status %u, %u ops (ret %d)", l.out_status,
 	   l.out_ops_run, ret);
-	ok(l.size == sizeof(l), "load sends size %zu", sizeof(l));
+	ok(l.size == offsetof(struct spt_load, out_ns) + 8,
+	   "spt_load_run fills the first release (%u bytes)", l.size);
 	op = spt_load_prog_op(p, 1);
 	ok(op && op->out_status == SPT_LOAD_OK &&
 	   op->out_value == 0x1122334455667788ULL, "READ got the WRITE");
@@ -371,6 +372,109 @@ static void test_load(struct spt *h, int id)
 	       "op past SPT_LOAD_MAX_OPS");
 	spt_load_prog_free(p);
 	/* Restore write access for later tests. */
+	spt_protect(h, id, 0x40000000, 4 * MIB, 0, SPT_PROT_WRITE, 0, NULL,
+		    NULL);
+}
+
+/*
+ * TIMED and the window's TSC and CPU words (LIBSHADOWPT_1.2), and a
+ * caller of the first release: 64-byte ops through spt_load().
+ */
+static void test_load_timed(struct spt *h, int id)
+{
+	struct spt_load_prog *p = spt_load_prog_new();
+	const struct spt_load_op *op;
+	struct spt_load l;
+	/* Two 64-byte first-release ops, and a word that must stay. */
+	uint64_t old_ops[17];
+	struct spt_load_op *o0 = (struct spt_load_op *)old_ops;
+	struct spt_load_op *o1 = (struct spt_load_op *)(old_ops + 8);
+	int i;
+
+	i = spt_load_prog_read(p, 0x40000000, 8);
+	spt_load_prog_set_flags(p, i, SPT_LOAD_OP_F_TIMED);
+	i = spt_load_prog_read(p, 0x40000000, 8);
+	spt_load_prog_set_flags(p, i, SPT_LOAD_OP_F_TIMED);
+	memset(&l, 0, sizeof(l));
+	ok(!spt_load_run2(h, id, p, 0, 0, &l) && l.size == sizeof(l),
+	   "spt_load_run2 fills the whole struct (%u bytes)", l.size);
+	op = spt_load_prog_op(p, 0);
+	ok(op->out_status == SPT_LOAD_OK && op->out_cycles &&
+	   spt_load_prog_op(p, 1)->out_cycles,
+	   "TIMED reads: %llu then %llu cycles",
+	   (unsigned long long)op->out_cycles,
+	   (unsigned long long)spt_load_prog_op(p, 1)->out_cycles);
+	ok(l.out_tsc_khz > 0 && (l.out_cpu_features & SPT_LOAD_CPU_RDTSCP),
+	   "tsc %u kHz, cpu features 0x%x", l.out_tsc_khz,
+	   l.out_cpu_features);
+	spt_load_prog_free(p);
+
+	/* Two ops of the first release, 64 bytes apart. */
+	memset(old_ops, 0, sizeof(old_ops));
+	old_ops[16] = 0xdead;
+	o0->op = SPT_LOAD_OP_WRITE;
+	o0->width = 8;
+	o0->va = 0x40000000;
+	o0->value = 77;
+	o1->op = SPT_LOAD_OP_READ;
+	o1->width = 8;
+	o1->va = 0x40000000;
+	ok(!spt_load(h, id, 0, 0, o0, 2, NULL) && old_ops[15] == 77 &&
+	   old_ops[16] == 0xdead,
+	   "spt_load: 64-byte ops of the first release (read %llu)",
+	   (unsigned long long)old_ops[15]);
+}
+
+/* INVLPG, FLUSH and NOFLUSH (LIBSHADOWPT_1.2). 0x40000000 is writable. */
+static void test_load_tlb(struct spt *h, int id)
+{
+	struct spt_load_prog *p = spt_load_prog_new();
+	const struct spt_load_op *op;
+	int i;
+
+	spt_load_prog_write(p, 0x40000000, 8, 1);
+	i = spt_load_prog_protect(p, 0x40000000, KIB4, 0);
+	ok(!spt_load_prog_set_flags(p, i, SPT_LOAD_OP_F_NOFLUSH),
+	   "prog_set_flags NOFLUSH");
+	err_is(spt_load_prog_set_flags(p, 99, 0), EINVAL,
+	       "prog_set_flags out of range");
+	err_is(spt_load_prog_set_flags(NULL, 0, 0), EINVAL,
+	       "prog_set_flags without a program");
+	spt_load_prog_write(p, 0x40000000, 8, 2);
+	ok(spt_load_prog_invlpg(p, 0x40000000) == 3, "prog_invlpg index 3");
+	spt_load_prog_write(p, 0x40000000, 8, 3);
+	ok(spt_load_prog_flush(p, SPT_LOAD_FLUSH_CR3) == 5,
+	   "prog_flush index 5");
+	ok(!spt_load_run(h, id, p, 0, 0, NULL), "run the TLB program");
+	op = spt_load_prog_op(p, 2);
+	ok(op->out_status == SPT_LOAD_OK ?
+	   op->out_fault == (SPT_FAULT_READ_ONLY | SPT_FAULT_STALE) :
+	   op->out_status == SPT_LOAD_FAULT &&
+	   op->out_fault == SPT_FAULT_READ_ONLY,
+	   "write before INVLPG: stale or faulted (%u)", op->out_status);
+	op = spt_load_prog_op(p, 4);
+	ok(op->out_status == SPT_LOAD_FAULT &&
+	   op->out_fault == SPT_FAULT_READ_ONLY, "write after INVLPG faults");
+	op = spt_load_prog_op(p, 5);
+	ok(op->out_status == SPT_LOAD_OK &&
+	   op->out_value == SPT_LOAD_FLUSH_CR3, "FLUSH by CR3");
+	spt_load_prog_set_flags(p, 0, SPT_LOAD_OP_F_NOFLUSH);
+	err_is(spt_load_run(h, id, p, 0, 0, NULL), EINVAL,
+	       "NOFLUSH on a WRITE");
+	spt_load_prog_free(p);
+	p = spt_load_prog_new();
+	spt_protect(h, id, 0x40000000, 4 * MIB, 0, SPT_PROT_WRITE, 0, NULL,
+		    NULL);
+	spt_load_prog_ad_clear(p, 0x40000000);
+	spt_load_prog_write(p, 0x40000000, 8, 4);
+	ok(spt_load_prog_ad_read(p, 0x40000000) == 2, "prog_ad_read index 2");
+	ok(!spt_load_run(h, id, p, 0, 0, NULL) &&
+	   spt_load_prog_op(p, 2)->out_value ==
+	   (SPT_PROT_ACCESSED | SPT_PROT_DIRTY),
+	   "AD_CLEAR, write, AD_READ: A and D (0x%llx)",
+	   (unsigned long long)spt_load_prog_op(p, 2)->out_value);
+	spt_load_prog_free(p);
+	test_load_timed(h, id);
 	spt_protect(h, id, 0x40000000, 4 * MIB, 0, SPT_PROT_WRITE, 0, NULL,
 		    NULL);
 }
@@ -532,6 +636,7 @@ int main(void)
 	test_rw(h, id);
 	test_stats_check(h, id);
 	test_load(h, id);
+	test_load_tlb(h, id);
 	spt_space_destroy(h, id);
 	ok(!spt_nl_open(&nl), "spt_nl_open");
 	test_dumps(h, nl);
