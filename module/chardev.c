@@ -194,6 +194,28 @@ static int spt_ioctl_map_share(struct spt_ucmd *ucmd)
 	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
 }
 
+/* SPT_MAP_USER: the flags and reserved fields are checked. */
+static int spt_ioctl_map_user(struct spt_ucmd *ucmd)
+{
+	struct spt_map *cmd = ucmd->cmd;
+	struct spt_prop prop;
+	struct spt_space *s;
+	int ret;
+
+	if (cmd->flags != (SPT_MAP_USER | SPT_MAP_4K) || cmd->phys ||
+	    cmd->src_space_id || !IS_ALIGNED(cmd->src_va, SPT_PAGE_SIZE) ||
+	    !spt_range_ok(cmd->va, cmd->length, SPT_PAGE_SIZE) ||
+	    !spt_prop_from_uapi(cmd->prot, cmd->cache, &prop))
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_space_map_user(s, cmd->va, cmd->length, cmd->src_va, &prop,
+				 &cmd->out_mapped);
+	spt_space_put(s);
+	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
+}
+
 static int spt_ioctl_map(struct spt_ucmd *ucmd)
 {
 	struct spt_map *cmd = ucmd->cmd;
@@ -205,11 +227,13 @@ static int spt_ioctl_map(struct spt_ucmd *ucmd)
 
 	cmd->out_mapped = 0;
 	if (cmd->flags & ~(SPT_MAP_SIZES | SPT_MAP_PHYS | SPT_MAP_REPLACE |
-			   SPT_MAP_SHARE) ||
+			   SPT_MAP_SHARE | SPT_MAP_USER) ||
 	    cmd->__reserved || cmd->__reserved2)
 		return -EINVAL;
 	if (cmd->flags & SPT_MAP_SHARE)
 		return spt_ioctl_map_share(ucmd);
+	if (cmd->flags & SPT_MAP_USER)
+		return spt_ioctl_map_user(ucmd);
 	if (cmd->src_space_id || cmd->src_va)
 		return -EINVAL;
 	if (cmd->flags & SPT_MAP_PHYS) {

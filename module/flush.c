@@ -35,6 +35,7 @@
 #include "trace.h"
 #include "reclaim.h"
 #include "flush.h"
+#include "pin.h"
 
 static atomic64_t spt_tlb_flushes = ATOMIC64_INIT(0);
 static atomic64_t spt_tlb_ipis = ATOMIC64_INIT(0);
@@ -80,6 +81,17 @@ static void spt_gp_wait(struct rcu_gp_oldstate *cookie)
 }
 
 /* Give back every queued list whose grace period has passed. Sleeps. */
+/* Frames and nodes back to the pool, pins to their pages. */
+static void spt_flush_release(struct spt_flusher *fl)
+{
+	void *pinned = fl->pinned;
+
+	spt_flusher_release(fl, spt_pool);
+	fl->pinned = NULL;
+	fl->nr_pinned = 0;
+	spt_pins_put_list(pinned);
+}
+
 static bool spt_reclaim_release_ready(void)
 {
 	struct spt_flusher fl;
@@ -95,7 +107,7 @@ static bool spt_reclaim_release_ready(void)
 		if (popped) {
 			u64 t0 = ktime_get_ns();
 
-			spt_flusher_release(&fl, spt_pool);
+			spt_flush_release(&fl);
 			atomic64_add(ktime_get_ns() - t0, &spt_reclaim_work_ns);
 		}
 		mutex_unlock(&spt_reclaim_release_mutex);
@@ -165,7 +177,7 @@ void spt_reclaim_queue(struct spt_flusher *fl)
 			/* Nothing queued and @fl alone is past the bound. */
 			atomic64_inc(&spt_reclaim_waits);
 			synchronize_rcu();
-			spt_flusher_release(fl, spt_pool);
+			spt_flush_release(fl);
 			return;
 		}
 	}
@@ -196,7 +208,7 @@ void spt_flush_finish(struct spt_space *s, struct spt_flusher *fl)
 	 * leaves of shared frames, also when nothing was queued.
 	 */
 	spt_quota_settle(s, fl);
-	if (!fl->head)
+	if (!fl->head && !fl->pinned)
 		return;
 	spt_reclaim_queue(fl);
 }

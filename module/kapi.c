@@ -408,7 +408,7 @@ int shadowpt_cursor_map_frame(struct shadowpt_cursor *c,
 			      u32 flags)
 {
 	struct spt_prop prop;
-	struct spt_item item;
+	struct spt_item item = {};
 	int ret;
 
 	if (!f || f->sp != c->sp ||
@@ -435,7 +435,7 @@ int shadowpt_cursor_map_phys(struct shadowpt_cursor *c, u64 pa,
 {
 	u64 pa_last = spt_machine_cfg.pa_mask | (SPT_PAGE_SIZE - 1);
 	struct spt_prop prop;
-	struct spt_item item;
+	struct spt_item item = {};
 	u64 size;
 
 	if (level < 1 || level > spt_machine_phys_max_level)

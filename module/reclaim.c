@@ -39,6 +39,7 @@ bool spt_reclaim_push(struct spt_reclaim *r, struct spt_flusher *fl,
 	b->cookie = cookie;
 	b->nodes = fl->nr_nodes;
 	b->data = fl->data_frames;
+	b->pinned = fl->pinned;
 	r->nr++;
 	r->frames += frames;
 	r->nodes += b->nodes;
@@ -71,6 +72,7 @@ bool spt_reclaim_pop(struct spt_reclaim *r,
 		return false;
 	spt_flusher_init(fl);
 	fl->head = b->head;
+	fl->pinned = b->pinned;
 	r->first = (r->first + 1) % SPT_RECLAIM_BATCHES;
 	r->nr--;
 	r->frames -= b->nodes + b->data;

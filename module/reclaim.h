@@ -26,6 +26,7 @@ struct spt_reclaim_batch {
 	struct rcu_gp_oldstate cookie;
 	unsigned long nodes;	/* page-table nodes on the list */
 	unsigned long data;	/* 4 KiB pages of data frames on the list */
+	void *pinned;		/* the flusher's pins (SPT_MAP_USER) */
 };
 
 struct spt_reclaim {

@@ -33,6 +33,7 @@
 #include "space_internal.h"
 #include "flush.h"
 #include "quota.h"
+#include "pin.h"
 #include "space_events.h"
 #include "trace.h"
 
@@ -140,6 +141,7 @@ int spt_space_create(u32 flags, struct file *owner, u64 limit_frames,
 	ret = spt_pt_init(&s->pt, &spt_machine_cfg, spt_pool, s->kernel_top);
 	if (ret)
 		goto err_mask;
+	spt_pins_init(s);
 	/* Reserve the id: nobody can look it up or destroy it yet. */
 	ret = spt_xa_alloc_cyclic(&spt_spaces, &s->id, NULL, limit,
 				  &spt_next_id, GFP_KERNEL);
@@ -183,6 +185,7 @@ static void spt_space_teardown(struct spt_space *s)
 	spt_flusher_init(&fl);
 	spt_pt_destroy(&s->pt, &fl);
 	spt_flush_finish(s, &fl);
+	spt_pins_destroy(s);
 }
 
 void spt_space_set_shared(struct spt_space *s)

@@ -82,6 +82,12 @@ int spt_space_share(struct spt_space *s, u64 va, u64 len,
 		    const struct spt_prop *prop, u64 *mapped);
 int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		    u64 *done);
+/*
+ * SPT_MAP_USER: pin the caller's [@uaddr, @uaddr + @len) and map it at
+ * @va (4 KiB pinned leaves); nothing changed on an error before mapping.
+ */
+int spt_space_map_user(struct spt_space *s, u64 va, u64 len, u64 uaddr,
+		       const struct spt_prop *prop, u64 *mapped);
 int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		      const struct spt_prot_op *op, u64 *nr, u64 *done);
 /* Without locks (core/lockless.h); -ENOENT if @s is being destroyed. */

@@ -13,6 +13,8 @@
 #include <linux/cpumask.h>
 #include <linux/atomic.h>
 
+#include <linux/xarray.h>
+
 #include "core/pt.h"
 #include "space.h"
 
@@ -46,6 +48,8 @@ struct spt_space {
 	u64 limit_frames;
 	cpumask_var_t loaded;		/* CPUs that have it in CR3 now */
 	struct rcu_head rcu;		/* freed after a grace period */
+	/* SPT_MAP_USER: the pins of its pinned leaves (pin.h) */
+	struct xarray pins;
 };
 
 /*

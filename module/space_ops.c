@@ -25,6 +25,7 @@
 #include <linux/mutex.h>
 #include <linux/sort.h>
 #include <linux/string.h>
+#include <linux/highmem.h>
 #include <linux/shadowpt.h>
 
 #include "shadowpt.h"
@@ -32,6 +33,7 @@
 #include "space_internal.h"
 #include "flush.h"
 #include "quota.h"
+#include "pin.h"
 #include "space_events.h"
 #include "trace.h"
 
@@ -275,6 +277,8 @@ struct spt_change {
 	u64 src_va;
 	struct spt_item *items;
 	bool untracked;			/* the source has untracked leaves */
+	/* SPT_MAP_USER: a pin per page of the range, NULL once mapped */
+	struct spt_pin **pins;
 };
 
 static void spt_change_add(struct spt_change *ch, unsigned int level,
@@ -423,6 +427,60 @@ static int spt_map_phys_slice(struct spt_space *s, u64 *va, u64 end,
 	return ret;
 }
 
+/*
+ * SPT_MAP_USER, one slice of at most 2 MiB: its pins go into the
+ * space's table, then its leaves are mapped under one cursor; the pins
+ * of the leaves not mapped come out again (ch->pins keeps them, and
+ * loses those mapped).
+ */
+static int spt_map_user_slice(struct spt_space *s, u64 *va, u64 end,
+			      void *arg)
+{
+	struct spt_change *ch = arg;
+	unsigned long first = (*va - ch->start) >> PAGE_SHIFT;
+	unsigned long n = (end - *va) >> PAGE_SHIFT, added, done = 0, i;
+	struct spt_pin **pins = ch->pins + first;
+	struct spt_cursor c;
+	int ret = 0;
+
+	for (added = 0; added < n && !ret; added++)
+		ret = spt_pin_add(s, pins[added]);
+	if (ret)
+		added--;
+	if (!ret && !spt_quota_nodes_fit(s))
+		ret = -ENOSPC;
+	if (!ret)
+		ret = spt_pool_reserve(spt_pool, SPT_MAX_LEVELS + 1);
+	if (!ret)
+		ret = spt_cursor_mut_new(&c, &s->pt, *va, end, &ch->fl);
+	if (!ret) {
+		ret = spt_space_expect_empty(&c, end - *va);
+		for (; !ret && done < n; done++) {
+			struct spt_item item = {
+				.pa = page_to_phys(pins[done]->page),
+				.level = 1, .pinned = true,
+				.pin_write = pins[done]->write,
+			};
+
+			ret = spt_cursor_map(&c, &item, ch->prop, NULL);
+			if (ret)
+				break;
+		}
+		spt_cursor_drop(&c);
+	}
+	for (i = 0; i < done; i++)
+		pins[i] = NULL;
+	for (i = done; i < added; i++)
+		pins[i] = spt_pin_take(s, pins[i]);
+	*va += done << PAGE_SHIFT;
+	spt_change_add(ch, 1, done);
+	return ret;
+}
+
+static const struct spt_slicing spt_map_user_slices = {
+	.size = SZ_2M, .do_slice = spt_map_user_slice,
+};
+
 static int spt_unmap_slice(struct spt_space *s, u64 *va, u64 end, void *arg)
 {
 	struct spt_change *ch = arg;
@@ -501,6 +559,11 @@ static int spt_share_scan_slice(struct spt_space *src, u64 *va, u64 end,
 			break;
 		if (!q.mapped) {
 			ret = -ENXIO;
+			break;
+		}
+		if (q.item.pinned) {
+			/* A pin is its space's own: never aliased. */
+			ret = -EINVAL;
 			break;
 		}
 		if (!q.item.tracked)
@@ -794,6 +857,38 @@ int spt_space_share(struct spt_space *s, u64 va, u64 len,
 	return ret;
 }
 
+int spt_space_map_user(struct spt_space *s, u64 va, u64 len, u64 uaddr,
+		       const struct spt_prop *prop, u64 *mapped)
+{
+	struct spt_change ch = {
+		.flags = SPT_MAP_USER | SPT_MAP_4K, .prop = prop,
+		.expect_empty = true,
+	};
+	unsigned long nr = len >> PAGE_SHIFT, i;
+	int ret;
+
+	*mapped = 0;
+	ch.pins = kvcalloc(nr, sizeof(*ch.pins), GFP_KERNEL);
+	if (!ch.pins)
+		return -ENOMEM;
+	/* Pinned and charged first: a fault or the limit changes nothing. */
+	ret = spt_pins_get(uaddr, nr, prop->flags & SPT_PROT_WRITE, ch.pins);
+	if (!ret)
+		ret = spt_change_run(s, va, len, &spt_map_user_slices, &ch,
+				     mapped);
+	for (i = 0; i < nr; i++) {
+		if (ch.pins[i])
+			spt_pin_put(ch.pins[i]);
+	}
+	kvfree(ch.pins);
+	trace_spt_map(s->id, va, len, ch.flags, *mapped, ch.level, ch.count,
+		      ret);
+	if (*mapped)
+		spt_space_changed(s, SPT_EVENT_MAP, va, *mapped,
+				  *mapped >> PAGE_SHIFT, -ret);
+	return ret;
+}
+
 int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
 		    u64 *done)
 {
@@ -994,17 +1089,24 @@ static int spt_rw_frames(struct spt_space *s, u64 va, u8 *buf, u64 len,
 			ret = -ENXIO;
 			break;
 		}
-		if (!q.item.tracked) {
+		if ((!q.item.tracked && !q.item.pinned) ||
+		    (write && q.item.pinned && !q.item.pin_write)) {
 			ret = -EACCES;
 			break;
 		}
 		off = va - q.va_start;
 		n = min(len, q.va_end - va);
-		p = spt_pool_va(spt_pool, q.item.pa) + off;
+		if (q.item.pinned)
+			p = kmap_local_page(pfn_to_page(q.item.pa >>
+							PAGE_SHIFT)) + off;
+		else
+			p = spt_pool_va(spt_pool, q.item.pa) + off;
 		if (write)
 			memcpy(p, buf, n);
 		else
 			memcpy(buf, p, n);
+		if (q.item.pinned)
+			kunmap_local(p);
 		buf += n;
 		va += n;
 		len -= n;
@@ -1094,6 +1196,19 @@ static int spt_kernel_half_check(struct spt_space *s, char *msg,
 		}
 	}
 	return 0;
+}
+
+/* The pins a space holds: one per pinned leaf (SPT_MAP_USER). */
+static int spt_pins_check(struct spt_space *s, char *msg, size_t msg_len)
+{
+	unsigned long pins = spt_pins_count(s);
+	long leaves = atomic_long_read(&s->pt.nr_pinned);
+
+	if (leaves >= 0 && pins == leaves)
+		return 0;
+	snprintf(msg, msg_len, "%lu pins for %ld pinned leaves", pins,
+		 leaves);
+	return -EUCLEAN;
 }
 
 /* One check at a time over the spaces that share (their meta tallies). */
@@ -1199,6 +1314,11 @@ static int spt_space_check_shared(struct spt_space *s, char *msg,
 		tops[n++] = g.v[i]->kernel_top;
 	}
 	ret = spt_pt_check_many(pts, tops, n, msg, msg_len, &bad);
+	for (i = 0; !ret && i < n; i++) {
+		ret = spt_pins_check(container_of(pts[i], struct spt_space,
+						  pt), msg, msg_len);
+		bad = i;
+	}
 	if (ret && msg_len) {
 		char *m = kstrdup(msg, GFP_KERNEL);
 
@@ -1253,7 +1373,8 @@ int spt_space_check(struct spt_space *s, char *msg, size_t msg_len)
 	ret = spt_cursor_new(&c, &s->pt, 0, end);
 	if (!ret) {
 		ret = spt_pt_check(&s->pt, s->kernel_top, true, spt_no_handles,
-				   NULL, msg, msg_len);
+				   NULL, msg, msg_len) ?:
+		      spt_pins_check(s, msg, msg_len);
 		spt_cursor_drop(&c);
 	}
 	up_write(&s->rwsem);

@@ -160,6 +160,39 @@ static int call_map_share(struct fn_ctx *c, __u64 limit, __u64 *progress)
 }
 
 /*
+ * SPT_MAP_USER: four pages of the test's own, pinned and mapped across a
+ * 2 MiB boundary at an address where every node is new.
+ */
+static int call_map_user(struct fn_ctx *c, __u64 limit, __u64 *progress)
+{
+	static char *buf;
+	__u64 len = lim(4 * SZ_4K, limit);
+	struct spt_map m = {
+		.size = sizeof(m), .flags = SPT_MAP_USER | SPT_MAP_4K,
+		.space_id = c->id, .prot = SPT_PROT_WRITE,
+		.va = VA + 6 * SZ_1G - 2 * SZ_4K, .length = len,
+	};
+	int ret;
+
+	*progress = 0;
+	if (!buf) {
+		buf = mmap(NULL, 4 * SZ_4K, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (buf == MAP_FAILED) {
+			buf = NULL;
+			return -ENOMEM;
+		}
+		memset(buf, 0x5a, 4 * SZ_4K);
+	}
+	if (!len)
+		return 0;
+	m.src_va = (uintptr_t)buf;
+	ret = errno_ret(ioctl(c->fd, SPT_IOCTL_MAP, &m));
+	*progress = m.out_mapped;
+	return ret;
+}
+
+/*
  * Unmap and protect: [start, end) of the prepared 2 MiB leaves at
  * VA + 1 GiB. "head": a split first (no progress possible); "tail": a
  * whole leaf, then a split (progress: the whole leaf).
@@ -632,6 +665,7 @@ FN_CASE(map_largest, prep_mapped, call_map_largest);
 FN_CASE(map_replace_split, prep_mapped, call_map_replace);
 FN_CASE(map_phys, prep_mapped, call_map_phys, .phys = true);
 FN_CASE(map_share_alias, prep_mapped, call_map_share);
+FN_CASE(map_user, prep_mapped, call_map_user);
 FN_CASE(unmap_split_head, prep_mapped, call_unmap_head);
 FN_CASE(unmap_split_tail, prep_mapped, call_unmap_tail);
 FN_CASE(protect_split_head, prep_mapped, call_protect_head);

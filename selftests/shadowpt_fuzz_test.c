@@ -97,7 +97,7 @@ static const size_t cmd_size[NR_CMDS] = {
 #define SPT_MAP_SIZE0 offsetofend(struct spt_map, out_mapped)
 
 #define MAP_FLAGS (SPT_MAP_4K | SPT_MAP_2M | SPT_MAP_LARGEST | SPT_MAP_PHYS | \
-		   SPT_MAP_REPLACE | SPT_MAP_SHARE)
+		   SPT_MAP_REPLACE | SPT_MAP_SHARE | SPT_MAP_USER)
 static const __u32 cmd_flags[NR_CMDS] = {
 	0, SPT_SPACE_FD_OWNED, 0, 0, MAP_FLAGS, 0, SPT_PROTECT_CACHE, 0, 0,
 	SPT_RW_WRITE, 0, 0, SPT_LOAD_CPU | SPT_LOAD_FORCE,
@@ -648,6 +648,19 @@ static void fill_valid(struct thr *t, int cmd, union ucmd *u, __u32 id)
 				u->map.va = user_end - u->map.length;
 			if (u->map.src_va + u->map.length > user_end)
 				u->map.src_va = user_end - u->map.length;
+		} else if (chance(t, 10)) {
+			/*
+			 * Its own scratch pages pinned (SPT_MAP_USER); the
+			 * page after them is PROT_NONE (EFAULT).
+			 */
+			u->map.flags = SPT_MAP_USER | SPT_MAP_4K;
+			u->map.phys = 0;
+			u->map.src_space_id = 0;
+			u->map.src_va = (uintptr_t)t->scratch +
+					below(t, 3) * SZ_4K;
+			u->map.length = (1 + below(t, 3)) * SZ_4K;
+			if (u->map.va + u->map.length > user_end)
+				u->map.va = user_end - u->map.length;
 		}
 		break;
 	case C_UNMAP:

@@ -345,6 +345,45 @@ else
 	skip "run: allow_runs not writable"
 fi
 
+# map --file: a tmpfs file pinned (SPT_MAP_USER); the space keeps its
+# pages after sptctl exits and after the file is removed.
+PF=$(mktemp /dev/shm/spt-pin.XXXXXX)
+printf 'pinned by sptctl' > "$PF"
+truncate -s 8192 "$PF"
+t "map --file: a tmpfs file pinned" sptctl map "$ID" 0x90000000 8K --file "$PF"
+t "read the file through the space" sh -c \
+	"'$SPTCTL' read $ID 0x90000000 16 --raw > '$TMP/pin.raw'"
+if [ "$(cat "$TMP/pin.raw")" = "pinned by sptctl" ]; then
+	ok "the space reads the file's bytes"
+else
+	notok "read through the space: $(od -c "$TMP/pin.raw" | head -2)"
+fi
+t "map --file -j read-only" sh -c \
+	"'$SPTCTL' -j map $ID 0x90010000 4K --prot r --file '$PF' > '$TMP/pin.json'"
+if python3 - "$TMP/pin.json" "$PF" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["mapped"] == 4096 and r["va"] == 0x90010000, r
+assert r["file"] == sys.argv[2], r
+EOF
+then ok "map --file -j: mapped, va, file"; else notok "map --file -j: $(cat "$TMP/pin.json")"; fi
+tfail 1 "File exists" "map --file over a mapping: EEXIST" \
+	sptctl map "$ID" 0x90000000 4K --file "$PF"
+tfail 2 "takes no" "map --file --2m is a usage error" \
+	sptctl map "$ID" 0x90020000 4K --file "$PF" --2m
+tfail 1 "No such file" "map --file of a missing file" \
+	sptctl map "$ID" 0x90020000 4K --file "$PF.missing"
+rm -f "$PF"
+t "read after the file is removed" sh -c \
+	"'$SPTCTL' read $ID 0x90010000 16 --raw > '$TMP/pin2.raw'"
+if [ "$(cat "$TMP/pin2.raw")" = "pinned by sptctl" ]; then
+	ok "the space keeps the removed file's pages"
+else
+	notok "read after rm: $(od -c "$TMP/pin2.raw" | head -2)"
+fi
+t "check with pinned leaves" sptctl check "$ID"
+t "unmap the pinned pages" sptctl unmap "$ID" 0x90000000 0x20000
+
 t "check" sptctl check "$ID"
 t "space destroy" sptctl space destroy "$ID"
 tfail 1 "No such file" "destroyed space is gone" sptctl space info "$ID"

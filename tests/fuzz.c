@@ -467,7 +467,7 @@ static bool fz_map_one(struct fz *f, struct spt_item *item,
 static bool fz_do_map(struct fz *f, const struct fz_op *op)
 {
 	struct spt_prop prop = { .flags = op->flags, .cache = op->cache };
-	struct spt_item item;
+	struct spt_item item = {};
 	struct fz_slot *slot = NULL;
 	bool ok;
 
@@ -500,7 +500,7 @@ static bool fz_do_maprange(struct fz *f, const struct fz_op *op)
 	for (n = 0; n < 16 && len >= SPT_PAGE_SIZE; n++) {
 		u64 pos = f->mva;
 		unsigned int lvl, exp;
-		struct spt_item item;
+		struct spt_item item = {};
 		bool ok;
 
 		lvl = spt_largest_level(pos, pa, len, SPT_MAX_LEAF_LEVEL);

@@ -251,7 +251,7 @@ static void check_many_l(unsigned int levels)
 	const u64 *tops[2];
 	struct spt_flusher fl;
 	struct spt_cursor c;
-	struct spt_item item;
+	struct spt_item item = {};
 	struct spt_meta *m;
 	char msg[256] = "";
 	unsigned int bad = 9, i;
@@ -316,8 +316,109 @@ static void check_many(void)
 	check_many_l(5);
 }
 
+/* The unpin hook of the test: counts the pins given back. */
+static unsigned int pin_calls, pin_writes;
+static u64 pin_last_pa;
+
+static void test_unpin(struct spt_pt *pt, u64 pa, bool write,
+		       struct spt_flusher *fl)
+{
+	pin_calls++;
+	pin_writes += write;
+	pin_last_pa = pa;
+	fl->nr_pinned++;
+}
+
+/*
+ * Pinned leaves (SPT_MAP_USER): 4 KiB only, not tracked; one pinned
+ * read-only never becomes writable; the counter is checked; every pinned
+ * leaf removed goes to the unpin hook once.
+ */
+static void pinned_l(unsigned int levels)
+{
+	struct spt_prop prop = { .flags = SPT_PROT_WRITE };
+	struct spt_prot_op op = { .set = SPT_PROT_WRITE, .cache = -1 };
+	const u64 pa = 0x123456000ULL;
+	struct spt_item item = { .pa = pa, .level = 1, .pinned = true };
+	struct spt_pt_counts counts;
+	struct spt_cursor c;
+	struct spt_query q;
+	char msg[256] = "";
+	u64 n = 0;
+	struct tenv e;
+
+	tenv_init(&e, levels);
+	pin_calls = pin_writes = 0;
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, SZ_1G, SZ_1G + SZ_2M, &e.fl),
+		   0);
+	/* No hook: refused. */
+	CHECK_EQ(spt_cursor_map(&c, &item, &prop, NULL), -EINVAL);
+	e.pt.unpin = test_unpin;
+	item.level = 2;
+	CHECK_EQ(spt_cursor_map(&c, &item, &prop, NULL), -EINVAL);
+	item.level = 1;
+	item.tracked = true;
+	CHECK_EQ(spt_cursor_map(&c, &item, &prop, NULL), -EINVAL);
+	item.tracked = false;
+	/* Read-only pin with prot W: mapped read-only. */
+	CHECK_EQ(spt_cursor_map(&c, &item, &prop, NULL), 0);
+	item.pa = pa + SZ_4K;
+	item.pin_write = true;
+	CHECK_EQ(spt_cursor_map(&c, &item, &prop, NULL), 0);
+	REQUIRE_EQ(spt_cursor_jump(&c, SZ_1G), 0);
+	REQUIRE_EQ(spt_cursor_query(&c, &q), 0);
+	CHECK(q.mapped && q.item.pinned && !q.item.pin_write &&
+	      !q.item.tracked && !(q.prop.flags & SPT_PROT_WRITE));
+	/* PROTECT with W: the read-only pin stays read-only. */
+	CHECK_EQ(spt_cursor_protect(&c, 2 * SZ_4K, &op, &n, NULL), 0);
+	CHECK_EQ(n, 2);
+	REQUIRE_EQ(spt_cursor_jump(&c, SZ_1G), 0);
+	REQUIRE_EQ(spt_cursor_query(&c, &q), 0);
+	CHECK(!(q.prop.flags & SPT_PROT_WRITE));
+	REQUIRE_EQ(spt_cursor_jump(&c, SZ_1G + SZ_4K), 0);
+	REQUIRE_EQ(spt_cursor_query(&c, &q), 0);
+	CHECK(q.item.pinned && q.item.pin_write &&
+	      (q.prop.flags & SPT_PROT_WRITE));
+	spt_cursor_drop(&c);
+	spt_pt_counts_read(&e.pt, &counts);
+	CHECK_EQ(counts.pinned, 2);
+	CHECK(tenv_check(&e));
+	/* A pinned counter that is off is caught. */
+	atomic_long_inc(&e.pt.nr_pinned);
+	CHECK_EQ(spt_pt_check(&e.pt, e.use_ktop ? e.ktop : NULL, true,
+			      tenv_handles_cb, &e, msg, sizeof(msg)),
+		 -EUCLEAN);
+	tap_diag("pinned counter: %s", msg);
+	atomic_long_dec(&e.pt.nr_pinned);
+	/* Unmapped: each pin goes to the hook once. */
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, SZ_1G, SZ_1G + SZ_2M, &e.fl),
+		   0);
+	CHECK_EQ(spt_cursor_unmap(&c, SZ_2M), 2);
+	spt_cursor_drop(&c);
+	CHECK_EQ(pin_calls, 2);
+	CHECK_EQ(pin_writes, 1);
+	CHECK_EQ(e.fl.nr_pinned, 2);
+	CHECK_EQ(atomic_long_read(&e.pt.nr_pinned), 0);
+	CHECK(tenv_check(&e));
+	/* Torn down with a pinned leaf: the hook too. */
+	REQUIRE_EQ(spt_cursor_mut_new(&c, &e.pt, SZ_1G, SZ_1G + SZ_2M, &e.fl),
+		   0);
+	CHECK_EQ(spt_cursor_map(&c, &item, &prop, NULL), 0);
+	spt_cursor_drop(&c);
+	tenv_fini(&e);
+	CHECK_EQ(pin_calls, 3);
+	CHECK_EQ(pin_last_pa, pa + SZ_4K);
+}
+
+static void pinned(void)
+{
+	pinned_l(4);
+	pinned_l(5);
+}
+
 static const struct tap_case cases[] = {
 	TAP_CASE(checker_catches),
+	TAP_CASE(pinned),
 	TAP_CASE(check_many),
 	TAP_CASE(kernel_half),
 	TAP_CASE(five_level_spans),

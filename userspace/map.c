@@ -3,8 +3,11 @@
  * sptctl map | unmap | protect
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
 
 #include "sptctl.h"
 
@@ -87,11 +90,56 @@ static int map_share(const struct cmd *cmd, struct spt_map *m,
 	return 0;
 }
 
+/*
+ * map ID VA LEN --file PATH: the file mapped MAP_SHARED and pinned into
+ * the space (SPT_MAP_USER); the pins outlive this one-shot process.
+ */
+static int map_file(const struct cmd *cmd, struct spt_map *m,
+		    const char *path, bool other)
+{
+	bool w = m->prot & SPT_PROT_WRITE;
+	char b1[FMT_BUF], b2[FMT_BUF], b3[FMT_BUF];
+	uint64_t out = 0;
+	void *p;
+	int fd, err;
+
+	if (other)
+		cmd_usage_error(cmd, "--file takes no --4k, --2m, --largest, --phys, --replace or --share");
+	fd = open(path, w ? O_RDWR : O_RDONLY);
+	if (fd < 0)
+		die(errno, "open %s", path);
+	p = mmap(NULL, m->length, w ? PROT_READ | PROT_WRITE : PROT_READ,
+		 MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		die(errno, "mmap %s", path);
+	close(fd);
+	err = -spt_map_user(sptlib(), m->space_id, m->va, m->length, p,
+			    m->prot, m->cache, &out);
+	munmap(p, m->length);
+	if (err)
+		die_partial(err, "map --file", m->space_id, m->va, m->length,
+			    out);
+	if (opt_json) {
+		json_obj_begin(NULL);
+		json_u64("space", m->space_id);
+		json_addr("va", m->va);
+		json_u64("length", m->length);
+		json_u64("mapped", out);
+		json_str("file", path);
+		json_obj_end();
+		return 0;
+	}
+	printf("space %u: mapped %s-%s (%s) from %s (pinned)\n", m->space_id,
+	       fmt_addr(b1, m->va), fmt_addr(b2, m->va + m->length),
+	       fmt_size(b3, m->length), path);
+	return 0;
+}
+
 int cmd_map(const struct cmd *cmd, int argc, char **argv)
 {
 	bool f4k = false, f2m = false, largest = false, replace = false;
-	bool has_phys = false, has_share = false;
-	const char *share = NULL;
+	bool has_phys = false, has_share = false, has_file = false;
+	const char *share = NULL, *file = NULL;
 	struct spt_map m = { .prot = SPT_PROT_WRITE,
 			     .cache = SPT_CACHE_MODE_WB };
 	uint64_t out = 0;
@@ -104,6 +152,7 @@ int cmd_map(const struct cmd *cmd, int argc, char **argv)
 		{ "cache", OPT_CACHE, &m.cache, NULL },
 		{ "replace", OPT_FLAG, &replace, NULL },
 		{ "share", OPT_STR, &share, &has_share },
+		{ "file", OPT_STR, &file, &has_file },
 		{ NULL, 0, NULL, NULL },
 	};
 	char **pos;
@@ -115,6 +164,9 @@ int cmd_map(const struct cmd *cmd, int argc, char **argv)
 	m.length = arg_size(cmd, "LEN", pos[2]);
 	if (f4k + f2m + largest > 1)
 		cmd_usage_error(cmd, "--4k, --2m, --largest: at most one");
+	if (has_file)
+		return map_file(cmd, &m, file, f4k || f2m || largest ||
+				has_phys || replace || has_share);
 	if (has_share)
 		return map_share(cmd, &m, share,
 				 f4k || f2m || largest || has_phys || replace);

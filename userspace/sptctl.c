@@ -66,7 +66,8 @@ static const struct cmd commands[] = {
 	  "Describe one space (SPT_IOCTL_SPACE_INFO).\n" },
 	{ "map", NULL, cmd_map,
 	  "ID VA LEN [--4k|--2m|--largest] [--phys PA] [--prot PROT]\n"
-	  "           [--cache MODE] [--replace] | ID VA LEN --share SRC_ID:SRC_VA",
+	  "           [--cache MODE] [--replace] | ID VA LEN --share SRC_ID:SRC_VA\n"
+	  "           | ID VA LEN --file PATH",
 	  "Map [VA, VA+LEN) with fresh zeroed frames from the pool (tracked),\n"
 	  "or the physical range at PA (untracked), or what backs\n"
 	  "[SRC_VA, SRC_VA+LEN) of space SRC_ID (the same frames: --share).\n"
@@ -78,7 +79,13 @@ static const struct cmd commands[] = {
 	  "  --cache MODE wb, wt, uc-, uc or wc (default wb)\n"
 	  "  --replace    replace what is mapped instead of failing\n"
 	  "  --share SRC_ID:SRC_VA  share the source's frames (SRC_ID may be ID:\n"
-	  "               an alias); with --prot and --cache only\n" },
+	  "               an alias); with --prot and --cache only\n"
+	  "  --file PATH  map the first LEN bytes of the file PATH: mapped\n"
+	  "               MAP_SHARED and pinned (SPT_MAP_USER, charged to\n"
+	  "               RLIMIT_MEMLOCK); the space keeps the pages after\n"
+	  "               sptctl exits; with --prot and --cache only (the\n"
+	  "               file is opened read-write if PROT has w; on 6.12\n"
+	  "               only tmpfs/shmem files can be pinned writable)\n" },
 	{ "unmap", NULL, cmd_unmap, "ID VA LEN",
 	  "Unmap [VA, VA+LEN); huge leaves sticking out are split.\n" },
 	{ "protect", NULL, cmd_protect, "ID VA LEN PROT [--cache MODE]",

@@ -53,6 +53,29 @@ static inline struct spt_checker *spt_check_of(struct spt_walk *w)
 	-EUCLEAN;							\
 })
 
+/*
+ * A pinned leaf (SPT_MAP_USER): 4 KiB, untracked, no pool frame, writable
+ * only if pinned writable; PIN_W only with PINNED.
+ */
+static int spt_check_pinned(struct spt_checker *ck, u64 pte,
+			    unsigned int level, u64 va)
+{
+	u64 pa = spt_pte_leaf_pa(ck->cfg, pte, level);
+
+	if (!spt_pte_pinned(pte) || level != 1 || spt_pte_tracked(pte))
+		return spt_check_fail(ck, va, level,
+				      "leaf 0x%llx: bad pinned bits", pte);
+	if ((pte & SPT_PTE_RW) && !(pte & SPT_PTE_PIN_W))
+		return spt_check_fail(ck, va, level,
+				      "pinned leaf 0x%llx is writable, pinned read-only",
+				      pte);
+	if (spt_pool_meta(ck->pt->pool, pa))
+		return spt_check_fail(ck, va, level,
+				      "pinned leaf maps pool frame 0x%llx",
+				      pa);
+	return 0;
+}
+
 static int spt_check_leaf(struct spt_checker *ck, u64 pte, unsigned int level,
 			  u64 va)
 {
@@ -78,6 +101,8 @@ static int spt_check_leaf(struct spt_checker *ck, u64 pte, unsigned int level,
 		return spt_check_fail(ck, va, level,
 				      "leaf 0x%llx has the cache bits of no policy",
 				      pte);
+	if (pte & (SPT_PTE_PINNED | SPT_PTE_PIN_W))
+		return spt_check_pinned(ck, pte, level, va);
 	if (!spt_pte_tracked(pte))
 		return 0;
 	pa = spt_pte_leaf_pa(cfg, pte, level);
@@ -284,7 +309,9 @@ static int spt_check_counters(struct spt_checker *ck)
 	return spt_check_counter(ck, "node", ck->pt->nr_level_nodes,
 				 walked.nodes, SPT_MAX_LEVELS) ?:
 	       spt_check_counter(ck, "leaf", ck->pt->nr_leaves, walked.leaves,
-				 SPT_MAX_LEAF_LEVEL);
+				 SPT_MAX_LEAF_LEVEL) ?:
+	       spt_check_counter(ck, "pinned", &ck->pt->nr_pinned,
+				 &walked.pinned, 1);
 }
 
 /*
@@ -439,6 +466,8 @@ static int spt_count_leaf(struct spt_walk *w, struct spt_entry *e, u64 va)
 
 	if (level <= SPT_MAX_LEAF_LEVEL)
 		ct->counts->leaves[level - 1]++;
+	if (spt_pte_pinned(e->pte))
+		ct->counts->pinned++;
 	return 0;
 }
 

@@ -141,6 +141,8 @@ int spt_cursor_query(struct spt_cursor *c, struct spt_query *q)
 			q->item.pa = spt_pte_leaf_pa(cfg, pte, level);
 			q->item.level = level;
 			q->item.tracked = spt_pte_tracked(pte);
+			q->item.pinned = spt_pte_pinned(pte);
+			q->item.pin_write = pte & SPT_PTE_PIN_W;
 			spt_pte_prop(cfg, pte, level, &q->prop);
 			return 0;
 		}
@@ -279,6 +281,11 @@ static __always_inline bool spt_item_ok(struct spt_cursor *c,
 
 	if ((item->pa & (size - 1)) || (item->pa & ~c->pt->cfg->pa_mask))
 		return false;
+	if (item->pinned)
+		return !item->tracked && !item->piece && item->level == 1 &&
+		       c->pt->unpin;
+	if (item->pin_write)
+		return false;
 	if (!item->tracked)
 		return true;
 	m = spt_pool_meta(c->pt->pool, item->pa);
@@ -314,7 +321,7 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 {
 	struct spt_pt *pt = c->pt;
 	unsigned int level = item->level;
-	u64 va = c->va, size, old;
+	u64 va = c->va, size, old, pte;
 	struct spt_entry e;
 	unsigned long n = 0;
 	int ret;
@@ -332,8 +339,14 @@ int spt_cursor_map(struct spt_cursor *c, const struct spt_item *item,
 	if (ret)
 		return ret;
 	e = spt_cursor_entry(c);
-	old = spt_entry_replace(pt, &e, spt_pte_leaf(pt->cfg, item->pa, level,
-						     prop, item->tracked));
+	pte = spt_pte_leaf(pt->cfg, item->pa, level, prop, item->tracked);
+	if (item->pinned) {
+		pte |= SPT_PTE_PINNED | (item->pin_write ? SPT_PTE_PIN_W : 0);
+		if (!item->pin_write)
+			pte &= ~SPT_PTE_RW;
+		atomic_long_inc(&pt->nr_pinned);
+	}
+	old = spt_entry_replace(pt, &e, pte);
 	if (spt_pte_present(old)) {
 		if (spt_pte_is_leaf(old, level)) {
 			spt_leaf_release(pt, old, level, c->fl);

@@ -11,6 +11,13 @@
  */
 #include "internal.h"
 
+void spt_leaf_unpin(struct spt_pt *pt, u64 pte, struct spt_flusher *fl)
+{
+	atomic_long_dec(&pt->nr_pinned);
+	if (!WARN_ON_ONCE(!pt->unpin))
+		pt->unpin(pt, pte & pt->cfg->pa_mask, pte & SPT_PTE_PIN_W, fl);
+}
+
 struct spt_meta *spt_leaf_head(struct spt_pt *pt, u64 pa, unsigned int level,
 			       u64 *head_pa)
 {
@@ -38,6 +45,10 @@ void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,
 	struct spt_meta *m;
 	u64 head;
 
+	if (spt_pte_pinned(pte)) {
+		spt_leaf_unpin(pt, pte, fl);
+		return;
+	}
 	if (!spt_pte_tracked(pte))
 		return;
 	m = spt_leaf_head(pt, spt_pte_leaf_pa(pt->cfg, pte, level), level,
@@ -109,8 +120,11 @@ static __always_inline unsigned int spt_leaves_release(struct spt_pt *pt,
 		if (likely(!(x & ~SPT_META_WALK_IN))) {
 			m = (void *)mw.base + (x >> SPT_META_WALK_SHIFT);
 		} else {
-			if (!spt_pte_tracked(pte))
+			if (!spt_pte_tracked(pte)) {
+				if (unlikely(spt_pte_pinned(pte)))
+					spt_leaf_unpin(pt, pte, fl);
 				continue;
+			}
 			m = spt_meta_walk_miss(pt->pool, &mw, pte & pa_mask);
 			want = mw.chunk_pa | SPT_PTE_TRACKED;
 		}

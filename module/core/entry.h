@@ -124,7 +124,7 @@ static inline u64 spt_entry_set_child(struct spt_pt *pt, struct spt_entry *e,
 static inline void spt_entry_protect(struct spt_entry *e, u64 clear, u64 set)
 {
 	/* Present stays present: nr_children does not change. */
-	e->pte = (e->pte & ~clear) | set;
+	e->pte = (e->pte & ~clear) | spt_pte_pin_set(e->pte, set);
 	WRITE_ONCE(e->node->ptes[e->idx], e->pte);
 }
 
@@ -145,7 +145,7 @@ static inline unsigned int spt_node_protect_leaves(const struct spt_node *node,
 
 		if (!spt_pte_present(pte))
 			continue;
-		WRITE_ONCE(ptes[i], (pte & ~clear) | set);
+		WRITE_ONCE(ptes[i], (pte & ~clear) | spt_pte_pin_set(pte, set));
 		n++;
 	}
 	return n;
@@ -272,6 +272,12 @@ u64 spt_entry_alloc_if_absent(struct spt_entry *e, struct spt_pt *pt,
  */
 u64 spt_entry_split_if_huge(struct spt_entry *e, struct spt_pt *pt,
 			    struct spt_node_stash *st);
+
+/*
+ * A removed pinned leaf @pte: one pinned leaf fewer, and its pin goes to
+ * the table's unpin hook.
+ */
+void spt_leaf_unpin(struct spt_pt *pt, u64 pte, struct spt_flusher *fl);
 
 /* Drop what a removed leaf @pte of @level held (tracked: one reference). */
 void spt_leaf_release(struct spt_pt *pt, u64 pte, unsigned int level,

@@ -28,6 +28,8 @@ void spt_flusher_init(struct spt_flusher *fl)
 	fl->data_settled = 0;
 	fl->flush_start = 0;
 	fl->flush_end = 0;
+	fl->pinned = NULL;
+	fl->nr_pinned = 0;
 }
 
 void spt_flusher_add_span(struct spt_flusher *fl, u64 start, u64 end)
@@ -86,7 +88,8 @@ static void spt_node_zero(u64 *ptes)
  */
 void spt_flusher_release(struct spt_flusher *fl, struct spt_pool *pool)
 {
-	unsigned long n = 0;
+	void *pinned = fl->pinned;
+	unsigned long n = 0, nr_pinned = fl->nr_pinned;
 	u64 cur = fl->head;
 
 	while (cur) {
@@ -111,4 +114,7 @@ void spt_flusher_release(struct spt_flusher *fl, struct spt_pool *pool)
 			cond_resched();
 	}
 	spt_flusher_init(fl);
+	/* The pins are the owner's to release (see struct spt_flusher). */
+	fl->pinned = pinned;
+	fl->nr_pinned = nr_pinned;
 }

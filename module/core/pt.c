@@ -36,6 +36,8 @@ int spt_pt_init(struct spt_pt *pt, const struct spt_cfg *cfg,
 		atomic_long_set(&pt->nr_level_nodes[i], 0);
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 		atomic_long_set(&pt->nr_leaves[i], 0);
+	atomic_long_set(&pt->nr_pinned, 0);
+	pt->unpin = NULL;
 	ret = spt_node_alloc(pt, cfg->levels, &pt->root_pa);
 	if (ret) {
 		pt->root_pa = 0;
@@ -69,6 +71,7 @@ void spt_pt_counts_read(const struct spt_pt *pt, struct spt_pt_counts *counts)
 	for (i = 0; i < SPT_MAX_LEAF_LEVEL; i++)
 		counts->leaves[i] = max(atomic_long_read(&pt->nr_leaves[i]),
 					0L);
+	counts->pinned = max(atomic_long_read(&pt->nr_pinned), 0L);
 }
 
 struct spt_destroy {

@@ -69,6 +69,12 @@ struct spt_item {
 	 * spt_cursor_map() takes such items.
 	 */
 	bool piece;
+	/*
+	 * Untracked, level 1 only: a pinned user page (SPT_MAP_USER), whose
+	 * pin the table's unpin hook releases with the leaf; pin_write: it
+	 * was pinned writable (only then may the leaf be made writable).
+	 */
+	bool pinned, pin_write;
 };
 
 /*
@@ -96,6 +102,8 @@ struct spt_cfg {
 /* Highest user-half address + 1 for a config: 2^47 or 2^56. */
 u64 spt_cfg_user_end(const struct spt_cfg *cfg);
 
+struct spt_flusher;
+
 /*
  * A page table: a root node and the pool its nodes come from.
  *
@@ -122,6 +130,16 @@ struct spt_pt {
 	 */
 	atomic_long_t nr_level_nodes[SPT_MAX_LEVELS];
 	atomic_long_t nr_leaves[SPT_MAX_LEAF_LEVEL];
+	/* Pinned leaves (SPT_PTE_PINNED), kept like nr_leaves. */
+	atomic_long_t nr_pinned;
+	/*
+	 * Called for every pinned leaf removed (unmapped, replaced, torn
+	 * down), under the cursor's locks: it must not sleep or fail, and
+	 * queues the pin on @fl (fl->pinned) to be released after the TLB
+	 * flush and grace period. NULL: the table has no pinned leaves.
+	 */
+	void (*unpin)(struct spt_pt *pt, u64 pa, bool write,
+		      struct spt_flusher *fl);
 };
 
 /* Nodes the table holds now, every level (unlinked ones stop counting). */
@@ -170,6 +188,13 @@ struct spt_flusher {
 	unsigned long data_settled;
 	/* The VA span that changed and needs a TLB flush ([start, end)). */
 	u64 flush_start, flush_end;
+	/*
+	 * Pins of removed pinned leaves (the unpin hook's list, opaque to
+	 * the core; spt_flusher_release() leaves it to the owner) and
+	 * their number.
+	 */
+	void *pinned;
+	unsigned long nr_pinned;
 };
 
 void spt_flusher_init(struct spt_flusher *fl);
@@ -415,6 +440,7 @@ int spt_pt_check_many(struct spt_pt *const *pts, const u64 *const *kernel_tops,
 struct spt_pt_counts {
 	u64 nodes[SPT_MAX_LEVELS];
 	u64 leaves[SPT_MAX_LEAF_LEVEL];
+	u64 pinned;	/* pinned leaves (SPT_MAP_USER), all 4 KiB */
 };
 
 void spt_pt_count(struct spt_pt *pt, struct spt_pt_counts *counts);

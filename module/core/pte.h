@@ -14,7 +14,9 @@
  * (P | RW | US | A, NX clear) so that the leaves alone decide. An absent
  * entry is all zeroes. Bit 9 (ignored by the MMU) marks a leaf that maps a
  * tracked item, i.e. holds a reference on a pool frame: the reference's
- * AVAIL1 flag.
+ * AVAIL1 flag. Bit 10 marks a 4 KiB leaf that maps a pinned user page
+ * (its pin is released through the table's unpin hook), bit 11 one pinned
+ * writable.
  */
 #ifndef SPT_CORE_PTE_H
 #define SPT_CORE_PTE_H
@@ -32,6 +34,10 @@
 #define SPT_PTE_PAT		BIT_ULL(7)	/* level 1 */
 #define SPT_PTE_G		BIT_ULL(8)
 #define SPT_PTE_TRACKED		BIT_ULL(9)	/* software: tracked leaf */
+/* software, 4 KiB leaves: a pinned user page (SPT_MAP_USER) */
+#define SPT_PTE_PINNED		BIT_ULL(10)
+/* software, with PINNED: pinned writable (FOLL_WRITE) */
+#define SPT_PTE_PIN_W		BIT_ULL(11)
 #define SPT_PTE_PAT_LARGE	BIT_ULL(12)	/* levels 2, 3 */
 #define SPT_PTE_NX		BIT_ULL(63)
 
@@ -107,7 +113,8 @@ static inline u64 spt_pte_leaf_allowed(const struct spt_cfg *cfg,
 		   SPT_PTE_TRACKED | SPT_PTE_NX;
 
 	if (level == 1)
-		return bits | SPT_PTE_PAT | cfg->pa_mask;
+		return bits | SPT_PTE_PAT | SPT_PTE_PINNED | SPT_PTE_PIN_W |
+		       cfg->pa_mask;
 	return bits | SPT_PTE_PS | SPT_PTE_PAT_LARGE |
 	       (cfg->pa_mask & ~(spt_level_size(level) - 1));
 }
@@ -245,6 +252,22 @@ static inline void spt_pte_prot_masks(const struct spt_cfg *cfg,
 static inline bool spt_pte_tracked(u64 pte)
 {
 	return pte & SPT_PTE_TRACKED;
+}
+
+static inline bool spt_pte_pinned(u64 pte)
+{
+	return pte & SPT_PTE_PINNED;
+}
+
+/*
+ * The set mask of a protect for @pte: a page pinned read-only is never
+ * made writable (its pin did not break COW or ask the file for writes).
+ */
+static inline u64 spt_pte_pin_set(u64 pte, u64 set)
+{
+	if ((pte & (SPT_PTE_PINNED | SPT_PTE_PIN_W)) == SPT_PTE_PINNED)
+		set &= ~SPT_PTE_RW;
+	return set;
 }
 
 #endif /* SPT_CORE_PTE_H */

@@ -357,6 +357,16 @@ class Space:
                "share %#x+%#x from %d:%#x" % (va, length, src_id, src_va))
         return out.value
 
+    def map_user(self, va, length, addr, prot=PROT_WRITE, cache=CACHE_WB):
+        """Pin the calling process's memory at address addr (an int, 4 KiB
+        aligned, e.g. of an mmap buffer) and map it at [va, va + length);
+        the space keeps the pages until they are unmapped."""
+        out = ctypes.c_uint64()
+        _check(lib().spt_map_user(self._h, self.id, va, length, addr, prot,
+                                  cache, ctypes.byref(out)),
+               "map_user %#x+%#x from %#x" % (va, length, addr))
+        return out.value
+
     def unmap(self, va, length):
         leaves, done = ctypes.c_uint64(), ctypes.c_uint64()
         _check(lib().spt_unmap(self._h, self.id, va, length,

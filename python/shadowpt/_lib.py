@@ -148,6 +148,8 @@ def load():
                             c_u64, P(c_u64)]),
         "spt_map_share": (c_int, [h, c_u32, c_u64, c_u64, c_u32, c_u64,
                                   c_u32, c_u32, P(c_u64)]),
+        "spt_map_user": (c_int, [h, c_u32, c_u64, c_u64, c_void_p,
+                                 c_u32, c_u32, P(c_u64)]),
         "spt_unmap": (c_int, [h, c_u32, c_u64, c_u64, P(c_u64),
                               P(c_u64)]),
         "spt_protect": (c_int, [h, c_u32, c_u64, c_u64, c_u32, c_u32,

@@ -6,6 +6,7 @@ python3 -m unittest discover -s python/tests -t python
 
 import ctypes
 import errno
+import mmap
 import os
 import sys
 import unittest
@@ -104,6 +105,27 @@ class Ops(unittest.TestCase):
             self.assertEqual(b.read(0x20010, 6), b"shared")
             self.assertIsNone(a.check())
             self.assertIsNone(b.check())
+
+    def test_map_user(self):
+        buf = mmap.mmap(-1, 2 * 4096)
+        buf[4096:4096 + 6] = b"pinned"
+        first = ctypes.c_char.from_buffer(buf)
+        addr = ctypes.addressof(first)
+        with self.dev.space() as sp:
+            self.assertEqual(sp.map_user(0x10000, 2 * 4096, addr), 2 * 4096)
+            self.assertEqual(sp.read(0x11000, 6), b"pinned")
+            sp.write(0x10000, b"space")
+            self.assertEqual(buf[0:5], b"space")
+            self.assertIsNone(sp.check())
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.map_user(0x10000, 4096, addr)
+            self.assertEqual(cm.exception.errno, errno.EEXIST)
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.map_user(0x20000, 4096, addr + 8)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+            sp.unmap(0x10000, 2 * 4096)
+        del first
+        buf.close()
 
     def test_query_range(self):
         with self.dev.space() as sp:

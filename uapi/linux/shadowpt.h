@@ -54,7 +54,8 @@
  *              mapped (out_done says how far it got); MAP with
  *              SPT_MAP_SHARE: part of the source range is not mapped.
  *   EACCES     read/write through a space hit an untracked mapping (raw
- *              physical memory is never touched by software access).
+ *              physical memory is never touched by software access), or
+ *              a write hit a leaf pinned read-only (SPT_MAP_USER).
  *   EPERM      untracked (SPT_MAP_PHYS) mapping without CAP_SYS_RAWIO,
  *              without the module parameter allow_phys=1, or while the
  *              kernel is locked down (lockdown=integrity or stricter).
@@ -271,6 +272,13 @@ struct spt_space_info {
  * not with SPT_MAP_PHYS or SPT_MAP_REPLACE: EINVAL).
  */
 #define SPT_MAP_SHARE		(1U << 5)
+/*
+ * Map at @va the caller's own memory at [@src_va, @src_va + @length):
+ * its pages are pinned (FOLL_LONGTERM, and FOLL_WRITE if @prot has
+ * SPT_PROT_WRITE) and mapped as 4 KiB "pinned" leaves. Only with
+ * SPT_MAP_4K (no other flag, @phys and @src_space_id 0: EINVAL).
+ */
+#define SPT_MAP_USER		(1U << 6)
 
 /**
  * struct spt_map - SPT_IOCTL_MAP: map a range
@@ -292,7 +300,8 @@ struct spt_space_info {
  *                the first release, like the fields below)
  * @__reserved2: must be 0
  * @src_va: SPT_MAP_SHARE: start of the source range (4 KiB aligned; the
- *          address rule applies to [@src_va, @src_va + @length)), else 0
+ *          address rule applies to [@src_va, @src_va + @length));
+ *          SPT_MAP_USER: the caller's address (4 KiB aligned); else 0
  *
  * SPT_MAP_SHARE: page by page, @va + off maps what @src_va + off maps in
  * the source, with @prot and @cache of this call, and the same memory is
@@ -321,7 +330,25 @@ struct spt_space_info {
  * Locking: the two spaces are entered (held against destroy) in the
  * order of their ids; the source's leaves are read a piece at a time
  * under a read cursor, their frames referenced, and then mapped under
- * the destination's cursor: never two cursors at once.
+ * the destination's cursor: never two cursors at once. A pinned source
+ * leaf (SPT_MAP_USER) is not shared: EINVAL, nothing changed.
+ *
+ * SPT_MAP_USER: the space then keeps the pages valid whatever the
+ * process does (munmap, exit): each pinned leaf holds one pin, charged
+ * to the caller's user in RLIMIT_MEMLOCK (locked_vm, as io_uring does)
+ * unless the caller has CAP_IPC_LOCK; the pin and the charge are given
+ * back when the leaf is unmapped or the space destroyed, after the TLB
+ * flush and grace period (the page is marked dirty if the leaf was
+ * writable). Software RW reads and writes pinned leaves; SPT_IOCTL_PROTECT
+ * never makes a leaf pinned read-only writable (it keeps it read-only).
+ * The whole call is checked and pinned before anything is mapped.
+ * Errors of SPT_MAP_USER besides the usual ones: EFAULT (part of
+ * [@src_va, @src_va + @length) is not mapped in the caller, is a kernel
+ * address, or is read-only while @prot has SPT_PROT_WRITE: what
+ * pin_user_pages_fast() gives; also a MAP_SHARED file whose filesystem
+ * needs dirty tracking, refused by FOLL_LONGTERM on 6.12), ENOMEM (the
+ * pages would pass RLIMIT_MEMLOCK), EEXIST (anything mapped at [@va,
+ * @va + @length); SPT_MAP_REPLACE is refused, EINVAL): nothing changed.
  */
 struct spt_map {
 	__u32 size;

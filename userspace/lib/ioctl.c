@@ -154,6 +154,22 @@ SPT_EXPORT int spt_map_share(struct spt *h, uint32_t space_id, uint64_t va,
 	return ret;
 }
 
+SPT_EXPORT int spt_map_user(struct spt *h, uint32_t space_id, uint64_t va,
+			    uint64_t length, const void *addr, uint32_t prot,
+			    uint32_t cache, uint64_t *mapped)
+{
+	struct spt_map m = {
+		.flags = SPT_MAP_USER | SPT_MAP_4K, .space_id = space_id,
+		.prot = prot, .cache = cache, .va = va, .length = length,
+		.src_va = (uintptr_t)addr,
+	};
+	int ret = spt_call(h, SPT_IOCTL_MAP, &m, sizeof(m));
+
+	if (mapped)
+		*mapped = m.out_mapped;
+	return ret;
+}
+
 SPT_EXPORT int spt_map_4k(struct spt *h, uint32_t space_id, uint64_t va,
 			  uint64_t length, uint32_t prot)
 {

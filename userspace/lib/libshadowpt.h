@@ -206,6 +206,29 @@ int spt_map_share(struct spt *h, uint32_t space_id, uint64_t va,
 		  uint32_t prot, uint32_t cache, uint64_t *mapped);
 
 /**
+ * spt_map_user() - SPT_IOCTL_MAP with SPT_MAP_USER: map the caller's memory
+ * @h: the handle
+ * @space_id: the space to map in
+ * @va: start, 4 KiB aligned
+ * @length: bytes, 4 KiB aligned
+ * @addr: the caller's memory, 4 KiB aligned
+ * @prot: SPT_PROT_* bits of the new leaves (SPT_PROT_WRITE pins writable)
+ * @cache: enum spt_cache_mode of the new leaves
+ * @mapped: optional: bytes mapped from @va on, also on failure
+ *
+ * Pins [@addr, @addr + @length) of the calling process (charged to its
+ * RLIMIT_MEMLOCK unless it has CAP_IPC_LOCK) and maps it at @va as 4 KiB
+ * leaves; the space keeps the pages after munmap or exit, until they are
+ * unmapped or the space is destroyed (LIBSHADOWPT_1.2).
+ *
+ * Return: 0 or a negative errno (-EFAULT: not mapped, or read-only with
+ * SPT_PROT_WRITE; -ENOMEM: over RLIMIT_MEMLOCK; -EEXIST, -ENOENT...).
+ */
+int spt_map_user(struct spt *h, uint32_t space_id, uint64_t va,
+		 uint64_t length, const void *addr, uint32_t prot,
+		 uint32_t cache, uint64_t *mapped);
+
+/**
  * spt_unmap() - SPT_IOCTL_UNMAP: unmap a range
  * @h: the handle
  * @space_id: the space

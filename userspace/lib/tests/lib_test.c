@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 
 #include <libshadowpt.h>
 
@@ -209,6 +210,36 @@ static void test_share(struct spt *h, int id)
 	ok(!spt_check(h, id, NULL, 0), "check with the alias");
 	ok(!spt_unmap(h, id, 0xc0000000ULL, KIB4, NULL, NULL),
 	   "alias unmapped");
+}
+
+/* spt_map_user (LIBSHADOWPT_1.2): a buffer of ours pinned, then freed. */
+static void test_map_user(struct spt *h, int id)
+{
+	char *buf = mmap(NULL, 2 * KIB4, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	uint64_t mapped = 0;
+	char got[8] = "";
+
+	if (buf == MAP_FAILED) {
+		ok(0, "mmap: %s", strerror(errno));
+		return;
+	}
+	memcpy(buf + KIB4, "pinned!", 8);
+	ok(!spt_map_user(h, id, 0xd0000000ULL, 2 * KIB4, buf, SPT_PROT_WRITE,
+			 SPT_CACHE_MODE_WB, &mapped) && mapped == 2 * KIB4,
+	   "spt_map_user: two pages of ours");
+	munmap(buf, 2 * KIB4);
+	ok(!spt_read(h, id, 0xd0000000ULL + KIB4, got, 8, NULL) &&
+	   !memcmp(got, "pinned!", 8), "read through the space after munmap");
+	err_is(spt_map_user(h, id, 0xd0002000ULL, KIB4, buf, SPT_PROT_WRITE,
+			    SPT_CACHE_MODE_WB, &mapped), EFAULT,
+	       "spt_map_user of memory we no longer have");
+	err_is(spt_map_user(h, id, 0xd0000000ULL, KIB4, got, 0,
+			    SPT_CACHE_MODE_WB, &mapped), EINVAL,
+	       "spt_map_user of an unaligned address");
+	ok(!spt_check(h, id, NULL, 0), "check with pinned leaves");
+	ok(!spt_unmap(h, id, 0xd0000000ULL, 2 * KIB4, NULL, NULL),
+	   "pinned leaves unmapped");
 }
 
 static void test_query(struct spt *h, int id)
@@ -649,6 +680,7 @@ int main(void)
 	test_map(h, id);
 	test_query(h, id);
 	test_share(h, id);
+	test_map_user(h, id);
 	test_rw(h, id);
 	test_stats_check(h, id);
 	test_load(h, id);
