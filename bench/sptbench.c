@@ -958,7 +958,7 @@ static void report(const uint64_t *sizes, int nr_sizes, uint64_t dump_n)
 	       med("single/unmap", 1) / med("single/munmap", 1), 2.0, false);
 	target("2 threads / 1 thread, map+unmap pages/s",
 	       med("scale/spt_2t", quick ? 512 : 4096) /
-	       med("scale/spt_1t", quick ? 512 : 4096), 1.6, true);
+	       med("scale/spt_1t", quick ? 512 : 4096), 1.8, true);
 	info("mmap+munmap: 2 threads / 1 thread pages/s",
 	     med("scale/mmap_2t", quick ? 512 : 4096) /
 	     med("scale/mmap_1t", quick ? 512 : 4096));
