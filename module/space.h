@@ -155,7 +155,8 @@ int spt_space_walk(struct spt_space *s, struct spt_listing *l);
  * spt_space_load_page: hold @va's page under a read cursor (no change to
  * it can happen meanwhile), bring this CPU's TLB in line with the table
  * (CR3 written again if the generation moved since *@tlb_gen), and call
- * @fn with the page's mapping. 0, or the cursor's error (@fn not called).
+ * @fn with the page's mapping (with @tlb_gen NULL: the TLB left alone).
+ * 0, or the cursor's error (@fn not called).
  */
 void spt_space_load_begin(struct spt_space *s, unsigned int cpu);
 void spt_space_load_end(struct spt_space *s, unsigned int cpu);

@@ -67,7 +67,8 @@ int spt_space_load_page(struct spt_space *s, u64 va, int *tlb_gen,
 		return ret;
 	/* Cannot fail: the cursor is at the start of its one-page range. */
 	spt_cursor_query(&c, &q);
-	spt_space_load_sync_tlb(s, tlb_gen);
+	if (tlb_gen)
+		spt_space_load_sync_tlb(s, tlb_gen);
 	fn(&q, arg);
 	spt_cursor_drop(&c);
 	return 0;
@@ -82,18 +83,7 @@ int spt_space_load_page_nosync(struct spt_space *s, u64 va,
 			       void (*fn)(const struct spt_query *q, void *arg),
 			       void *arg)
 {
-	u64 page = ALIGN_DOWN(va, PAGE_SIZE);
-	struct spt_cursor c;
-	struct spt_query q;
-	int ret;
-
-	ret = spt_cursor_new(&c, &s->pt, page, page + PAGE_SIZE);
-	if (ret)
-		return ret;
-	spt_cursor_query(&c, &q);
-	fn(&q, arg);
-	spt_cursor_drop(&c);
-	return 0;
+	return spt_space_load_page(s, va, NULL, fn, arg);
 }
 
 int spt_space_cursor_open(struct spt_space_cursor *sc, struct spt_space *s,
