@@ -40,7 +40,7 @@
 #include <linux/cpu.h>
 #include <linux/cpumask.h>
 #include <linux/sched/isolation.h>
-#include <linux/sched/clock.h>
+#include <linux/timekeeping.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/sizes.h>
@@ -579,7 +579,12 @@ static int spt_window_run(void *arg)
 	}
 	local_irq_save(flags);
 	saved_cr3 = __read_cr3();
-	t0 = local_clock();
+	/*
+	 * Not local_clock(): where the TSC is marked unstable, that clock is
+	 * held within a tick of the last one, and with interrupts off there
+	 * is no tick. The fast monotonic clock reads the clocksource itself.
+	 */
+	t0 = ktime_get_mono_fast_ns();
 	/* The CR3 write flushes PCID 0: nothing older than tlb_gen stays. */
 	spt_space_load_cr3(w->s, &w->tlb_gen);
 	spt_fail_proxy_begin(w->caller);
@@ -590,7 +595,7 @@ static int spt_window_run(void *arg)
 	for (i = 0; i < w->nr_ops; i++) {
 		struct spt_load_op *op = &w->ops[i];
 
-		now = local_clock();
+		now = ktime_get_mono_fast_ns();
 		if (now - t0 > budget) {
 			w->status = SPT_LOAD_STOPPED_TIME;
 			break;
@@ -613,7 +618,7 @@ static int spt_window_run(void *arg)
 	}
 	spt_fail_proxy_end();
 	native_write_cr3(saved_cr3);
-	w->ns = local_clock() - t0;
+	w->ns = ktime_get_mono_fast_ns() - t0;
 	local_irq_restore(flags);
 	if (w->body)
 		w->body->finish(w->body->arg);
