@@ -25,6 +25,7 @@
 #include "usermode.h"
 #include "failinject.h"
 #include "flush.h"
+#include "tables.h"
 
 struct spt_ucmd {
 	struct file *file;
@@ -50,6 +51,7 @@ union spt_ucmd_buffer {
 	struct spt_load load;
 	struct spt_query_range range;
 	struct spt_user_run run;
+	struct spt_tables tables;
 };
 
 /*
@@ -715,6 +717,32 @@ static int spt_ioctl_run(struct spt_ucmd *ucmd)
 	return spt_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
+static int spt_ioctl_tables(struct spt_ucmd *ucmd)
+{
+	struct spt_tables *cmd = ucmd->cmd;
+	struct spt_tables_fd o;
+	int ret;
+
+	if (cmd->flags)
+		return -EINVAL;
+	ret = spt_tables_open(cmd->space_id, &o);
+	if (ret)
+		return ret;
+	cmd->out_fd = o.fd;
+	cmd->out_map_size = o.map_size;
+	cmd->out_root_pa = o.root_pa;
+	cmd->out_levels = o.levels;
+	cmd->out_header_size = sizeof(struct spt_tables_header);
+	/* The descriptor exists only once the caller has been told. */
+	ret = spt_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret) {
+		spt_tables_fd_abort(&o);
+		return ret;
+	}
+	spt_tables_fd_install(&o);
+	return 0;
+}
+
 /* Kernel buffer of a range query: at most this many bytes at a time. */
 #define SPT_RANGE_CHUNK_BYTES	SZ_16K
 
@@ -879,6 +907,8 @@ static const struct spt_ioctl_op spt_ioctl_ops[] = {
 		     SPT_WB_FIRST),
 	SPT_IOCTL_OP(RUN, spt_ioctl_run, struct spt_user_run, out_ns,
 		     out_reason, SPT_WB_FIRST),
+	SPT_IOCTL_OP(TABLES, spt_ioctl_tables, struct spt_tables,
+		     out_header_size, out_fd, SPT_WB_FIRST),
 };
 
 static long spt_fops_ioctl(struct file *file, unsigned int cmd,

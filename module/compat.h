@@ -9,6 +9,7 @@
 #include <linux/version.h>
 #include <net/genetlink.h>
 #include <asm/cpufeature.h>
+#include <linux/mm.h>
 
 /*
  * The attributes of a generic netlink dump request: 6.2 moved them from
@@ -33,6 +34,17 @@ static inline bool spt_user_cet_enabled(void)
 	return cpu_feature_enabled(X86_FEATURE_USER_SHSTK);
 #else
 	return false;
+#endif
+}
+
+/* Set and clear VMA flags: 6.3 made vm_flags read-only but for helpers. */
+static inline void spt_vm_flags_mod(struct vm_area_struct *vma,
+				    unsigned long set, unsigned long clear)
+{
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE	/* 6.3 and later */
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
 #endif
 }
 

@@ -36,6 +36,7 @@
 #include "reclaim.h"
 #include "flush.h"
 #include "pin.h"
+#include "tables.h"
 
 static atomic64_t spt_tlb_flushes = ATOMIC64_INIT(0);
 static atomic64_t spt_tlb_ipis = ATOMIC64_INIT(0);
@@ -208,6 +209,8 @@ void spt_flush_finish(struct spt_space *s, struct spt_flusher *fl)
 	 * leaves of shared frames, also when nothing was queued.
 	 */
 	spt_quota_settle(s, fl);
+	/* User mappings of the nodes go before the nodes can. */
+	spt_tables_flush(s, fl);
 	if (!fl->head && !fl->pinned)
 		return;
 	spt_reclaim_queue(fl);

@@ -62,6 +62,7 @@
 #include "trace.h"
 #include "load.h"
 #include "failinject.h"
+#include "tables.h"
 
 /*
  * A window runs with interrupts off: its bound stays far below what the
@@ -723,6 +724,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	ret = spt_space_enter(s);
 	if (ret)
 		return ret;
+	spt_tables_change_begin(s);
 	ret = spt_window_alloc_frames(&w);
 	if (ret)
 		goto out;
@@ -766,6 +768,7 @@ out:
 	kfree(w.pending);
 	spt_window_free_frames(&w);
 	spt_flush_finish(s, &w.fl);
+	spt_tables_change_end(s);
 	spt_space_leave(s);
 	if (!ret) {
 		ev.cpu = cpu;

@@ -36,6 +36,7 @@
 #include "pin.h"
 #include "space_events.h"
 #include "trace.h"
+#include "tables.h"
 
 static DEFINE_XARRAY_ALLOC1(spt_spaces);
 /*
@@ -57,6 +58,8 @@ u32 spt_space_count(void)
 static void spt_space_free_rcu(struct rcu_head *rcu)
 {
 	struct spt_space *s = container_of(rcu, struct spt_space, rcu);
+
+	spt_tables_free(s->tables);
 
 	free_cpumask_var(s->loaded);
 	kfree(s);
@@ -244,7 +247,10 @@ static void spt_space_kill(struct spt_space *s)
 	WRITE_ONCE(s->dead, true);
 	/* Lockless readers that see the table torn down also see dead. */
 	smp_wmb();
+	spt_tables_kill(s);
+	spt_tables_change_begin(s);
 	spt_space_teardown(s);
+	spt_tables_change_end(s);
 	up_write(&s->rwsem);
 	if (READ_ONCE(s->shared)) {
 		spin_lock(&spt_shared_lock);

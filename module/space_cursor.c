@@ -11,6 +11,7 @@
 #include "shadowpt.h"
 #include "space_internal.h"
 #include "flush.h"
+#include "tables.h"
 
 void spt_space_load_begin(struct spt_space *s, unsigned int cpu)
 {
@@ -98,6 +99,7 @@ int spt_space_cursor_open(struct spt_space_cursor *sc, struct spt_space *s,
 	if (ret)
 		return ret;
 	if (mut) {
+		spt_tables_change_begin(s);
 		ret = spt_pool_reserve(spt_pool, reserve);
 		if (!ret)
 			ret = spt_cursor_mut_new(&sc->c, &s->pt, start, end,
@@ -107,6 +109,8 @@ int spt_space_cursor_open(struct spt_space_cursor *sc, struct spt_space *s,
 	}
 	if (ret) {
 		spt_flush_finish(s, &sc->fl);
+		if (mut)
+			spt_tables_change_end(s);
 		spt_space_leave(s);
 	}
 	return ret;
@@ -115,8 +119,10 @@ int spt_space_cursor_open(struct spt_space_cursor *sc, struct spt_space *s,
 void spt_space_cursor_close(struct spt_space_cursor *sc)
 {
 	spt_cursor_drop(&sc->c);
-	if (sc->mut)
+	if (sc->mut) {
 		spt_flush_finish(sc->s, &sc->fl);
+		spt_tables_change_end(sc->s);
+	}
 	spt_space_leave(sc->s);
 }
 

@@ -19,6 +19,7 @@
 #include "space.h"
 
 struct file;
+struct spt_space_tables;
 
 struct spt_space {
 	u32 id;
@@ -50,6 +51,11 @@ struct spt_space {
 	struct rcu_head rcu;		/* freed after a grace period */
 	/* SPT_MAP_USER: the pins of its pinned leaves (pin.h) */
 	struct xarray pins;
+	/*
+	 * SPT_IOCTL_TABLES (tables.c): set by the first descriptor, with
+	 * no change in flight (rwsem for writing), freed with the space.
+	 */
+	struct spt_space_tables *tables;
 };
 
 /*

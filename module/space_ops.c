@@ -36,6 +36,7 @@
 #include "pin.h"
 #include "space_events.h"
 #include "trace.h"
+#include "tables.h"
 
 /*
  * Listings (spt_space_walk, spt_space_counts) hold one read cursor
@@ -797,8 +798,10 @@ static int spt_change_run(struct spt_space *s, u64 va, u64 len,
 	}
 	ch->start = va;
 	spt_flusher_init(&ch->fl);
+	spt_tables_change_begin(s);
 	ret = spt_slices_run(s, &at, va + len, how, ch);
 	spt_flush_finish(s, &ch->fl);
+	spt_tables_change_end(s);
 	*done = at - va;
 out:
 	spt_change_leave(s, ch->src);

@@ -138,6 +138,7 @@ enum {
 	SPT_CMD_LOAD,
 	SPT_CMD_QUERY_RANGE,
 	SPT_CMD_RUN,
+	SPT_CMD_TABLES = SPT_CMD_BASE + 0x11,
 };
 
 /* Page protection bits (prot fields). Present implies readable. */
@@ -1086,6 +1087,86 @@ struct spt_user_run {
 };
 
 #define SPT_IOCTL_RUN _IO(SPT_TYPE, SPT_CMD_RUN)
+
+/**
+ * struct spt_tables - SPT_IOCTL_TABLES: the page tables, for mmap
+ * @size: sizeof(struct spt_tables)
+ * @flags: must be 0 (EINVAL)
+ * @space_id: the space (ENOENT if there is none, or it is being destroyed)
+ * @out_fd: a new descriptor (O_CLOEXEC, read-only) to mmap; it keeps
+ *          working after the space is destroyed: the header then says
+ *          dead and every node offset reads zeros. Closing it (and
+ *          unmapping) frees everything it held.
+ * @out_map_size: the largest length that may be mapped:
+ *                SPT_TABLES_NODE_OFFSET + 2^(physical address bits)
+ * @out_root_pa: physical address of the space's root node
+ * @out_levels: paging levels of the space (4 or 5)
+ * @out_header_size: sizeof(struct spt_tables_header) of the kernel
+ *
+ * The descriptor can only be mapped shared, read-only, not executable,
+ * at offset 0 (MAP_PRIVATE, a non-zero offset, a length above
+ * @out_map_size: EINVAL; PROT_WRITE: EACCES, also by mprotect later;
+ * PROT_EXEC: EPERM); MAP_NORESERVE is fine, nothing is reserved. Offset 0
+ * is struct spt_tables_header; offset SPT_TABLES_NODE_OFFSET + pa is the
+ * page-table node at physical address pa while it is a node of this space,
+ * and the zero page at any other offset in range (never a node of another
+ * space, a data frame or a free frame of the pool: a node that leaves the
+ * space is unmapped from every such mapping before its frame can be used
+ * again). Reading a node needs no system call: see struct
+ * spt_tables_header for the walk's retry rule. The root's entries of the
+ * kernel half are those of the running kernel (CAP_SYS_ADMIN, as for
+ * opening the device).
+ */
+struct spt_tables {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__s32 out_fd;
+	__aligned_u64 out_map_size;
+	__aligned_u64 out_root_pa;
+	__u32 out_levels;
+	__u32 out_header_size;
+};
+
+#define SPT_IOCTL_TABLES _IO(SPT_TYPE, SPT_CMD_TABLES)
+
+/* struct spt_tables_header.magic: "SPTT" */
+#define SPT_TABLES_MAGIC	0x54545053U
+/* Where the nodes start in the mapping: node pa at this + pa. */
+#define SPT_TABLES_NODE_OFFSET	4096ULL
+
+/**
+ * struct spt_tables_header - page 0 of an SPT_IOCTL_TABLES mapping
+ * @magic: SPT_TABLES_MAGIC
+ * @header_size: sizeof(struct spt_tables_header) of the kernel
+ * @space_id: the space
+ * @levels: 4 or 5
+ * @root_pa: the root node (fixed for the life of the space)
+ * @changes_begun: changes of the space begun since the first descriptor
+ * @changes_done: of them, changes finished
+ * @dead: non-zero once the space is being destroyed (then for good)
+ * @__reserved: 0
+ *
+ * A change is anything that can alter what a walk sees (map, unmap,
+ * protect, replace, a split or a merge, a node freed, a load window,
+ * destroy). A walk is consistent with one state of the space when, read
+ * with acquire semantics: done = @changes_done, then begun =
+ * @changes_begun, begun == done (else a change is in progress: retry),
+ * the walk, then @changes_begun still equal to begun (else retry). A node
+ * offset that reads zeros during a change is the zero page; the retry
+ * reads it again once the change has finished.
+ */
+struct spt_tables_header {
+	__u32 magic;
+	__u32 header_size;
+	__u32 space_id;
+	__u32 levels;
+	__aligned_u64 root_pa;
+	__aligned_u64 changes_begun;
+	__aligned_u64 changes_done;
+	__u32 dead;
+	__u32 __reserved;
+};
 
 /*
  * Generic netlink family SPT_GENL_NAME, version SPT_GENL_VERSION.
