@@ -111,9 +111,12 @@ TEST_F(dev, enotty_nr_above_table)
 {
 	unsigned int nr;
 
-	for (nr = SPT_CMD_LAST + 1; nr <= 0xff; nr++)
+	for (nr = SPT_CMD_VERSION; nr <= 0xff; nr++) {
+		if (nr <= SPT_CMD_LAST && spt_cmd_known(nr))
+			continue;
 		EXPECT_ERRNO(ENOTTY, spt_raw_ioctl(self->env.fd,
 						   _IO(SPT_TYPE, nr)));
+	}
 }
 
 /* A valid command number with direction or size bits set. */
@@ -122,6 +125,8 @@ TEST_F(dev, enotty_wrong_direction)
 	unsigned int nr;
 
 	for (nr = SPT_CMD_VERSION; nr <= SPT_CMD_LAST; nr++) {
+		if (!spt_cmd_known(nr))
+			continue;
 		EXPECT_ERRNO(ENOTTY, spt_raw_ioctl(self->env.fd,
 			_IOR(SPT_TYPE, nr, struct spt_version)));
 		EXPECT_ERRNO(ENOTTY, spt_raw_ioctl(self->env.fd,
@@ -150,6 +155,8 @@ TEST_F(dev, table_numbers_known)
 	for (nr = SPT_CMD_VERSION; nr <= SPT_CMD_LAST; nr++) {
 		__u32 zero_size = 0;
 
+		if (!spt_cmd_known(nr))
+			continue;
 		/* size 0 is below every first release: EINVAL, not ENOTTY. */
 		EXPECT_ERRNO(EINVAL, ioctl(self->env.fd, _IO(SPT_TYPE, nr),
 					   &zero_size));

@@ -60,7 +60,13 @@
 #define SPT_PROT_SETTABLE (SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER)
 
 /* The last command number of the ioctl table. */
-#define SPT_CMD_LAST	SPT_CMD_RUN
+#define SPT_CMD_LAST	SPT_CMD_TABLES
+
+/* Numbers up to SPT_CMD_LAST with no command here (ENOTTY). */
+static inline int spt_cmd_known(unsigned int nr)
+{
+	return nr <= SPT_CMD_RUN || nr == SPT_CMD_TABLES;
+}
 
 #ifndef offsetofend
 #define offsetofend(TYPE, MEMBER) \
