@@ -219,10 +219,13 @@ static int spt_tables_mmap(struct file *file, struct vm_area_struct *vma)
 	struct spt_space *s = file->private_data;
 	u64 len = vma->vm_end - vma->vm_start;
 
-	if (!(vma->vm_flags & VM_SHARED) || vma->vm_pgoff ||
+	/*
+	 * MAP_SHARED of a read-only file: VM_MAYSHARE without VM_SHARED
+	 * (and a writable one never gets here).
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE) || vma->vm_pgoff ||
 	    len > s->tables->map_size)
 		return -EINVAL;
-	/* The file is read-only: a writable shared mapping never gets here. */
 	if (vma->vm_flags & VM_WRITE)
 		return -EACCES;
 	if (vma->vm_flags & VM_EXEC)
