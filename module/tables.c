@@ -251,6 +251,7 @@ static const struct file_operations spt_tables_fops = {
 static struct spt_space_tables *spt_tables_new(struct spt_space *s)
 {
 	struct spt_space_tables *t;
+	unsigned int i;
 
 	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
 	if (!t)
@@ -271,6 +272,14 @@ static struct spt_space_tables *spt_tables_new(struct spt_space *s)
 	t->hdr->space_id = s->id;
 	t->hdr->levels = s->pt.cfg->levels;
 	t->hdr->root_pa = s->pt.root_pa;
+	for (i = 0; i < ARRAY_SIZE(t->hdr->cache_modes); i++) {
+		u64 bits = (i & 1 ? SPT_PTE_PWT : 0) |
+			   (i & 2 ? SPT_PTE_PCD : 0) |
+			   (i & 4 ? SPT_PTE_PAT : 0);
+		unsigned int c = spt_pte_cache(s->pt.cfg, bits, 1);
+
+		t->hdr->cache_modes[i] = c < SPT_CACHE_NR ? c : SPT_CACHE_UC;
+	}
 	return t;
 }
 

@@ -1146,6 +1146,10 @@ struct spt_tables {
  * @changes_done: of them, changes finished
  * @dead: non-zero once the space is being destroyed (then for good)
  * @__reserved: 0
+ * @cache_modes: the enum spt_cache_mode of a leaf whose PAT, PCD and PWT
+ *               bits are i = PAT << 2 | PCD << 1 | PWT (PAT is PTE bit 7
+ *               in a 4 KiB leaf, bit 12 in a 2 MiB or 1 GiB one), as
+ *               SPT_IOCTL_QUERY reports it
  *
  * A change is anything that can alter what a walk sees (map, unmap,
  * protect, replace, a split or a merge, a node freed, a load window,
@@ -1166,6 +1170,7 @@ struct spt_tables_header {
 	__aligned_u64 changes_done;
 	__u32 dead;
 	__u32 __reserved;
+	__u8 cache_modes[8];
 };
 
 /*

@@ -12,16 +12,10 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 
-#include "libshadowpt.h"
-
-#define SPT_EXPORT	__attribute__((visibility("default")))
+#include "internal.h"
 
 /* Bytes one SPT_IOCTL_RW moves at most. */
 #define RW_CHUNK	(16ULL << 20)
-
-struct spt {
-	int fd;
-};
 
 struct spt_load_prog {
 	struct spt_load_op *ops;
@@ -75,6 +69,7 @@ SPT_EXPORT void spt_close(struct spt *h)
 {
 	if (!h)
 		return;
+	spt_tables_close_all(h);
 	close(h->fd);
 	free(h);
 }
@@ -237,6 +232,11 @@ SPT_EXPORT int spt_query(struct spt *h, uint32_t space_id, uint64_t va,
 
 	if (!out)
 		return fail(EINVAL);
+	if (h && h->tables) {
+		ret = spt_tables_try_query(h, space_id, &va, 1, out);
+		if (ret <= 0)
+			return ret;
+	}
 	ret = spt_call(h, SPT_IOCTL_QUERY, &q, sizeof(q));
 	*out = q.out;
 	return ret;
@@ -253,6 +253,13 @@ SPT_EXPORT int spt_query_batch(struct spt *h, uint32_t space_id,
 		*done = 0;
 	if (!count)
 		return fail(EINVAL);
+	if (h && h->tables && vas && out) {
+		ret = spt_tables_try_query(h, space_id, vas, count, out);
+		if (!ret && done)
+			*done = count;
+		if (ret <= 0)
+			return ret;
+	}
 	while (at < count) {
 		size_t cnt = count - at;
 		struct spt_query_batch b = {

@@ -809,6 +809,46 @@ int spt_nl_wait(struct spt_nl *nl, int timeout_ms);
  */
 const char *spt_event_name(uint32_t type);
 
+/* A space's page tables mapped read-only (spt_tables_open()). */
+struct spt_tables_map;
+
+/**
+ * spt_tables_open() - SPT_IOCTL_TABLES: map a space's page tables
+ * @h: the handle
+ * @space_id: the space
+ * @out: receives the mapping (spt_tables_close() it, or spt_close() @h)
+ *
+ * From then on spt_query() and spt_query_batch() of @space_id through @h
+ * walk the mapping, with no system call; a walk that keeps racing with
+ * changes of the space (SPT_TABLES_TRIES attempts, about 64) or an
+ * address outside the user half is left to the ioctl, and a destroyed
+ * space answers -ENOENT as the ioctl does. Since LIBSHADOWPT_1.3.
+ *
+ * Return: 0 or a negative errno (-ENOENT: no such space).
+ */
+int spt_tables_open(struct spt *h, uint32_t space_id,
+		    struct spt_tables_map **out);
+
+/**
+ * spt_tables_walk() - translate VAs through the mapping, no system call
+ * @t: from spt_tables_open()
+ * @vas: user-half addresses (-EINVAL otherwise)
+ * @count: how many, at least 1
+ * @out: receives @count entries, as SPT_IOCTL_QUERY gives them, all from
+ *       one state of the space
+ *
+ * Return: 0, -ENOENT (the space was destroyed), -EAGAIN (every attempt
+ * raced with a change: try again or ask the kernel), or -EINVAL.
+ */
+int spt_tables_walk(struct spt_tables_map *t, const uint64_t *vas,
+		    size_t count, struct spt_query_entry *out);
+
+/**
+ * spt_tables_close() - unmap and close
+ * @t: from spt_tables_open(), or NULL
+ */
+void spt_tables_close(struct spt_tables_map *t);
+
 #ifdef __cplusplus
 }
 #endif
