@@ -72,6 +72,7 @@ void spt_tables_change_end(struct spt_space *s)
 
 	if (!t)
 		return;
+	/* Every entry the change wrote is visible before the end is. */
 	smp_mb__before_atomic();
 	atomic64_inc(spt_tables_ctr(&t->hdr->changes_done));
 }

@@ -69,7 +69,8 @@ SPT_EXPORT void spt_close(struct spt *h)
 {
 	if (!h)
 		return;
-	spt_tables_close_all(h);
+	while (h->tables)
+		spt_tables_close(h->tables);
 	close(h->fd);
 	free(h);
 }

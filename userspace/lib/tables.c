@@ -31,20 +31,6 @@
 #define PTE_NX		(1ULL << 63)
 #define PTE_ADDR	0x000ffffffffff000ULL
 
-struct spt_tables_map {
-	struct spt *h;
-	struct spt_tables_map *next;	/* on h->tables */
-	uint32_t space_id;
-	unsigned int levels;
-	uint64_t root_pa;
-	uint64_t user_end;
-	int fd;
-	volatile struct spt_tables_header *hdr;
-	const char *base;		/* the mapping */
-	uint64_t len;
-	uint8_t cache[8];
-};
-
 static int fail(int err)
 {
 	errno = err;
@@ -87,7 +73,7 @@ SPT_EXPORT int spt_tables_open(struct spt *h, uint32_t space_id,
 	t->base = base;
 	t->len = cmd.out_map_size;
 	t->hdr = base;
-	memcpy(t->cache, (const void *)t->hdr->cache_modes, sizeof(t->cache));
+	memcpy(t->cache, t->hdr->cache_modes, sizeof(t->cache));
 	t->next = h->tables;
 	h->tables = t;
 	*out = t;
@@ -116,21 +102,14 @@ SPT_EXPORT void spt_tables_close(struct spt_tables_map *t)
 	spt_tables_unmap(t);
 }
 
-void spt_tables_close_all(struct spt *h)
+/* Entry @i of the node at @pa, read once (the kernel may be writing it). */
+static inline uint64_t entry(const struct spt_tables_map *t, uint64_t pa,
+			     unsigned int i)
 {
-	while (h->tables) {
-		struct spt_tables_map *t = h->tables;
+	const uint64_t *n = (const uint64_t *)(t->base +
+					       SPT_TABLES_NODE_OFFSET + pa);
 
-		h->tables = t->next;
-		spt_tables_unmap(t);
-	}
-}
-
-static inline const volatile uint64_t *node(const struct spt_tables_map *t,
-					    uint64_t pa)
-{
-	return (const volatile uint64_t *)(t->base + SPT_TABLES_NODE_OFFSET +
-					   pa);
+	return __atomic_load_n(&n[i], __ATOMIC_RELAXED);
 }
 
 /* One VA, no retry: what SPT_IOCTL_QUERY would say of it. */
@@ -141,7 +120,7 @@ static void walk_one(const struct spt_tables_map *t, uint64_t va,
 	uint64_t pa = t->root_pa, pte, size;
 
 	for (;; level--, shift -= 9) {
-		pte = node(t, pa)[(va >> shift) & 511];
+		pte = entry(t, pa, (va >> shift) & 511);
 		if (!(pte & PTE_P) || level == 1 || (pte & PTE_PS))
 			break;
 		pa = pte & PTE_ADDR;
@@ -203,22 +182,4 @@ SPT_EXPORT int spt_tables_walk(struct spt_tables_map *t, const uint64_t *vas,
 			return 0;
 	}
 	return fail(EAGAIN);
-}
-
-int spt_tables_try_query(struct spt *h, uint32_t space_id,
-			 const uint64_t *vas, size_t count,
-			 struct spt_query_entry *out)
-{
-	struct spt_tables_map *t;
-	int ret;
-
-	for (t = h->tables; t; t = t->next)
-		if (t->space_id == space_id)
-			break;
-	if (!t)
-		return 1;
-	ret = spt_tables_walk(t, vas, count, out);
-	if (ret == -EINVAL || ret == -EAGAIN)
-		return 1;
-	return ret;
 }

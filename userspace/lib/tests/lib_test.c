@@ -663,6 +663,78 @@ static void test_user_run(struct spt *h, int id)
 	set_allow_runs("0");
 }
 
+/*
+ * spt_tables_*: the walk through the mapping gives what the ioctl gives,
+ * and spt_query/spt_query_batch use it once it is open.
+ */
+static void test_tables(struct spt *h)
+{
+	enum { N = 3000 };
+	uint64_t *vas = calloc(N, sizeof(*vas));
+	struct spt_query_entry *a = calloc(N, sizeof(*a));
+	struct spt_query_entry *b = calloc(N, sizeof(*b));
+	struct spt_tables_map *t = NULL;
+	struct spt *h2;
+	size_t i, bad = 0, done = 0;
+	int id = spt_space_create(h, 0, NULL);
+
+	ok(id > 0, "space for the tables (%d)", id);
+	ok(!spt_open(&h2), "second handle (ioctl only)");
+	ok(!spt_map(h, id, 0x40000000, 2 * MIB, SPT_MAP_2M, SPT_PROT_WRITE,
+		    SPT_CACHE_MODE_WB, 0, NULL) &&
+	   !spt_map(h, id, 0x40200000, 64 * KIB4, SPT_MAP_4K,
+		    SPT_PROT_EXEC | SPT_PROT_USER, SPT_CACHE_MODE_WT, 0,
+		    NULL) &&
+	   !spt_map(h, id, 0x7f0000000000ULL, KIB4, SPT_MAP_4K, 0,
+		    SPT_CACHE_MODE_UC, 0, NULL), "maps for the tables");
+	err_is(spt_tables_open(h, 0, &t), ENOENT, "spt_tables_open(0)");
+	err_is(spt_tables_open(NULL, id, &t), EINVAL,
+	       "spt_tables_open(NULL)");
+	ok(!spt_tables_open(h, id, &t) && t, "spt_tables_open");
+	for (i = 0; i < N; i++)
+		vas[i] = 0x40000000 + (i * 0x1357 % (4 * MIB));
+	vas[0] = 0x7f0000000000ULL + 5;
+	vas[1] = 0;
+	vas[2] = (1ULL << 46) + 7;
+	ok(!spt_tables_walk(t, vas, N, a), "spt_tables_walk %d VAs", N);
+	ok(!spt_query_batch(h2, id, vas, N, b, &done) && done == N,
+	   "the same by SPT_IOCTL_QUERY_BATCH");
+	for (i = 0; i < N; i++)
+		if (memcmp(&a[i], &b[i], sizeof(a[i])))
+			bad++;
+	ok(!bad, "walk == ioctl for every VA (%zu differ)", bad);
+	ok(a[0].cache == SPT_CACHE_MODE_UC && a[0].level == 1 &&
+	   (a[0].flags & SPT_QUERY_MAPPED), "UC 4 KiB leaf decoded");
+	memset(a, 0, N * sizeof(*a));
+	ok(!spt_query_batch(h, id, vas, N, a, &done) && done == N &&
+	   !memcmp(a, b, N * sizeof(*a)),
+	   "spt_query_batch through the mapping");
+	ok(!spt_query(h, id, vas[3], &a[3]) && !memcmp(&a[3], &b[3],
+							sizeof(a[3])),
+	   "spt_query through the mapping");
+	vas[5] = 1ULL << 62;
+	err_is(spt_tables_walk(t, vas, N, a), EINVAL,
+	       "walk of a VA outside the user half");
+	err_is(spt_query_batch(h, id, vas, N, a, &done), EINVAL,
+	       "batch falls back to the ioctl (EINVAL)");
+	err_is(spt_tables_walk(t, vas, 0, a), EINVAL, "walk of 0 VAs");
+	ok(!spt_space_destroy(h, id), "destroy the space");
+	err_is(spt_tables_walk(t, vas + 6, 1, a), ENOENT,
+	       "walk after destroy");
+	err_is(spt_query(h, id, vas[6], &a[6]), ENOENT,
+	       "spt_query after destroy");
+	spt_tables_close(t);
+	spt_tables_close(NULL);
+	/* One left open: spt_close() closes it. */
+	id = spt_space_create(h2, 0, NULL);
+	ok(!spt_tables_open(h2, id, &t), "spt_tables_open, left open");
+	spt_space_destroy(h2, id);
+	spt_close(h2);
+	free(vas);
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	struct spt_nl *nl;
@@ -687,6 +759,7 @@ int main(void)
 	test_load_tlb(h, id);
 	test_user_run(h, id);
 	spt_space_destroy(h, id);
+	test_tables(h);
 	ok(!spt_nl_open(&nl), "spt_nl_open");
 	test_dumps(h, nl);
 	spt_nl_close(nl);
