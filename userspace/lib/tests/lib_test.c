@@ -709,8 +709,8 @@ static void test_tables(struct spt *h)
 	ok(!spt_query_batch(h, id, vas, N, a, &done) && done == N &&
 	   !memcmp(a, b, N * sizeof(*a)),
 	   "spt_query_batch through the mapping");
-	ok(!spt_query(h, id, vas[3], &a[3]) && !memcmp(&a[3], &b[3],
-							sizeof(a[3])),
+	ok(!spt_query(h, id, vas[3], &a[3]) &&
+	   !memcmp(&a[3], &b[3], sizeof(a[3])),
 	   "spt_query through the mapping");
 	vas[5] = 1ULL << 62;
 	err_is(spt_tables_walk(t, vas, N, a), EINVAL,
