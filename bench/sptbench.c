@@ -59,6 +59,7 @@
 
 #include <linux/shadowpt.h>
 #include <linux/fs.h>
+#include "tables_row.h"
 
 #ifndef PAGEMAP_SCAN
 /*
@@ -448,7 +449,10 @@ static void bench_size(uint64_t n, bool dump)
 	struct page_region *regions = malloc(n * sizeof(*regions));
 	int r;
 
-	if (!vas || !ents || !runs || !regions)
+	struct spt_query_entry *tents = malloc(n * sizeof(*tents));
+	struct tb_entry *bents = malloc(n * sizeof(*bents));
+
+	if (!vas || !ents || !runs || !regions || !tents || !bents)
 		DIE("malloc");
 	for (i = 0; i < n; i++)
 		vas[i] = SPACE_VA + i * PAGE;
@@ -500,6 +504,22 @@ static void bench_size(uint64_t n, bool dump)
 		add("query/spt", n, now() - t);
 		if (!(ents[n - 1].flags & SPT_QUERY_MAPPED))
 			DIE("query: not mapped");
+		/* The same VAs through the tables mapping, and the bare walk. */
+		if (tb_open(id))
+			DIE("SPT_IOCTL_TABLES");
+		tb_walk(vas, n, tents);	/* faults the nodes in */
+		tb_bare(vas, n, bents);
+		t = now();
+		if (tb_walk(vas, n, tents))
+			DIE("spt_tables_walk");
+		add("query/tables", n, now() - t);
+		t = now();
+		tb_bare(vas, n, bents);
+		add("query/pteditor_walk", n, now() - t);
+		tb_close();
+		if (memcmp(tents, ents, n * sizeof(*ents)) ||
+		    !(bents[n - 1].e[0] & 1))
+			DIE("tables walk differs from QUERY_BATCH");
 		/* The same pages by range: a word each (into vas), and runs. */
 		t = now();
 		if (spt_qrange(id, SPT_QUERY_RANGE_COMPACT, vas, n) != n)
@@ -558,6 +578,8 @@ static void bench_size(uint64_t n, bool dump)
 	}
 	free(vas);
 	free(ents);
+	free(tents);
+	free(bents);
 	free(runs);
 	free(regions);
 }
@@ -906,6 +928,17 @@ static void report(const uint64_t *sizes, int nr_sizes, uint64_t dump_n)
 		at_target = n == 262144 || (quick && i == nr_sizes - 1);
 		query_row("query N=%llu: pagemap / QUERY_BATCH (entries/s)", n,
 			  "query/pagemap", "query/spt", at_target);
+		query_row("query N=%llu: QUERY_BATCH / tables walk (lib)", n,
+			  "query/spt", "query/tables", at_target);
+		snprintf(what, sizeof(what),
+			 "query N=%llu: tables walk / PTEditor-style walk",
+			 (unsigned long long)n);
+		if (at_target)
+			target(what, med("query/tables", n) /
+			       med("query/pteditor_walk", n), 1.0, false);
+		else
+			info(what, med("query/tables", n) /
+			     med("query/pteditor_walk", n));
 		query_row("qrange N=%llu: pagemap / QUERY_RANGE compact (entries/s)",
 			  n, "query/pagemap", "qrange/spt_compact", at_target);
 		query_row("qrange N=%llu: pagemap / QUERY_RANGE runs", n,
