@@ -40,7 +40,7 @@
 
 #include "shadowpt_nl.h"
 
-#define NR_CMDS		15
+#define NR_CMDS		16
 #define CMD_BADNR	NR_CMDS		/* row of the table: unknown numbers */
 #define NR_ROWS		(NR_CMDS + 3)
 #define ROW_NL_SPACE	(NR_CMDS + 1)
@@ -59,7 +59,7 @@
 static const char *const row_name[NR_ROWS] = {
 	"VERSION", "SPACE_CREATE", "SPACE_DESTROY", "SPACE_INFO", "MAP",
 	"UNMAP", "PROTECT", "QUERY", "QUERY_BATCH", "RW", "STATS", "CHECK",
-	"LOAD", "QUERY_RANGE", "RUN", "(bad number)", "nl SPACE_GET", "nl MAPPING_GET",
+	"LOAD", "QUERY_RANGE", "RUN", "TABLES", "(bad number)", "nl SPACE_GET", "nl MAPPING_GET",
 };
 
 static const unsigned long cmd_nr[NR_CMDS] = {
@@ -67,12 +67,13 @@ static const unsigned long cmd_nr[NR_CMDS] = {
 	SPT_IOCTL_SPACE_INFO, SPT_IOCTL_MAP, SPT_IOCTL_UNMAP,
 	SPT_IOCTL_PROTECT, SPT_IOCTL_QUERY, SPT_IOCTL_QUERY_BATCH,
 	SPT_IOCTL_RW, SPT_IOCTL_STATS, SPT_IOCTL_CHECK, SPT_IOCTL_LOAD,
-	SPT_IOCTL_QUERY_RANGE, SPT_IOCTL_RUN,
+	SPT_IOCTL_QUERY_RANGE, SPT_IOCTL_RUN, SPT_IOCTL_TABLES,
 };
 
 enum {
 	C_VERSION, C_CREATE, C_DESTROY, C_INFO, C_MAP, C_UNMAP, C_PROTECT,
 	C_QUERY, C_BATCH, C_RW, C_STATS, C_CHECK, C_LOAD, C_RANGE, C_RUN,
+	C_TABLES,
 };
 
 static const size_t cmd_size[NR_CMDS] = {
@@ -83,7 +84,7 @@ static const size_t cmd_size[NR_CMDS] = {
 	sizeof(struct spt_query_batch), sizeof(struct spt_rw),
 	sizeof(struct spt_stats), sizeof(struct spt_check),
 	sizeof(struct spt_load), sizeof(struct spt_query_range),
-	sizeof(struct spt_user_run),
+	sizeof(struct spt_user_run), sizeof(struct spt_tables),
 };
 
 /* spt_version grew after its first release (out_page_sizes). */
@@ -101,7 +102,7 @@ static const size_t cmd_size[NR_CMDS] = {
 static const __u32 cmd_flags[NR_CMDS] = {
 	0, SPT_SPACE_FD_OWNED, 0, 0, MAP_FLAGS, 0, SPT_PROTECT_CACHE, 0, 0,
 	SPT_RW_WRITE, 0, 0, SPT_LOAD_CPU | SPT_LOAD_FORCE,
-	SPT_QUERY_RANGE_COMPACT, SPT_LOAD_CPU | SPT_LOAD_FORCE,
+	SPT_QUERY_RANGE_COMPACT, SPT_LOAD_CPU | SPT_LOAD_FORCE, 0,
 };
 
 /* Offset of __reserved, 0 if the command has none. */
@@ -138,6 +139,7 @@ static const __u64 cmd_errs[NR_CMDS] = {
 	/* allow_runs=1 (set by main); EFAULT: code or stack not mapped */
 	[C_RUN] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(ENODEV) |
 		  EB(EXDEV),
+	[C_TABLES] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(EMFILE),
 };
 
 /* ---- configuration and shared state ------------------------------------ */
@@ -519,6 +521,7 @@ union ucmd {
 	struct spt_load load;
 	struct spt_query_range range;
 	struct spt_user_run run;
+	struct spt_tables tables;
 	char raw[512];
 };
 
@@ -726,6 +729,9 @@ static void fill_valid(struct thr *t, int cmd, union ucmd *u, __u32 id)
 		u->load.ops = (uintptr_t)t->ops;
 		break;
 	}
+	case C_TABLES:
+		u->tables.space_id = id;
+		break;
 	case C_RUN:
 		/*
 		 * Whatever the other calls left in the region: mostly not
@@ -1175,6 +1181,27 @@ static void after_success(struct thr *t, int cmd, int fd, union ucmd *u)
 	case C_LOAD:
 		check_load_ops(t, u);
 		break;
+	case C_TABLES: {
+		/* The header, and a walk's first read: the root node. */
+		size_t len = SPT_TABLES_NODE_OFFSET + u->tables.out_root_pa +
+			     SZ_4K;
+		void *p = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_NORESERVE,
+			       u->tables.out_fd, 0);
+
+		if (p == MAP_FAILED ||
+		    *(volatile __u32 *)p != SPT_TABLES_MAGIC) {
+			t->corrupt++;
+			fail_log(t, "TABLES of space %u: no header (%s)",
+				 u->tables.space_id,
+				 p == MAP_FAILED ? strerror(errno) : "magic");
+		} else {
+			(void)*(volatile __u64 *)((char *)p + len - 8);
+		}
+		if (p != MAP_FAILED)
+			munmap(p, len);
+		close(u->tables.out_fd);
+		break;
+	}
 	case C_VERSION:
 		if (u->version.out_api_version != SPT_API_VERSION ||
 		    u->version.out_user_end != user_end) {
