@@ -389,6 +389,35 @@ class Space:
                "query %#x" % va)
         return _struct_dict(e)
 
+    def open_tables(self):
+        """SPT_IOCTL_TABLES: map the space's page tables read-only.
+
+        From then on query() and query_batch() through this device walk
+        the mapping with no system call (falling back to the ioctls when a
+        walk keeps racing with changes); close_tables() ends it.
+        """
+        if getattr(self, "_tables", None):
+            return
+        t = ctypes.c_void_p()
+        _check(lib().spt_tables_open(self._h, self.id, ctypes.byref(t)),
+               "tables open %d" % self.id)
+        self._tables = t
+
+    def tables_walk(self, vas):
+        """Translate VAs through the open tables mapping only (no ioctl)."""
+        vas = list(vas)
+        n = len(vas)
+        arr = (ctypes.c_uint64 * n)(*vas)
+        out = (_lib.QueryEntry * n)()
+        _check(lib().spt_tables_walk(self._tables, arr, n, out),
+               "tables walk")
+        return [_struct_dict(e) for e in out]
+
+    def close_tables(self):
+        if getattr(self, "_tables", None):
+            lib().spt_tables_close(self._tables)
+            self._tables = None
+
     def query_batch(self, vas):
         vas = list(vas)
         n = len(vas)

@@ -85,6 +85,22 @@ class Ops(unittest.TestCase):
             self.assertEqual(len(sp.stats()["space_leaves"]), 3)
             self.assertIsNone(sp.check())
 
+    def test_tables(self):
+        with self.dev.space() as sp, shadowpt.Device() as dev2:
+            sp.map(0, 64 * 4096, page=shadowpt.MAP_4K)
+            sp.map(0x40000000, 2 * MIB)
+            vas = list(range(0, 70 * 4096, 4096)) + [0x40000000 + 5]
+            other = shadowpt.Space(dev2, sp.id, owned=False)
+            want = other.query_batch(vas)
+            sp.open_tables()
+            self.assertEqual(sp.tables_walk(vas), want)
+            self.assertEqual(sp.query_batch(vas), want)
+            self.assertEqual(sp.query(4096 + 3), other.query(4096 + 3))
+            sp.unmap(0, 4096)
+            self.assertEqual(sp.tables_walk([0])[0]["flags"], 0)
+            sp.close_tables()
+            sp.close_tables()
+
     def test_share(self):
         with self.dev.space() as a, self.dev.space() as b:
             a.map(0x10000, 4 * 4096)
