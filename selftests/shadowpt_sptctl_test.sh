@@ -123,6 +123,12 @@ assert pages[2]["phys"] == pages[1]["phys"] + 4096, pages
 EOF
 then ok "query --len: the dump's runs; --pages: one row a page"; else notok "query --len"; fi
 tfail 2 "needs --len" "query --pages without --len is a usage error" sptctl query "$ID" 0x1ff000 --pages
+tfail 2 "not for --len" "query --tables with --len is a usage error" sptctl query "$ID" 0x1ff000 --len 4K --tables
+t "query --tables" sh -c "'$SPTCTL' -j query $ID 0x1ff000 0x300000 0x301234 0x5 --tables > '$TMP/qt.json'"
+t "query (ioctl)" sh -c "'$SPTCTL' -j query $ID 0x1ff000 0x300000 0x301234 0x5 > '$TMP/qi.json'"
+if cmp -s "$TMP/qt.json" "$TMP/qi.json" && json_ok "$TMP/qt.json"
+then ok "query --tables answers as the ioctl"; else notok "query --tables: $(cat "$TMP/qt.json")"; fi
+tfail 1 "" "query --tables of no space fails" sptctl query 999999 0x1000 --tables
 
 # --dot: the drawing must agree with the kernel's per-level node counts.
 dot_check() {	# dot_check DESCRIPTION: $TMP/g.dot vs `sptctl -j stats ID`

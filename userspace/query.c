@@ -141,10 +141,12 @@ int cmd_query(const struct cmd *cmd, int argc, char **argv)
 	uint32_t id;
 	uint64_t *vas, len = 0;
 	size_t n, i, at;
-	bool has_len = false, pages = false;
+	bool has_len = false, pages = false, tables = false;
+	struct spt_tables_map *tm = NULL;
 	const struct opt opts[] = {
 		{ "len", OPT_SIZE, &len, &has_len },
 		{ "pages", OPT_FLAG, &pages, NULL },
+		{ "tables", OPT_FLAG, &tables, NULL },
 		{ NULL, 0, NULL, NULL },
 	};
 	char **pos;
@@ -155,6 +157,13 @@ int cmd_query(const struct cmd *cmd, int argc, char **argv)
 	n--;
 	if (pages && !has_len)
 		cmd_usage_error(cmd, "--pages needs --len");
+	if (tables && has_len)
+		cmd_usage_error(cmd, "--tables is not for --len");
+	if (tables) {
+		err = -spt_tables_open(sptlib(), id, &tm);
+		if (err)
+			die(err, "tables of space %u", id);
+	}
 	if (has_len) {
 		if (n != 1)
 			cmd_usage_error(cmd, "--len takes one VA");
@@ -187,6 +196,7 @@ int cmd_query(const struct cmd *cmd, int argc, char **argv)
 	query_end(&t);
 	free(vas);
 	free(out);
+	spt_tables_close(tm);
 	if (err)
 		die(err, "query space %u: %zu of %zu addresses translated", id,
 		    at, n);

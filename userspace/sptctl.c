@@ -92,13 +92,16 @@ static const struct cmd commands[] = {
 	  "Set the protection (letters r, w, x, u) of what is mapped in\n"
 	  "[VA, VA+LEN); huge leaves sticking out are split.\n"
 	  "  --cache MODE also set the cache mode (wb, wt, uc-, uc, wc)\n" },
-	{ "query", NULL, cmd_query, "ID VA [VA...] | ID VA --len LEN [--pages]",
+	{ "query", NULL, cmd_query,
+	  "ID VA [VA...] [--tables] | ID VA --len LEN [--pages]",
 	  "Translate addresses by a software walk: the leaf (or absent slot)\n"
 	  "containing each VA, its physical address, level, protection (with\n"
 	  "the hardware A and D bits), cache mode, whether it is tracked.\n"
 	  "  --len LEN    [VA, VA+LEN) by one range query: its merged runs\n"
 	  "               (RANGE is the run; unmapped parts are left out)\n"
-	  "  --pages      with --len: one row per 4 KiB page instead\n" },
+	  "  --pages      with --len: one row per 4 KiB page instead\n"
+	  "  --tables     walk the space's page tables mapped read-only\n"
+	  "               (SPT_IOCTL_TABLES), no system call per query\n" },
 	{ "read", NULL, cmd_read, "ID VA LEN [--hex|--raw]",
 	  "Read bytes through the space (tracked frames only).\n"
 	  "  --hex        one hex string (input for write --hex)\n"
