@@ -136,7 +136,7 @@ LIB_REAL := libshadowpt.so.1.0.0
 PY_FILES := __init__.py __main__.py _lib.py
 INSTALL ?= install
 DKMS_FILES = Makefile Kbuild dkms.conf scripts/build-module \
-	$(shell find module uapi include -name '*.[ch]' | LC_ALL=C sort)
+	$(shell find module uapi include -name '*.[chS]' | LC_ALL=C sort)
 
 .PHONY: install uninstall install-check
 install:
