@@ -271,6 +271,12 @@ static void spt_um_page_explain(const struct spt_query *q, void *arg)
 	pc->mismatch = !(ec & X86_PF_PROT) != !q->mapped ||
 		       (q->mapped && !fault) || !(ec & X86_PF_USER) ||
 		       (ec & X86_PF_RSVD);
+	/* A reserved bit on the walk: RSVD, P set, whatever lies below. */
+	if (q->rsvd) {
+		pc->fault = SPT_FAULT_RSVD;
+		pc->mismatch = !(ec & X86_PF_RSVD) || !(ec & X86_PF_PROT) ||
+			       !(ec & X86_PF_USER);
+	}
 	/*
 	 * Not present to the MMU, present to the walker now: a map made
 	 * since the fault needs no flush and moves no generation. Ask the
