@@ -330,6 +330,9 @@ static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
 		if (q->prop.flags & SPT_PROT_USER)
 			fault |= SPT_FAULT_USER;
 	}
+	if (!q->rsvd && kind != SPT_LOAD_OP_FETCH &&
+	    spt_probe_pkey_denies(q, kind == SPT_LOAD_OP_WRITE))
+		fault |= SPT_FAULT_PKEY;
 	op->out_fault = fault;
 }
 

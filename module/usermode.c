@@ -262,6 +262,9 @@ static void spt_um_page_explain(const struct spt_query *q, void *arg)
 			fault |= SPT_FAULT_READ_ONLY;
 		if ((ec & X86_PF_INSTR) && !(q->prop.flags & SPT_PROT_EXEC))
 			fault |= SPT_FAULT_NX;
+		if (!(ec & X86_PF_INSTR) &&
+		    spt_probe_pkey_denies(q, ec & X86_PF_WRITE))
+			fault |= SPT_FAULT_PKEY;
 	}
 	pc->fault = fault;
 	/*

@@ -173,6 +173,7 @@ int spt_cursor_query(struct spt_cursor *c, struct spt_query *q)
 			q->item.pin_write = pte & SPT_PTE_PIN_W;
 			spt_pte_prop(cfg, pte, level, &q->prop);
 			q->prop.flags &= ~deny;
+			q->pkey = spt_pte_pkey(pte);
 			return 0;
 		}
 		spt_cursor_push(c, spt_pte_table_pa(cfg, pte));

@@ -91,6 +91,7 @@ found:
 	q->item.tracked = spt_pte_tracked(pte);
 	spt_pte_prop(cfg, pte, level, &q->prop);
 	q->prop.flags &= ~deny;
+	q->pkey = spt_pte_pkey(pte);
 }
 
 void spt_lockless_begin(struct spt_lockless_walk *w, const struct spt_pt *pt,

@@ -291,6 +291,7 @@ struct spt_query {
 	 * U only if every level has them, EXEC only if none has NX.
 	 */
 	bool rsvd;
+	u8 pkey;		/* if mapped: the leaf's protection key */
 };
 
 /*

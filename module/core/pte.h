@@ -312,6 +312,12 @@ static inline u32 spt_pte_walk_deny(u64 pte)
 	return deny;
 }
 
+/* The protection key of a leaf (bits 59..62). */
+static inline u8 spt_pte_pkey(u64 pte)
+{
+	return (pte & SPT_PTE_PKEY) >> 59;
+}
+
 static inline bool spt_pte_tracked(u64 pte)
 {
 	return pte & SPT_PTE_TRACKED;

@@ -1025,6 +1025,14 @@ enum spt_run_exit {
  * walker reports this bit (else SPT_FAULT_MISMATCH).
  */
 #define SPT_FAULT_RSVD		(1U << 7)
+/*
+ * struct spt_load_op.out_fault and struct spt_user_run.out_fault: the
+ * page's protection key (SPT_BITS_PKEY, a 4 KiB leaf of an effective user
+ * page) is access- or write-disabled in the PKRU of the calling thread
+ * (CPUs with PKU, where Linux enables CR4.PKE; keys apply to supervisor
+ * accesses to user pages too). Never for FETCH.
+ */
+#define SPT_FAULT_PKEY		(1U << 8)
 
 /* struct spt_user_run.rflags: the bits a caller may set (others: EINVAL). */
 #define SPT_RUN_RFLAGS_ALLOWED	0x40dd5ULL	/* CF PF AF ZF SF TF DF OF AC */
