@@ -671,10 +671,12 @@ static void test_entry_bits(struct spt *h, int id)
 		.length = KIB4, .clear = SPT_BITS_W,
 	};
 	struct spt_query_entry q;
+	int ret;
 
 	ok(!spt_map_4k(h, id, r.va, KIB4, SPT_PROT_WRITE),
 	   "map for entry bits");
-	ok(!spt_entry_bits(h, &r) && r.out_entries == 1 &&
+	ret = spt_entry_bits(h, &r);
+	ok(!ret && r.out_entries == 1 &&
 	   r.out_changed == 1 && !(r.out_bits & SPT_BITS_W),
 	   "spt_entry_bits: W cleared at level 2 (%llu entries, bits %llx)",
 	   (unsigned long long)r.out_entries,
