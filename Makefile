@@ -33,7 +33,7 @@ help:
 # that builds for several kernels never share object files. For KVER/KDIR the
 # result is also copied to module/shadowpt.ko.
 module:
-	@if [ -d "$(KDIR)" ]; then \
+	+@if [ -d "$(KDIR)" ]; then \
 		scripts/build-module "$(KDIR)" "$(BUILD)/$(KVER)" && \
 		cp "$(BUILD)/$(KVER)/shadowpt.ko" module/shadowpt.ko; \
 	else \
