@@ -65,7 +65,7 @@
 /* Numbers up to SPT_CMD_LAST with no command here (ENOTTY). */
 static inline int spt_cmd_known(unsigned int nr)
 {
-	return nr <= SPT_CMD_RUN || nr == SPT_CMD_TABLES;
+	return nr <= SPT_CMD_ENTRY_BITS || nr == SPT_CMD_TABLES;
 }
 
 #ifndef offsetofend
