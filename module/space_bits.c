@@ -11,6 +11,7 @@
 #include "shadowpt.h"
 #include "space_internal.h"
 #include "flush.h"
+#include "tables.h"
 
 int spt_space_entry_bits(struct spt_space *s, unsigned int level, u64 va,
 			 u64 len, u64 clear, u64 set, u64 *entries,
@@ -33,12 +34,14 @@ int spt_space_entry_bits(struct spt_space *s, unsigned int level, u64 va,
 	if (ret)
 		return ret;
 	spt_flusher_init(&fl);
+	spt_tables_change_begin(s);
 	ret = spt_cursor_bits_new(&c, &s->pt, level, va, va + len, &fl);
 	if (!ret) {
 		ret = spt_cursor_entry_bits(&c, &op);
 		spt_cursor_drop(&c);
 	}
 	spt_flush_finish(s, &fl);
+	spt_tables_change_end(s);
 	spt_space_leave(s);
 	*entries = op.entries;
 	*changed = op.changed;

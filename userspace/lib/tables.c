@@ -118,13 +118,18 @@ static void walk_one(const struct spt_tables_map *t, uint64_t va,
 {
 	unsigned int level = t->levels, shift = 12 + 9 * (level - 1), idx;
 	uint64_t pa = t->root_pa, pte, size;
+	/* As the MMU combines them: W and U ANDed down the walk, NX ORed. */
+	uint64_t and_bits = PTE_RW | PTE_US, or_bits = 0;
 
 	for (;; level--, shift -= 9) {
 		pte = entry(t, pa, (va >> shift) & 511);
 		if (!(pte & PTE_P) || level == 1 || (pte & PTE_PS))
 			break;
+		and_bits &= pte;
+		or_bits |= pte & PTE_NX;
 		pa = pte & PTE_ADDR;
 	}
+	pte = (pte & ~(PTE_RW | PTE_US)) | (pte & and_bits) | or_bits;
 	size = 1ULL << shift;
 	e->va_start = va & ~(size - 1);
 	e->va_end = e->va_start + size;

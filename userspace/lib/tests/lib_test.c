@@ -736,6 +736,38 @@ static void test_tables(struct spt *h)
 	ok(!bad, "walk == ioctl for every VA (%zu differ)", bad);
 	ok(a[0].cache == SPT_CACHE_MODE_UC && a[0].level == 1 &&
 	   (a[0].flags & SPT_QUERY_MAPPED), "UC 4 KiB leaf decoded");
+	/* Permissions above the leaves: the walk combines them as QUERY. */
+	{
+		struct spt_entry_bits r2 = {
+			.space_id = id, .level = 2, .va = 0x40200000,
+			.length = KIB4, .clear = SPT_BITS_U,
+			.set = SPT_BITS_NX,
+		};
+		struct spt_entry_bits r3 = {
+			.space_id = id, .level = 3, .va = 0x40000000,
+			.length = KIB4, .clear = SPT_BITS_W,
+		};
+
+		ok(!spt_entry_bits(h, &r2) && !spt_entry_bits(h, &r3) &&
+		   r2.out_changed == 1 && r3.out_changed == 1,
+		   "entry bits at levels 2 and 3 under the mapping");
+		ok(!spt_tables_walk(t, vas, N, a) &&
+		   !spt_query_batch(h2, id, vas, N, b, &done) && done == N,
+		   "walk and QUERY_BATCH after the entry bits");
+		for (bad = 0, i = 0; i < N; i++)
+			if (memcmp(&a[i], &b[i], sizeof(a[i])))
+				bad++;
+		ok(!bad, "walk == ioctl with per-level bits (%zu differ)",
+		   bad);
+		for (bad = 0, i = 3; i < N; i++)
+			if ((a[i].flags & SPT_QUERY_MAPPED) &&
+			    ((a[i].prot & SPT_PROT_WRITE) ||
+			     (a[i].va_start >= 0x40200000 &&
+			      (a[i].prot & (SPT_PROT_USER | SPT_PROT_EXEC)))))
+				bad++;
+		ok(!bad, "W, U and NX combined down the walk (%zu wrong)",
+		   bad);
+	}
 	memset(a, 0, N * sizeof(*a));
 	ok(!spt_query_batch(h, id, vas, N, a, &done) && done == N &&
 	   !memcmp(a, b, N * sizeof(*a)),
