@@ -612,6 +612,16 @@ static int spt_load_ops_fit(const struct spt_load_op *ops, u32 n, u32 usize)
 	return 0;
 }
 
+static bool spt_load_ops_user(const struct spt_load_op *ops, u32 nr)
+{
+	u32 i;
+
+	for (i = 0; i < nr; i++)
+		if (ops[i].flags & SPT_LOAD_OP_F_USER)
+			return true;
+	return false;
+}
+
 static int spt_ioctl_load(struct spt_ucmd *ucmd)
 {
 	struct spt_load *cmd = ucmd->cmd;
@@ -654,6 +664,10 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 		.ops = ops, .nr_ops = cmd->nr_ops,
 		.phys_ok = !spt_phys_permission(true),
 	};
+	/* Asked only for USER ops: a refusal of capable() is audited. */
+	if (spt_load_ops_user(ops, cmd->nr_ops))
+		req.runs_ok = READ_ONCE(spt_param_allow_runs) &&
+			      capable(CAP_SYS_ADMIN);
 	ret = spt_load_window(s, &req, &res);
 	spt_space_put(s);
 	if (ret)

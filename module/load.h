@@ -34,6 +34,11 @@ struct spt_load_req {
 	 * SPT_LOAD_ERROR and EPERM.
 	 */
 	bool phys_ok;
+	/*
+	 * The caller may run code at CPL 3 (allow_runs and CAP_SYS_ADMIN):
+	 * SPT_LOAD_OP_F_USER ops; otherwise the call is refused with EPERM.
+	 */
+	bool runs_ok;
 	const struct spt_load_body *body;	/* with nr_ops 0 */
 };
 

@@ -671,6 +671,37 @@ enum spt_load_op_type {
  * struct spt_load's out_tsc_khz converts cycles to time.
  */
 #define SPT_LOAD_OP_F_TIMED	(1U << 1)
+/*
+ * SPT_LOAD_OP_F_USER, on READ, WRITE and FETCH: the access is made at
+ * CPL 3 (a user-mode access: U/S, R/W and NX of the walk decide; SMEP and
+ * SMAP do not apply). READ and WRITE run a module stub (the access, then
+ * syscall) from a page the module maps at a user address of another
+ * top-level entry than @va's, in a private copy of the space's root: the
+ * space's own tables are not changed, but the switch to that copy and
+ * back reloads CR3, so this CPU's TLB is flushed (PCID 0) around the
+ * access and no range stays pending (see SPT_LOAD_OP_F_NOFLUSH). FETCH
+ * enters user mode at @va, where it writes "syscall" first if the page
+ * is mapped to a frame of the pool (whatever the prediction: the MMU
+ * decides; an untracked leaf ends SPT_LOAD_ERROR, EACCES). Needs the
+ * module parameter allow_runs=1 and CAP_SYS_ADMIN, as SPT_IOCTL_RUN
+ * (else the whole call is refused with EPERM); a CPU whose exit from
+ * user mode is not possible ends the op SPT_LOAD_ERROR, ENODEV.
+ *
+ * SPT_LOAD_OP_F_SMAP, on READ and WRITE: the kernel-mode access is made
+ * with SMAP in force (no stac), so that it faults on a user page
+ * (SPT_FAULT_SMAP). Needs a CPU with SMAP (else the whole call is refused
+ * with EOPNOTSUPP).
+ *
+ * With either flag, a faulting access is caught by the module's own
+ * exception handler (not the kernel's), out_value receives the #PF error
+ * code (X86_PF_* bits: P, W, U, I; the MMU's, to compare with out_fault),
+ * and the error code is also checked against the walker: P against the
+ * walk, W, U and I against the access; any disagreement is
+ * SPT_FAULT_MISMATCH. USER and SMAP together, or either with
+ * SPT_LOAD_OP_F_TIMED, is EINVAL.
+ */
+#define SPT_LOAD_OP_F_USER	(1U << 8)
+#define SPT_LOAD_OP_F_SMAP	(1U << 9)
 
 /*
  * SPT_LOAD_OP_FLUSH's @value: how the TLB is flushed, echoed in
@@ -719,6 +750,11 @@ enum spt_load_status {
  * Allowed by the architecture: not a bug.
  */
 #define SPT_FAULT_STALE		(1U << 5)
+/*
+ * SPT_LOAD_OP_F_SMAP: a kernel-mode READ or WRITE of a user page, SMAP in
+ * force.
+ */
+#define SPT_FAULT_SMAP		(1U << 9)
 
 /**
  * struct spt_load_op - one operation of a load window and its result
@@ -1009,7 +1045,10 @@ enum spt_run_exit {
  */
 #define SPT_RUN_OUT_CHANGED	(1U << 1)
 
-/* struct spt_user_run.out_fault bits for a #PF, besides SPT_FAULT_*: */
+/*
+ * struct spt_user_run.out_fault bits for a #PF, besides SPT_FAULT_*, and
+ * of struct spt_load_op.out_fault for SPT_LOAD_OP_F_USER accesses:
+ */
 /* a user-mode access to a supervisor page (U/S clear on the walk) */
 #define SPT_FAULT_SUPERVISOR	(1U << 6)
 
