@@ -389,7 +389,7 @@ TEST_F(access, bad_input)
 		case SPT_LOAD_OP_READ:
 		case SPT_LOAD_OP_WRITE:
 			ops[1].width = 4;
-			ops[1].va = PAGE_VA(PG_W);
+			ops[1].va = PAGE_VA(PG_W) + 0x400;
 			break;
 		case SPT_LOAD_OP_FETCH:
 		case SPT_LOAD_OP_INVLPG:
