@@ -312,6 +312,7 @@ if [ -w "$RUNP" ]; then
 	echo 0 > "$RUNP"
 	t "run: map code u+x and stack u+w" sh -c "'$SPTCTL' map '$ID' 0x7000000 4K --prot ux && '$SPTCTL' map '$ID' 0x7010000 4K --prot uw && '$SPTCTL' map '$ID' 0x7020000 4K --prot u"
 	tfail 1 "allow_runs" "run with allow_runs=0: EPERM and a hint" sptctl run "$ID" --entry 0x7000000 --stack 0x7011000
+	tfail 1 "allow_runs=1" "load user with allow_runs=0: EPERM and a hint" sptctl load "$ID" read 0x7020000 user
 	echo 1 > "$RUNP"
 	# mov $0x7020000,%ebx; mov %rax,(%rbx); syscall
 	printf '\xbb\x00\x00\x02\x07\x48\x89\x03\x0f\x05' > "$TMP/ro.bin"
@@ -337,6 +338,36 @@ EOF
 		notok "run -j: $(cat "$TMP/run.json")"
 	fi
 	tfail 1 "Bad address" "run from a non-executable page: EFAULT" sptctl run "$ID" --entry 0x7010000 --stack 0x7011000
+	# load: accesses at CPL 3 ("user") and with SMAP in force ("smap")
+	t "load -j: user read, user write to read-only, user fetch" sh -c "'$SPTCTL' -j load '$ID' read 0x7020000:4 user write 0x7020000=1:4 user fetch 0x7000100 user read 0x7020000 > '$TMP/user.json'"
+	if python3 - "$TMP/user.json" <<'EOF'
+import json, sys
+ops = json.load(open(sys.argv[1]))["ops"]
+assert ops[0]["user"] and ops[0]["result"] == "ok", ops[0]
+assert ops[1]["result"] == "fault" and ops[1]["error_code"] == 7, ops[1]
+assert ops[1]["faults"] == ["write to read-only page"], ops[1]
+assert ops[2]["user"] and ops[2]["result"] == "ok", ops[2]
+assert not ops[3]["user"] and not ops[3]["smap"], ops[3]
+assert not any(o["mismatch"] for o in ops), ops
+EOF
+	then
+		ok "load -j user words: ok, #PF 7 read-only, fetch ok, no mismatch"
+	else
+		notok "load -j user words: $(cat "$TMP/user.json")"
+	fi
+	if grep -qw smap /proc/cpuinfo; then
+		t "load table: smap read of a user page" sh -c "'$SPTCTL' load '$ID' read 0x7020000 smap read 0x7020000 > '$TMP/smap.txt'"
+		if grep -q "read/8 smap.*fault.*#PF error 0x1.*SMAP" "$TMP/smap.txt" &&
+				grep -q "read/8  *0x.*ok" "$TMP/smap.txt"; then
+			ok "load: smap read faults (SMAP), the plain read does not"
+		else
+			notok "load smap table: $(cat "$TMP/smap.txt")"
+		fi
+	else
+		skip "load smap: the CPU has no SMAP"
+	fi
+	tfail 2 "goes with read, write" "smap on a fetch is a usage error" sptctl load "$ID" fetch 0x7000000 smap
+	tfail 2 "goes with read, write or fetch" "user on an invlpg is a usage error" sptctl load "$ID" invlpg 0x7000000 user
 	tfail 2 "invalid --reg" "run --reg with an unknown register" sptctl run "$ID" --entry 0x7000000 --stack 0x7011000 --reg rip=1
 	tfail 2 "required" "run without --stack" sptctl run "$ID" --entry 0x7000000
 	echo 0 > "$RUNP"

@@ -46,6 +46,8 @@ static const struct {
 	{ SPT_FAULT_NX, "no-execute page" },
 	{ SPT_FAULT_MISMATCH, "MISMATCH hardware vs walker" },
 	{ SPT_FAULT_STALE, "stale translation (noflush)" },
+	{ SPT_FAULT_SUPERVISOR, "user access to supervisor page" },
+	{ SPT_FAULT_SMAP, "kernel access to user page (SMAP)" },
 };
 
 const char *fmt_load_status(char *buf, uint32_t status)
@@ -207,6 +209,33 @@ static void parse_op(const struct cmd *cmd, char **pos, int npos, int *i,
 			op->prot = arg_prot(cmd, pos[*i + 3]);
 	}
 	*i += 1 + ops[k].nargs;
+	/*
+	 * "read|write|fetch VA user": at CPL 3; "read|write VA smap": in
+	 * kernel mode with SMAP in force.
+	 */
+	if (*i < npos && (!strcmp(pos[*i], "user") ||
+			  !strcmp(pos[*i], "smap"))) {
+		bool user = !strcmp(pos[*i], "user");
+
+		if (op->op != SPT_LOAD_OP_READ &&
+		    op->op != SPT_LOAD_OP_WRITE &&
+		    (user ? op->op != SPT_LOAD_OP_FETCH : true))
+			cmd_usage_error(cmd, "%s goes with read, write%s, "
+					"not '%s'", pos[*i],
+					user ? " or fetch" : "", word);
+		op->flags |= user ? SPT_LOAD_OP_F_USER : SPT_LOAD_OP_F_SMAP;
+		++*i;
+	}
+}
+
+/* " user", " smap" or "": how an access is made. */
+static const char *op_mode(const struct spt_load_op *op)
+{
+	if (op->flags & SPT_LOAD_OP_F_USER)
+		return " user";
+	if (op->flags & SPT_LOAD_OP_F_SMAP)
+		return " smap";
+	return "";
 }
 
 /* ---- output ---- */
@@ -218,11 +247,14 @@ static void op_desc(const struct spt_load_op *op, char *buf, size_t n)
 
 	switch (op->op) {
 	case SPT_LOAD_OP_READ:
-		snprintf(buf, n, "read/%u", op->width);
+		snprintf(buf, n, "read/%u%s", op->width, op_mode(op));
 		break;
 	case SPT_LOAD_OP_WRITE:
-		snprintf(buf, n, "write/%u 0x%llx", op->width,
-			 (unsigned long long)op->value);
+		snprintf(buf, n, "write/%u 0x%llx%s", op->width,
+			 (unsigned long long)op->value, op_mode(op));
+		break;
+	case SPT_LOAD_OP_FETCH:
+		snprintf(buf, n, "fetch%s", op_mode(op));
 		break;
 	case SPT_LOAD_OP_UNMAP:
 		snprintf(buf, n, "%sunmap %s",
@@ -292,6 +324,9 @@ static void op_row(struct table *t, uint32_t i, const struct spt_load_op *op,
 	else if (op->out_status != SPT_LOAD_NOT_RUN && op_changes(op))
 		table_cell(t, "%llu %s", (unsigned long long)op->out_value,
 			   op->out_value == 1 ? "leaf" : "leaves");
+	else if (op->out_status == SPT_LOAD_FAULT && *op_mode(op))
+		table_cell(t, "#PF error 0x%llx",
+			   (unsigned long long)op->out_value);
 	else if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_FLUSH)
 		table_cell(t, "by %s", FLUSH_NAME(op->out_value, b1));
 	else if (op->out_status == SPT_LOAD_OK && op_ad(op))
@@ -357,6 +392,12 @@ static void op_json(uint32_t i, const struct spt_load_op *op)
 	json_u64("status_id", op->out_status);
 	if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_READ)
 		json_addr("value", op->out_value);
+	if (op_accesses(op)) {
+		json_bool("user", op->flags & SPT_LOAD_OP_F_USER);
+		json_bool("smap", op->flags & SPT_LOAD_OP_F_SMAP);
+	}
+	if (op->out_status == SPT_LOAD_FAULT && *op_mode(op))
+		json_u64("error_code", op->out_value);
 	if (op_ad(op) && op->out_status == SPT_LOAD_OK) {
 		json_bool("accessed", op->out_value & SPT_PROT_ACCESSED);
 		json_bool("dirty", op->out_value & SPT_PROT_DIRTY);
@@ -417,11 +458,13 @@ static void load_hint(int err, uint32_t id, bool has_cpu, uint32_t cpu)
 		break;
 	case EOPNOTSUPP:
 		note("load: this CPU lacks INVPCID (flush-invpcid: use flush, "
-		     "a CR3 reload) or RDTSCP (timed accesses)");
+		     "a CR3 reload), RDTSCP (timed accesses) or SMAP (smap "
+		     "accesses)");
 		break;
 	case EPERM:
 		note("load: noflush unmap needs the permission to map "
-		     "untracked memory (CAP_SYS_RAWIO, allow_phys=1)");
+		     "untracked memory (CAP_SYS_RAWIO, allow_phys=1); user "
+		     "accesses need allow_runs=1 and CAP_SYS_ADMIN");
 		break;
 	case EBUSY:
 		note("load: the space is being destroyed");
@@ -461,7 +504,8 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 			cmd_usage_error(cmd, "at most %u ops in a window",
 					SPT_LOAD_MAX_OPS);
 		parse_op(cmd, pos, npos, &at, &ops[n]);
-		if (timed && op_accesses(&ops[n]))
+		/* user and smap accesses are not timed (EINVAL) */
+		if (timed && op_accesses(&ops[n]) && !*op_mode(&ops[n]))
 			ops[n].flags |= SPT_LOAD_OP_F_TIMED;
 		reps = at < npos ? parse_repeat(cmd, pos[at]) : 0;
 		if (!reps)
@@ -474,7 +518,8 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 			cmd_usage_error(cmd, "at most %u ops in a window",
 					SPT_LOAD_MAX_OPS);
 		/* Repeated accesses are timed: a TLB miss, then hits. */
-		ops[n].flags |= SPT_LOAD_OP_F_TIMED;
+		if (!*op_mode(&ops[n]))
+			ops[n].flags |= SPT_LOAD_OP_F_TIMED;
 		if (n + reps > cap) {
 			cap = n + reps + (uint32_t)npos;
 			ops = realloc(ops, (size_t)cap * sizeof(*ops));
