@@ -66,7 +66,8 @@
  *              A load window with an UNMAP op flagged
  *              SPT_LOAD_OP_F_NOFLUSH needs the same permission.
  *              SPT_IOCTL_RUN without the module parameter allow_runs=1
- *              or without CAP_SYS_ADMIN.
+ *              or without CAP_SYS_ADMIN; so is SPT_IOCTL_LOAD with an op
+ *              flagged SPT_LOAD_OP_F_USER.
  *   ENOMEM     the frame pool is exhausted (module parameter pool_mb) or
  *              the kernel could not allocate memory.
  *   ENOSPC     a per-space limit (space_mb) or the number of spaces
@@ -85,7 +86,8 @@
  *              how far it got; the space is consistent).
  *   EOPNOTSUPP load window: an op needs a CPU feature the CPU lacks
  *              (FLUSH with an INVPCID method and no INVPCID,
- *              SPT_LOAD_OP_F_TIMED and no RDTSCP).
+ *              SPT_LOAD_OP_F_TIMED and no RDTSCP, SPT_LOAD_OP_F_SMAP
+ *              and no SMAP).
  *   ENODEV     load window: the named CPU does not exist (cpu >= the
  *              number of possible CPUs) or is offline, or no CPU is
  *              isolated (boot with isolcpus=) and none was named.
@@ -673,8 +675,9 @@ enum spt_load_op_type {
 #define SPT_LOAD_OP_F_TIMED	(1U << 1)
 /*
  * SPT_LOAD_OP_F_USER, on READ, WRITE and FETCH: the access is made at
- * CPL 3 (a user-mode access: U/S, R/W and NX of the walk decide; SMEP and
- * SMAP do not apply). READ and WRITE run a module stub (the access, then
+ * CPL 3 (a user-mode access: U/S, R/W and NX of the walk decide, as
+ * SPT_FAULT_SUPERVISOR, SPT_FAULT_READ_ONLY, SPT_FAULT_NX; SMEP and SMAP
+ * do not apply). READ and WRITE run a module stub (the access, then
  * syscall) from a page the module maps at a user address of another
  * top-level entry than @va's, in a private copy of the space's root: the
  * space's own tables are not changed, but the switch to that copy and
@@ -721,7 +724,7 @@ enum spt_load_status {
 	SPT_LOAD_NOT_RUN = 0,	/* the window stopped before this op */
 	SPT_LOAD_OK,		/* done; READ: out_value holds the value */
 	SPT_LOAD_FAULT,		/* the MMU faulted (explained in out_fault) */
-	SPT_LOAD_PREDICTED,	/* FETCH not executed: it would fault */
+	SPT_LOAD_PREDICTED,	/* kernel FETCH not executed: it would fault */
 	/*
 	 * Not done, out_errno says why: UNMAP/PROTECT/MAP failed (its
 	 * errno); FETCH of an untracked leaf (EACCES: the stub is written
@@ -767,8 +770,9 @@ enum spt_load_status {
  *          UNMAP/PROTECT at most 1 GiB); else 0
  * @prot: PROTECT/MAP: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
  * @flags: SPT_LOAD_OP_F_* bits (SPT_LOAD_OP_F_NOFLUSH on UNMAP, PROTECT,
- *         MAP; SPT_LOAD_OP_F_TIMED on READ, WRITE, FETCH); an unknown bit
- *         or one the op does not take is EINVAL
+ *         MAP; SPT_LOAD_OP_F_TIMED and SPT_LOAD_OP_F_USER on READ, WRITE,
+ *         FETCH; SPT_LOAD_OP_F_SMAP on READ, WRITE); an unknown bit or one
+ *         the op does not take is EINVAL
  * @out_status: enum spt_load_status (out_* fields are ignored on input and
  *              always overwritten, so an answered array can be sent again)
  * @out_fault: SPT_FAULT_* bits for FAULT and PREDICTED
@@ -777,16 +781,21 @@ enum spt_load_status {
  * @out_value: READ: the value read; UNMAP/PROTECT/MAP: leaves changed;
  *             FLUSH: the method used (enum spt_load_flush_method);
  *             AD_CLEAR: the A and D bits the leaf had, AD_READ: those it
- *             has (SPT_PROT_ACCESSED | SPT_PROT_DIRTY)
+ *             has (SPT_PROT_ACCESSED | SPT_PROT_DIRTY); a READ, WRITE or
+ *             FETCH flagged SPT_LOAD_OP_F_USER or SPT_LOAD_OP_F_SMAP that
+ *             ended SPT_LOAD_FAULT: the #PF error code
  * @out_cycles: with SPT_LOAD_OP_F_TIMED: the access's TSC cycles (once
  *              it ran); else 0. Added after the first release.
  *
- * READ and WRITE are done by the CPU through the space's page tables (with
- * SMAP lifted, so user pages are accessible as well). FETCH calls the stub
- * after writing it (through the kernel's mapping of the frame) and only
- * where the software walker says the fetch is allowed: a kernel-mode
- * instruction fetch fault cannot be recovered from, so a fetch that would
- * fault is reported as SPT_LOAD_PREDICTED and not executed.
+ * READ and WRITE are done by the CPU through the space's page tables in
+ * kernel mode (with SMAP lifted, so user pages are accessible as well,
+ * unless flagged SPT_LOAD_OP_F_SMAP; at CPL 3 if flagged
+ * SPT_LOAD_OP_F_USER). FETCH calls the stub after writing it (through the
+ * kernel's mapping of the frame) and only where the software walker says
+ * the fetch is allowed: a kernel-mode instruction fetch fault cannot be
+ * recovered from, so a fetch that would fault is reported as
+ * SPT_LOAD_PREDICTED and not executed. A FETCH flagged SPT_LOAD_OP_F_USER
+ * is always executed (at CPL 3 a fault is caught): the MMU decides.
  *
  * INVLPG (@va anywhere in the user half, width, value, length and prot 0)
  * runs the INVLPG instruction on @va: this CPU's translation of @va's page

@@ -409,7 +409,9 @@ int spt_load(struct spt *h, uint32_t space_id, uint32_t flags, uint32_t cpu,
  * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE
  * @cpu: with SPT_LOAD_CPU the CPU, else 0
  * @ops: the program, sizeof(struct spt_load_op) per op (out_cycles for
- *       SPT_LOAD_OP_F_TIMED included); results are written back into it
+ *       SPT_LOAD_OP_F_TIMED included; SPT_LOAD_OP_F_USER and
+ *       SPT_LOAD_OP_F_SMAP accesses need no other call: their #PF error
+ *       code comes back in out_value); results are written back into it
  * @nr_ops: 1..SPT_LOAD_MAX_OPS
  * @out: optional: the whole struct spt_load (out_tsc_khz,
  *       out_cpu_features included)
