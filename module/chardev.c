@@ -633,8 +633,9 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 	size_t bytes;
 	int ret;
 
-	if (cmd->flags & ~(SPT_LOAD_CPU | SPT_LOAD_FORCE) ||
-	    (!(cmd->flags & SPT_LOAD_CPU) && cmd->cpu) || !cmd->nr_ops ||
+	if (cmd->flags & ~(SPT_LOAD_CPU | SPT_LOAD_FORCE | SPT_LOAD_PAT) ||
+	    (!(cmd->flags & SPT_LOAD_CPU) && cmd->cpu) ||
+	    (!(cmd->flags & SPT_LOAD_PAT) && cmd->pat) || !cmd->nr_ops ||
 	    cmd->nr_ops > SPT_LOAD_MAX_OPS ||
 	    !spt_elem_size_ok(cmd->op_size, SPT_LOAD_OP_SIZE_V1))
 		return -EINVAL;
@@ -660,7 +661,7 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 	if (ret)
 		goto out;
 	req = (struct spt_load_req) {
-		.flags = cmd->flags, .cpu = cmd->cpu,
+		.flags = cmd->flags, .cpu = cmd->cpu, .pat = cmd->pat,
 		.ops = ops, .nr_ops = cmd->nr_ops,
 		.phys_ok = !spt_phys_permission(true),
 	};

@@ -52,6 +52,7 @@
 #include <asm/invpcid.h>
 #include <asm/tsc.h>
 #include <asm/trap_pf.h>
+#include <asm/msr.h>
 
 #include "shadowpt.h"
 #include "space.h"
@@ -107,6 +108,9 @@ struct spt_window {
 	u32 nr_pending, max_pending;
 	u32 cpu_features;
 	const struct spt_load_body *body;
+	/* SPT_LOAD_PAT: the window's IA32_PAT. */
+	bool pat_set;
+	u64 pat;
 	/* USER and SMAP ops: the probe context, the space's root. */
 	struct spt_um_probe *probe;
 	const u64 *root;
@@ -220,6 +224,29 @@ static void spt_load_pending_add(struct spt_window *w, u64 start, u64 end)
 	w->pending[w->nr_pending].start = start;
 	w->pending[w->nr_pending].end = end;
 	w->nr_pending++;
+}
+
+/*
+ * A window's IA32_PAT: valid memory types (0 UC, 1 WC, 4 WT, 5 WP, 6 WB,
+ * 7 UC-) in every byte, and the host's entries 0..3 (the kernel's own
+ * mappings in the window use them). The host's PAT is the same on every
+ * CPU; this one's is read.
+ */
+static int spt_load_pat_check(u64 pat)
+{
+	u64 host;
+	u32 i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (8 * i);
+
+		if (type > 7 || type == 2 || type == 3)
+			return -EINVAL;
+	}
+	rdmsrl(MSR_IA32_CR_PAT, host);
+	if ((u32)pat != (u32)host)
+		return -EINVAL;
+	return 0;
 }
 
 /* Pick the CPU: the named one, or the first isolated one. */
@@ -702,7 +729,7 @@ static int spt_window_run(void *arg)
 	struct spt_window *w = arg;
 	u64 budget = (u64)READ_ONCE(spt_param_window_us) * NSEC_PER_USEC;
 	unsigned long flags, saved_cr3;
-	u64 t0, now = 0;
+	u64 t0, now = 0, saved_pat = 0;
 	u32 i;
 	int ret;
 
@@ -713,6 +740,10 @@ static int spt_window_run(void *arg)
 			return ret;
 	}
 	local_irq_save(flags);
+	if (w->pat_set) {
+		rdmsrl(MSR_IA32_CR_PAT, saved_pat);
+		wrmsrl(MSR_IA32_CR_PAT, w->pat);
+	}
 	saved_cr3 = __read_cr3();
 	/*
 	 * Not local_clock(): where the TSC is marked unstable, that clock is
@@ -754,6 +785,11 @@ static int spt_window_run(void *arg)
 	spt_fail_proxy_end();
 	native_write_cr3(saved_cr3);
 	w->ns = ktime_get_mono_fast_ns() - t0;
+	if (w->pat_set) {
+		/* Nothing cached with the window's memory types stays. */
+		wrmsrl(MSR_IA32_CR_PAT, saved_pat);
+		__flush_tlb_all();
+	}
 	local_irq_restore(flags);
 	if (w->body)
 		w->body->finish(w->body->arg);
@@ -818,11 +854,17 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	struct spt_window w = {
 		.s = s, .ops = ops, .nr_ops = req->nr_ops,
 		.caller = current, .phys_ok = req->phys_ok, .body = req->body,
+		.pat_set = req->flags & SPT_LOAD_PAT, .pat = req->pat,
 	};
 	struct spt_space_event ev = { .space_id = spt_space_id(s) };
 	u32 i, cpu, nr_noflush = 0, nr_probes = 0;
 	int ret;
 
+	if (w.pat_set) {
+		ret = spt_load_pat_check(req->pat);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < req->nr_ops; i++) {
 		ret = spt_load_op_check(&ops[i]);
 		if (ret)

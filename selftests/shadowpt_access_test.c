@@ -14,6 +14,8 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -492,6 +494,137 @@ TEST_F(access, no_capability)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/* IA32_PAT of @cpu through the msr driver; false if it cannot be read. */
+static bool read_pat(unsigned int cpu, uint64_t *pat)
+{
+	char path[64];
+	bool ok;
+	int fd;
+
+	snprintf(path, sizeof(path), "/dev/cpu/%u/msr", cpu);
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return false;
+	ok = pread(fd, pat, 8, 0x277) == 8;
+	close(fd);
+	return ok;
+}
+
+static int load_pat(int fd, __u32 id, __u32 flags, __u64 pat, __u32 size,
+		    struct spt_load_op *ops, __u32 nr)
+{
+	struct spt_load l = {
+		.size = size, .flags = flags, .space_id = id, .nr_ops = nr,
+		.op_size = sizeof(*ops), .ops = (uintptr_t)ops, .pat = pat,
+	};
+
+	return ioctl(fd, SPT_IOCTL_LOAD, &l);
+}
+
+#define PAT_VA	(BASE + 0x100000)
+
+/*
+ * A window's own PAT: entry 7 (SPT_CACHE_MODE_WT's with Linux's PAT) made
+ * UC for the window; a WRITE and a READ through a WT leaf work, and every
+ * CPU's IA32_PAT is the host's afterwards. Bad PATs are EINVAL, with
+ * nothing done.
+ */
+TEST_F(access, window_pat)
+{
+	static const __u8 bad_types[] = { 2, 3, 8, 0x16, 0xff };
+	uint64_t host, after, pat, v = 0;
+	struct spt_load_op ops[2];
+	int fd = self->env.fd;
+	unsigned int cpu, i;
+
+	if (system("modprobe msr 2>/dev/null") || !read_pat(0, &host))
+		SKIP(return, "no /dev/cpu/0/msr (msr module)");
+	TH_LOG("host PAT 0x%016llx", (unsigned long long)host);
+	ASSERT_EQ(0, _spt_map(fd, self->id, SPT_MAP_4K, PAT_VA, SZ_4K, 0,
+			      SPT_PROT_WRITE, SPT_CACHE_MODE_WT, NULL));
+	pat = (host & ~(0xffULL << 56));	/* entry 7: UC (0) */
+	memset(ops, 0, sizeof(ops));
+	ops[0].op = SPT_LOAD_OP_WRITE;
+	ops[0].width = 8;
+	ops[0].va = PAT_VA + 8;
+	ops[0].value = 0x0123456789abcdefULL;
+	ops[1].op = SPT_LOAD_OP_READ;
+	ops[1].width = 8;
+	ops[1].va = PAT_VA + 8;
+	ASSERT_EQ(0, load_pat(fd, self->id, SPT_LOAD_PAT, pat,
+			      sizeof(struct spt_load), ops, 2));
+	EXPECT_EQ(SPT_LOAD_OK, ops[0].out_status);
+	EXPECT_EQ(SPT_LOAD_OK, ops[1].out_status);
+	EXPECT_EQ(0x0123456789abcdefULL, ops[1].out_value);
+	EXPECT_EQ(0, ops[1].out_fault);
+	for (cpu = 0; read_pat(cpu, &after); cpu++)
+		EXPECT_EQ(host, after) {
+			TH_LOG("cpu %u PAT 0x%016llx after the window", cpu,
+			       (unsigned long long)after);
+		}
+	EXPECT_LE(2, cpu);
+	ASSERT_EQ(0, _spt_rw(fd, self->id, 0, PAT_VA + 8, &v, 8, NULL));
+	EXPECT_EQ(0x0123456789abcdefULL, v);
+	/* Every free entry may take every valid type. */
+	for (i = 4; i < 8; i++) {
+		static const __u8 types[] = { 0, 1, 4, 5, 6, 7 };
+		unsigned int t;
+
+		for (t = 0; t < sizeof(types); t++) {
+			pat = (host & ~(0xffULL << (8 * i))) |
+			      (uint64_t)types[t] << (8 * i);
+			EXPECT_EQ(0, load_pat(fd, self->id, SPT_LOAD_PAT, pat,
+					      sizeof(struct spt_load), &ops[1],
+					      1));
+			EXPECT_EQ(SPT_LOAD_OK, ops[1].out_status);
+		}
+	}
+
+	/* EINVAL, and the WRITE before is not made. */
+	ops[0].va = PAT_VA + 16;
+	for (i = 0; i < 8; i++) {
+		unsigned int t;
+
+		for (t = 0; t < sizeof(bad_types); t++) {
+			pat = (host & ~(0xffULL << (8 * i))) |
+			      (uint64_t)bad_types[t] << (8 * i);
+			errno = 0;
+			EXPECT_EQ(-1, load_pat(fd, self->id, SPT_LOAD_PAT, pat,
+					       sizeof(struct spt_load), ops,
+					       2));
+			EXPECT_EQ(EINVAL, errno);
+		}
+		/* Entries 0..3 must be the host's. */
+		if (i < 4) {
+			pat = host ^ (((host >> (8 * i)) & 0xff) == 6 ?
+				      (0x6ULL << (8 * i)) :
+				      (0x1ULL << (8 * i)));
+			errno = 0;
+			EXPECT_EQ(-1, load_pat(fd, self->id, SPT_LOAD_PAT, pat,
+					       sizeof(struct spt_load), ops,
+					       2));
+			EXPECT_EQ(EINVAL, errno);
+		}
+	}
+	/* A PAT without the flag; the flag with a struct too short for it. */
+	errno = 0;
+	EXPECT_EQ(-1, load_pat(fd, self->id, 0, host, sizeof(struct spt_load),
+			       ops, 2));
+	EXPECT_EQ(EINVAL, errno);
+	errno = 0;
+	EXPECT_EQ(-1, load_pat(fd, self->id, SPT_LOAD_PAT, host,
+			       offsetof(struct spt_load, pat), ops, 2));
+	EXPECT_EQ(EINVAL, errno);
+	ASSERT_EQ(0, _spt_rw(fd, self->id, 0, PAT_VA + 16, &v, 8, NULL));
+	EXPECT_EQ(0, v);
+	/* The host's own PAT as the window's is fine. */
+	EXPECT_EQ(0, load_pat(fd, self->id, SPT_LOAD_PAT, host,
+			      sizeof(struct spt_load), ops, 2));
+	EXPECT_EQ(SPT_LOAD_OK, ops[0].out_status);
+	ASSERT_TRUE(read_pat(1, &after));
+	EXPECT_EQ(host, after);
 }
 
 TEST_HARNESS_MAIN

@@ -251,6 +251,27 @@ EOF
 		skip "load: timed accesses: no RDTSCP"
 	fi
 	tfail 2 "repeats read, write and fetch" "xN on an invlpg is a usage error" sptctl load "$ID" invlpg 0x7000000 x2
+	# --pat: the window's own IA32_PAT (entry 7 made UC)
+	tfail 1 "Invalid argument" "load --pat with a reserved memory type: EINVAL" sptctl load "$ID" --pat 0x0207050600070106 read 0x7000000
+	HOSTPAT=$(modprobe msr 2>/dev/null; python3 -c 'import os; f = os.open("/dev/cpu/0/msr", os.O_RDONLY); print(int.from_bytes(os.pread(f, 8, 0x277), "little"))' 2>/dev/null)
+	if [ -n "$HOSTPAT" ]; then
+		WPAT=$(printf '0x%x' $((HOSTPAT & 0x00ffffffffffffff)))
+		t "load --pat $WPAT -j" sh -c "'$SPTCTL' -j load '$ID' --pat $WPAT write 0x7000000=9 read 0x7000000 > '$TMP/pat.json'"
+		if python3 - "$TMP/pat.json" "$WPAT" <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1]))
+assert int(w["pat"], 16) == int(sys.argv[2], 16), w
+assert [o["result"] for o in w["ops"]] == ["ok", "ok"], w
+assert int(w["ops"][1]["value"], 16) == 9, w
+EOF
+		then
+			ok "load --pat: the window ran with it, read and write ok"
+		else
+			notok "load --pat: $(cat "$TMP/pat.json")"
+		fi
+	else
+		skip "load --pat: no /dev/cpu/0/msr"
+	fi
 	t "load: ad-clear, read, ad-read, write, ad-read (-j)" sh -c "'$SPTCTL' -j load '$ID' ad-clear 0x7000000 ad-read 0x7000000 read 0x7000000 ad-read 0x7000000 protect 0x7000000 4K rw write 0x7000000=5 ad-read 0x7000000 > '$TMP/ad.json'"
 	if python3 - "$TMP/ad.json" <<'EOF'
 import json, sys

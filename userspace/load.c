@@ -451,7 +451,9 @@ static void load_hint(int err, uint32_t id, bool has_cpu, uint32_t cpu)
 		note("load: a malformed op? read/write: VA aligned to SIZE; "
 		     "fetch: 5 bytes before a page end at most; "
 		     "unmap/protect/map: VA and LEN 4 KiB aligned, map at most "
-		     "2M, unmap/protect at most 1G; all in the user half");
+		     "2M, unmap/protect at most 1G; all in the user half; "
+		     "--pat: a memory type 0, 1, 4, 5, 6 or 7 per byte, "
+		     "bytes 0..3 the host's");
 		break;
 	case ENOENT:
 		note("load: no space %u", id);
@@ -474,10 +476,12 @@ static void load_hint(int err, uint32_t id, bool has_cpu, uint32_t cpu)
 
 int cmd_load(const struct cmd *cmd, int argc, char **argv)
 {
-	uint64_t cpu = 0;
+	uint64_t cpu = 0, pat = 0;
 	bool has_cpu = false, force = false, timed = false, any_timed = false;
+	bool has_pat = false;
 	const struct opt opts[] = {
 		{ "cpu", OPT_U64, &cpu, &has_cpu },
+		{ "pat", OPT_U64, &pat, &has_pat },
 		{ "force", OPT_FLAG, &force, NULL },
 		{ "timed", OPT_FLAG, &timed, NULL },
 		{ NULL, 0, NULL, NULL },
@@ -534,13 +538,15 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		any_timed |= !!(ops[i].flags & SPT_LOAD_OP_F_TIMED);
-	l.flags = (has_cpu ? SPT_LOAD_CPU : 0) | (force ? SPT_LOAD_FORCE : 0);
+	l.flags = (has_cpu ? SPT_LOAD_CPU : 0) | (force ? SPT_LOAD_FORCE : 0) |
+		  (has_pat ? SPT_LOAD_PAT : 0);
 	l.cpu = (uint32_t)cpu;
 	l.nr_ops = n;
 	l.op_size = sizeof(*ops);
 	l.ops = (uintptr_t)ops;
 
-	err = -spt_load2(sptlib(), l.space_id, l.flags, l.cpu, ops, n, &l);
+	err = -spt_load3(sptlib(), l.space_id, l.flags, l.cpu, pat, ops, n,
+			 &l);
 	if (err) {
 		err_msg(err, "load");
 		load_hint(err, l.space_id, has_cpu, l.cpu);
@@ -556,6 +562,8 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 		json_u64("cpu", l.out_cpu);
 		json_str("status", fmt_load_status(b1, l.out_status));
 		json_u64("status_id", l.out_status);
+		if (has_pat)
+			json_addr("pat", pat);
 		json_u64("nr_ops", n);
 		json_u64("ops_run", l.out_ops_run);
 		json_u64("faults", l.out_faults);

@@ -48,7 +48,7 @@ LOAD_NOT_RUN, LOAD_OK, LOAD_FAULT, LOAD_PREDICTED, LOAD_ERROR = range(5)
 FAULT_NOT_PRESENT, FAULT_READ_ONLY, FAULT_USER = 1, 2, 4
 FAULT_NX, FAULT_MISMATCH, FAULT_STALE = 8, 16, 32
 FAULT_SUPERVISOR, FAULT_SMAP = 1 << 6, 1 << 9
-LOAD_CPU, LOAD_FORCE = 1, 2
+LOAD_CPU, LOAD_FORCE, LOAD_PAT = 1, 2, 4
 
 # SPT_IOCTL_RUN: registers in hardware order, exit reasons.
 REG_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -479,8 +479,11 @@ class Space:
             raise Error(_errno.EUCLEAN, msg.value.decode(errors="replace"))
         _check(ret, "check")
 
-    def load(self, program, cpu=None, force=False):
-        """Run a list of Op in a load window; fills in their results."""
+    def load(self, program, cpu=None, force=False, pat=None):
+        """Run a list of Op in a load window; fills in their results.
+
+        pat: the IA32_PAT the window runs with (SPT_LOAD_PAT; entries
+        0..3 must be the host's), or None for the host's."""
         n = len(program)
         ops = (_lib.LoadOp * max(n, 1))()
         for i, o in enumerate(program):
@@ -488,10 +491,11 @@ class Space:
             ops[i].value, ops[i].length = o.value, o.length
             ops[i].prot, ops[i].flags = o.prot, o.flags
         flags = (LOAD_CPU if cpu is not None else 0) | \
-            (LOAD_FORCE if force else 0)
+            (LOAD_FORCE if force else 0) | \
+            (LOAD_PAT if pat is not None else 0)
         out = _lib.Load()
-        _check(lib().spt_load2(self._h, self.id, flags, cpu or 0, ops, n,
-                               ctypes.byref(out)), "load")
+        _check(lib().spt_load3(self._h, self.id, flags, cpu or 0, pat or 0,
+                               ops, n, ctypes.byref(out)), "load")
         for i, o in enumerate(program):
             o.status, o.fault = ops[i].out_status, ops[i].out_fault
             o.level, o.errno = ops[i].out_level, ops[i].out_errno

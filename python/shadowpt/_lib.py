@@ -72,7 +72,7 @@ class Load(ctypes.Structure):
                 ("ops", c_u64), ("out_status", c_u32), ("out_cpu", c_u32),
                 ("out_ops_run", c_u32), ("out_faults", c_u32),
                 ("out_ns", c_u64), ("out_tsc_khz", c_u32),
-                ("out_cpu_features", c_u32)]
+                ("out_cpu_features", c_u32), ("pat", c_u64)]
 
 
 class UserRun(ctypes.Structure):
@@ -170,6 +170,8 @@ def load():
                              P(Load)]),
         "spt_load2": (c_int, [h, c_u32, c_u32, c_u32, P(LoadOp), c_u32,
                               P(Load)]),
+        "spt_load3": (c_int, [h, c_u32, c_u32, c_u32, c_u64, P(LoadOp),
+                              c_u32, P(Load)]),
         "spt_user_run": (c_int, [h, P(UserRun)]),
         "spt_nl_open": (c_int, [P(c_void_p)]),
         "spt_nl_close": (None, [h]),

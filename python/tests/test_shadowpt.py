@@ -205,6 +205,23 @@ class Ops(unittest.TestCase):
             with self.assertRaises(shadowpt.Error) as cm:
                 sp.load(bad)
             self.assertEqual(cm.exception.errno, errno.EINVAL)
+            # A window PAT: a reserved memory type is EINVAL; with the
+            # host's PAT (through the msr driver) entry 7 may become UC.
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.load(shadowpt.Program().read(0x400000),
+                        pat=0x0207050600070106)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+            os.system("modprobe msr 2>/dev/null")
+            try:
+                fd = os.open("/dev/cpu/0/msr", os.O_RDONLY)
+                host = int.from_bytes(os.pread(fd, 8, 0x277), "little")
+                os.close(fd)
+            except OSError:
+                host = None
+            if host is not None:
+                prog = shadowpt.Program().write(0x400000, 7).read(0x400000)
+                sp.load(prog, pat=host & 0x00ffffffffffffff)
+                self.assertEqual(prog[1].result, 7)
     def test_user_run(self):
         param = "/sys/module/shadowpt/parameters/allow_runs"
         try:

@@ -833,6 +833,8 @@ struct spt_load_op {
 #define SPT_LOAD_CPU		(1U << 0)
 /* Allow a CPU that is not isolated. */
 #define SPT_LOAD_FORCE		(1U << 1)
+/* Load struct spt_load's @pat into IA32_PAT for the window (see there). */
+#define SPT_LOAD_PAT		(1U << 2)
 
 /* At most this many ops in one window. */
 #define SPT_LOAD_MAX_OPS	4096
@@ -856,7 +858,7 @@ enum spt_load_window_status {
 /**
  * struct spt_load - SPT_IOCTL_LOAD: run a program with the space in CR3
  * @size: sizeof(struct spt_load)
- * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE
+ * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE, SPT_LOAD_PAT
  * @space_id: the space
  * @cpu: with SPT_LOAD_CPU, the CPU to run on
  * @nr_ops: 1..SPT_LOAD_MAX_OPS
@@ -873,6 +875,24 @@ enum spt_load_window_status {
  * @out_cpu_features: SPT_LOAD_CPU_* bits: what the window's CPU has (as
  *                    the kernel detected it). Added after the first
  *                    release.
+ * @pat: with SPT_LOAD_PAT, the IA32_PAT the window runs with (else 0):
+ *       byte n is PAT entry n's memory type, one of 0 (UC), 1 (WC), 4
+ *       (WT), 5 (WP), 6 (WB), 7 (UC-) (else EINVAL). Entries 0..3 must be
+ *       the host's (else EINVAL): the kernel's own mappings, which the
+ *       window also uses (its code, stack, data, the MMIO of NMI
+ *       handlers), select them. Entries 4..7 are free: a leaf selects an
+ *       entry by its PWT, PCD and PAT bits, i.e. by its cache mode (with
+ *       Linux's PAT, SPT_CACHE_MODE_WB, WC, UC_MINUS, UC select entries
+ *       0..3 and SPT_CACHE_MODE_WT entry 7; struct spt_query's cache mode
+ *       names the host's entry). The window writes the MSR after
+ *       interrupts are off, before it loads the space (that CR3 write
+ *       flushes the space's translations) and writes the host's value
+ *       back before interrupts are on again, then flushes the whole TLB
+ *       (global entries included). Caches are not flushed: a frame also
+ *       mapped write-back by the kernel's direct map is accessed with two
+ *       memory types, as the SDM describes. Added after the first
+ *       release: a caller whose @size does not cover it cannot set
+ *       SPT_LOAD_PAT (EINVAL).
  *
  * The window runs on the target CPU with preemption and interrupts off: it
  * saves CR3, loads the space's root with PCID 0 (which Linux never uses;
@@ -903,6 +923,7 @@ struct spt_load {
 	__aligned_u64 out_ns;
 	__u32 out_tsc_khz;
 	__u32 out_cpu_features;
+	__aligned_u64 pat;
 };
 
 #define SPT_IOCTL_LOAD _IO(SPT_TYPE, SPT_CMD_LOAD)
