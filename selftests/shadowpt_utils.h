@@ -60,7 +60,7 @@
 #define SPT_PROT_SETTABLE (SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER)
 
 /* The last command number of the ioctl table. */
-#define SPT_CMD_LAST	SPT_CMD_RUN
+#define SPT_CMD_LAST	SPT_CMD_ENTRY_BITS
 
 #ifndef offsetofend
 #define offsetofend(TYPE, MEMBER) \

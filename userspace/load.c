@@ -48,6 +48,8 @@ static const struct {
 	{ SPT_FAULT_STALE, "stale translation (noflush)" },
 	{ SPT_FAULT_SUPERVISOR, "user access to supervisor page" },
 	{ SPT_FAULT_SMAP, "kernel access to user page (SMAP)" },
+	{ SPT_FAULT_RSVD, "reserved bit on the walk (not accessed)" },
+	{ SPT_FAULT_PKEY, "protection key denies (PKRU)" },
 };
 
 const char *fmt_load_status(char *buf, uint32_t status)
