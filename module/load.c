@@ -558,7 +558,10 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 	spt_load_predict(ctx->w->s, op->va, op->op, op, q);
 	predicted_ok = !op->out_fault;
 
-	if (op->flags & SPT_LOAD_OP_F_PROBE) {
+	if (op->out_fault & SPT_FAULT_RSVD) {
+		/* Never touched, USER and SMAP accesses included. */
+		op->out_status = SPT_LOAD_PREDICTED;
+	} else if (op->flags & SPT_LOAD_OP_F_PROBE) {
 		spt_load_probe(ctx, q, predicted_ok);
 	} else if (predicted_ok && !q->item.tracked &&
 	    (op->op == SPT_LOAD_OP_FETCH || !ctx->w->phys_ok)) {
@@ -569,8 +572,6 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 		 */
 		op->out_status = SPT_LOAD_ERROR;
 		op->out_errno = op->op == SPT_LOAD_OP_FETCH ? EACCES : EPERM;
-	} else if (op->out_fault & SPT_FAULT_RSVD) {
-		op->out_status = SPT_LOAD_PREDICTED;
 	} else if (op->op == SPT_LOAD_OP_FETCH) {
 		if (predicted_ok)
 			spt_load_fetch(op, q);
