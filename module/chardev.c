@@ -647,6 +647,16 @@ static int spt_load_ops_fit(const struct spt_load_op *ops, u32 n, u32 usize)
 	return 0;
 }
 
+static bool spt_load_ops_user(const struct spt_load_op *ops, u32 nr)
+{
+	u32 i;
+
+	for (i = 0; i < nr; i++)
+		if (ops[i].flags & SPT_LOAD_OP_F_USER)
+			return true;
+	return false;
+}
+
 static int spt_ioctl_load(struct spt_ucmd *ucmd)
 {
 	struct spt_load *cmd = ucmd->cmd;
@@ -658,8 +668,9 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 	size_t bytes;
 	int ret;
 
-	if (cmd->flags & ~(SPT_LOAD_CPU | SPT_LOAD_FORCE) ||
-	    (!(cmd->flags & SPT_LOAD_CPU) && cmd->cpu) || !cmd->nr_ops ||
+	if (cmd->flags & ~(SPT_LOAD_CPU | SPT_LOAD_FORCE | SPT_LOAD_PAT) ||
+	    (!(cmd->flags & SPT_LOAD_CPU) && cmd->cpu) ||
+	    (!(cmd->flags & SPT_LOAD_PAT) && cmd->pat) || !cmd->nr_ops ||
 	    cmd->nr_ops > SPT_LOAD_MAX_OPS ||
 	    !spt_elem_size_ok(cmd->op_size, SPT_LOAD_OP_SIZE_V1))
 		return -EINVAL;
@@ -685,10 +696,14 @@ static int spt_ioctl_load(struct spt_ucmd *ucmd)
 	if (ret)
 		goto out;
 	req = (struct spt_load_req) {
-		.flags = cmd->flags, .cpu = cmd->cpu,
+		.flags = cmd->flags, .cpu = cmd->cpu, .pat = cmd->pat,
 		.ops = ops, .nr_ops = cmd->nr_ops,
 		.phys_ok = !spt_phys_permission(true),
 	};
+	/* Asked only for USER ops: a refusal of capable() is audited. */
+	if (spt_load_ops_user(ops, cmd->nr_ops))
+		req.runs_ok = READ_ONCE(spt_param_allow_runs) &&
+			      capable(CAP_SYS_ADMIN);
 	ret = spt_load_window(s, &req, &res);
 	spt_space_put(s);
 	if (ret)

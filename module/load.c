@@ -51,6 +51,8 @@
 #include <asm/tlbflush.h>
 #include <asm/invpcid.h>
 #include <asm/tsc.h>
+#include <asm/trap_pf.h>
+#include <asm/msr.h>
 
 #include "shadowpt.h"
 #include "space.h"
@@ -63,6 +65,7 @@
 #include "load.h"
 #include "failinject.h"
 #include "tables.h"
+#include "usermode.h"
 
 /*
  * A window runs with interrupts off: its bound stays far below what the
@@ -106,6 +109,12 @@ struct spt_window {
 	u32 nr_pending, max_pending;
 	u32 cpu_features;
 	const struct spt_load_body *body;
+	/* SPT_LOAD_PAT: the window's IA32_PAT. */
+	bool pat_set;
+	u64 pat;
+	/* USER and SMAP ops: the probe context, the space's root. */
+	struct spt_um_probe *probe;
+	const u64 *root;
 };
 
 /*
@@ -218,6 +227,29 @@ static void spt_load_pending_add(struct spt_window *w, u64 start, u64 end)
 	w->nr_pending++;
 }
 
+/*
+ * A window's IA32_PAT: valid memory types (0 UC, 1 WC, 4 WT, 5 WP, 6 WB,
+ * 7 UC-) in every byte, and the host's entries 0..3 (the kernel's own
+ * mappings in the window use them). The host's PAT is the same on every
+ * CPU; this one's is read.
+ */
+static int spt_load_pat_check(u64 pat)
+{
+	u64 host;
+	u32 i;
+
+	for (i = 0; i < 8; i++) {
+		u8 type = pat >> (8 * i);
+
+		if (type > 7 || type == 2 || type == 3)
+			return -EINVAL;
+	}
+	rdmsrl(MSR_IA32_CR_PAT, host);
+	if ((u32)pat != (u32)host)
+		return -EINVAL;
+	return 0;
+}
+
 /* Pick the CPU: the named one, or the first isolated one. */
 static int spt_load_cpu(u32 flags, u32 want, u32 *cpu)
 {
@@ -241,12 +273,24 @@ static int spt_load_cpu(u32 flags, u32 want, u32 *cpu)
 	return -ENODEV;
 }
 
+#define SPT_LOAD_OP_F_PROBE	(SPT_LOAD_OP_F_USER | SPT_LOAD_OP_F_SMAP)
+#define SPT_LOAD_OP_F_ALL	(SPT_LOAD_OP_F_NOFLUSH | SPT_LOAD_OP_F_TIMED | \
+				 SPT_LOAD_OP_F_PROBE)
+
 static int spt_load_op_check(const struct spt_load_op *op)
 {
 	u64 end = spt_cfg_user_end(&spt_machine_cfg);
 	struct spt_prop prop;
 
-	if (op->flags & ~(SPT_LOAD_OP_F_NOFLUSH | SPT_LOAD_OP_F_TIMED) ||
+	if (op->flags & ~SPT_LOAD_OP_F_ALL ||
+	    ((op->flags & SPT_LOAD_OP_F_USER) &&
+	     op->op != SPT_LOAD_OP_READ && op->op != SPT_LOAD_OP_WRITE &&
+	     op->op != SPT_LOAD_OP_FETCH) ||
+	    ((op->flags & SPT_LOAD_OP_F_SMAP) &&
+	     op->op != SPT_LOAD_OP_READ && op->op != SPT_LOAD_OP_WRITE) ||
+	    ((op->flags & SPT_LOAD_OP_F_PROBE) &&
+	     (op->flags & SPT_LOAD_OP_F_TIMED ||
+	      (op->flags & SPT_LOAD_OP_F_PROBE) == SPT_LOAD_OP_F_PROBE)) ||
 	    (op->flags & SPT_LOAD_OP_F_NOFLUSH &&
 	     op->op != SPT_LOAD_OP_UNMAP && op->op != SPT_LOAD_OP_PROTECT &&
 	     op->op != SPT_LOAD_OP_MAP) ||
@@ -295,8 +339,13 @@ static int spt_load_op_check(const struct spt_load_op *op)
 }
 
 /* What a well-formed op needs beyond its fields: 0, -EPERM, -EOPNOTSUPP. */
-static int spt_load_op_allowed(const struct spt_load_op *op, bool phys_ok)
+static int spt_load_op_allowed(const struct spt_load_op *op, bool phys_ok,
+			       bool runs_ok)
 {
+	if (op->flags & SPT_LOAD_OP_F_USER && !runs_ok)
+		return -EPERM;
+	if (op->flags & SPT_LOAD_OP_F_SMAP && !boot_cpu_has(X86_FEATURE_SMAP))
+		return -EOPNOTSUPP;
 	if (op->op == SPT_LOAD_OP_UNMAP &&
 	    op->flags & SPT_LOAD_OP_F_NOFLUSH && !phys_ok)
 		return -EPERM;
@@ -310,11 +359,50 @@ static int spt_load_op_allowed(const struct spt_load_op *op, bool phys_ok)
 	return 0;
 }
 
+/*
+ * A present leaf's permission for a user-mode access (SPT_LOAD_OP_F_USER):
+ * U/S, then R/W for a write and NX for a fetch, each a reason of its own.
+ */
+static u32 spt_load_predict_user(u32 kind, u32 prot)
+{
+	u32 fault = 0;
+
+	if (!(prot & SPT_PROT_USER))
+		fault |= SPT_FAULT_SUPERVISOR;
+	if (kind == SPT_LOAD_OP_WRITE && !(prot & SPT_PROT_WRITE))
+		fault |= SPT_FAULT_READ_ONLY;
+	if (kind == SPT_LOAD_OP_FETCH && !(prot & SPT_PROT_EXEC))
+		fault |= SPT_FAULT_NX;
+	return fault;
+}
+
+/*
+ * A kernel-mode access: R/W for a write (CR0.WP is set), SMAP for a data
+ * access to a user page when in force, NX and SMEP for a fetch.
+ */
+static u32 spt_load_predict_kernel(u32 kind, u32 flags, u32 prot)
+{
+	u32 fault = 0;
+
+	if (kind == SPT_LOAD_OP_WRITE && !(prot & SPT_PROT_WRITE))
+		fault |= SPT_FAULT_READ_ONLY;
+	if (kind != SPT_LOAD_OP_FETCH && flags & SPT_LOAD_OP_F_SMAP &&
+	    prot & SPT_PROT_USER)
+		fault |= SPT_FAULT_SMAP;
+	if (kind == SPT_LOAD_OP_FETCH) {
+		if (!(prot & SPT_PROT_EXEC))
+			fault |= SPT_FAULT_NX;
+		if (prot & SPT_PROT_USER)
+			fault |= SPT_FAULT_USER;
+	}
+	return fault;
+}
+
 /* The software walker's view of @va: the leaf, or where the walk ends. */
 static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
 			     struct spt_load_op *op, const struct spt_query *q)
 {
-	u32 fault = 0;
+	u32 fault;
 
 	if (q->rsvd) {
 		/* A reserved bit on the walk: never touched (see uapi). */
@@ -322,14 +410,11 @@ static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
 	} else if (!q->mapped) {
 		fault = SPT_FAULT_NOT_PRESENT;
 		op->out_level = q->level;
-	} else if (kind == SPT_LOAD_OP_WRITE &&
-		   !(q->prop.flags & SPT_PROT_WRITE)) {
-		fault = SPT_FAULT_READ_ONLY;
-	} else if (kind == SPT_LOAD_OP_FETCH) {
-		if (!(q->prop.flags & SPT_PROT_EXEC))
-			fault |= SPT_FAULT_NX;
-		if (q->prop.flags & SPT_PROT_USER)
-			fault |= SPT_FAULT_USER;
+	} else if (op->flags & SPT_LOAD_OP_F_USER) {
+		fault = spt_load_predict_user(kind, q->prop.flags);
+	} else {
+		fault = spt_load_predict_kernel(kind, op->flags,
+						q->prop.flags);
 	}
 	if (!q->rsvd && kind != SPT_LOAD_OP_FETCH &&
 	    spt_probe_pkey_denies(q, kind == SPT_LOAD_OP_WRITE))
@@ -383,6 +468,81 @@ static void spt_load_sync_pending(struct spt_load_access_ctx *ctx)
 }
 
 /*
+ * The #PF error code of a probe, held against the walker: P says whether
+ * the walk found a leaf, W, U and I what the access was, no reserved bit,
+ * CR2 the address.
+ */
+static bool spt_load_probe_ec_ok(const struct spt_load_op *op, bool mapped,
+				 const struct spt_um_probe_out *out)
+{
+	u64 ec = out->error_code;
+	bool user = op->flags & SPT_LOAD_OP_F_USER;
+
+	return !(ec & X86_PF_PROT) == !mapped &&
+	       !(ec & X86_PF_WRITE) == (op->op != SPT_LOAD_OP_WRITE) &&
+	       !(ec & X86_PF_USER) == !user &&
+	       !(ec & X86_PF_INSTR) == (op->op != SPT_LOAD_OP_FETCH) &&
+	       !(ec & X86_PF_RSVD) && out->cr2 == op->va;
+}
+
+/*
+ * A USER or SMAP access (usermode.c), the page held: the MMU decides, a
+ * fault is caught by the module's handler and its error code compared.
+ */
+static void spt_load_probe(struct spt_load_access_ctx *ctx,
+			   const struct spt_query *q, bool predicted_ok)
+{
+	struct spt_window *w = ctx->w;
+	struct spt_load_op *op = ctx->op;
+	bool user = op->flags & SPT_LOAD_OP_F_USER;
+	struct spt_um_probe_out out;
+	bool reload = user && op->op != SPT_LOAD_OP_FETCH;
+	u8 *p;
+	int ret;
+
+	if (q->mapped && !q->item.tracked &&
+	    (op->op == SPT_LOAD_OP_FETCH || !w->phys_ok)) {
+		/* As for kernel-mode accesses (spt_load_access_page). */
+		op->out_status = SPT_LOAD_ERROR;
+		op->out_errno = op->op == SPT_LOAD_OP_FETCH ? EACCES : EPERM;
+		return;
+	}
+	if (op->op == SPT_LOAD_OP_FETCH && q->mapped) {
+		p = spt_pool_va(spt_pool, q->item.pa) + (op->va - q->va_start);
+		memcpy(p, spt_um_fetch_stub, sizeof(spt_um_fetch_stub));
+		sync_core();
+	}
+	ret = spt_um_probe_access(w->probe, w->root, op->op, user, op->va,
+				  op->width, op->value, &out);
+	if (reload) {
+		/*
+		 * The private root is gone from CR3 and PCID 0 is flushed:
+		 * nothing is pending, nothing was stale.
+		 */
+		spt_space_load_cr3(w->s, &w->tlb_gen);
+		w->nr_pending = 0;
+		ctx->pending = false;
+	}
+	if (ret) {
+		op->out_status = SPT_LOAD_ERROR;
+		op->out_errno = -ret;
+		return;
+	}
+	if (out.fault) {
+		op->out_status = SPT_LOAD_FAULT;
+		op->out_value = out.error_code;
+	} else {
+		op->out_status = SPT_LOAD_OK;
+		if (op->op == SPT_LOAD_OP_READ)
+			op->out_value = out.value;
+	}
+	if (out.fault == predicted_ok ||
+	    (out.fault && !spt_load_probe_ec_ok(op, q->mapped, &out)))
+		op->out_fault |= ctx->pending ? SPT_FAULT_STALE :
+				 SPT_FAULT_MISMATCH;
+}
+
+/*
  * Called with the page's node held (spt_space_load_page): the walker, the
  * stub we write and the MMU all see one table, and the TLB was brought in
  * line with it first.
@@ -399,7 +559,12 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 	spt_load_predict(ctx->w->s, op->va, op->op, op, q);
 	predicted_ok = !op->out_fault;
 
-	if (predicted_ok && !q->item.tracked &&
+	if (op->out_fault & SPT_FAULT_RSVD) {
+		/* Never touched, USER and SMAP accesses included. */
+		op->out_status = SPT_LOAD_PREDICTED;
+	} else if (op->flags & SPT_LOAD_OP_F_PROBE) {
+		spt_load_probe(ctx, q, predicted_ok);
+	} else if (predicted_ok && !q->item.tracked &&
 	    (op->op == SPT_LOAD_OP_FETCH || !ctx->w->phys_ok)) {
 		/*
 		 * Raw physical memory: never executed (we write the stub
@@ -408,8 +573,6 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 		 */
 		op->out_status = SPT_LOAD_ERROR;
 		op->out_errno = op->op == SPT_LOAD_OP_FETCH ? EACCES : EPERM;
-	} else if (op->out_fault & SPT_FAULT_RSVD) {
-		op->out_status = SPT_LOAD_PREDICTED;
 	} else if (op->op == SPT_LOAD_OP_FETCH) {
 		if (predicted_ok)
 			spt_load_fetch(op, q);
@@ -576,7 +739,7 @@ static int spt_window_run(void *arg)
 	struct spt_window *w = arg;
 	u64 budget = (u64)READ_ONCE(spt_param_window_us) * NSEC_PER_USEC;
 	unsigned long flags, saved_cr3;
-	u64 t0, now = 0;
+	u64 t0, now = 0, saved_pat = 0;
 	u32 i;
 	int ret;
 
@@ -587,6 +750,10 @@ static int spt_window_run(void *arg)
 			return ret;
 	}
 	local_irq_save(flags);
+	if (w->pat_set) {
+		rdmsrl(MSR_IA32_CR_PAT, saved_pat);
+		wrmsrl(MSR_IA32_CR_PAT, w->pat);
+	}
 	saved_cr3 = __read_cr3();
 	/*
 	 * Not local_clock(): where the TSC is marked unstable, that clock is
@@ -628,6 +795,11 @@ static int spt_window_run(void *arg)
 	spt_fail_proxy_end();
 	native_write_cr3(saved_cr3);
 	w->ns = ktime_get_mono_fast_ns() - t0;
+	if (w->pat_set) {
+		/* Nothing cached with the window's memory types stays. */
+		wrmsrl(MSR_IA32_CR_PAT, saved_pat);
+		__flush_tlb_all();
+	}
 	local_irq_restore(flags);
 	if (w->body)
 		w->body->finish(w->body->arg);
@@ -692,23 +864,31 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	struct spt_window w = {
 		.s = s, .ops = ops, .nr_ops = req->nr_ops,
 		.caller = current, .phys_ok = req->phys_ok, .body = req->body,
+		.pat_set = req->flags & SPT_LOAD_PAT, .pat = req->pat,
 	};
 	struct spt_space_event ev = { .space_id = spt_space_id(s) };
-	u32 i, cpu, nr_noflush = 0;
+	u32 i, cpu, nr_noflush = 0, nr_probes = 0;
 	int ret;
 
+	if (w.pat_set) {
+		ret = spt_load_pat_check(req->pat);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < req->nr_ops; i++) {
 		ret = spt_load_op_check(&ops[i]);
 		if (ret)
 			return ret;
 	}
 	for (i = 0; i < req->nr_ops; i++) {
-		ret = spt_load_op_allowed(&ops[i], req->phys_ok);
+		ret = spt_load_op_allowed(&ops[i], req->phys_ok, req->runs_ok);
 		if (ret)
 			return ret;
 		/* A slot per NOFLUSH op, and per op that may split one. */
 		if (ops[i].flags & SPT_LOAD_OP_F_NOFLUSH)
 			nr_noflush++;
+		if (ops[i].flags & SPT_LOAD_OP_F_PROBE)
+			nr_probes++;
 		if (ops[i].flags & SPT_LOAD_OP_F_NOFLUSH ||
 		    ops[i].op == SPT_LOAD_OP_INVLPG ||
 		    ops[i].op == SPT_LOAD_OP_FETCH)
@@ -736,6 +916,17 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	ret = spt_window_alloc_frames(&w);
 	if (ret)
 		goto out;
+	if (nr_probes) {
+		struct spt_space_snap snap;
+
+		spt_space_snap(s, &snap);
+		w.root = spt_pool_va(spt_pool, snap.root_pa);
+		w.probe = spt_um_probe_alloc(snap.levels);
+		if (!w.probe) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
 	if (w.max_pending) {
 		w.pending = spt_kcalloc(w.max_pending, sizeof(*w.pending),
 					GFP_KERNEL);
@@ -773,6 +964,7 @@ int spt_load_window(struct spt_space *s, const struct spt_load_req *req,
 	res->tsc_khz = tsc_khz;
 	res->cpu_features = w.cpu_features;
 out:
+	spt_um_probe_free(w.probe);
 	kfree(w.pending);
 	spt_window_free_frames(&w);
 	spt_flush_finish(s, &w.fl);

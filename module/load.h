@@ -24,8 +24,9 @@ struct spt_load_body {
 
 /* What a face asks of a load window (the ioctl's or the kernel API's). */
 struct spt_load_req {
-	u32 flags;			/* SPT_LOAD_CPU, SPT_LOAD_FORCE */
+	u32 flags;		/* SPT_LOAD_CPU, SPT_LOAD_FORCE, SPT_LOAD_PAT */
 	u32 cpu;			/* with SPT_LOAD_CPU */
+	u64 pat;			/* with SPT_LOAD_PAT: the window's */
 	struct spt_load_op *ops;	/* nr_ops of them, in kernel memory */
 	u32 nr_ops;
 	/*
@@ -34,6 +35,11 @@ struct spt_load_req {
 	 * SPT_LOAD_ERROR and EPERM.
 	 */
 	bool phys_ok;
+	/*
+	 * The caller may run code at CPL 3 (allow_runs and CAP_SYS_ADMIN):
+	 * SPT_LOAD_OP_F_USER ops; otherwise the call is refused with EPERM.
+	 */
+	bool runs_ok;
 	const struct spt_load_body *body;	/* with nr_ops 0 */
 };
 

@@ -514,6 +514,206 @@ int spt_usermode_run(struct spt_space *s, const struct spt_run_req *req,
 	return ret;
 }
 
+/*
+ * Probes (load.c): one access per call, inside a load window. The context
+ * is a run's (private IDT, exit code), the state saved and restored as
+ * for a run but the FPU (the probe's code touches none); there is no
+ * timer: the probe's code is one access and a syscall, so it ends.
+ */
+struct spt_um_probe {
+	struct spt_um_ctx *ctx;
+	u64 *root;		/* private root: the space's, plus the stub */
+	u64 *tables[SPT_MAX_LEVELS];	/* levels - 1 of them, to the stub */
+	u8 *stub;		/* the CPL-3 code of READ and WRITE */
+	unsigned int levels;
+};
+
+const u8 spt_um_fetch_stub[SPT_UM_FETCH_STUB_BYTES] = { 0x0f, 0x05 };
+
+/*
+ * The stub page: slot (WRITE ? 4 : 0) + log2(width), 16 bytes each; the
+ * access (%rdi the address, %rsi the value, reads zero-extended into
+ * %rax), then syscall.
+ */
+#define SPT_UM_SLOT_BYTES	16
+static const u8 spt_um_user_code[8][6] = {
+	{ 0x0f, 0xb6, 0x07, 0x0f, 0x05 },	/* movzbl (%rdi), %eax */
+	{ 0x0f, 0xb7, 0x07, 0x0f, 0x05 },	/* movzwl (%rdi), %eax */
+	{ 0x8b, 0x07, 0x0f, 0x05 },		/* movl (%rdi), %eax */
+	{ 0x48, 0x8b, 0x07, 0x0f, 0x05 },	/* movq (%rdi), %rax */
+	{ 0x40, 0x88, 0x37, 0x0f, 0x05 },	/* movb %sil, (%rdi) */
+	{ 0x66, 0x89, 0x37, 0x0f, 0x05 },	/* movw %si, (%rdi) */
+	{ 0x89, 0x37, 0x0f, 0x05 },		/* movl %esi, (%rdi) */
+	{ 0x48, 0x89, 0x37, 0x0f, 0x05 },	/* movq %rsi, (%rdi) */
+};
+
+/* Page-table entry bits of the stub's private mapping. */
+#define SPT_UM_PTE_P	BIT_ULL(0)
+#define SPT_UM_PTE_RW	BIT_ULL(1)
+#define SPT_UM_PTE_US	BIT_ULL(2)
+
+void spt_um_probe_free(struct spt_um_probe *p)
+{
+	unsigned int i;
+
+	if (!p)
+		return;
+	for (i = 0; i < ARRAY_SIZE(p->tables); i++)
+		free_page((unsigned long)p->tables[i]);
+	free_page((unsigned long)p->root);
+	free_page((unsigned long)p->stub);
+	kfree(p->ctx);
+	kfree(p);
+}
+
+struct spt_um_probe *spt_um_probe_alloc(unsigned int levels)
+{
+	struct spt_um_probe *p;
+	unsigned int i;
+	u64 next;
+
+	p = kzalloc(sizeof(*p), GFP_KERNEL);
+	if (!p)
+		return NULL;
+	p->levels = levels;
+	p->ctx = kzalloc(sizeof(*p->ctx), GFP_KERNEL);
+	p->root = (u64 *)get_zeroed_page(GFP_KERNEL);
+	p->stub = (u8 *)get_zeroed_page(GFP_KERNEL);
+	if (!p->ctx || !p->root || !p->stub)
+		goto fail;
+	for (i = 0; i + 1 < levels; i++) {
+		p->tables[i] = (u64 *)get_zeroed_page(GFP_KERNEL);
+		if (!p->tables[i])
+			goto fail;
+	}
+	spt_um_build_idt(p->ctx);
+	for (i = 0; i < ARRAY_SIZE(spt_um_user_code); i++)
+		memcpy(p->stub + i * SPT_UM_SLOT_BYTES, spt_um_user_code[i],
+		       sizeof(spt_um_user_code[i]));
+	/*
+	 * tables[0] is level 1 (the stub, user, read-only, executable),
+	 * tables[i] level i + 1; entry 0 of each leads down.
+	 */
+	next = __pa(p->stub) | SPT_UM_PTE_P | SPT_UM_PTE_US;
+	for (i = 0; i + 1 < levels; i++) {
+		p->tables[i][0] = next;
+		next = __pa(p->tables[i]) | SPT_UM_PTE_P | SPT_UM_PTE_RW |
+		       SPT_UM_PTE_US;
+	}
+	return p;
+fail:
+	spt_um_probe_free(p);
+	return NULL;
+}
+
+/* Where the exit from user mode lands: the entry stack (as for runs). */
+static bool spt_um_sp0_ok(void)
+{
+	unsigned long sp0 = this_cpu_read(cpu_tss_rw.x86_tss.sp0);
+
+	return IS_ALIGNED(sp0, PAGE_SIZE) && sp0 >= TASK_SIZE_MAX;
+}
+
+/* Enter (user) or call (kernel) once, the state saved around it. */
+static void spt_um_probe_once(struct spt_um_ctx *ctx, bool user)
+{
+	struct spt_um_saved sv = {};
+	u64 nmis;
+
+	ctx->abort = 0;
+	ctx->nmis = 0;
+	ctx->vector = 0;
+	ctx->error_code = 0;
+	ctx->cr2 = 0;
+	spt_um_save(ctx, &sv);
+	spt_um_ctxs[ctx->cpu] = ctx;
+	if (user)
+		spt_um_enter(ctx);
+	else
+		spt_um_kprobe(ctx);
+	spt_um_ctxs[ctx->cpu] = NULL;
+	spt_um_restore(&sv);
+	/* Each NMI taken under the private IDT, to the kernel's handlers. */
+	nmis = ctx->nmis;
+	if (!ctx->abort && ctx->vector == X86_TRAP_NMI)
+		nmis++;
+	while (nmis--)
+		asm volatile("int $2" ::: "memory");
+}
+
+int spt_um_probe_access(struct spt_um_probe *p, const u64 *root, u32 kind,
+			bool user, u64 va, u32 width, u64 value,
+			struct spt_um_probe_out *out)
+{
+	struct spt_um_ctx *ctx = p->ctx;
+	unsigned int shift = PAGE_SHIFT + 9 * (p->levels - 1);
+	unsigned int slot = (kind == SPT_LOAD_OP_WRITE ? 4 : 0) + ilog2(width);
+	unsigned int top = (va >> shift) & 511, i, tries;
+	u64 stub_va, at;
+
+	memset(out, 0, sizeof(*out));
+	if (user && !spt_um_sp0_ok())
+		return -ENODEV;
+	ctx->cpu = smp_processor_id();
+	memset(ctx->regs, 0, sizeof(ctx->regs));
+	ctx->regs[SPT_REG_RDI] = va;
+	ctx->regs[SPT_REG_RSI] = value;
+	ctx->rflags = X86_EFLAGS_FIXED;
+	ctx->cs = __USER_CS;
+	ctx->ss = __USER_DS;
+	ctx->timed_out = 0;
+	if (!user) {
+		ctx->rip = slot;
+	} else if (kind == SPT_LOAD_OP_FETCH) {
+		ctx->rip = va;
+	} else {
+		/* The stub in the top-level entry next to @va's (user half). */
+		stub_va = (u64)(top ^ 1) << shift;
+		ctx->rip = stub_va + slot * SPT_UM_SLOT_BYTES;
+		for (i = 0; i < 512; i++)
+			p->root[i] = READ_ONCE(root[i]);
+		p->root[top ^ 1] = __pa(p->tables[p->levels - 2]) |
+				   SPT_UM_PTE_P | SPT_UM_PTE_RW | SPT_UM_PTE_US;
+		native_write_cr3(__pa(p->root));
+	}
+	/* An NMI may stop the entry or the user code: try again. */
+	for (tries = 0; tries < 16; tries++) {
+		spt_um_probe_once(ctx, user);
+		if (ctx->abort) {
+			if (ctx->vector == X86_TRAP_NMI)
+				continue;
+			at = ctx->abort_rip - (unsigned long)spt_um_kprobe;
+			if (!user && ctx->vector == X86_TRAP_PF &&
+			    at >= spt_um_kprobe_range[0] &&
+			    at < spt_um_kprobe_range[1]) {
+				out->fault = true;
+				out->error_code = ctx->error_code;
+				out->cr2 = ctx->cr2;
+				return 0;
+			}
+			break;
+		}
+		if (ctx->vector == X86_TRAP_NMI)
+			continue;
+		if (ctx->vector == (user ? SPT_UM_VEC_SYSCALL :
+					   SPT_UM_VEC_DONE)) {
+			out->value = ctx->regs[SPT_REG_RAX];
+			return 0;
+		}
+		if (user && ctx->vector == X86_TRAP_PF) {
+			out->fault = true;
+			out->error_code = ctx->error_code;
+			out->cr2 = ctx->cr2;
+			return 0;
+		}
+		break;
+	}
+	pr_err("shadowpt: %s probe of %llx: vector %llu (abort %llu at %pS, error code %llx, cr2 %llx)\n",
+	       user ? "user" : "smap", va, ctx->vector, ctx->abort,
+	       (void *)ctx->abort_rip, ctx->error_code, ctx->cr2);
+	return -EIO;
+}
+
 int spt_usermode_init(void)
 {
 	int ret;

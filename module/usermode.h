@@ -31,6 +31,8 @@
 /* Pseudo-vectors of the exits that are not IDT deliveries. */
 #define SPT_UM_VEC_SYSCALL	256
 #define SPT_UM_VEC_SYSENTER	257
+/* spt_um_kprobe: the access was done without an event. */
+#define SPT_UM_VEC_DONE		258
 
 /* ABORT: the run ended in kernel mode. */
 #define SPT_UM_ABORT_EVENT	1	/* an event in the entry code */
@@ -72,6 +74,45 @@ struct spt_run_result {
 int spt_usermode_run(struct spt_space *s, const struct spt_run_req *req,
 		     struct spt_run_result *res);
 
+/*
+ * Probes: one READ, WRITE or FETCH of a load window made at CPL 3, or a
+ * kernel-mode READ or WRITE with SMAP in force (load.c). Prepared before
+ * the window (may sleep; NULL when out of memory), used inside it
+ * (interrupts off, the space in CR3), freed after.
+ */
+struct spt_um_probe;
+
+struct spt_um_probe *spt_um_probe_alloc(unsigned int levels);
+void spt_um_probe_free(struct spt_um_probe *p);
+
+/* What a probe did (spt_um_probe_access() returned 0). */
+struct spt_um_probe_out {
+	bool fault;		/* a #PF: error_code and cr2 are valid */
+	u64 value;		/* a READ without fault: the value */
+	u64 error_code, cr2;
+};
+
+/*
+ * The access @kind (SPT_LOAD_OP_READ, _WRITE, _FETCH) of @width bytes at
+ * @va, writing @value: at CPL 3 when @user, else in kernel mode without
+ * stac (READ, WRITE only). A CPL-3 READ or WRITE runs its code from a
+ * module page mapped at an address of another top-level entry than
+ * @va's, in a private copy of the root at @root (the space's, read
+ * entry by entry): CR3 points at that copy afterwards, and the caller
+ * loads the space's root again (which flushes PCID 0). A CPL-3 FETCH
+ * executes "syscall" at @va, which the caller wrote there if the page is
+ * a frame of the pool. 0, or -ENODEV (the CPU cannot enter user mode:
+ * its TSS sp0 is not an entry stack), -EIO (an event the probe does not
+ * expect: a bug, logged).
+ */
+int spt_um_probe_access(struct spt_um_probe *p, const u64 *root, u32 kind,
+			bool user, u64 va, u32 width, u64 value,
+			struct spt_um_probe_out *out);
+
+/* The bytes a CPL-3 FETCH needs at its address: "syscall". */
+#define SPT_UM_FETCH_STUB_BYTES	2
+extern const u8 spt_um_fetch_stub[SPT_UM_FETCH_STUB_BYTES];
+
 int spt_usermode_init(void);
 void spt_usermode_exit(void);
 
@@ -81,6 +122,8 @@ void spt_um_enter(void *ctx);
 extern const u8 spt_um_stubs[];
 extern const u8 spt_um_syscall[];
 extern const u8 spt_um_sysenter[];
+void spt_um_kprobe(void *ctx);
+extern const u64 spt_um_kprobe_range[2];
 #endif /* __ASSEMBLY__ */
 
 #endif /* SPT_USERMODE_H */

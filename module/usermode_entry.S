@@ -269,3 +269,93 @@ spt_um_crit_end:
 	movq	$SPT_UM_ABORT_TIMED_OUT, SPT_UM_ABORT(%rdi)
 	movq	%rdi, %rax
 	jmp	.Lrestore
+
+/*
+ * void spt_um_kprobe(void *ctx): one kernel-mode access with SMAP in force
+ * (AC clear), under the private IDT, for load windows' SMAP probes. The
+ * context's rip field selects it (SPT_UM_KPROBE_*: bit 2 write, bits 0..1
+ * log2 of the width), REG(7) is the address, REG(6) the value written.
+ * Done: REG(0) holds the value read, the vector is SPT_UM_VEC_DONE. A
+ * fault: the abort path above records the vector, error code, rip and
+ * cr2, and returns from here the same way. Same prologue as spt_um_enter.
+ */
+	.balign	16
+	.skip	16, 0x90
+	.globl	spt_um_kprobe
+spt_um_kprobe:
+	ENDBR64
+	pushq	%rbx
+	pushq	%rbp
+	pushq	%r12
+	pushq	%r13
+	pushq	%r14
+	pushq	%r15
+	pushfq
+	movq	%rsp, SPT_UM_KRSP(%rdi)
+	movw	%ss, SPT_UM_KSS(%rdi)
+	sidt	SPT_UM_KIDT(%rdi)
+	lidt	SPT_UM_PIDT(%rdi)
+	/* AC clear: SMAP applies (no clac: the flags word works anywhere) */
+	pushfq
+	andq	$~0x40000, (%rsp)
+	popfq
+	movq	%rdi, %rax
+	movq	REG(6)(%rax), %rsi
+	movq	REG(7)(%rax), %rdi
+	xorl	%edx, %edx
+	movq	SPT_UM_RIP(%rax), %rcx
+	cmpq	$0, %rcx
+	je	.Lkp_r1
+	cmpq	$1, %rcx
+	je	.Lkp_r2
+	cmpq	$2, %rcx
+	je	.Lkp_r4
+	cmpq	$3, %rcx
+	je	.Lkp_r8
+	cmpq	$4, %rcx
+	je	.Lkp_w1
+	cmpq	$5, %rcx
+	je	.Lkp_w2
+	cmpq	$6, %rcx
+	je	.Lkp_w4
+	jmp	.Lkp_w8
+.Lkp_access:
+.Lkp_r1:
+	movzbl	(%rdi), %edx
+	jmp	.Lkp_done
+.Lkp_r2:
+	movzwl	(%rdi), %edx
+	jmp	.Lkp_done
+.Lkp_r4:
+	movl	(%rdi), %edx
+	jmp	.Lkp_done
+.Lkp_r8:
+	movq	(%rdi), %rdx
+	jmp	.Lkp_done
+.Lkp_w1:
+	movb	%sil, (%rdi)
+	jmp	.Lkp_done
+.Lkp_w2:
+	movw	%si, (%rdi)
+	jmp	.Lkp_done
+.Lkp_w4:
+	movl	%esi, (%rdi)
+	jmp	.Lkp_done
+.Lkp_w8:
+	movq	%rsi, (%rdi)
+.Lkp_access_end:
+.Lkp_done:
+	movq	%rdx, REG(0)(%rax)
+	movq	$SPT_UM_VEC_DONE, SPT_UM_VECTOR(%rax)
+	jmp	.Lrestore
+
+/*
+ * The accesses of spt_um_kprobe, as offsets from it (a relocation to a
+ * label without ENDBR would upset objtool): [0], [1].
+ */
+	.section .rodata
+	.balign	8
+	.globl	spt_um_kprobe_range
+spt_um_kprobe_range:
+	.quad	.Lkp_access - spt_um_kprobe
+	.quad	.Lkp_access_end - spt_um_kprobe

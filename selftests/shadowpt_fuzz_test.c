@@ -557,6 +557,27 @@ static bool has_invpcid(void)
 	return has;
 }
 
+/* The CPU has SMAP: READ/WRITE ops may ask for SPT_LOAD_OP_F_SMAP. */
+static bool has_smap(void)
+{
+	static int has = -1;
+	char line[4096];
+	FILE *f;
+
+	if (has >= 0)
+		return has;
+	has = 0;
+	f = fopen("/proc/cpuinfo", "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "flags", 5)) {
+			has = strstr(line, " smap") != NULL;
+			break;
+		}
+	if (f)
+		fclose(f);
+	return has;
+}
+
 static void fill_load_ops(struct thr *t, unsigned int nr)
 {
 	unsigned int i;
@@ -574,8 +595,17 @@ static void fill_load_ops(struct thr *t, unsigned int nr)
 			op->va = va + below(t, SZ_4K / op->width) * op->width;
 			if (op->op == SPT_LOAD_OP_WRITE)
 				op->value = rnd(t);
+			/* At CPL 3 (allow_runs=1), or with SMAP in force. */
+			if (chance(t, 20))
+				op->flags = SPT_LOAD_OP_F_USER;
+			else if (chance(t, 20) && has_smap())
+				op->flags = SPT_LOAD_OP_F_SMAP;
 			break;
 		case SPT_LOAD_OP_FETCH:
+			op->va = va;
+			if (chance(t, 20))
+				op->flags = SPT_LOAD_OP_F_USER;
+			break;
 		case SPT_LOAD_OP_INVLPG:
 		case SPT_LOAD_OP_AD_CLEAR:
 		case SPT_LOAD_OP_AD_READ:
@@ -1207,9 +1237,18 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 				struct spt_load_op *op =
 					&t->ops[below(t, u->load.nr_ops)];
 
-				/* A flag no op takes, or an unknown op. */
-				if (chance(t, 50))
-					op->flags = 1U << (2 + below(t, 30));
+				/*
+				 * A flag no op takes (bits 8, 9: USER and
+				 * SMAP, that READ takes, both at once), or
+				 * an unknown op.
+				 */
+				unsigned int b = 2 + below(t, 28);
+
+				if (chance(t, 10))
+					op->flags = SPT_LOAD_OP_F_USER |
+						    SPT_LOAD_OP_F_SMAP;
+				else if (chance(t, 50))
+					op->flags = 1U << (b >= 8 ? b + 2 : b);
 				else
 					op->op = SPT_LOAD_OP_AD_READ + 1 +
 						 below(t, 100);

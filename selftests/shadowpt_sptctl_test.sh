@@ -257,6 +257,27 @@ EOF
 		skip "load: timed accesses: no RDTSCP"
 	fi
 	tfail 2 "repeats read, write and fetch" "xN on an invlpg is a usage error" sptctl load "$ID" invlpg 0x7000000 x2
+	# --pat: the window's own IA32_PAT (entry 7 made UC)
+	tfail 1 "Invalid argument" "load --pat with a reserved memory type: EINVAL" sptctl load "$ID" --pat 0x0207050600070106 read 0x7000000
+	HOSTPAT=$(modprobe msr 2>/dev/null; python3 -c 'import os; f = os.open("/dev/cpu/0/msr", os.O_RDONLY); print(int.from_bytes(os.pread(f, 8, 0x277), "little"))' 2>/dev/null)
+	if [ -n "$HOSTPAT" ]; then
+		WPAT=$(printf '0x%x' $((HOSTPAT & 0x00ffffffffffffff)))
+		t "load --pat $WPAT -j" sh -c "'$SPTCTL' -j load '$ID' --pat $WPAT write 0x7000000=9 read 0x7000000 > '$TMP/pat.json'"
+		if python3 - "$TMP/pat.json" "$WPAT" <<'EOF'
+import json, sys
+w = json.load(open(sys.argv[1]))
+assert w["pat"] == int(sys.argv[2], 16), w
+assert [o["result"] for o in w["ops"]] == ["ok", "ok"], w
+assert w["ops"][1]["value"] == 9, w
+EOF
+		then
+			ok "load --pat: the window ran with it, read and write ok"
+		else
+			notok "load --pat: $(cat "$TMP/pat.json")"
+		fi
+	else
+		skip "load --pat: no /dev/cpu/0/msr"
+	fi
 	t "load: ad-clear, read, ad-read, write, ad-read (-j)" sh -c "'$SPTCTL' -j load '$ID' ad-clear 0x7000000 ad-read 0x7000000 read 0x7000000 ad-read 0x7000000 protect 0x7000000 4K rw write 0x7000000=5 ad-read 0x7000000 > '$TMP/ad.json'"
 	if python3 - "$TMP/ad.json" <<'EOF'
 import json, sys
@@ -353,6 +374,7 @@ if [ -w "$RUNP" ]; then
 	echo 0 > "$RUNP"
 	t "run: map code u+x and stack u+w" sh -c "'$SPTCTL' map '$ID' 0x7000000 4K --prot ux && '$SPTCTL' map '$ID' 0x7010000 4K --prot uw && '$SPTCTL' map '$ID' 0x7020000 4K --prot u"
 	tfail 1 "allow_runs" "run with allow_runs=0: EPERM and a hint" sptctl run "$ID" --entry 0x7000000 --stack 0x7011000
+	tfail 1 "allow_runs=1" "load user with allow_runs=0: EPERM and a hint" sptctl load "$ID" read 0x7020000 user
 	echo 1 > "$RUNP"
 	# mov $0x7020000,%ebx; mov %rax,(%rbx); syscall
 	printf '\xbb\x00\x00\x02\x07\x48\x89\x03\x0f\x05' > "$TMP/ro.bin"
@@ -378,6 +400,36 @@ EOF
 		notok "run -j: $(cat "$TMP/run.json")"
 	fi
 	tfail 1 "Bad address" "run from a non-executable page: EFAULT" sptctl run "$ID" --entry 0x7010000 --stack 0x7011000
+	# load: accesses at CPL 3 ("user") and with SMAP in force ("smap")
+	t "load -j: user read, user write to read-only, user fetch" sh -c "'$SPTCTL' -j load '$ID' read 0x7020000:4 user write 0x7020000=1:4 user fetch 0x7000100 user read 0x7020000 > '$TMP/user.json'"
+	if python3 - "$TMP/user.json" <<'EOF'
+import json, sys
+ops = json.load(open(sys.argv[1]))["ops"]
+assert ops[0]["user"] and ops[0]["result"] == "ok", ops[0]
+assert ops[1]["result"] == "fault" and ops[1]["error_code"] == 7, ops[1]
+assert ops[1]["faults"] == ["write to read-only page"], ops[1]
+assert ops[2]["user"] and ops[2]["result"] == "ok", ops[2]
+assert not ops[3]["user"] and not ops[3]["smap"], ops[3]
+assert not any(o["mismatch"] for o in ops), ops
+EOF
+	then
+		ok "load -j user words: ok, #PF 7 read-only, fetch ok, no mismatch"
+	else
+		notok "load -j user words: $(cat "$TMP/user.json")"
+	fi
+	if grep -qw smap /proc/cpuinfo; then
+		t "load table: smap read of a user page" sh -c "'$SPTCTL' load '$ID' read 0x7020000 smap read 0x7020000 > '$TMP/smap.txt'"
+		if grep -q "read/8 smap.*fault.*#PF error 0x1.*SMAP" "$TMP/smap.txt" &&
+				grep -q "read/8  *0x.*ok" "$TMP/smap.txt"; then
+			ok "load: smap read faults (SMAP), the plain read does not"
+		else
+			notok "load smap table: $(cat "$TMP/smap.txt")"
+		fi
+	else
+		skip "load smap: the CPU has no SMAP"
+	fi
+	tfail 2 "goes with read, write" "smap on a fetch is a usage error" sptctl load "$ID" fetch 0x7000000 smap
+	tfail 2 "goes with read, write or fetch" "user on an invlpg is a usage error" sptctl load "$ID" invlpg 0x7000000 user
 	tfail 2 "invalid --reg" "run --reg with an unknown register" sptctl run "$ID" --entry 0x7000000 --stack 0x7011000 --reg rip=1
 	tfail 2 "required" "run without --stack" sptctl run "$ID" --entry 0x7000000
 	echo 0 > "$RUNP"

@@ -46,6 +46,8 @@ static const struct {
 	{ SPT_FAULT_NX, "no-execute page" },
 	{ SPT_FAULT_MISMATCH, "MISMATCH hardware vs walker" },
 	{ SPT_FAULT_STALE, "stale translation (noflush)" },
+	{ SPT_FAULT_SUPERVISOR, "user access to supervisor page" },
+	{ SPT_FAULT_SMAP, "kernel access to user page (SMAP)" },
 	{ SPT_FAULT_RSVD, "reserved bit on the walk (not accessed)" },
 	{ SPT_FAULT_PKEY, "protection key denies (PKRU)" },
 };
@@ -209,6 +211,33 @@ static void parse_op(const struct cmd *cmd, char **pos, int npos, int *i,
 			op->prot = arg_prot(cmd, pos[*i + 3]);
 	}
 	*i += 1 + ops[k].nargs;
+	/*
+	 * "read|write|fetch VA user": at CPL 3; "read|write VA smap": in
+	 * kernel mode with SMAP in force.
+	 */
+	if (*i < npos && (!strcmp(pos[*i], "user") ||
+			  !strcmp(pos[*i], "smap"))) {
+		bool user = !strcmp(pos[*i], "user");
+
+		if (op->op != SPT_LOAD_OP_READ &&
+		    op->op != SPT_LOAD_OP_WRITE &&
+		    (user ? op->op != SPT_LOAD_OP_FETCH : true))
+			cmd_usage_error(cmd, "%s goes with read, write%s, "
+					"not '%s'", pos[*i],
+					user ? " or fetch" : "", word);
+		op->flags |= user ? SPT_LOAD_OP_F_USER : SPT_LOAD_OP_F_SMAP;
+		++*i;
+	}
+}
+
+/* " user", " smap" or "": how an access is made. */
+static const char *op_mode(const struct spt_load_op *op)
+{
+	if (op->flags & SPT_LOAD_OP_F_USER)
+		return " user";
+	if (op->flags & SPT_LOAD_OP_F_SMAP)
+		return " smap";
+	return "";
 }
 
 /* ---- output ---- */
@@ -220,11 +249,14 @@ static void op_desc(const struct spt_load_op *op, char *buf, size_t n)
 
 	switch (op->op) {
 	case SPT_LOAD_OP_READ:
-		snprintf(buf, n, "read/%u", op->width);
+		snprintf(buf, n, "read/%u%s", op->width, op_mode(op));
 		break;
 	case SPT_LOAD_OP_WRITE:
-		snprintf(buf, n, "write/%u 0x%llx", op->width,
-			 (unsigned long long)op->value);
+		snprintf(buf, n, "write/%u 0x%llx%s", op->width,
+			 (unsigned long long)op->value, op_mode(op));
+		break;
+	case SPT_LOAD_OP_FETCH:
+		snprintf(buf, n, "fetch%s", op_mode(op));
 		break;
 	case SPT_LOAD_OP_UNMAP:
 		snprintf(buf, n, "%sunmap %s",
@@ -294,6 +326,9 @@ static void op_row(struct table *t, uint32_t i, const struct spt_load_op *op,
 	else if (op->out_status != SPT_LOAD_NOT_RUN && op_changes(op))
 		table_cell(t, "%llu %s", (unsigned long long)op->out_value,
 			   op->out_value == 1 ? "leaf" : "leaves");
+	else if (op->out_status == SPT_LOAD_FAULT && *op_mode(op))
+		table_cell(t, "#PF error 0x%llx",
+			   (unsigned long long)op->out_value);
 	else if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_FLUSH)
 		table_cell(t, "by %s", FLUSH_NAME(op->out_value, b1));
 	else if (op->out_status == SPT_LOAD_OK && op_ad(op))
@@ -359,6 +394,12 @@ static void op_json(uint32_t i, const struct spt_load_op *op)
 	json_u64("status_id", op->out_status);
 	if (op->out_status == SPT_LOAD_OK && op->op == SPT_LOAD_OP_READ)
 		json_addr("value", op->out_value);
+	if (op_accesses(op)) {
+		json_bool("user", op->flags & SPT_LOAD_OP_F_USER);
+		json_bool("smap", op->flags & SPT_LOAD_OP_F_SMAP);
+	}
+	if (op->out_status == SPT_LOAD_FAULT && *op_mode(op))
+		json_u64("error_code", op->out_value);
 	if (op_ad(op) && op->out_status == SPT_LOAD_OK) {
 		json_bool("accessed", op->out_value & SPT_PROT_ACCESSED);
 		json_bool("dirty", op->out_value & SPT_PROT_DIRTY);
@@ -412,18 +453,22 @@ static void load_hint(int err, uint32_t id, bool has_cpu, uint32_t cpu)
 		note("load: a malformed op? read/write: VA aligned to SIZE; "
 		     "fetch: 5 bytes before a page end at most; "
 		     "unmap/protect/map: VA and LEN 4 KiB aligned, map at most "
-		     "2M, unmap/protect at most 1G; all in the user half");
+		     "2M, unmap/protect at most 1G; all in the user half; "
+		     "--pat: a memory type 0, 1, 4, 5, 6 or 7 per byte, "
+		     "bytes 0..3 the host's");
 		break;
 	case ENOENT:
 		note("load: no space %u", id);
 		break;
 	case EOPNOTSUPP:
 		note("load: this CPU lacks INVPCID (flush-invpcid: use flush, "
-		     "a CR3 reload) or RDTSCP (timed accesses)");
+		     "a CR3 reload), RDTSCP (timed accesses) or SMAP (smap "
+		     "accesses)");
 		break;
 	case EPERM:
 		note("load: noflush unmap needs the permission to map "
-		     "untracked memory (CAP_SYS_RAWIO, allow_phys=1)");
+		     "untracked memory (CAP_SYS_RAWIO, allow_phys=1); user "
+		     "accesses need allow_runs=1 and CAP_SYS_ADMIN");
 		break;
 	case EBUSY:
 		note("load: the space is being destroyed");
@@ -433,10 +478,12 @@ static void load_hint(int err, uint32_t id, bool has_cpu, uint32_t cpu)
 
 int cmd_load(const struct cmd *cmd, int argc, char **argv)
 {
-	uint64_t cpu = 0;
+	uint64_t cpu = 0, pat = 0;
 	bool has_cpu = false, force = false, timed = false, any_timed = false;
+	bool has_pat = false;
 	const struct opt opts[] = {
 		{ "cpu", OPT_U64, &cpu, &has_cpu },
+		{ "pat", OPT_U64, &pat, &has_pat },
 		{ "force", OPT_FLAG, &force, NULL },
 		{ "timed", OPT_FLAG, &timed, NULL },
 		{ NULL, 0, NULL, NULL },
@@ -463,7 +510,8 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 			cmd_usage_error(cmd, "at most %u ops in a window",
 					SPT_LOAD_MAX_OPS);
 		parse_op(cmd, pos, npos, &at, &ops[n]);
-		if (timed && op_accesses(&ops[n]))
+		/* user and smap accesses are not timed (EINVAL) */
+		if (timed && op_accesses(&ops[n]) && !*op_mode(&ops[n]))
 			ops[n].flags |= SPT_LOAD_OP_F_TIMED;
 		reps = at < npos ? parse_repeat(cmd, pos[at]) : 0;
 		if (!reps)
@@ -476,7 +524,8 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 			cmd_usage_error(cmd, "at most %u ops in a window",
 					SPT_LOAD_MAX_OPS);
 		/* Repeated accesses are timed: a TLB miss, then hits. */
-		ops[n].flags |= SPT_LOAD_OP_F_TIMED;
+		if (!*op_mode(&ops[n]))
+			ops[n].flags |= SPT_LOAD_OP_F_TIMED;
 		if (n + reps > cap) {
 			cap = n + reps + (uint32_t)npos;
 			ops = realloc(ops, (size_t)cap * sizeof(*ops));
@@ -491,13 +540,15 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 	}
 	for (i = 0; i < n; i++)
 		any_timed |= !!(ops[i].flags & SPT_LOAD_OP_F_TIMED);
-	l.flags = (has_cpu ? SPT_LOAD_CPU : 0) | (force ? SPT_LOAD_FORCE : 0);
+	l.flags = (has_cpu ? SPT_LOAD_CPU : 0) | (force ? SPT_LOAD_FORCE : 0) |
+		  (has_pat ? SPT_LOAD_PAT : 0);
 	l.cpu = (uint32_t)cpu;
 	l.nr_ops = n;
 	l.op_size = sizeof(*ops);
 	l.ops = (uintptr_t)ops;
 
-	err = -spt_load2(sptlib(), l.space_id, l.flags, l.cpu, ops, n, &l);
+	err = -spt_load3(sptlib(), l.space_id, l.flags, l.cpu, pat, ops, n,
+			 &l);
 	if (err) {
 		err_msg(err, "load");
 		load_hint(err, l.space_id, has_cpu, l.cpu);
@@ -513,6 +564,8 @@ int cmd_load(const struct cmd *cmd, int argc, char **argv)
 		json_u64("cpu", l.out_cpu);
 		json_str("status", fmt_load_status(b1, l.out_status));
 		json_u64("status_id", l.out_status);
+		if (has_pat)
+			json_addr("pat", pat);
 		json_u64("nr_ops", n);
 		json_u64("ops_run", l.out_ops_run);
 		json_u64("faults", l.out_faults);

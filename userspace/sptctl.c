@@ -39,7 +39,7 @@ UAPI_SIZE(spt_rw, 48);
 UAPI_SIZE(spt_stats, 208);
 UAPI_SIZE(spt_check, 24);
 UAPI_SIZE(spt_load_op, 72);
-UAPI_SIZE(spt_load, 64);
+UAPI_SIZE(spt_load, 72);
 UAPI_SIZE(spt_query_run, 40);
 UAPI_SIZE(spt_query_range, 56);
 UAPI_SIZE(spt_user_run, 352);
@@ -137,7 +137,8 @@ static const struct cmd commands[] = {
 	{ "check", NULL, cmd_check, "ID",
 	  "Run the invariant checker on a space: prints OK, or the first\n"
 	  "violation and exits 1.\n" },
-	{ "load", NULL, cmd_load, "ID [--cpu N] [--force] [--timed] OP...",
+	{ "load", NULL, cmd_load,
+	  "ID [--cpu N] [--force] [--timed] [--pat PAT] OP...",
 	  "Run OPs with the space in CR3, with interrupts off, on an isolated\n"
 	  "CPU (a load window): the MMU itself walks the space. OPs:\n"
 	  "  read VA[:SIZE]           read SIZE bytes (1, 2, 4, 8; default 8)\n"
@@ -156,6 +157,12 @@ static const struct cmd commands[] = {
 	  "  flush-invpcid, flush-invpcid-all  by INVPCID type 1 / 2\n"
 	  "  ad-clear VA              clear the A and D bits of VA's leaf\n"
 	  "                           (and INVLPG); ad-read VA: read them\n"
+	  "--pat PAT runs the window with IA32_PAT = PAT (bytes 4..7 free,\n"
+	  "0..3 the host's; restored before interrupts are on again).\n"
+	  "An access followed by \"user\" is made at CPL 3 (read, write, fetch;\n"
+	  "allow_runs=1 and CAP_SYS_ADMIN), by \"smap\" in kernel mode with\n"
+	  "SMAP in force (read, write): the MMU decides, a fault shows its #PF\n"
+	  "error code (\"read VA:4 user\", \"write VA=1 smap x3\").\n"
 	  "An access followed by xN (\"read VA x2\") is repeated N times and\n"
 	  "timed (a CYCLES column: the first is a TLB miss, the next hits).\n"
 	  "One row per op: ok, fault (with the walker's explanation), predicted\n"

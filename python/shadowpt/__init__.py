@@ -40,19 +40,21 @@ LOAD_OP_READ, LOAD_OP_WRITE, LOAD_OP_FETCH = 1, 2, 3
 LOAD_OP_UNMAP, LOAD_OP_PROTECT, LOAD_OP_MAP = 4, 5, 6
 LOAD_OP_INVLPG, LOAD_OP_FLUSH, LOAD_OP_AD_CLEAR, LOAD_OP_AD_READ = 7, 8, 9, 10
 LOAD_OP_F_NOFLUSH, LOAD_OP_F_TIMED = 1, 2
+LOAD_OP_F_USER, LOAD_OP_F_SMAP = 1 << 8, 1 << 9
 LOAD_CPU_PCID, LOAD_CPU_INVPCID, LOAD_CPU_SMEP, LOAD_CPU_SMAP = 1, 2, 4, 8
 LOAD_CPU_LA57, LOAD_CPU_PKU, LOAD_CPU_RDTSCP = 16, 32, 64
 LOAD_FLUSH_CR3, LOAD_FLUSH_INVPCID_SINGLE, LOAD_FLUSH_INVPCID_ALL = 0, 1, 2
 LOAD_NOT_RUN, LOAD_OK, LOAD_FAULT, LOAD_PREDICTED, LOAD_ERROR = range(5)
 FAULT_NOT_PRESENT, FAULT_READ_ONLY, FAULT_USER = 1, 2, 4
 FAULT_NX, FAULT_MISMATCH, FAULT_STALE = 8, 16, 32
-LOAD_CPU, LOAD_FORCE = 1, 2
+LOAD_CPU, LOAD_FORCE, LOAD_PAT = 1, 2, 4
 FAULT_SUPERVISOR, FAULT_RSVD = 64, 128
 # SPT_IOCTL_ENTRY_BITS: the PTE bits by name (SPT_BITS_*), and the flag.
 BITS = {"w": 1 << 1, "u": 1 << 2, "pwt": 1 << 3, "pcd": 1 << 4,
         "nx": 1 << 63, "rsvd": 1 << 51, "avl": 0x3f << 52,
         "pkey": 0xf << 59}
 ENTRY_BITS_RSVD = 1
+FAULT_SMAP = 1 << 9
 
 # SPT_IOCTL_RUN: registers in hardware order, exit reasons.
 REG_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -112,19 +114,34 @@ class Op:
         self.fault = self.level = self.errno = self.result = 0
         self.cycles = 0
 
+    @staticmethod
+    def _access_flags(timed, user=False, smap=False):
+        return ((LOAD_OP_F_TIMED if timed else 0) |
+                (LOAD_OP_F_USER if user else 0) |
+                (LOAD_OP_F_SMAP if smap else 0))
+
     @classmethod
-    def read(cls, va, width=8, timed=False):
+    def read(cls, va, width=8, timed=False, user=False, smap=False):
+        """user: at CPL 3; smap: in kernel mode with SMAP in force."""
         return cls(LOAD_OP_READ, va, width=width,
-                   flags=LOAD_OP_F_TIMED if timed else 0)
+                   flags=cls._access_flags(timed, user, smap))
 
     @classmethod
-    def write(cls, va, value, width=8, timed=False):
+    def write(cls, va, value, width=8, timed=False, user=False, smap=False):
         return cls(LOAD_OP_WRITE, va, width=width, value=value,
-                   flags=LOAD_OP_F_TIMED if timed else 0)
+                   flags=cls._access_flags(timed, user, smap))
 
     @classmethod
-    def fetch(cls, va, timed=False):
-        return cls(LOAD_OP_FETCH, va, flags=LOAD_OP_F_TIMED if timed else 0)
+    def fetch(cls, va, timed=False, user=False):
+        return cls(LOAD_OP_FETCH, va, flags=cls._access_flags(timed, user))
+
+    @property
+    def error_code(self):
+        """A USER or SMAP access that faulted: the #PF error code."""
+        if (self.status == LOAD_FAULT and
+                self.flags & (LOAD_OP_F_USER | LOAD_OP_F_SMAP)):
+            return self.result
+        return None
 
     @classmethod
     def unmap(cls, va, length, noflush=False):
@@ -180,6 +197,10 @@ class Op:
             why.append("fetch from a user page (SMEP)")
         if self.fault & FAULT_NX:
             why.append("fetch from a no-execute page")
+        if self.fault & FAULT_SUPERVISOR:
+            why.append("user access to a supervisor page")
+        if self.fault & FAULT_SMAP:
+            why.append("kernel access to a user page (SMAP)")
         if self.fault & FAULT_MISMATCH:
             why.append("MMU and software walker disagree")
         if self.fault & FAULT_STALE:
@@ -195,16 +216,17 @@ class Op:
 class Program(list):
     """A load window program: a list of Op with builder methods."""
 
-    def read(self, va, width=8, timed=False):
-        self.append(Op.read(va, width, timed))
+    def read(self, va, width=8, timed=False, user=False, smap=False):
+        self.append(Op.read(va, width, timed, user, smap))
         return self
 
-    def write(self, va, value, width=8, timed=False):
-        self.append(Op.write(va, value, width, timed))
+    def write(self, va, value, width=8, timed=False, user=False,
+              smap=False):
+        self.append(Op.write(va, value, width, timed, user, smap))
         return self
 
-    def fetch(self, va, timed=False):
-        self.append(Op.fetch(va, timed))
+    def fetch(self, va, timed=False, user=False):
+        self.append(Op.fetch(va, timed, user))
         return self
 
     def unmap(self, va, length, noflush=False):
@@ -510,8 +532,11 @@ class Space:
             raise Error(_errno.EUCLEAN, msg.value.decode(errors="replace"))
         _check(ret, "check")
 
-    def load(self, program, cpu=None, force=False):
-        """Run a list of Op in a load window; fills in their results."""
+    def load(self, program, cpu=None, force=False, pat=None):
+        """Run a list of Op in a load window; fills in their results.
+
+        pat: the IA32_PAT the window runs with (SPT_LOAD_PAT; entries
+        0..3 must be the host's), or None for the host's."""
         n = len(program)
         ops = (_lib.LoadOp * max(n, 1))()
         for i, o in enumerate(program):
@@ -519,10 +544,11 @@ class Space:
             ops[i].value, ops[i].length = o.value, o.length
             ops[i].prot, ops[i].flags = o.prot, o.flags
         flags = (LOAD_CPU if cpu is not None else 0) | \
-            (LOAD_FORCE if force else 0)
+            (LOAD_FORCE if force else 0) | \
+            (LOAD_PAT if pat is not None else 0)
         out = _lib.Load()
-        _check(lib().spt_load2(self._h, self.id, flags, cpu or 0, ops, n,
-                               ctypes.byref(out)), "load")
+        _check(lib().spt_load3(self._h, self.id, flags, cpu or 0, pat or 0,
+                               ops, n, ctypes.byref(out)), "load")
         for i, o in enumerate(program):
             o.status, o.fault = ops[i].out_status, ops[i].out_fault
             o.level, o.errno = ops[i].out_level, ops[i].out_errno

@@ -72,7 +72,7 @@ class Load(ctypes.Structure):
                 ("ops", c_u64), ("out_status", c_u32), ("out_cpu", c_u32),
                 ("out_ops_run", c_u32), ("out_faults", c_u32),
                 ("out_ns", c_u64), ("out_tsc_khz", c_u32),
-                ("out_cpu_features", c_u32)]
+                ("out_cpu_features", c_u32), ("pat", c_u64)]
 
 
 class UserRun(ctypes.Structure):
@@ -117,7 +117,7 @@ class Event(ctypes.Structure):
 
 # The sizes of the uAPI release this package was written against.
 SIZES = {Version: 40, SpaceCreate: 24, SpaceInfo: 64, QueryEntry: 40,
-         Stats: 184, LoadOp: 72, Load: 64, UserRun: 352, EntryBits: 72}
+         Stats: 184, LoadOp: 72, Load: 72, UserRun: 352, EntryBits: 72}
 
 SPACE_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(SpaceDesc), c_void_p)
 RUN_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(Run), c_void_p)
@@ -177,6 +177,8 @@ def load():
                              P(Load)]),
         "spt_load2": (c_int, [h, c_u32, c_u32, c_u32, P(LoadOp), c_u32,
                               P(Load)]),
+        "spt_load3": (c_int, [h, c_u32, c_u32, c_u32, c_u64, P(LoadOp),
+                              c_u32, P(Load)]),
         "spt_user_run": (c_int, [h, P(UserRun)]),
         "spt_entry_bits": (c_int, [h, P(EntryBits)]),
         "spt_tables_open": (c_int, [h, c_u32, P(c_void_p)]),

@@ -244,6 +244,23 @@ class Ops(unittest.TestCase):
             with self.assertRaises(shadowpt.Error) as cm:
                 sp.load(bad)
             self.assertEqual(cm.exception.errno, errno.EINVAL)
+            # A window PAT: a reserved memory type is EINVAL; with the
+            # host's PAT (through the msr driver) entry 7 may become UC.
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.load(shadowpt.Program().read(0x400000),
+                        pat=0x0207050600070106)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+            os.system("modprobe msr 2>/dev/null")
+            try:
+                fd = os.open("/dev/cpu/0/msr", os.O_RDONLY)
+                host = int.from_bytes(os.pread(fd, 8, 0x277), "little")
+                os.close(fd)
+            except OSError:
+                host = None
+            if host is not None:
+                prog = shadowpt.Program().write(0x400000, 7).read(0x400000)
+                sp.load(prog, pat=host & 0x00ffffffffffffff)
+                self.assertEqual(prog[1].result, 7)
     def test_user_run(self):
         param = "/sys/module/shadowpt/parameters/allow_runs"
         try:
@@ -267,6 +284,28 @@ class Ops(unittest.TestCase):
                 with self.assertRaises(shadowpt.Error) as cm:
                     sp.run(0x500000, 0x501000)
                 self.assertEqual(cm.exception.errno, errno.EFAULT)
+                # Load ops at CPL 3 and with SMAP in force.
+                sp.write(0x500000, (0x1234).to_bytes(8, "little"))
+                prog = shadowpt.Program().read(0x500000, user=True)
+                prog.write(0x400000, 1, user=True).fetch(0x400100, user=True)
+                res = sp.load(prog)
+                self.assertEqual(prog[0].status, shadowpt.LOAD_OK)
+                self.assertEqual(prog[0].result, 0x1234)
+                self.assertEqual(prog[1].status, shadowpt.LOAD_FAULT)
+                self.assertEqual(prog[1].fault, shadowpt.FAULT_READ_ONLY)
+                self.assertEqual(prog[1].error_code, 7)
+                self.assertEqual(prog[2].status, shadowpt.LOAD_OK)
+                if res.cpu_features & shadowpt.LOAD_CPU_SMAP:
+                    smap = shadowpt.Program().read(0x500000, smap=True)
+                    sp.load(smap)
+                    self.assertEqual(smap[0].status, shadowpt.LOAD_FAULT)
+                    self.assertEqual(smap[0].fault, shadowpt.FAULT_SMAP)
+                    self.assertEqual(smap[0].error_code, 1)
+                    self.assertIn("SMAP", smap[0].explain())
+                bad = shadowpt.Program().read(0x500000, user=True, smap=True)
+                with self.assertRaises(shadowpt.Error) as cm:
+                    sp.load(bad)
+                self.assertEqual(cm.exception.errno, errno.EINVAL)
         finally:
             with open(param, "w") as f:
                 f.write("0")

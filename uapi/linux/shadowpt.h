@@ -66,7 +66,8 @@
  *              A load window with an UNMAP op flagged
  *              SPT_LOAD_OP_F_NOFLUSH needs the same permission.
  *              SPT_IOCTL_RUN without the module parameter allow_runs=1
- *              or without CAP_SYS_ADMIN.
+ *              or without CAP_SYS_ADMIN; so is SPT_IOCTL_LOAD with an op
+ *              flagged SPT_LOAD_OP_F_USER.
  *   ENOMEM     the frame pool is exhausted (module parameter pool_mb) or
  *              the kernel could not allocate memory.
  *   ENOSPC     a per-space limit (space_mb) or the number of spaces
@@ -85,7 +86,8 @@
  *              how far it got; the space is consistent).
  *   EOPNOTSUPP load window: an op needs a CPU feature the CPU lacks
  *              (FLUSH with an INVPCID method and no INVPCID,
- *              SPT_LOAD_OP_F_TIMED and no RDTSCP).
+ *              SPT_LOAD_OP_F_TIMED and no RDTSCP, SPT_LOAD_OP_F_SMAP
+ *              and no SMAP).
  *   ENODEV     load window: the named CPU does not exist (cpu >= the
  *              number of possible CPUs) or is offline, or no CPU is
  *              isolated (boot with isolcpus=) and none was named.
@@ -673,6 +675,38 @@ enum spt_load_op_type {
  * struct spt_load's out_tsc_khz converts cycles to time.
  */
 #define SPT_LOAD_OP_F_TIMED	(1U << 1)
+/*
+ * SPT_LOAD_OP_F_USER, on READ, WRITE and FETCH: the access is made at
+ * CPL 3 (a user-mode access: U/S, R/W and NX of the walk decide, as
+ * SPT_FAULT_SUPERVISOR, SPT_FAULT_READ_ONLY, SPT_FAULT_NX; SMEP and SMAP
+ * do not apply). READ and WRITE run a module stub (the access, then
+ * syscall) from a page the module maps at a user address of another
+ * top-level entry than @va's, in a private copy of the space's root: the
+ * space's own tables are not changed, but the switch to that copy and
+ * back reloads CR3, so this CPU's TLB is flushed (PCID 0) around the
+ * access and no range stays pending (see SPT_LOAD_OP_F_NOFLUSH). FETCH
+ * enters user mode at @va, where it writes "syscall" first if the page
+ * is mapped to a frame of the pool (whatever the prediction: the MMU
+ * decides; an untracked leaf ends SPT_LOAD_ERROR, EACCES). Needs the
+ * module parameter allow_runs=1 and CAP_SYS_ADMIN, as SPT_IOCTL_RUN
+ * (else the whole call is refused with EPERM); a CPU whose exit from
+ * user mode is not possible ends the op SPT_LOAD_ERROR, ENODEV.
+ *
+ * SPT_LOAD_OP_F_SMAP, on READ and WRITE: the kernel-mode access is made
+ * with SMAP in force (no stac), so that it faults on a user page
+ * (SPT_FAULT_SMAP). Needs a CPU with SMAP (else the whole call is refused
+ * with EOPNOTSUPP).
+ *
+ * With either flag, a faulting access is caught by the module's own
+ * exception handler (not the kernel's), out_value receives the #PF error
+ * code (X86_PF_* bits: P, W, U, I; the MMU's, to compare with out_fault),
+ * and the error code is also checked against the walker: P against the
+ * walk, W, U and I against the access; any disagreement is
+ * SPT_FAULT_MISMATCH. USER and SMAP together, or either with
+ * SPT_LOAD_OP_F_TIMED, is EINVAL.
+ */
+#define SPT_LOAD_OP_F_USER	(1U << 8)
+#define SPT_LOAD_OP_F_SMAP	(1U << 9)
 
 /*
  * SPT_LOAD_OP_FLUSH's @value: how the TLB is flushed, echoed in
@@ -692,7 +726,7 @@ enum spt_load_status {
 	SPT_LOAD_NOT_RUN = 0,	/* the window stopped before this op */
 	SPT_LOAD_OK,		/* done; READ: out_value holds the value */
 	SPT_LOAD_FAULT,		/* the MMU faulted (explained in out_fault) */
-	SPT_LOAD_PREDICTED,	/* FETCH not executed: it would fault */
+	SPT_LOAD_PREDICTED,	/* kernel FETCH not executed: it would fault */
 	/*
 	 * Not done, out_errno says why: UNMAP/PROTECT/MAP failed (its
 	 * errno); FETCH of an untracked leaf (EACCES: the stub is written
@@ -721,6 +755,11 @@ enum spt_load_status {
  * Allowed by the architecture: not a bug.
  */
 #define SPT_FAULT_STALE		(1U << 5)
+/*
+ * SPT_LOAD_OP_F_SMAP: a kernel-mode READ or WRITE of a user page, SMAP in
+ * force.
+ */
+#define SPT_FAULT_SMAP		(1U << 9)
 
 /**
  * struct spt_load_op - one operation of a load window and its result
@@ -733,8 +772,9 @@ enum spt_load_status {
  *          UNMAP/PROTECT at most 1 GiB); else 0
  * @prot: PROTECT/MAP: SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER
  * @flags: SPT_LOAD_OP_F_* bits (SPT_LOAD_OP_F_NOFLUSH on UNMAP, PROTECT,
- *         MAP; SPT_LOAD_OP_F_TIMED on READ, WRITE, FETCH); an unknown bit
- *         or one the op does not take is EINVAL
+ *         MAP; SPT_LOAD_OP_F_TIMED and SPT_LOAD_OP_F_USER on READ, WRITE,
+ *         FETCH; SPT_LOAD_OP_F_SMAP on READ, WRITE); an unknown bit or one
+ *         the op does not take is EINVAL
  * @out_status: enum spt_load_status (out_* fields are ignored on input and
  *              always overwritten, so an answered array can be sent again)
  * @out_fault: SPT_FAULT_* bits for FAULT and PREDICTED
@@ -743,16 +783,21 @@ enum spt_load_status {
  * @out_value: READ: the value read; UNMAP/PROTECT/MAP: leaves changed;
  *             FLUSH: the method used (enum spt_load_flush_method);
  *             AD_CLEAR: the A and D bits the leaf had, AD_READ: those it
- *             has (SPT_PROT_ACCESSED | SPT_PROT_DIRTY)
+ *             has (SPT_PROT_ACCESSED | SPT_PROT_DIRTY); a READ, WRITE or
+ *             FETCH flagged SPT_LOAD_OP_F_USER or SPT_LOAD_OP_F_SMAP that
+ *             ended SPT_LOAD_FAULT: the #PF error code
  * @out_cycles: with SPT_LOAD_OP_F_TIMED: the access's TSC cycles (once
  *              it ran); else 0. Added after the first release.
  *
- * READ and WRITE are done by the CPU through the space's page tables (with
- * SMAP lifted, so user pages are accessible as well). FETCH calls the stub
- * after writing it (through the kernel's mapping of the frame) and only
- * where the software walker says the fetch is allowed: a kernel-mode
- * instruction fetch fault cannot be recovered from, so a fetch that would
- * fault is reported as SPT_LOAD_PREDICTED and not executed.
+ * READ and WRITE are done by the CPU through the space's page tables in
+ * kernel mode (with SMAP lifted, so user pages are accessible as well,
+ * unless flagged SPT_LOAD_OP_F_SMAP; at CPL 3 if flagged
+ * SPT_LOAD_OP_F_USER). FETCH calls the stub after writing it (through the
+ * kernel's mapping of the frame) and only where the software walker says
+ * the fetch is allowed: a kernel-mode instruction fetch fault cannot be
+ * recovered from, so a fetch that would fault is reported as
+ * SPT_LOAD_PREDICTED and not executed. A FETCH flagged SPT_LOAD_OP_F_USER
+ * is always executed (at CPL 3 a fault is caught): the MMU decides.
  *
  * INVLPG (@va anywhere in the user half, width, value, length and prot 0)
  * runs the INVLPG instruction on @va: this CPU's translation of @va's page
@@ -790,6 +835,8 @@ struct spt_load_op {
 #define SPT_LOAD_CPU		(1U << 0)
 /* Allow a CPU that is not isolated. */
 #define SPT_LOAD_FORCE		(1U << 1)
+/* Load struct spt_load's @pat into IA32_PAT for the window (see there). */
+#define SPT_LOAD_PAT		(1U << 2)
 
 /* At most this many ops in one window. */
 #define SPT_LOAD_MAX_OPS	4096
@@ -813,7 +860,7 @@ enum spt_load_window_status {
 /**
  * struct spt_load - SPT_IOCTL_LOAD: run a program with the space in CR3
  * @size: sizeof(struct spt_load)
- * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE
+ * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE, SPT_LOAD_PAT
  * @space_id: the space
  * @cpu: with SPT_LOAD_CPU, the CPU to run on
  * @nr_ops: 1..SPT_LOAD_MAX_OPS
@@ -830,6 +877,24 @@ enum spt_load_window_status {
  * @out_cpu_features: SPT_LOAD_CPU_* bits: what the window's CPU has (as
  *                    the kernel detected it). Added after the first
  *                    release.
+ * @pat: with SPT_LOAD_PAT, the IA32_PAT the window runs with (else 0):
+ *       byte n is PAT entry n's memory type, one of 0 (UC), 1 (WC), 4
+ *       (WT), 5 (WP), 6 (WB), 7 (UC-) (else EINVAL). Entries 0..3 must be
+ *       the host's (else EINVAL): the kernel's own mappings, which the
+ *       window also uses (its code, stack, data, the MMIO of NMI
+ *       handlers), select them. Entries 4..7 are free: a leaf selects an
+ *       entry by its PWT, PCD and PAT bits, i.e. by its cache mode (with
+ *       Linux's PAT, SPT_CACHE_MODE_WB, WC, UC_MINUS, UC select entries
+ *       0..3 and SPT_CACHE_MODE_WT entry 7; struct spt_query's cache mode
+ *       names the host's entry). The window writes the MSR after
+ *       interrupts are off, before it loads the space (that CR3 write
+ *       flushes the space's translations) and writes the host's value
+ *       back before interrupts are on again, then flushes the whole TLB
+ *       (global entries included). Caches are not flushed: a frame also
+ *       mapped write-back by the kernel's direct map is accessed with two
+ *       memory types, as the SDM describes. Added after the first
+ *       release: a caller whose @size does not cover it cannot set
+ *       SPT_LOAD_PAT (EINVAL).
  *
  * The window runs on the target CPU with preemption and interrupts off: it
  * saves CR3, loads the space's root with PCID 0 (which Linux never uses;
@@ -860,6 +925,7 @@ struct spt_load {
 	__aligned_u64 out_ns;
 	__u32 out_tsc_khz;
 	__u32 out_cpu_features;
+	__aligned_u64 pat;
 };
 
 #define SPT_IOCTL_LOAD _IO(SPT_TYPE, SPT_CMD_LOAD)
@@ -1011,7 +1077,10 @@ enum spt_run_exit {
  */
 #define SPT_RUN_OUT_CHANGED	(1U << 1)
 
-/* struct spt_user_run.out_fault bits for a #PF, besides SPT_FAULT_*: */
+/*
+ * struct spt_user_run.out_fault bits for a #PF, besides SPT_FAULT_*, and
+ * of struct spt_load_op.out_fault for SPT_LOAD_OP_F_USER accesses:
+ */
 /* a user-mode access to a supervisor page (U/S clear on the walk) */
 #define SPT_FAULT_SUPERVISOR	(1U << 6)
 /*

@@ -431,16 +431,19 @@ SPT_EXPORT int spt_check(struct spt *h, uint32_t space_id, char *msg,
 	(offsetof(struct spt_load_op, out_value) + sizeof(uint64_t))
 #define SPT_LOAD_SIZE_V1 \
 	(offsetof(struct spt_load, out_ns) + sizeof(uint64_t))
+/* struct spt_load of LIBSHADOWPT_1.2 (spt_load2(), spt_load_run2()). */
+#define SPT_LOAD_SIZE_V2 \
+	(offsetof(struct spt_load, out_cpu_features) + sizeof(uint32_t))
 
 static int spt_load_sized(struct spt *h, uint32_t space_id, uint32_t flags,
 			  uint32_t cpu, void *ops, uint32_t nr_ops,
 			  uint32_t op_size, struct spt_load *out,
-			  size_t out_size)
+			  size_t out_size, uint64_t pat)
 {
 	struct spt_load l = {
 		.flags = flags, .space_id = space_id, .cpu = cpu,
 		.nr_ops = nr_ops, .op_size = op_size,
-		.ops = (uintptr_t)ops,
+		.ops = (uintptr_t)ops, .pat = pat,
 	};
 	int ret = spt_call(h, SPT_IOCTL_LOAD, &l, sizeof(l));
 
@@ -456,7 +459,7 @@ SPT_EXPORT int spt_load(struct spt *h, uint32_t space_id, uint32_t flags,
 			struct spt_load *out)
 {
 	return spt_load_sized(h, space_id, flags, cpu, ops, nr_ops,
-			      SPT_LOAD_OP_SIZE_V1, out, SPT_LOAD_SIZE_V1);
+			      SPT_LOAD_OP_SIZE_V1, out, SPT_LOAD_SIZE_V1, 0);
 }
 
 SPT_EXPORT int spt_load2(struct spt *h, uint32_t space_id, uint32_t flags,
@@ -464,7 +467,15 @@ SPT_EXPORT int spt_load2(struct spt *h, uint32_t space_id, uint32_t flags,
 			 uint32_t nr_ops, struct spt_load *out)
 {
 	return spt_load_sized(h, space_id, flags, cpu, ops, nr_ops,
-			      sizeof(*ops), out, sizeof(*out));
+			      sizeof(*ops), out, SPT_LOAD_SIZE_V2, 0);
+}
+
+SPT_EXPORT int spt_load3(struct spt *h, uint32_t space_id, uint32_t flags,
+			 uint32_t cpu, uint64_t pat, struct spt_load_op *ops,
+			 uint32_t nr_ops, struct spt_load *out)
+{
+	return spt_load_sized(h, space_id, flags, cpu, ops, nr_ops,
+			      sizeof(*ops), out, sizeof(*out), pat);
 }
 
 SPT_EXPORT int spt_user_run(struct spt *h, struct spt_user_run *run)
@@ -611,7 +622,7 @@ SPT_EXPORT int spt_load_run(struct spt *h, uint32_t space_id,
 	if (!p)
 		return fail(EINVAL);
 	return spt_load_sized(h, space_id, flags, cpu, p->ops, p->n,
-			      sizeof(*p->ops), out, SPT_LOAD_SIZE_V1);
+			      sizeof(*p->ops), out, SPT_LOAD_SIZE_V1, 0);
 }
 
 SPT_EXPORT int spt_load_run2(struct spt *h, uint32_t space_id,
@@ -621,5 +632,5 @@ SPT_EXPORT int spt_load_run2(struct spt *h, uint32_t space_id,
 	if (!p)
 		return fail(EINVAL);
 	return spt_load_sized(h, space_id, flags, cpu, p->ops, p->n,
-			      sizeof(*p->ops), out, sizeof(*out));
+			      sizeof(*p->ops), out, SPT_LOAD_SIZE_V2, 0);
 }

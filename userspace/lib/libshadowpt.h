@@ -409,15 +409,40 @@ int spt_load(struct spt *h, uint32_t space_id, uint32_t flags, uint32_t cpu,
  * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE
  * @cpu: with SPT_LOAD_CPU the CPU, else 0
  * @ops: the program, sizeof(struct spt_load_op) per op (out_cycles for
- *       SPT_LOAD_OP_F_TIMED included); results are written back into it
+ *       SPT_LOAD_OP_F_TIMED included; SPT_LOAD_OP_F_USER and
+ *       SPT_LOAD_OP_F_SMAP accesses need no other call: their #PF error
+ *       code comes back in out_value); results are written back into it
  * @nr_ops: 1..SPT_LOAD_MAX_OPS
- * @out: optional: the whole struct spt_load (out_tsc_khz,
- *       out_cpu_features included)
+ * @out: optional: struct spt_load up to out_cpu_features (out_tsc_khz
+ *       included; spt_load3() fills the rest)
  *
  * Return: 0 or a negative errno, as spt_load().
  */
 int spt_load2(struct spt *h, uint32_t space_id, uint32_t flags, uint32_t cpu,
 	      struct spt_load_op *ops, uint32_t nr_ops, struct spt_load *out);
+
+/**
+ * spt_load3() - spt_load2() with a window PAT
+ * @h: the handle
+ * @space_id: the space
+ * @flags: SPT_LOAD_CPU, SPT_LOAD_FORCE, SPT_LOAD_PAT
+ * @cpu: with SPT_LOAD_CPU the CPU, else 0
+ * @pat: with SPT_LOAD_PAT the IA32_PAT the window runs with (struct
+ *       spt_load's @pat: valid memory types, entries 0..3 the host's),
+ *       else 0
+ * @ops: the program, sizeof(struct spt_load_op) per op; results are
+ *       written back into it
+ * @nr_ops: 1..SPT_LOAD_MAX_OPS
+ * @out: optional: the whole struct spt_load of this header
+ *
+ * spt_load2() fills @out only up to out_cpu_features (its struct as of
+ * LIBSHADOWPT_1.2). Since LIBSHADOWPT_1.3.
+ *
+ * Return: 0 or a negative errno, as spt_load() (-EINVAL for a bad @pat).
+ */
+int spt_load3(struct spt *h, uint32_t space_id, uint32_t flags, uint32_t cpu,
+	      uint64_t pat, struct spt_load_op *ops, uint32_t nr_ops,
+	      struct spt_load *out);
 
 /**
  * spt_user_run() - SPT_IOCTL_RUN: run code at CPL 3 inside a space

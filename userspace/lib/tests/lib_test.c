@@ -384,6 +384,7 @@ static void test_load_timed(struct spt *h, int id)
 {
 	struct spt_load_prog *p = spt_load_prog_new();
 	const struct spt_load_op *op;
+	struct spt_load_op op3;
 	struct spt_load l;
 	/* Two 64-byte first-release ops, and a word that must stay. */
 	uint64_t old_ops[17];
@@ -396,8 +397,10 @@ static void test_load_timed(struct spt *h, int id)
 	i = spt_load_prog_read(p, 0x40000000, 8);
 	spt_load_prog_set_flags(p, i, SPT_LOAD_OP_F_TIMED);
 	memset(&l, 0, sizeof(l));
-	ok(!spt_load_run2(h, id, p, 0, 0, &l) && l.size == sizeof(l),
-	   "spt_load_run2 fills the whole struct (%u bytes)", l.size);
+	ok(!spt_load_run2(h, id, p, 0, 0, &l) &&
+	   l.size == offsetof(struct spt_load, pat),
+	   "spt_load_run2 fills the struct of LIBSHADOWPT_1.2 (%u bytes)",
+	   l.size);
 	op = spt_load_prog_op(p, 0);
 	ok(op->out_status == SPT_LOAD_OK && op->out_cycles &&
 	   spt_load_prog_op(p, 1)->out_cycles,
@@ -407,6 +410,18 @@ static void test_load_timed(struct spt *h, int id)
 	ok(l.out_tsc_khz > 0 && (l.out_cpu_features & SPT_LOAD_CPU_RDTSCP),
 	   "tsc %u kHz, cpu features 0x%x", l.out_tsc_khz,
 	   l.out_cpu_features);
+	/* spt_load3: the whole struct; a window PAT is checked (EINVAL). */
+	memset(&l, 0, sizeof(l));
+	memset(&op3, 0, sizeof(op3));
+	op3.op = SPT_LOAD_OP_READ;
+	op3.width = 8;
+	op3.va = 0x40000000;
+	ok(!spt_load3(h, id, 0, 0, 0, &op3, 1, &l) && l.size == sizeof(l) &&
+	   op3.out_status == SPT_LOAD_OK,
+	   "spt_load3 fills the whole struct (%u bytes)", l.size);
+	ok(spt_load3(h, id, SPT_LOAD_PAT, 0, 0x0207050600070106ULL, &op3, 1,
+		     &l) == -EINVAL,
+	   "spt_load3 with a reserved PAT type: -EINVAL");
 	spt_load_prog_free(p);
 
 	/* Two ops of the first release, 64 bytes apart. */
