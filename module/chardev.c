@@ -25,6 +25,7 @@
 #include "usermode.h"
 #include "failinject.h"
 #include "flush.h"
+#include "procmap.h"
 
 struct spt_ucmd {
 	struct file *file;
@@ -50,6 +51,7 @@ union spt_ucmd_buffer {
 	struct spt_load load;
 	struct spt_query_range range;
 	struct spt_user_run run;
+	struct spt_mmap mmap;
 };
 
 /*
@@ -805,6 +807,38 @@ out:
 	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
 }
 
+static int spt_ioctl_mmap(struct spt_ucmd *ucmd)
+{
+	struct spt_mmap *cmd = ucmd->cmd;
+	struct spt_space *s;
+	bool writable;
+	int ret;
+
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EINVAL;
+	if (cmd->flags == SPT_MMAP_RELEASE) {
+		if (cmd->space_id || cmd->va || cmd->length)
+			return -EINVAL;
+		return spt_procmap_drop(ucmd->file, cmd->offset);
+	}
+	if (cmd->flags || cmd->offset || cmd->length > SPT_MMAP_MAX ||
+	    !spt_range_ok(cmd->va, cmd->length, SPT_PAGE_SIZE))
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_procmap_make(ucmd->file, s, cmd->va, cmd->length,
+			       &cmd->out_offset, &writable);
+	spt_space_put(s);
+	if (ret)
+		return ret;
+	cmd->out_prot = writable ? SPT_PROT_WRITE : 0;
+	ret = spt_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		spt_procmap_drop(ucmd->file, cmd->out_offset);
+	return ret;
+}
+
 /*
  * When the struct's results must be known to be writable: never (the
  * command reports nothing), before the command runs (it changes
@@ -879,6 +913,8 @@ static const struct spt_ioctl_op spt_ioctl_ops[] = {
 		     SPT_WB_FIRST),
 	SPT_IOCTL_OP(RUN, spt_ioctl_run, struct spt_user_run, out_ns,
 		     out_reason, SPT_WB_FIRST),
+	SPT_IOCTL_OP(MMAP, spt_ioctl_mmap, struct spt_mmap, __reserved2,
+		     out_offset, SPT_WB_FIRST),
 };
 
 static long spt_fops_ioctl(struct file *file, unsigned int cmd,
@@ -939,13 +975,19 @@ static long spt_fops_ioctl(struct file *file, unsigned int cmd,
 
 static int spt_fops_open(struct inode *inode, struct file *file)
 {
+	int ret;
+
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	return nonseekable_open(inode, file);
+	ret = nonseekable_open(inode, file);
+	if (ret)
+		return ret;
+	return spt_procmap_open(file);
 }
 
 static int spt_fops_release(struct inode *inode, struct file *file)
 {
+	spt_procmap_release(file);
 	spt_space_release_file(file);
 	return 0;
 }
@@ -955,6 +997,7 @@ static const struct file_operations spt_fops = {
 	.open = spt_fops_open,
 	.release = spt_fops_release,
 	.unlocked_ioctl = spt_fops_ioctl,
+	.mmap = spt_procmap_mmap,
 	.compat_ioctl = compat_ptr_ioctl,
 };
 

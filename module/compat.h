@@ -9,6 +9,7 @@
 #include <linux/version.h>
 #include <net/genetlink.h>
 #include <asm/cpufeature.h>
+#include <linux/mm.h>
 
 /*
  * The attributes of a generic netlink dump request: 6.2 moved them from
@@ -33,6 +34,20 @@ static inline bool spt_user_cet_enabled(void)
 	return cpu_feature_enabled(X86_FEATURE_USER_SHSTK);
 #else
 	return false;
+#endif
+}
+
+/*
+ * Change a VMA's flags in its ->mmap() handler: 6.3 made vm_flags
+ * read-only behind vm_flags_set() and vm_flags_clear().
+ */
+static inline void spt_vm_flags_mod(struct vm_area_struct *vma,
+				    vm_flags_t set, vm_flags_t clear)
+{
+#if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE	/* 6.3 and later */
+	vm_flags_mod(vma, set, clear);
+#else
+	vma->vm_flags = (vma->vm_flags | set) & ~clear;
 #endif
 }
 

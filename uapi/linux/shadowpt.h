@@ -138,6 +138,7 @@ enum {
 	SPT_CMD_LOAD,
 	SPT_CMD_QUERY_RANGE,
 	SPT_CMD_RUN,
+	SPT_CMD_MMAP = SPT_CMD_BASE + 0x10,
 };
 
 /* Page protection bits (prot fields). Present implies readable. */
@@ -1086,6 +1087,83 @@ struct spt_user_run {
 };
 
 #define SPT_IOCTL_RUN _IO(SPT_TYPE, SPT_CMD_RUN)
+
+/* SPT_IOCTL_MMAP: give back the region at @offset instead of making one. */
+#define SPT_MMAP_RELEASE	(1U << 0)
+
+/* At most this many bytes per SPT_IOCTL_MMAP region (256 MiB). */
+#define SPT_MMAP_MAX		(1ULL << 28)
+
+/**
+ * struct spt_mmap - SPT_IOCTL_MMAP: a space's memory in the caller's process
+ * @size: sizeof(struct spt_mmap)
+ * @flags: 0 (make a region), or SPT_MMAP_RELEASE (give one back)
+ * @space_id: the space (0 with SPT_MMAP_RELEASE)
+ * @__reserved: must be 0
+ * @va: start in the space, 4 KiB aligned (0 with SPT_MMAP_RELEASE)
+ * @length: bytes, 4 KiB aligned, 1..SPT_MMAP_MAX (0 with
+ *          SPT_MMAP_RELEASE)
+ * @offset: SPT_MMAP_RELEASE: the @out_offset of the region to give back;
+ *          else 0
+ * @out_offset: the mmap() offset of the region (4 KiB aligned, never 0,
+ *              unique in this open file)
+ * @out_prot: SPT_PROT_WRITE if the region may be mapped writable, else 0
+ * @__reserved2: must be 0
+ *
+ * Makes a *region* of the open file: the module takes one reference on
+ * the pool frame of every 4 KiB page of [@va, @va + @length) (a 2 MiB
+ * frame: one reference on it per 4 KiB page of the region), and hands
+ * back an offset for mmap(2) on the same file. mmap(fd, @out_offset +
+ * n * 4096, len) maps pages n .. n + len / 4096 - 1 of the region into
+ * the caller, MAP_SHARED only: the process and the space then see the
+ * same memory (writes of either are seen by the other: RW ioctl, load
+ * windows). The frames are the ones mapped at the time of this call: a
+ * later unmap, replace or destroy in the space does not change what the
+ * process sees, and a frame stays allocated until its last reference
+ * goes, be it a leaf in a space, a region or a process mapping.
+ *
+ * Accounting: a frame's refcount is the number of leaves mapping it in
+ * every space plus the references of the regions that hold it
+ * (SPT_IOCTL_CHECK verifies it). Each region holds its references while
+ * it exists: until the file is closed or SPT_MMAP_RELEASE, and then until
+ * the last process mapping of it is gone (munmap, exit; a mapping
+ * inherited by fork(2) or split by a partial munmap counts too). The
+ * frames count in the pool until their last reference goes; a frame is
+ * then charged like a shared one (SPT_MAP_SHARE): each space for the
+ * 4 KiB pages its own leaves map of it, and a frame held by regions only
+ * charges nobody.
+ *
+ * Protection: @out_prot says SPT_PROT_WRITE when every leaf of the range
+ * was writable (SPT_PROT_WRITE) at the time of the call; otherwise the
+ * region is read-only and mmap() with PROT_WRITE, or a later mprotect()
+ * to it, fails with EACCES. A later SPT_IOCTL_PROTECT in the space does
+ * not change the region.
+ *
+ * Errors of SPT_IOCTL_MMAP besides the usual ones: ENXIO (a page of the
+ * range is not mapped), EINVAL (a page of the range is untracked,
+ * SPT_MAP_PHYS, or pinned, SPT_MAP_USER: only pool frames are mapped
+ * into processes; @length over SPT_MMAP_MAX; SPT_MMAP_RELEASE with any
+ * field but @offset set, or an @offset that names no region of this
+ * file), ENOMEM (also a frame whose refcount would pass its maximum),
+ * ENOENT (no space): nothing changed, no region made.
+ * Errors of mmap(2) on /dev/shadowpt: EINVAL (the offset and length do
+ * not fall inside one region of this file, MAP_PRIVATE), EACCES
+ * (PROT_WRITE on a read-only region). The mapping cannot grow (mremap).
+ */
+struct spt_mmap {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 __reserved;
+	__aligned_u64 va;
+	__aligned_u64 length;
+	__aligned_u64 offset;
+	__aligned_u64 out_offset;
+	__u32 out_prot;
+	__u32 __reserved2;
+};
+
+#define SPT_IOCTL_MMAP _IO(SPT_TYPE, SPT_CMD_MMAP)
 
 /*
  * Generic netlink family SPT_GENL_NAME, version SPT_GENL_VERSION.
