@@ -150,6 +150,12 @@ TEST_F(dev, table_numbers_known)
 	for (nr = SPT_CMD_VERSION; nr <= SPT_CMD_LAST; nr++) {
 		__u32 zero_size = 0;
 
+		if (!spt_cmd_known(nr)) {
+			EXPECT_ERRNO(ENOTTY, ioctl(self->env.fd,
+						   _IO(SPT_TYPE, nr),
+						   &zero_size));
+			continue;
+		}
 		/* size 0 is below every first release: EINVAL, not ENOTTY. */
 		EXPECT_ERRNO(EINVAL, ioctl(self->env.fd, _IO(SPT_TYPE, nr),
 					   &zero_size));

@@ -60,7 +60,13 @@
 #define SPT_PROT_SETTABLE (SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER)
 
 /* The last command number of the ioctl table. */
-#define SPT_CMD_LAST	SPT_CMD_RUN
+#define SPT_CMD_LAST	SPT_CMD_MMAP
+
+/* Numbers below SPT_CMD_LAST that name no command (gaps): ENOTTY. */
+static inline bool spt_cmd_known(unsigned int nr)
+{
+	return nr <= SPT_CMD_RUN || nr == SPT_CMD_MMAP;
+}
 
 #ifndef offsetofend
 #define offsetofend(TYPE, MEMBER) \
