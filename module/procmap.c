@@ -46,7 +46,7 @@
 #include "procmap.h"
 
 struct spt_procmap_file {
-	struct mutex lock;
+	struct mutex lock;		/* the list and next_pgoff */
 	struct list_head regions;
 	unsigned long next_pgoff;	/* of the next region */
 };
@@ -126,9 +126,14 @@ static void spt_region_put(struct spt_region *r)
 	if (!refcount_dec_and_test(&r->ref))
 		return;
 	atomic_long_inc(&spt_procmap_drops_begun);
+	/*
+	 * Begun is seen before any count or refcount changes (pairs with
+	 * the checker's barriers in spt_procmap_stable*()).
+	 */
 	smp_mb__after_atomic();
 	spt_procmap_uncount(r->heads, r->npages);
 	spt_space_ungrab(r->heads, r->npages);
+	/* Done is seen after every change. */
 	smp_mb__before_atomic();
 	atomic_long_inc(&spt_procmap_drops_done);
 	spt_region_free(r);
@@ -138,15 +143,18 @@ unsigned long spt_procmap_stable_begin(void)
 {
 	unsigned long done = atomic_long_read(&spt_procmap_drops_done);
 
+	/* Done before begun: a drop in flight shows as begun != done. */
 	smp_rmb();
 	if (atomic_long_read(&spt_procmap_drops_begun) != done)
-		return ULONG_MAX;	/* a drop in flight */
+		return ULONG_MAX;
+	/* The counters before anything the check reads. */
 	smp_mb();
 	return done;
 }
 
 bool spt_procmap_stable(unsigned long cookie)
 {
+	/* Everything the check read before begun, read again. */
 	smp_mb();
 	return cookie != ULONG_MAX &&
 	       atomic_long_read(&spt_procmap_drops_begun) == cookie;
@@ -297,7 +305,7 @@ static const struct vm_operations_struct spt_region_vm_ops = {
 	.close = spt_region_vm_close,
 };
 
-/* Map pages @first.. of @r at the VMA's start, in physically contiguous runs. */
+/* Pages @first.. of @r at the VMA's start, in physically contiguous runs. */
 static int spt_region_remap(struct spt_region *r, struct vm_area_struct *vma,
 			    unsigned long first)
 {
