@@ -322,7 +322,8 @@ static void spt_query_to_uapi(u64 va, const struct spt_query *q,
 	if (q->mapped) {
 		e->phys = q->item.pa + (va - q->va_start);
 		e->flags = SPT_QUERY_MAPPED |
-			   (q->item.tracked ? SPT_QUERY_TRACKED : 0);
+			   (q->item.tracked ? SPT_QUERY_TRACKED : 0) |
+			   (q->item.pinned ? SPT_QUERY_PINNED : 0);
 		e->prot = spt_prop_to_uapi(&q->prop);
 		e->cache = q->prop.cache;
 	} else {
@@ -567,6 +568,7 @@ static int spt_ioctl_stats(struct spt_ucmd *ucmd)
 	cmd->reclaim_pending_frames = rs.pending_frames;
 	cmd->reclaim_max_frames = rs.max_frames;
 	cmd->reclaim_waits = rs.waits;
+	spt_procmap_counts(&cmd->procmap_frames, &cmd->procmap_refs);
 	return spt_ucmd_respond(ucmd, sizeof(*cmd));
 }
 

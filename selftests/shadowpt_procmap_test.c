@@ -148,6 +148,13 @@ TEST_F(procmap, write_read_both_ways)
 	EXPECT_TRUE(mem_holds(p, 16 * SZ_4K, 2));
 	ASSERT_EQ(0, spt_check_log(_metadata, self->env.fd, self->id));
 	EXPECT_EQ(base + 16, pool_data(self->env.fd));
+	{
+		struct spt_stats st;
+
+		ASSERT_EQ(0, _spt_stats(self->env.fd, 0, &st));
+		EXPECT_EQ(16, st.procmap_frames);
+		EXPECT_EQ(16, st.procmap_refs);
+	}
 	ASSERT_EQ(0, munmap(p, 16 * SZ_4K));
 	ASSERT_EQ(0, spt_check_log(_metadata, self->env.fd, self->id));
 	ASSERT_EQ(0, spt_mmap_release(self->env.fd, off));
@@ -159,6 +166,13 @@ TEST_F(procmap, write_read_both_ways)
 	EXPECT_EQ(base + 16, pool_data(self->env.fd));
 	test_cmd_unmap(self->id, VA, 16 * SZ_4K, NULL);
 	EXPECT_EQ(base, pool_data(self->env.fd));
+	{
+		struct spt_stats st;
+
+		ASSERT_EQ(0, _spt_stats(self->env.fd, 0, &st));
+		EXPECT_EQ(0, st.procmap_frames);
+		EXPECT_EQ(0, st.procmap_refs);
+	}
 }
 
 /* The space unmaps: the process still reads until munmap. */
@@ -372,6 +386,14 @@ TEST_F(procmap, huge_frame_pieces)
 	test_cmd_mmap(self->id, VA, SZ_2M, &off, NULL);
 	test_cmd_mmap(self->id, VA + 17 * SZ_4K, 3 * SZ_4K, &off2, NULL);
 	EXPECT_NE(off, off2);
+	{
+		struct spt_stats st;
+
+		/* One frame, a reference per 4 KiB page of each region. */
+		ASSERT_EQ(0, _spt_stats(self->env.fd, 0, &st));
+		EXPECT_EQ(1, st.procmap_frames);
+		EXPECT_EQ(515, st.procmap_refs);
+	}
 	ASSERT_EQ(0, spt_check_log(_metadata, self->env.fd, self->id));
 	p = map_region(self->env.fd, off, SZ_2M, PROT_READ | PROT_WRITE);
 	ASSERT_NE(MAP_FAILED, p);
@@ -540,6 +562,14 @@ TEST_F(procmap, refused_leaves)
 	cmd.src_va = (__u64)(unsigned long)buf;
 	ASSERT_EQ(0, ioctl(fd, SPT_IOCTL_MAP, &cmd));
 	test_cmd_map(self->id, SPT_MAP_4K, VA, SZ_4K, 0, RW);
+	{
+		struct spt_query_entry e;
+
+		ASSERT_EQ(0, _spt_query(fd, self->id, VA + SZ_2M, &e));
+		EXPECT_EQ(SPT_QUERY_MAPPED | SPT_QUERY_PINNED, e.flags);
+		ASSERT_EQ(0, _spt_query(fd, self->id, VA, &e));
+		EXPECT_EQ(SPT_QUERY_MAPPED | SPT_QUERY_TRACKED, e.flags);
+	}
 	ASSERT_EQ(0, spt_counters_read(fd, &before));
 	EXPECT_ERRNO(EINVAL, _spt_mmap(fd, 0, self->id, VA + SZ_2M, SZ_4K, 0,
 				       NULL, NULL));

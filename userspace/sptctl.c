@@ -36,13 +36,14 @@ UAPI_SIZE(spt_query_entry, 40);
 UAPI_SIZE(spt_query_va, 64);
 UAPI_SIZE(spt_query_batch, 40);
 UAPI_SIZE(spt_rw, 48);
-UAPI_SIZE(spt_stats, 208);
+UAPI_SIZE(spt_stats, 224);
 UAPI_SIZE(spt_check, 24);
 UAPI_SIZE(spt_load_op, 72);
 UAPI_SIZE(spt_load, 64);
 UAPI_SIZE(spt_query_run, 40);
 UAPI_SIZE(spt_query_range, 56);
 UAPI_SIZE(spt_user_run, 352);
+UAPI_SIZE(spt_mmap, 56);
 
 #define OPT_GLOBAL_HELP \
 	"  -j, --json   output JSON instead of text\n" \

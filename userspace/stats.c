@@ -63,6 +63,8 @@ static const struct stat_field pool_fields[] = {
 	POOL_FIELD(pool_alloc_failures, false),
 	POOL_FIELD(nr_spaces, false),
 	POOL_FIELD(meta_slot_bytes, false),
+	POOL_FIELD(procmap_frames, false),
+	POOL_FIELD(procmap_refs, false),
 };
 
 static uint64_t field(const struct spt_stats *st, const struct stat_field *f)

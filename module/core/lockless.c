@@ -82,6 +82,7 @@ found:
 	q->item.pa = pte & cfg->pa_mask & ~(size - 1);
 	q->item.level = level;
 	q->item.tracked = spt_pte_tracked(pte);
+	q->item.pinned = spt_pte_pinned(pte);
 	spt_pte_prop(cfg, pte, level, &q->prop);
 }
 

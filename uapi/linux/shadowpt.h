@@ -429,6 +429,13 @@ struct spt_protect {
 /* struct spt_query_entry.flags */
 #define SPT_QUERY_MAPPED	(1U << 0)
 #define SPT_QUERY_TRACKED	(1U << 1)
+/*
+ * The leaf maps a page of a process pinned by SPT_MAP_USER (neither a
+ * pool frame nor raw physical memory; not TRACKED). A mapped leaf with
+ * neither TRACKED nor PINNED is raw physical memory (SPT_MAP_PHYS).
+ * QUERY and QUERY_BATCH only.
+ */
+#define SPT_QUERY_PINNED	(1U << 2)
 
 /**
  * struct spt_query_entry - what one VA translates to
@@ -436,7 +443,8 @@ struct spt_protect {
  *            slot containing it
  * @va_end: end (exclusive) of that leaf or slot
  * @phys: physical address the VA translates to (0 if not mapped)
- * @flags: SPT_QUERY_MAPPED, SPT_QUERY_TRACKED
+ * @flags: SPT_QUERY_MAPPED, SPT_QUERY_TRACKED (a pool frame),
+ *         SPT_QUERY_PINNED (a pinned page of a process)
  * @level: leaf level (1: 4 KiB, 2: 2 MiB, 3: 1 GiB), or the level of the
  *         absent entry
  * @prot: SPT_PROT_* including SPT_PROT_ACCESSED and SPT_PROT_DIRTY
@@ -565,6 +573,10 @@ struct spt_rw {
  *	oldest grace period
  * @reclaim_waits: times a change or an allocation waited for a grace
  *	period (the bound reached, or the pool short of frames) since load
+ * @procmap_frames: pool frames (a 2 MiB frame counts 1) that regions of
+ *	SPT_IOCTL_MMAP hold now, all open files (added after reclaim_waits)
+ * @procmap_refs: the references those regions hold on them (one per
+ *	4 KiB page of each region): each is one in the frame's refcount
  */
 struct spt_stats {
 	__u32 size;
@@ -589,6 +601,8 @@ struct spt_stats {
 	__aligned_u64 reclaim_pending_frames;
 	__aligned_u64 reclaim_max_frames;
 	__aligned_u64 reclaim_waits;
+	__aligned_u64 procmap_frames;
+	__aligned_u64 procmap_refs;
 };
 
 #define SPT_IOCTL_STATS _IO(SPT_TYPE, SPT_CMD_STATS)
