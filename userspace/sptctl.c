@@ -105,6 +105,10 @@ static const struct cmd commands[] = {
 	  "  --hex        one hex string (input for write --hex)\n"
 	  "  --raw        the bytes themselves\n"
 	  "  (default: a hexdump with addresses)\n" },
+	{ "peek", NULL, cmd_peek, "ID VA LEN",
+	  "Read bytes through a mapping of the space's frames in this\n"
+	  "process (SPT_IOCTL_MMAP + mmap; pool frames only): a hexdump\n"
+	  "with addresses, or -j: {space, va, length, data_hex}.\n" },
 	{ "write", NULL, cmd_write, "ID VA (STRING | --hex HEX | --file FILE)",
 	  "Write bytes through the space (tracked frames only): the bytes of\n"
 	  "STRING (no terminating NUL), of the hex string HEX, or of FILE\n"
