@@ -8,7 +8,10 @@
  * pieces; the file closed while mapped; CHECK after every step
  * (refcount == leaves + region references) and the pool counters back
  * at the end; every bad input of the ioctl and of mmap() with its errno.
+ * Races: mappers in two files while the space is unmapped, mapped and
+ * checked; a buffer munmapped while SPT_MAP_USER pins it.
  */
+#include <pthread.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 
@@ -629,6 +632,118 @@ TEST_F(procmap, bad_mmap)
 	EXPECT_EQ(MAP_FAILED, mremap(p, SZ_4K, 2 * SZ_4K, 0));
 	EXPECT_EQ(0, munmap(p, SZ_4K));
 	ASSERT_EQ(0, spt_check_log(_metadata, fd, self->id));
+}
+
+/* ---- races ------------------------------------------------------------ */
+
+#define RACE_ROUNDS	200
+
+struct race {
+	int fd;
+	__u32 id;
+	volatile bool stop;
+	unsigned long maps, ok_checks;
+	char *buf;		/* munmap_during_pin: the pinned buffer */
+};
+
+/* Regions made, mapped, read, dropped, while the space changes. */
+static void *race_mapper(void *arg)
+{
+	struct race *r = arg;
+	int fd = spt_open();
+
+	while (fd >= 0 && !r->stop) {
+		__u64 off;
+		void *p;
+
+		if (_spt_mmap(fd, 0, r->id, VA, 4 * SZ_4K, 0, &off, NULL))
+			continue;	/* ENXIO: unmapped meanwhile */
+		p = map_region(fd, off, 4 * SZ_4K, PROT_READ);
+		spt_mmap_release(fd, off);
+		if (p != MAP_FAILED) {
+			(void)*(volatile char *)p;
+			munmap(p, 4 * SZ_4K);
+		}
+		r->maps++;
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/*
+ * Two processes' worth of mappers (threads of two files) and the space
+ * unmapped and mapped again under them, CHECK meanwhile: every check
+ * passes (a reference dropped by munmap mid-check is looked at again).
+ */
+TEST_F(procmap, race_mappers_vs_unmap_and_check)
+{
+	struct race r = { .fd = self->env.fd, .id = self->id };
+	pthread_t t[2];
+	unsigned int i;
+
+	test_cmd_map(self->id, SPT_MAP_4K, VA, 4 * SZ_4K, 0, RW);
+	for (i = 0; i < 2; i++)
+		ASSERT_EQ(0, pthread_create(&t[i], NULL, race_mapper, &r));
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		test_cmd_unmap(self->id, VA, 4 * SZ_4K, NULL);
+		test_cmd_map(self->id, SPT_MAP_4K, VA, 4 * SZ_4K, 0, RW);
+		if (!spt_check_log(_metadata, self->env.fd, self->id))
+			r.ok_checks++;
+	}
+	r.stop = true;
+	for (i = 0; i < 2; i++)
+		pthread_join(t[i], NULL);
+	EXPECT_EQ(RACE_ROUNDS, r.ok_checks);
+	TH_LOG("%lu regions mapped meanwhile", r.maps);
+	ASSERT_EQ(0, spt_check_log(_metadata, self->env.fd, self->id));
+}
+
+/* The buffer being pinned is munmapped by another thread. */
+static void *race_munmapper(void *arg)
+{
+	struct race *r = arg;
+
+	while (!r->stop) {
+		munmap(r->buf, 4 * SZ_4K);
+		mmap(r->buf, 4 * SZ_4K, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	}
+	return NULL;
+}
+
+TEST_F(procmap, race_munmap_during_pin)
+{
+	struct race r = { .fd = self->env.fd, .id = self->id };
+	unsigned int i, pinned = 0;
+	pthread_t t;
+
+	r.buf = mmap(NULL, 4 * SZ_4K, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, r.buf);
+	ASSERT_EQ(0, pthread_create(&t, NULL, race_munmapper, &r));
+	for (i = 0; i < RACE_ROUNDS; i++) {
+		struct spt_map m = {
+			.size = sizeof(m), .flags = SPT_MAP_USER | SPT_MAP_4K,
+			.space_id = self->id, .prot = RW, .va = VA,
+			.length = 4 * SZ_4K,
+			.src_va = (__u64)(unsigned long)r.buf,
+		};
+
+		if (ioctl(self->env.fd, SPT_IOCTL_MAP, &m)) {
+			/* Unmapped meanwhile: nothing pinned, nothing kept. */
+			EXPECT_EQ(EFAULT, errno);
+			EXPECT_EQ(0, m.out_mapped);
+			continue;
+		}
+		pinned++;
+		test_cmd_unmap(self->id, VA, 4 * SZ_4K, NULL);
+	}
+	r.stop = true;
+	pthread_join(t, NULL);
+	TH_LOG("%u of %u pins made", pinned, RACE_ROUNDS);
+	ASSERT_EQ(0, spt_check_log(_metadata, self->env.fd, self->id));
+	munmap(r.buf, 4 * SZ_4K);
 }
 
 TEST_HARNESS_MAIN
