@@ -37,6 +37,7 @@
 #include <linux/refcount.h>
 #include <linux/list.h>
 #include <linux/atomic.h>
+#include <linux/delay.h>
 #include <linux/shadowpt.h>
 
 #include "shadowpt.h"
@@ -150,6 +151,16 @@ unsigned long spt_procmap_stable_begin(void)
 	/* The counters before anything the check reads. */
 	smp_mb();
 	return done;
+}
+
+void spt_procmap_wait_stable(void)
+{
+	unsigned int ms = 0;
+
+	/* At most a second: a drop may wait for a grace period. */
+	while (atomic_long_read(&spt_procmap_drops_begun) !=
+	       atomic_long_read(&spt_procmap_drops_done) && ms++ < 1000)
+		msleep(1);
 }
 
 bool spt_procmap_stable(unsigned long cookie)

@@ -43,6 +43,8 @@ u32 spt_procmap_handles(u64 pa, void *arg);
  */
 unsigned long spt_procmap_stable_begin(void);
 bool spt_procmap_stable(unsigned long cookie);
+/* Sleep until no drop is in flight (at most a second). */
+void spt_procmap_wait_stable(void);
 
 /* Frames held by regions now, and the references they hold on them. */
 void spt_procmap_counts(u64 *frames, u64 *refs);

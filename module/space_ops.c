@@ -1293,7 +1293,8 @@ static int spt_check_many_stable(struct spt_pt **pts, const u64 **tops,
 		if (ret != -EUCLEAN || spt_procmap_stable(cookie) ||
 		    ++tries > 100)
 			return ret;
-		cond_resched();
+		/* The drops take no space lock: no deadlock waiting here. */
+		spt_procmap_wait_stable();
 	}
 }
 
