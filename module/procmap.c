@@ -155,12 +155,12 @@ unsigned long spt_procmap_stable_begin(void)
 
 void spt_procmap_wait_stable(void)
 {
-	unsigned int ms = 0;
+	unsigned int n = 0;
 
-	/* At most a second: a drop may wait for a grace period. */
+	/* About a second at most: a drop may wait for a grace period. */
 	while (atomic_long_read(&spt_procmap_drops_begun) !=
-	       atomic_long_read(&spt_procmap_drops_done) && ms++ < 1000)
-		msleep(1);
+	       atomic_long_read(&spt_procmap_drops_done) && n++ < 5000)
+		usleep_range(100, 200);
 }
 
 bool spt_procmap_stable(unsigned long cookie)
