@@ -33,7 +33,7 @@ help:
 # that builds for several kernels never share object files. For KVER/KDIR the
 # result is also copied to module/shadowpt.ko.
 module:
-	@if [ -d "$(KDIR)" ]; then \
+	+@if [ -d "$(KDIR)" ]; then \
 		scripts/build-module "$(KDIR)" "$(BUILD)/$(KVER)" && \
 		cp "$(BUILD)/$(KVER)/shadowpt.ko" module/shadowpt.ko; \
 	else \
@@ -136,7 +136,7 @@ LIB_REAL := libshadowpt.so.1.0.0
 PY_FILES := __init__.py __main__.py _lib.py
 INSTALL ?= install
 DKMS_FILES = Makefile Kbuild dkms.conf scripts/build-module \
-	$(shell find module uapi include -name '*.[ch]' | LC_ALL=C sort)
+	$(shell find module uapi include -name '*.[chS]' | LC_ALL=C sort)
 
 .PHONY: install uninstall install-check
 install:

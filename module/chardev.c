@@ -43,6 +43,7 @@ union spt_ucmd_buffer {
 	struct spt_map map;
 	struct spt_unmap unmap;
 	struct spt_protect protect;
+	struct spt_entry_bits entry_bits;
 	struct spt_query_va query;
 	struct spt_query_batch batch;
 	struct spt_rw rw;
@@ -309,6 +310,38 @@ static int spt_ioctl_protect(struct spt_ucmd *ucmd)
 		return ret;
 	ret = spt_space_protect(s, cmd->va, cmd->length, &op,
 				&cmd->out_protected, &cmd->out_done);
+	spt_space_put(s);
+	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
+}
+
+static int spt_ioctl_entry_bits(struct spt_ucmd *ucmd)
+{
+	struct spt_entry_bits *cmd = ucmd->cmd;
+	struct spt_space *s;
+	int ret;
+
+	cmd->out_entries = 0;
+	cmd->out_changed = 0;
+	cmd->out_bits = 0;
+	if (cmd->flags & ~SPT_ENTRY_BITS_RSVD ||
+	    (cmd->set | cmd->clear) & ~SPT_BITS_ALL ||
+	    cmd->set & cmd->clear ||
+	    (cmd->set & SPT_BITS_RSVD && !(cmd->flags & SPT_ENTRY_BITS_RSVD)) ||
+	    ((cmd->set | cmd->clear) & SPT_BITS_PKEY && cmd->level != 1) ||
+	    !cmd->level || cmd->level > spt_machine_cfg.levels ||
+	    !spt_range_ok(cmd->va, cmd->length, SPT_PAGE_SIZE))
+		return -EINVAL;
+	/* Bit 51 is an address bit where MAXPHYADDR is 52. */
+	if (cmd->set & SPT_BITS_RSVD &&
+	    spt_machine_cfg.pa_mask & SPT_BITS_RSVD)
+		return -EOPNOTSUPP;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_space_entry_bits(s, cmd->level, cmd->va, cmd->length,
+				   cmd->clear, cmd->set, &cmd->out_entries,
+				   &cmd->out_changed, &cmd->out_bits);
+	cmd->out_bits &= ~spt_machine_cfg.pa_mask;
 	spt_space_put(s);
 	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
 }
@@ -915,6 +948,8 @@ static const struct spt_ioctl_op spt_ioctl_ops[] = {
 		     SPT_WB_FIRST),
 	SPT_IOCTL_OP(RUN, spt_ioctl_run, struct spt_user_run, out_ns,
 		     out_reason, SPT_WB_FIRST),
+	SPT_IOCTL_OP(ENTRY_BITS, spt_ioctl_entry_bits, struct spt_entry_bits,
+		     out_bits, out_entries, SPT_WB_FIRST),
 	SPT_IOCTL_OP(MMAP, spt_ioctl_mmap, struct spt_mmap, __reserved2,
 		     out_offset, SPT_WB_FIRST),
 };

@@ -315,7 +315,10 @@ static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
 {
 	u32 fault = 0;
 
-	if (!q->mapped) {
+	if (q->rsvd) {
+		/* A reserved bit on the walk: never touched (see uapi). */
+		fault = SPT_FAULT_RSVD;
+	} else if (!q->mapped) {
 		fault = SPT_FAULT_NOT_PRESENT;
 		op->out_level = q->level;
 	} else if (kind == SPT_LOAD_OP_WRITE &&
@@ -327,6 +330,9 @@ static void spt_load_predict(struct spt_space *s, u64 va, u32 kind,
 		if (q->prop.flags & SPT_PROT_USER)
 			fault |= SPT_FAULT_USER;
 	}
+	if (!q->rsvd && kind != SPT_LOAD_OP_FETCH &&
+	    spt_probe_pkey_denies(q, kind == SPT_LOAD_OP_WRITE))
+		fault |= SPT_FAULT_PKEY;
 	op->out_fault = fault;
 }
 
@@ -401,6 +407,8 @@ static void spt_load_access_page(const struct spt_query *q, void *arg)
 		 */
 		op->out_status = SPT_LOAD_ERROR;
 		op->out_errno = op->op == SPT_LOAD_OP_FETCH ? EACCES : EPERM;
+	} else if (op->out_fault & SPT_FAULT_RSVD) {
+		op->out_status = SPT_LOAD_PREDICTED;
 	} else if (op->op == SPT_LOAD_OP_FETCH) {
 		if (predicted_ok)
 			spt_load_fetch(op, q);

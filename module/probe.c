@@ -10,6 +10,9 @@
 #include <asm/extable_fixup_types.h>
 #include <asm/smap.h>
 
+#include <asm/pkru.h>
+
+#include "core/pt.h"
 #include "probe.h"
 
 /*
@@ -91,4 +94,17 @@ int spt_probe_write(unsigned long va, unsigned int width, u64 val)
 	}
 	clac();
 	return err;
+}
+
+bool spt_probe_pkey_denies(const struct spt_query *q, bool write)
+{
+	u32 pkru;
+
+	if (!q->mapped || !q->pkey || !(q->prop.flags & SPT_PROT_USER))
+		return false;
+	pkru = read_pkru();	/* 0 (all allowed) without OSPKE */
+	if (pkru & (PKRU_AD_BIT << (q->pkey * PKRU_BITS_PER_PKEY)))
+		return true;
+	return write &&
+	       (pkru & (PKRU_WD_BIT << (q->pkey * PKRU_BITS_PER_PKEY)));
 }

@@ -16,4 +16,13 @@
 int spt_probe_read(unsigned long va, unsigned int width, u64 *val);
 int spt_probe_write(unsigned long va, unsigned int width, u64 val);
 
+struct spt_query;
+/*
+ * Would the protection key of the page @q found (a leaf's bits 59..62,
+ * SPT_IOCTL_ENTRY_BITS) deny a data access, a write if @write, under the
+ * current PKRU? Only for an effective user page and with CR4.PKE (Linux
+ * enables it where the CPU has PKU); fetches are never denied by keys.
+ */
+bool spt_probe_pkey_denies(const struct spt_query *q, bool write);
+
 #endif /* SPT_PROBE_H */

@@ -101,6 +101,14 @@ int spt_space_grab(struct spt_space *s, u64 va, u64 len, u64 *pas,
 void spt_space_ungrab(const u64 *heads, unsigned long nr);
 int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		      const struct spt_prot_op *op, u64 *nr, u64 *done);
+/*
+ * SPT_IOCTL_ENTRY_BITS: PTE bits @clear and @set (SPT_PTE_BITS_ALL) on the
+ * present entries of @level meeting [@va, @va + @len); the counts and
+ * the first entry met (after the change). -EINVAL, -ENOENT.
+ */
+int spt_space_entry_bits(struct spt_space *s, unsigned int level, u64 va,
+			 u64 len, u64 clear, u64 set, u64 *entries,
+			 u64 *changed, u64 *first);
 /* Without locks (core/lockless.h); -ENOENT if @s is being destroyed. */
 int spt_space_query(struct spt_space *s, u64 va, struct spt_query *q);
 /* The same by id, with no reference taken: -ENOENT if there is none. */

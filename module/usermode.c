@@ -262,6 +262,9 @@ static void spt_um_page_explain(const struct spt_query *q, void *arg)
 			fault |= SPT_FAULT_READ_ONLY;
 		if ((ec & X86_PF_INSTR) && !(q->prop.flags & SPT_PROT_EXEC))
 			fault |= SPT_FAULT_NX;
+		if (!(ec & X86_PF_INSTR) &&
+		    spt_probe_pkey_denies(q, ec & X86_PF_WRITE))
+			fault |= SPT_FAULT_PKEY;
 	}
 	pc->fault = fault;
 	/*
@@ -271,6 +274,17 @@ static void spt_um_page_explain(const struct spt_query *q, void *arg)
 	pc->mismatch = !(ec & X86_PF_PROT) != !q->mapped ||
 		       (q->mapped && !fault) || !(ec & X86_PF_USER) ||
 		       (ec & X86_PF_RSVD);
+	/*
+	 * A reserved bit on the walk: RSVD, whatever lies below (P too on
+	 * hardware; TCG leaves it clear, so it is not asked for). Never
+	 * probed again: Linux oopses on a reserved-bit fault in the user
+	 * half.
+	 */
+	if (q->rsvd) {
+		pc->fault = SPT_FAULT_RSVD;
+		pc->mismatch = !(ec & X86_PF_RSVD) || !(ec & X86_PF_USER);
+		return;
+	}
 	/*
 	 * Not present to the MMU, present to the walker now: a map made
 	 * since the fault needs no flush and moves no generation. Ask the

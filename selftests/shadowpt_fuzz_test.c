@@ -40,7 +40,7 @@
 
 #include "shadowpt_nl.h"
 
-#define NR_CMDS		16
+#define NR_CMDS		17
 #define CMD_BADNR	NR_CMDS		/* row of the table: unknown numbers */
 #define NR_ROWS		(NR_CMDS + 3)
 #define ROW_NL_SPACE	(NR_CMDS + 1)
@@ -59,7 +59,8 @@
 static const char *const row_name[NR_ROWS] = {
 	"VERSION", "SPACE_CREATE", "SPACE_DESTROY", "SPACE_INFO", "MAP",
 	"UNMAP", "PROTECT", "QUERY", "QUERY_BATCH", "RW", "STATS", "CHECK",
-	"LOAD", "QUERY_RANGE", "RUN", "MMAP", "(bad number)", "nl SPACE_GET", "nl MAPPING_GET",
+	"LOAD", "QUERY_RANGE", "RUN", "ENTRY_BITS", "MMAP", "(bad number)",
+	"nl SPACE_GET", "nl MAPPING_GET",
 };
 
 static const unsigned long cmd_nr[NR_CMDS] = {
@@ -67,13 +68,14 @@ static const unsigned long cmd_nr[NR_CMDS] = {
 	SPT_IOCTL_SPACE_INFO, SPT_IOCTL_MAP, SPT_IOCTL_UNMAP,
 	SPT_IOCTL_PROTECT, SPT_IOCTL_QUERY, SPT_IOCTL_QUERY_BATCH,
 	SPT_IOCTL_RW, SPT_IOCTL_STATS, SPT_IOCTL_CHECK, SPT_IOCTL_LOAD,
-	SPT_IOCTL_QUERY_RANGE, SPT_IOCTL_RUN, SPT_IOCTL_MMAP,
+	SPT_IOCTL_QUERY_RANGE, SPT_IOCTL_RUN, SPT_IOCTL_ENTRY_BITS,
+	SPT_IOCTL_MMAP,
 };
 
 enum {
 	C_VERSION, C_CREATE, C_DESTROY, C_INFO, C_MAP, C_UNMAP, C_PROTECT,
 	C_QUERY, C_BATCH, C_RW, C_STATS, C_CHECK, C_LOAD, C_RANGE, C_RUN,
-	C_MMAP,
+	C_BITS, C_MMAP,
 };
 
 static const size_t cmd_size[NR_CMDS] = {
@@ -84,7 +86,8 @@ static const size_t cmd_size[NR_CMDS] = {
 	sizeof(struct spt_query_batch), sizeof(struct spt_rw),
 	sizeof(struct spt_stats), sizeof(struct spt_check),
 	sizeof(struct spt_load), sizeof(struct spt_query_range),
-	sizeof(struct spt_user_run), sizeof(struct spt_mmap),
+	sizeof(struct spt_user_run), sizeof(struct spt_entry_bits),
+	sizeof(struct spt_mmap),
 };
 
 /* spt_version grew after its first release (out_page_sizes). */
@@ -103,6 +106,7 @@ static const __u32 cmd_flags[NR_CMDS] = {
 	0, SPT_SPACE_FD_OWNED, 0, 0, MAP_FLAGS, 0, SPT_PROTECT_CACHE, 0, 0,
 	SPT_RW_WRITE, 0, 0, SPT_LOAD_CPU | SPT_LOAD_FORCE,
 	SPT_QUERY_RANGE_COMPACT, SPT_LOAD_CPU | SPT_LOAD_FORCE,
+	SPT_ENTRY_BITS_RSVD,
 	SPT_MMAP_RELEASE,
 };
 
@@ -139,6 +143,8 @@ static const __u64 cmd_errs[NR_CMDS] = {
 		   EB(ENODEV) | EB(EXDEV) | EB(EBUSY) | EB(EEXIST),
 	[C_RANGE] = E_BASE | EB(ENOENT) | EB(ENOMEM),
 	/* allow_runs=1 (set by main); EFAULT: code or stack not mapped */
+	/* and EOPNOTSUPP for SPT_BITS_RSVD (MAXPHYADDR 52): one_call() */
+	[C_BITS] = E_BASE | EB(ENOENT),
 	/* ENXIO: a page not mapped; EINVAL also untracked or pinned */
 	[C_MMAP] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(ENXIO),
 	[C_RUN] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(ENODEV) |
@@ -524,6 +530,7 @@ union ucmd {
 	struct spt_load load;
 	struct spt_query_range range;
 	struct spt_user_run run;
+	struct spt_entry_bits bits;
 	struct spt_mmap mmap;
 	char raw[512];
 };
@@ -743,6 +750,40 @@ static void fill_valid(struct thr *t, int cmd, union ucmd *u, __u32 id)
 		u->run.regs[SPT_REG_RSP] = rand_va(t) + below(t, SZ_4K);
 		u->run.rflags = rnd(t) & SPT_RUN_RFLAGS_ALLOWED;
 		break;
+	case C_BITS: {
+		/* The SPT_BITS_* classes but the key and the reserved bit. */
+		static const __u64 cls[] = {
+			SPT_BITS_W, SPT_BITS_U, SPT_BITS_PWT, SPT_BITS_PCD,
+			SPT_BITS_NX, 1ULL << 52, 1ULL << 57,
+		};
+		unsigned int i;
+
+		u->bits.space_id = id;
+		u->bits.level = 1 + below(t, 4);	/* every space has 4 */
+		for (i = 0; i < sizeof(cls) / sizeof(cls[0]); i++) {
+			unsigned int r = below(t, 4);
+
+			if (r == 0)
+				u->bits.set |= cls[i];
+			else if (r == 1)
+				u->bits.clear |= cls[i];
+		}
+		if (u->bits.level == 1 && chance(t, 20))
+			u->bits.set |= (__u64)below(t, 16) << 59;
+		if (u->bits.level == 1 && chance(t, 20))
+			u->bits.clear |= SPT_BITS_PKEY & ~u->bits.set;
+		if (chance(t, 10)) {
+			u->bits.flags = SPT_ENTRY_BITS_RSVD;
+			u->bits.set |= SPT_BITS_RSVD;
+		} else if (chance(t, 30)) {
+			u->bits.clear |= SPT_BITS_RSVD;
+		}
+		u->bits.va = rand_va(t);
+		u->bits.length = rand_len(t);
+		if (u->bits.length > user_end - u->bits.va)
+			u->bits.length = user_end - u->bits.va;
+		break;
+	}
 	case C_MMAP:
 		/* A region of up to 64 pages; released after a look. */
 		u->mmap.space_id = id;
@@ -925,6 +966,21 @@ static void fill_chaos(struct thr *t, int cmd, union ucmd *u)
 		if ((__u64)u->range.max_entries * u->range.entry_size >
 		    BATCH_MAX * sizeof(*t->ents))
 			u->range.entries = rand_ptr(t, NULL);
+		break;
+	case C_BITS:
+		if (chance(t, 30))
+			u->bits.level = chance(t, 50) ? interesting32(t) :
+					below(t, 7);
+		if (chance(t, 30))
+			u->bits.set = chance(t, 50) ? interesting64(t) :
+				      1ULL << below(t, 64);
+		if (chance(t, 30))
+			u->bits.clear = chance(t, 50) ? interesting64(t) :
+					1ULL << below(t, 64);
+		if (chance(t, 30))
+			u->bits.va = interesting64(t);
+		if (chance(t, 30))
+			u->bits.length = interesting64(t);
 		break;
 	default:
 		break;
@@ -1113,6 +1169,31 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 				break;
 			}
 			return W_NORMAL;
+		case C_BITS:
+			switch (below(t, 9)) {
+			case 0: u->bits.level = chance(t, 50) ? 0 :
+						6 + below(t, 1000);
+				break;
+			case 1: u->bits.set |= SPT_BITS_W;
+				u->bits.clear |= SPT_BITS_W;
+				break;
+			case 2: u->bits.set |= 1ULL << (below(t, 2) ? 0 :
+							 5 + below(t, 8));
+				break;
+			case 3: u->bits.flags = 0;
+				u->bits.set |= SPT_BITS_RSVD;
+				u->bits.clear &= ~SPT_BITS_RSVD;
+				break;
+			case 4: u->bits.level = 2 + below(t, 3);
+				u->bits.set |= 1ULL << 60;
+				u->bits.clear &= ~(1ULL << 60);
+				break;
+			case 5: u->bits.va |= 1 + below(t, SZ_4K - 1); break;
+			case 6: u->bits.length = 0; break;
+			case 7: u->bits.va = user_end; break;
+			default: u->bits.length = ~0ULL & ~(SZ_4K - 1); break;
+			}
+			return W_NORMAL;
 		case C_RUN:
 			switch (below(t, 4)) {
 			case 0: u->run.rip = user_end + below(t, SZ_1G); break;
@@ -1279,7 +1360,7 @@ static void one_call(struct thr *t)
 	if (mode < 4) {		/* an unknown or malformed ioctl number */
 		static const unsigned long bad[] = {
 			_IO(SPT_TYPE, SPT_CMD_BASE - 1),
-			_IO(SPT_TYPE, SPT_CMD_RUN + 1),
+			_IO(SPT_TYPE, SPT_CMD_LAST + 1),
 			_IO(SPT_TYPE, 0xff),
 			_IO(SPT_TYPE + 1, SPT_CMD_VERSION),
 			_IOWR(SPT_TYPE, SPT_CMD_MAP, struct spt_map),
@@ -1357,6 +1438,9 @@ static void one_call(struct thr *t)
 			 t->msg : "(message not kept)");
 		return;
 	}
+	if (cmd == C_BITS && err == EOPNOTSUPP &&
+	    (u.bits.set & SPT_BITS_RSVD))
+		return;
 	if (err > 63 || !(cmd_errs[cmd] & EB(err))) {
 		t->bad_errno++;
 		fail_log(t, "%s failed with %s, not one of its errnos",

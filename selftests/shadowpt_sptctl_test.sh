@@ -277,6 +277,41 @@ tfail 1 "No such file" "space info of a missing space: ENOENT" sptctl space info
 tfail 1 "File exists" "map over a mapping: EEXIST" sptctl map "$ID" 0x300000 4K
 tfail 1 "Invalid argument" "unaligned unmap: EINVAL" sptctl unmap "$ID" 0x300001 4K
 
+# bits: W cleared at level 3 makes the page read-only to the walk.
+t "map a page for bits" sptctl map "$ID" 0xc0000000 4K --prot rw
+t "bits -j: clear w at level 3" sh -c "'$SPTCTL' -j bits '$ID' 0xc0000000 4K --level 3 --clear w --set nx,avl=5 > '$TMP/bits.json'"
+if python3 - "$TMP/bits.json" <<'EOF2'
+import json, sys
+b = json.load(open(sys.argv[1]))
+assert b["level"] == 3 and b["entries"] == 1 and b["changed"] == 1, b
+assert "nx" in b["names"] and "avl=5" in b["names"], b
+assert "w" not in b["names"].split(","), b
+EOF2
+then
+	ok "bits -j: one entry changed, names read back"
+else
+	notok "bits -j: $(cat "$TMP/bits.json")"
+fi
+t "query after bits" sh -c "'$SPTCTL' -j query '$ID' 0xc0000000 > '$TMP/bq.json'"
+if python3 - "$TMP/bq.json" <<'EOF2'
+import json, sys
+q = json.load(open(sys.argv[1]))
+q = q[0] if isinstance(q, list) else q
+assert q["mapped"] and not q["prot_bits"] & 3, q
+EOF2
+then
+	ok "query shows the effective permission (no w, no x)"
+else
+	notok "query after bits: $(cat "$TMP/bq.json")"
+fi
+t "check with deliberate bits" sptctl check "$ID"
+t "bits: undo" sptctl bits "$ID" 0xc0000000 4K --level 3 --set w --clear nx,avl=63
+tfail 2 "invalid --set" "bits with an unknown bit name is a usage error" sptctl bits "$ID" 0xc0000000 4K --level 1 --set foo
+tfail 2 "level N" "bits without --level is a usage error" sptctl bits "$ID" 0xc0000000 4K --set w
+tfail 1 "Invalid argument" "bits: pkey above level 1: EINVAL" sptctl bits "$ID" 0xc0000000 4K --level 2 --set pkey=3
+tfail 1 "Invalid argument" "bits: rsvd without --rsvd: EINVAL" sptctl bits "$ID" 0xc0000000 4K --level 1 --set rsvd
+t "unmap the bits page" sptctl unmap "$ID" 0xc0000000 4K
+
 # map --share: an alias in the space and a second space sharing a page.
 t "map --share: an alias of a 2M leaf's page" \
 	sptctl map "$ID" 0x80000000 4K --share "$ID:0x301000"

@@ -65,7 +65,7 @@
 /* Numbers below SPT_CMD_LAST that name no command (gaps): ENOTTY. */
 static inline bool spt_cmd_known(unsigned int nr)
 {
-	return nr <= SPT_CMD_RUN || nr == SPT_CMD_MMAP;
+	return nr <= SPT_CMD_ENTRY_BITS || nr == SPT_CMD_MMAP;
 }
 
 #ifndef offsetofend

@@ -46,6 +46,8 @@ static const struct {
 	{ SPT_FAULT_NX, "no-execute page" },
 	{ SPT_FAULT_MISMATCH, "MISMATCH hardware vs walker" },
 	{ SPT_FAULT_STALE, "stale translation (noflush)" },
+	{ SPT_FAULT_RSVD, "reserved bit on the walk (not accessed)" },
+	{ SPT_FAULT_PKEY, "protection key denies (PKRU)" },
 };
 
 const char *fmt_load_status(char *buf, uint32_t status)

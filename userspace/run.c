@@ -46,11 +46,13 @@ static void pf_bits(uint64_t ec, char *buf, size_t n)
 
 static void fault_words(uint32_t f, char *buf, size_t n)
 {
-	snprintf(buf, n, "%s%s%s%s%s",
+	snprintf(buf, n, "%s%s%s%s%s%s%s",
 		 f & SPT_FAULT_NOT_PRESENT ? "not-present " : "",
 		 f & SPT_FAULT_READ_ONLY ? "read-only " : "",
 		 f & SPT_FAULT_SUPERVISOR ? "supervisor " : "",
 		 f & SPT_FAULT_NX ? "no-execute " : "",
+		 f & SPT_FAULT_RSVD ? "reserved-bit " : "",
+		 f & SPT_FAULT_PKEY ? "protection-key " : "",
 		 f & SPT_FAULT_MISMATCH ? "MISMATCH " : "");
 	if (*buf)
 		buf[strlen(buf) - 1] = '\0';

@@ -93,6 +93,17 @@ static const struct cmd commands[] = {
 	  "Set the protection (letters r, w, x, u) of what is mapped in\n"
 	  "[VA, VA+LEN); huge leaves sticking out are split.\n"
 	  "  --cache MODE also set the cache mode (wb, wt, uc-, uc, wc)\n" },
+	{ "bits", NULL, cmd_bits,
+	  "ID VA LEN --level N [--set BITS] [--clear BITS] [--rsvd]",
+	  "Set and clear bits of the page-table entries of level N (1: 4 KiB\n"
+	  "leaves .. 4 or 5: the root's entries) whose span meets [VA, VA+LEN),\n"
+	  "child entries and huge leaves included (SPT_IOCTL_ENTRY_BITS). The MMU\n"
+	  "ANDs W and U down the walk and ORs NX; query shows the result.\n"
+	  "BITS: comma-separated w, u, nx, pwt, pcd, rsvd, avl=N (0..63, bits\n"
+	  "52..57), pkey=N (0..15, level 1 only). Prints the entries met and\n"
+	  "changed, and the first one's bits after the change.\n"
+	  "  --rsvd       allow rsvd (bit 51, reserved) in --set: accesses\n"
+	  "               then take a reserved-bit #PF\n" },
 	{ "query", NULL, cmd_query, "ID VA [VA...] | ID VA --len LEN [--pages]",
 	  "Translate addresses by a software walk: the leaf (or absent slot)\n"
 	  "containing each VA, its physical address, level, protection (with\n"

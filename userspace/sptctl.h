@@ -77,6 +77,7 @@ int cmd_space_info(const struct cmd *cmd, int argc, char **argv);
 int cmd_map(const struct cmd *cmd, int argc, char **argv);
 int cmd_unmap(const struct cmd *cmd, int argc, char **argv);
 int cmd_protect(const struct cmd *cmd, int argc, char **argv);
+int cmd_bits(const struct cmd *cmd, int argc, char **argv);
 int cmd_query(const struct cmd *cmd, int argc, char **argv);
 int cmd_read(const struct cmd *cmd, int argc, char **argv);
 int cmd_peek(const struct cmd *cmd, int argc, char **argv);

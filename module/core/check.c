@@ -89,6 +89,10 @@ static int spt_check_leaf(struct spt_checker *ck, u64 pte, unsigned int level,
 				      "leaf entry 0x%llx above level %u", pte,
 				      SPT_MAX_LEAF_LEVEL);
 	bad = pte & ~spt_pte_leaf_allowed(cfg, level);
+	/* Marked: the deliberate bits of SPT_IOCTL_ENTRY_BITS (pte.h). */
+	if (pte & SPT_PTE_MARK)
+		bad &= ~(SPT_PTE_MARK | SPT_PTE_AVL | SPT_PTE_RSVD |
+			 (level == 1 ? SPT_PTE_PKEY : 0));
 	if (bad)
 		return spt_check_fail(ck, va, level,
 				      "leaf 0x%llx has reserved bits 0x%llx",
@@ -97,7 +101,8 @@ static int spt_check_leaf(struct spt_checker *ck, u64 pte, unsigned int level,
 		return spt_check_fail(ck, va, level,
 				      "leaf 0x%llx is global in the managed range",
 				      pte);
-	if (spt_pte_cache(cfg, pte, level) >= SPT_CACHE_NR)
+	if (!(pte & SPT_PTE_MARK) &&
+	    spt_pte_cache(cfg, pte, level) >= SPT_CACHE_NR)
 		return spt_check_fail(ck, va, level,
 				      "leaf 0x%llx has the cache bits of no policy",
 				      pte);
@@ -160,6 +165,12 @@ static int spt_check_enter(struct spt_walk *w, struct spt_entry *e,
 	u32 ref;
 
 	ck->present[level - 1]++;
+	/* Marked: the deliberate bits of SPT_IOCTL_ENTRY_BITS (pte.h). */
+	if (pte & SPT_PTE_MARK) {
+		bad &= ~(SPT_PTE_MARK | SPT_PTE_AVL | SPT_PTE_RSVD |
+			 SPT_PTE_NX | SPT_PTE_PWT | SPT_PTE_PCD);
+		need = SPT_PTE_P;
+	}
 	if (bad)
 		return spt_check_fail(ck, va, level,
 				      "non-leaf entry 0x%llx has bits 0x%llx",

@@ -64,7 +64,7 @@ static void spt_cursor_exit(void)
 }
 
 static int spt_cursor_open(struct spt_cursor *c, struct spt_pt *pt, u64 start,
-			   u64 end, struct spt_flusher *fl)
+			   u64 end, struct spt_flusher *fl, bool create)
 {
 	const struct spt_cfg *cfg = pt->cfg;
 	int ret;
@@ -80,7 +80,7 @@ static int spt_cursor_open(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 	c->fl = fl;
 	c->tlb_dirty = false;
 	spt_cursor_enter();
-	ret = spt_lock_range(c, fl);
+	ret = spt_lock_range(c, create);
 	if (ret) {
 		spt_cursor_exit();
 		return ret;
@@ -97,7 +97,7 @@ static int spt_cursor_open(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 int spt_cursor_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 		   u64 end)
 {
-	return spt_cursor_open(c, pt, start, end, NULL);
+	return spt_cursor_open(c, pt, start, end, NULL, false);
 }
 
 int spt_cursor_mut_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
@@ -105,7 +105,23 @@ int spt_cursor_mut_new(struct spt_cursor *c, struct spt_pt *pt, u64 start,
 {
 	if (WARN_ON_ONCE(!fl))
 		return -EINVAL;
-	return spt_cursor_open(c, pt, start, end, fl);
+	return spt_cursor_open(c, pt, start, end, fl, true);
+}
+
+int spt_cursor_bits_new(struct spt_cursor *c, struct spt_pt *pt,
+			unsigned int level, u64 start, u64 end,
+			struct spt_flusher *fl)
+{
+	const struct spt_cfg *cfg = pt->cfg;
+	u64 span = BIT_ULL(spt_node_shift(level));
+
+	if (WARN_ON_ONCE(!fl) || !level || level > cfg->levels ||
+	    start >= end)
+		return -EINVAL;
+	/* Whole nodes of @level: the guard is at @level or above. */
+	start = max(ALIGN_DOWN(start, span), spt_cfg_managed_start(cfg));
+	end = level == cfg->levels ? spt_cfg_user_end(cfg) : ALIGN(end, span);
+	return spt_cursor_open(c, pt, start, end, fl, false);
 }
 
 void spt_cursor_drop(struct spt_cursor *c)
@@ -123,9 +139,19 @@ int spt_cursor_query(struct spt_cursor *c, struct spt_query *q)
 {
 	const struct spt_cfg *cfg = c->pt->cfg;
 
+	unsigned int up;
+	u32 deny = 0;
+
 	if (c->va >= c->end)
 		return -ERANGE;
 	memset(q, 0, sizeof(*q));
+	/* The entries above the current node, for the walk's permission. */
+	for (up = cfg->levels; up > c->level; up--) {
+		u64 pte = READ_ONCE(c->path[up - 1].ptes[spt_index(c->va, up)]);
+
+		deny |= spt_pte_walk_deny(pte);
+		q->rsvd |= !!spt_pte_rsvd(pte);
+	}
 	for (;;) {
 		unsigned int level = c->level;
 		struct spt_entry e = spt_cursor_entry(c);
@@ -136,6 +162,8 @@ int spt_cursor_query(struct spt_cursor *c, struct spt_query *q)
 		q->level = level;
 		if (!spt_pte_present(pte))
 			return 0;
+		q->rsvd |= !!spt_pte_rsvd(pte);
+		deny |= spt_pte_walk_deny(pte);
 		if (spt_pte_is_leaf(pte, level)) {
 			q->mapped = true;
 			q->item.pa = spt_pte_leaf_pa(cfg, pte, level);
@@ -144,6 +172,8 @@ int spt_cursor_query(struct spt_cursor *c, struct spt_query *q)
 			q->item.pinned = spt_pte_pinned(pte);
 			q->item.pin_write = pte & SPT_PTE_PIN_W;
 			spt_pte_prop(cfg, pte, level, &q->prop);
+			q->prop.flags &= ~deny;
+			q->pkey = spt_pte_pkey(pte);
 			return 0;
 		}
 		spt_cursor_push(c, spt_pte_table_pa(cfg, pte));
@@ -616,6 +646,62 @@ int spt_cursor_protect(struct spt_cursor *c, u64 len,
 		if (max_level && *max_level < level)
 			*max_level = level;
 	}
+	return 0;
+}
+
+struct spt_bits_walk {
+	struct spt_walk walk;
+	struct spt_cursor *c;
+	struct spt_bits_op *op;
+};
+
+/* An entry of the op's level: change it, and do not go below. */
+static int spt_bits_entry(struct spt_walk *w, struct spt_entry *e, u64 va)
+{
+	struct spt_bits_walk *bw = container_of(w, struct spt_bits_walk, walk);
+	struct spt_bits_op *op = bw->op;
+	u64 base;
+
+	if (e->level != op->level)
+		return 0;
+	if (spt_entry_set_bits(bw->c->pt->cfg, e, op->clear, op->set)) {
+		base = spt_entry_base(va, e->level);
+		spt_cursor_flush_add(bw->c, base,
+				     base + spt_level_size(e->level));
+		op->changed++;
+	}
+	if (!op->entries++)
+		op->first = e->pte;
+	return SPT_WALK_SKIP;
+}
+
+static int spt_bits_enter(struct spt_walk *w, struct spt_entry *e,
+			  struct spt_node *child, u64 va)
+{
+	return spt_bits_entry(w, e, va);
+}
+
+static const struct spt_walk_ops spt_bits_ops = {
+	.leaf = spt_bits_entry,
+	.enter = spt_bits_enter,
+};
+
+int spt_cursor_entry_bits(struct spt_cursor *c, struct spt_bits_op *op)
+{
+	struct spt_bits_walk bw = {
+		.walk = { .ops = &spt_bits_ops, .pt = c->pt },
+		.c = c, .op = op,
+	};
+
+	if (!c->fl || op->level > c->guard_level || op->va < c->start ||
+	    op->end > c->end || op->va >= op->end ||
+	    ((op->set | op->clear) & ~SPT_PTE_BITS_ALL))
+		return -EINVAL;
+	op->entries = 0;
+	op->changed = 0;
+	op->first = 0;
+	spt_walk_range(&bw.walk, &c->path[c->guard_level - 1], op->va,
+		       op->end);
 	return 0;
 }
 

@@ -281,6 +281,8 @@ static void spt_split_fill(struct spt_pt *pt, const struct spt_node *child,
 	attrs |= pte & (SPT_PTE_PWT | SPT_PTE_PCD);
 	if (pte & SPT_PTE_PAT_LARGE)
 		attrs |= lower == 1 ? SPT_PTE_PAT : SPT_PTE_PAT_LARGE;
+	/* Deliberate bits (SPT_IOCTL_ENTRY_BITS) go to every piece. */
+	attrs |= pte & (SPT_PTE_MARK | SPT_PTE_AVL | SPT_PTE_RSVD);
 	for (i = 0; i < SPT_NR_ENTRIES; i++)
 		child->ptes[i] = (pa + i * step) | attrs;
 	child->meta->nr_children = SPT_NR_ENTRIES;

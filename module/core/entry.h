@@ -129,6 +129,29 @@ static inline void spt_entry_protect(struct spt_entry *e, u64 clear, u64 set)
 }
 
 /*
+ * set-bits: apply deliberate bits (SPT_IOCTL_ENTRY_BITS) to a present
+ * entry, leaf or not, keeping the deliberate mark in line. Returns whether
+ * the PTE changed.
+ */
+static inline bool spt_entry_set_bits(const struct spt_cfg *cfg,
+				      struct spt_entry *e, u64 clear, u64 set)
+{
+	u64 pte = (e->pte & ~clear) | set;
+
+	if (spt_pte_is_leaf(e->pte, e->level))
+		pte = (e->pte & ~clear) | spt_pte_pin_set(e->pte, set);
+	pte &= ~SPT_PTE_MARK;
+	if (spt_pte_deliberate(cfg, pte, e->level))
+		pte |= SPT_PTE_MARK;
+	if (pte == e->pte)
+		return false;
+	/* Present stays present: nr_children does not change. */
+	e->pte = pte;
+	WRITE_ONCE(e->node->ptes[e->idx], pte);
+	return true;
+}
+
+/*
  * Apply the masks to the present leaves among entries [first, last) of
  * the level-1 @node. Returns how many there were.
  */

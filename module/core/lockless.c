@@ -54,8 +54,9 @@ void spt_lockless_query(const struct spt_pt *pt, u64 va, struct spt_query *q)
 	unsigned int level = cfg->levels;
 	/* log2 of the span of one entry of @level. */
 	unsigned int shift = spt_node_shift(level - 1);
-	u64 root = READ_ONCE(pt->root_pa), pte = 0, size;
+	u64 root = READ_ONCE(pt->root_pa), pte = 0, size, rsvd = 0;
 	const u64 *ptes = spt_node_ptes(pt, root);
+	u32 deny = 0;
 
 	if (unlikely(!root))	/* torn down: nothing is mapped */
 		goto found;
@@ -65,6 +66,9 @@ void spt_lockless_query(const struct spt_pt *pt, u64 va, struct spt_query *q)
 		pte = READ_ONCE(ptes[(va >> shift) & (SPT_NR_ENTRIES - 1)]);
 		if ((pte & (SPT_PTE_P | SPT_PTE_PS)) != SPT_PTE_P)
 			goto found;
+		/* The walk's permission: see spt_pte_walk_deny(). */
+		deny |= spt_pte_walk_deny(pte);
+		rsvd |= spt_pte_rsvd(pte);
 		ptes = spt_lockless_node(pt, pte);
 	}
 	pte = READ_ONCE(ptes[(va >> shift) & (SPT_NR_ENTRIES - 1)]);
@@ -74,6 +78,9 @@ found:
 	q->va_end = q->va_start + size;
 	q->level = level;
 	q->mapped = spt_pte_present(pte);
+	if (q->mapped)
+		rsvd |= spt_pte_rsvd(pte);
+	q->rsvd = rsvd;
 	if (unlikely(!q->mapped)) {
 		memset(&q->item, 0, sizeof(q->item));
 		memset(&q->prop, 0, sizeof(q->prop));
@@ -84,6 +91,8 @@ found:
 	q->item.tracked = spt_pte_tracked(pte);
 	q->item.pinned = spt_pte_pinned(pte);
 	spt_pte_prop(cfg, pte, level, &q->prop);
+	q->prop.flags &= ~deny;
+	q->pkey = spt_pte_pkey(pte);
 }
 
 void spt_lockless_begin(struct spt_lockless_walk *w, const struct spt_pt *pt,

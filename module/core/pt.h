@@ -290,6 +290,13 @@ struct spt_query {
 	struct spt_item item;	/* if mapped */
 	struct spt_prop prop;	/* if mapped */
 	unsigned int level;	/* leaf level, or level of the absent entry */
+	/*
+	 * A present entry on the walk has a reserved bit (SPT_PTE_RSVD);
+	 * @prop (if mapped) is the effective permission of the walk: W and
+	 * U only if every level has them, EXEC only if none has NX.
+	 */
+	bool rsvd;
+	u8 pkey;		/* if mapped: the leaf's protection key */
 };
 
 /*
@@ -411,6 +418,32 @@ struct spt_meta *spt_item_head(struct spt_pt *pt, const struct spt_item *item,
  */
 void spt_item_put(struct spt_pt *pt, const struct spt_item *item,
 		  struct spt_flusher *fl);
+
+/*
+ * Deliberate entry bits (SPT_IOCTL_ENTRY_BITS): on every present entry of
+ * @level (leaf or child entry) whose span meets [va, end), new = (old &
+ * ~clear) | set, with the deliberate mark (pte.h) kept in line; a 4 KiB
+ * leaf pinned read-only never gets RW. Counts the entries met and the
+ * ones changed; @first is the first entry met, after the change.
+ */
+struct spt_bits_op {
+	unsigned int level;
+	u64 va, end;
+	u64 clear, set;		/* PTE bits within SPT_PTE_BITS_ALL */
+	u64 entries, changed, first;
+};
+
+/*
+ * A cursor for spt_cursor_entry_bits() at @level over [start, end): it
+ * locks whole nodes of @level (or the managed range, at the root level)
+ * and allocates nothing. Changes are flushed through @fl.
+ */
+int spt_cursor_bits_new(struct spt_cursor *c, struct spt_pt *pt,
+			unsigned int level, u64 start, u64 end,
+			struct spt_flusher *fl);
+
+/* Apply @op under a cursor of spt_cursor_bits_new(). 0 or -EINVAL. */
+int spt_cursor_entry_bits(struct spt_cursor *c, struct spt_bits_op *op);
 
 /*
  * largest_pages: the leaf level to use at @va for the rest of

@@ -40,6 +40,27 @@
 #define SPT_PTE_PIN_W		BIT_ULL(11)
 #define SPT_PTE_PAT_LARGE	BIT_ULL(12)	/* levels 2, 3 */
 #define SPT_PTE_NX		BIT_ULL(63)
+/*
+ * Deliberate bits (SPT_IOCTL_ENTRY_BITS): bit 58 (ignored by the MMU)
+ * marks an entry that may carry them, so that the checker accepts them
+ * there and nowhere else. Callers may change W, U, PWT, PCD, NX, the
+ * ignored bits 52..57, the protection key (4 KiB leaves) and bit 51, a
+ * reserved bit below the address width of 52 (only where MAXPHYADDR is
+ * less, which pa_mask tells).
+ */
+#define SPT_PTE_MARK		BIT_ULL(58)
+#define SPT_PTE_AVL		GENMASK_ULL(57, 52)
+#define SPT_PTE_PKEY		GENMASK_ULL(62, 59)
+#define SPT_PTE_RSVD		BIT_ULL(51)
+#define SPT_PTE_BITS_ALL	(SPT_PTE_RW | SPT_PTE_US | SPT_PTE_PWT | \
+				 SPT_PTE_PCD | SPT_PTE_AVL | SPT_PTE_PKEY | \
+				 SPT_PTE_NX | SPT_PTE_RSVD)
+/* The uapi's SPT_BITS_* (SPT_IOCTL_ENTRY_BITS) are these PTE bits. */
+static_assert(SPT_BITS_W == SPT_PTE_RW && SPT_BITS_U == SPT_PTE_US &&
+	      SPT_BITS_PWT == SPT_PTE_PWT && SPT_BITS_PCD == SPT_PTE_PCD &&
+	      SPT_BITS_AVL == SPT_PTE_AVL && SPT_BITS_PKEY == SPT_PTE_PKEY &&
+	      SPT_BITS_NX == SPT_PTE_NX && SPT_BITS_RSVD == SPT_PTE_RSVD &&
+	      SPT_BITS_ALL == SPT_PTE_BITS_ALL);
 
 /* Cache-policy bits as the config gives them (4 KiB layout). */
 #define SPT_PTE_CACHE_4K	(SPT_PTE_PWT | SPT_PTE_PCD | SPT_PTE_PAT)
@@ -247,6 +268,54 @@ static inline void spt_pte_prot_masks(const struct spt_cfg *cfg,
 			  (level == 1 ? SPT_PTE_PAT : SPT_PTE_PAT_LARGE);
 		*set |= spt_pte_cache_bits(cfg, op->cache, level);
 	}
+}
+
+/*
+ * Does the present @pte of @level (leaf or not) deviate from what the core
+ * itself writes, in deliberate bits? Leaves: an ignored bit, a protection
+ * key, the reserved bit, or cache bits of no policy (W, U and NX are the
+ * property). Child entries: anything but P, RW, US, A and the address.
+ */
+static inline bool spt_pte_deliberate(const struct spt_cfg *cfg, u64 pte,
+				      unsigned int level)
+{
+	if (spt_pte_is_leaf(pte, level))
+		return (pte & (SPT_PTE_AVL | SPT_PTE_PKEY | SPT_PTE_RSVD)) ||
+		       spt_pte_cache(cfg, pte, level) >= SPT_CACHE_NR;
+	return (pte & (SPT_PTE_AVL | SPT_PTE_RSVD | SPT_PTE_NX |
+		       SPT_PTE_PWT | SPT_PTE_PCD)) ||
+	       (pte & (SPT_PTE_RW | SPT_PTE_US)) !=
+	       (SPT_PTE_RW | SPT_PTE_US);
+}
+
+/* The reserved bits of a present @pte of @level that this module sets. */
+static inline u64 spt_pte_rsvd(u64 pte)
+{
+	return pte & SPT_PTE_RSVD;
+}
+
+/*
+ * What a present entry on the walk takes away from the permission of the
+ * pages below it (SPT_PROT_*): the MMU ANDs W and U down the walk and ORs
+ * NX.
+ */
+static inline u32 spt_pte_walk_deny(u64 pte)
+{
+	u32 deny = 0;
+
+	if (!(pte & SPT_PTE_RW))
+		deny |= SPT_PROT_WRITE;
+	if (!(pte & SPT_PTE_US))
+		deny |= SPT_PROT_USER;
+	if (pte & SPT_PTE_NX)
+		deny |= SPT_PROT_EXEC;
+	return deny;
+}
+
+/* The protection key of a leaf (bits 59..62). */
+static inline u8 spt_pte_pkey(u64 pte)
+{
+	return (pte & SPT_PTE_PKEY) >> 59;
 }
 
 static inline bool spt_pte_tracked(u64 pte)

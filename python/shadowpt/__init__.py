@@ -47,6 +47,12 @@ LOAD_NOT_RUN, LOAD_OK, LOAD_FAULT, LOAD_PREDICTED, LOAD_ERROR = range(5)
 FAULT_NOT_PRESENT, FAULT_READ_ONLY, FAULT_USER = 1, 2, 4
 FAULT_NX, FAULT_MISMATCH, FAULT_STALE = 8, 16, 32
 LOAD_CPU, LOAD_FORCE = 1, 2
+FAULT_SUPERVISOR, FAULT_RSVD = 64, 128
+# SPT_IOCTL_ENTRY_BITS: the PTE bits by name (SPT_BITS_*), and the flag.
+BITS = {"w": 1 << 1, "u": 1 << 2, "pwt": 1 << 3, "pcd": 1 << 4,
+        "nx": 1 << 63, "rsvd": 1 << 51, "avl": 0x3f << 52,
+        "pkey": 0xf << 59}
+ENTRY_BITS_RSVD = 1
 
 # SPT_IOCTL_RUN: registers in hardware order, exit reasons.
 REG_NAMES = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
@@ -416,6 +422,24 @@ class Space:
                                  ctypes.byref(done)),
                "protect %#x+%#x" % (va, length))
         return leaves.value
+
+    def entry_bits(self, va, length, level, set=0, clear=0, rsvd=False):
+        """SPT_IOCTL_ENTRY_BITS: set and clear PTE bits (BITS values) on
+        the present entries of one level (1 = 4 KiB leaves .. levels =
+        root entries) whose span meets [va, va + length).
+
+        rsvd allows BITS["rsvd"] in set. Returns a dict: entries (met),
+        changed, bits (the first entry met after the change, without
+        its address).
+        """
+        r = _lib.EntryBits()
+        r.flags = ENTRY_BITS_RSVD if rsvd else 0
+        r.space_id, r.level, r.va, r.length = self.id, level, va, length
+        r.set, r.clear = set, clear
+        _check(lib().spt_entry_bits(self._h, ctypes.byref(r)),
+               "entry bits %#x+%#x level %u" % (va, length, level))
+        return {"entries": r.out_entries, "changed": r.out_changed,
+                "bits": r.out_bits}
 
     def query(self, va):
         e = _lib.QueryEntry()

@@ -87,6 +87,13 @@ class UserRun(ctypes.Structure):
                 ("out_ns", c_u64)]
 
 
+class EntryBits(ctypes.Structure):
+    _fields_ = [("size", c_u32), ("flags", c_u32), ("space_id", c_u32),
+                ("level", c_u32), ("va", c_u64), ("length", c_u64),
+                ("set", c_u64), ("clear", c_u64), ("out_entries", c_u64),
+                ("out_changed", c_u64), ("out_bits", c_u64)]
+
+
 class SpaceDesc(ctypes.Structure):
     _fields_ = [("id", c_u32), ("flags", c_u32), ("levels", c_u32),
                 ("owner_pid", c_u32), ("has", c_u32), ("_pad", c_u32),
@@ -110,7 +117,7 @@ class Event(ctypes.Structure):
 
 # The sizes of the uAPI release this package was written against.
 SIZES = {Version: 40, SpaceCreate: 24, SpaceInfo: 64, QueryEntry: 40,
-         Stats: 184, LoadOp: 72, Load: 64, UserRun: 352}
+         Stats: 184, LoadOp: 72, Load: 64, UserRun: 352, EntryBits: 72}
 
 SPACE_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(SpaceDesc), c_void_p)
 RUN_FN = ctypes.CFUNCTYPE(c_int, ctypes.POINTER(Run), c_void_p)
@@ -174,6 +181,7 @@ def load():
         "spt_load2": (c_int, [h, c_u32, c_u32, c_u32, P(LoadOp), c_u32,
                               P(Load)]),
         "spt_user_run": (c_int, [h, P(UserRun)]),
+        "spt_entry_bits": (c_int, [h, P(EntryBits)]),
         "spt_nl_open": (c_int, [P(c_void_p)]),
         "spt_nl_close": (None, [h]),
         "spt_nl_fd": (c_int, [h]),

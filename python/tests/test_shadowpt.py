@@ -85,6 +85,29 @@ class Ops(unittest.TestCase):
             self.assertEqual(len(sp.stats()["space_leaves"]), 3)
             self.assertIsNone(sp.check())
 
+    def test_entry_bits(self):
+        with self.dev.space() as sp:
+            sp.map(0x40000000, 4096, page=shadowpt.MAP_4K,
+                   prot=shadowpt.PROT_WRITE)
+            b = sp.entry_bits(0x40000000, 4096, 3,
+                              clear=shadowpt.BITS["w"],
+                              set=shadowpt.BITS["nx"])
+            self.assertEqual((b["entries"], b["changed"]), (1, 1))
+            self.assertFalse(b["bits"] & shadowpt.BITS["w"])
+            self.assertTrue(b["bits"] & shadowpt.BITS["nx"])
+            self.assertFalse(sp.query(0x40000000)["prot"] &
+                             shadowpt.PROT_WRITE)
+            self.assertIsNone(sp.check())
+            b = sp.entry_bits(0x40000000, 4096, 3,
+                              set=shadowpt.BITS["w"],
+                              clear=shadowpt.BITS["nx"])
+            self.assertEqual(b["changed"], 1)
+            self.assertTrue(sp.query(0x40000000)["prot"] &
+                            shadowpt.PROT_WRITE)
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.entry_bits(0x40000000, 4096, 9)
+            self.assertEqual(cm.exception.errno, errno.EINVAL)
+
     def test_share(self):
         with self.dev.space() as a, self.dev.space() as b:
             a.map(0x10000, 4 * 4096)

@@ -138,6 +138,7 @@ enum {
 	SPT_CMD_LOAD,
 	SPT_CMD_QUERY_RANGE,
 	SPT_CMD_RUN,
+	SPT_CMD_ENTRY_BITS = SPT_CMD_BASE + 0x0f,
 	SPT_CMD_MMAP = SPT_CMD_BASE + 0x10,
 };
 
@@ -1027,6 +1028,26 @@ enum spt_run_exit {
 /* struct spt_user_run.out_fault bits for a #PF, besides SPT_FAULT_*: */
 /* a user-mode access to a supervisor page (U/S clear on the walk) */
 #define SPT_FAULT_SUPERVISOR	(1U << 6)
+/*
+ * struct spt_load_op.out_fault and struct spt_user_run.out_fault: a
+ * present entry on the walk has a reserved bit set (SPT_BITS_RSVD, set
+ * with SPT_IOCTL_ENTRY_BITS and SPT_ENTRY_BITS_RSVD): the MMU raises a #PF
+ * with the RSVD bit in its error code. A load window never touches such
+ * a page (Linux treats a reserved-bit fault on a user-half address as a
+ * corrupted page table and oopses): READ, WRITE and FETCH end
+ * SPT_LOAD_PREDICTED with this bit. A run (SPT_IOCTL_RUN, private IDT)
+ * takes the fault, and its error code must have RSVD exactly when the
+ * walker reports this bit (else SPT_FAULT_MISMATCH).
+ */
+#define SPT_FAULT_RSVD		(1U << 7)
+/*
+ * struct spt_load_op.out_fault and struct spt_user_run.out_fault: the
+ * page's protection key (SPT_BITS_PKEY, a 4 KiB leaf of an effective user
+ * page) is access- or write-disabled in the PKRU of the calling thread
+ * (CPUs with PKU, where Linux enables CR4.PKE; keys apply to supervisor
+ * accesses to user pages too). Never for FETCH.
+ */
+#define SPT_FAULT_PKEY		(1U << 8)
 
 /* struct spt_user_run.rflags: the bits a caller may set (others: EINVAL). */
 #define SPT_RUN_RFLAGS_ALLOWED	0x40dd5ULL	/* CF PF AF ZF SF TF DF OF AC */
@@ -1178,6 +1199,87 @@ struct spt_mmap {
 };
 
 #define SPT_IOCTL_MMAP _IO(SPT_TYPE, SPT_CMD_MMAP)
+
+/*
+ * struct spt_entry_bits.set and .clear: the page-table entry bits a caller
+ * may change, at their x86-64 positions (Intel SDM vol. 3, 4.5).
+ */
+#define SPT_BITS_W		(1ULL << 1)	/* R/W */
+#define SPT_BITS_U		(1ULL << 2)	/* U/S */
+#define SPT_BITS_PWT		(1ULL << 3)
+#define SPT_BITS_PCD		(1ULL << 4)
+/* Ignored by the MMU, free for the caller (the module uses 9..11, 58). */
+#define SPT_BITS_AVL		(0x3fULL << 52)	/* bits 52..57 */
+/* Protection key: level 1 only (else EINVAL). */
+#define SPT_BITS_PKEY		(0xfULL << 59)	/* bits 59..62 */
+#define SPT_BITS_NX		(1ULL << 63)	/* XD */
+/*
+ * A reserved bit: bit 51, above MAXPHYADDR (EOPNOTSUPP on a CPU with
+ * MAXPHYADDR 52). Set only with SPT_ENTRY_BITS_RSVD; cleared any time.
+ */
+#define SPT_BITS_RSVD		(1ULL << 51)
+#define SPT_BITS_ALL		(SPT_BITS_W | SPT_BITS_U | SPT_BITS_PWT | \
+				 SPT_BITS_PCD | SPT_BITS_AVL | SPT_BITS_PKEY | \
+				 SPT_BITS_NX | SPT_BITS_RSVD)
+
+/* struct spt_entry_bits.flags: allow SPT_BITS_RSVD in @set. */
+#define SPT_ENTRY_BITS_RSVD	(1U << 0)
+
+/**
+ * struct spt_entry_bits - SPT_IOCTL_ENTRY_BITS: set and clear bits of the
+ * entries of one level, leaf or not
+ * @size: sizeof(struct spt_entry_bits)
+ * @flags: 0 or SPT_ENTRY_BITS_RSVD
+ * @space_id: the space
+ * @level: 1 (4 KiB leaf entries, PTEs) .. the space's paging depth (4 or 5:
+ *         the root's entries)
+ * @va: start, 4 KiB aligned
+ * @length: bytes, 4 KiB aligned, not 0; [@va, @va + @length) in the user half
+ * @set: SPT_BITS_* to set
+ * @clear: SPT_BITS_* to clear (not overlapping @set)
+ * @out_entries: present entries of @level whose span meets the range
+ * @out_changed: how many of them changed
+ * @out_bits: the first of them after the change, without its address
+ *            bits (a read-back; 0 if there was none)
+ *
+ * Changes every *present* entry of @level whose span meets the range:
+ * child-node entries and leaves (huge or not) alike; absent parts, and
+ * parts mapped by a leaf of a higher level, are skipped. The MMU combines
+ * the levels: a page is writable if W is set at every level of its walk,
+ * user if U is, executable if NX is clear at every level; QUERY,
+ * QUERY_BATCH and the walkers of load windows and runs report and predict
+ * with that combination (a QUERY's prot is the effective permission).
+ * Entries changed here keep their bits until SPT_IOCTL_ENTRY_BITS changes
+ * them again or the entry goes: an unmap that frees a node clears the
+ * entry that pointed at it (a new node gets a fully permissive entry); a
+ * huge leaf split by a partial unmap or protect is replaced by a fully
+ * permissive entry and leaves of the huge leaf's property; PROTECT keeps
+ * the deliberate bits of leaves except the ones it sets (W, U, NX and,
+ * with SPT_PROTECT_CACHE, PWT/PCD). CHECK accepts these bits on the
+ * entries that carry them (the module marks them with bit 58) and still
+ * reports any other deviation. The TLB is flushed as for PROTECT (over
+ * the whole span of each changed entry).
+ * Errors, with nothing changed: EINVAL (unknown flag or bit, @set and
+ * @clear overlap, SPT_BITS_RSVD in @set without SPT_ENTRY_BITS_RSVD,
+ * SPT_BITS_PKEY at a level other than 1, @level out of 1..depth, @va or
+ * @length unaligned, 0, overflowing, or outside the user half),
+ * EOPNOTSUPP (SPT_BITS_RSVD with MAXPHYADDR 52), ENOENT, EFAULT.
+ */
+struct spt_entry_bits {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 level;
+	__aligned_u64 va;
+	__aligned_u64 length;
+	__aligned_u64 set;
+	__aligned_u64 clear;
+	__aligned_u64 out_entries;
+	__aligned_u64 out_changed;
+	__aligned_u64 out_bits;
+};
+
+#define SPT_IOCTL_ENTRY_BITS _IO(SPT_TYPE, SPT_CMD_ENTRY_BITS)
 
 /*
  * Generic netlink family SPT_GENL_NAME, version SPT_GENL_VERSION.

@@ -504,6 +504,13 @@ SPT_EXPORT int spt_user_run(struct spt *h, struct spt_user_run *run)
 	return spt_call(h, SPT_IOCTL_RUN, run, sizeof(*run));
 }
 
+SPT_EXPORT int spt_entry_bits(struct spt *h, struct spt_entry_bits *req)
+{
+	if (!req)
+		return fail(EINVAL);
+	return spt_call(h, SPT_IOCTL_ENTRY_BITS, req, sizeof(*req));
+}
+
 SPT_EXPORT struct spt_load_prog *spt_load_prog_new(void)
 {
 	struct spt_load_prog *p = calloc(1, sizeof(*p));

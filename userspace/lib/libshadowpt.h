@@ -467,6 +467,21 @@ int spt_load2(struct spt *h, uint32_t space_id, uint32_t flags, uint32_t cpu,
 int spt_user_run(struct spt *h, struct spt_user_run *run);
 
 /**
+ * spt_entry_bits() - SPT_IOCTL_ENTRY_BITS: set and clear bits of the
+ * page-table entries of one level (leaf or not) over a range
+ * @h: the handle
+ * @req: the request (flags, space_id, level, va, length, set, clear:
+ *       SPT_BITS_*; @req->size is set here); out_entries, out_changed and
+ *       out_bits are written back
+ *
+ * Since LIBSHADOWPT_1.3.
+ *
+ * Return: 0 or a negative errno (-EINVAL, -EOPNOTSUPP: no reserved bit
+ * 51 on this CPU, -ENOENT).
+ */
+int spt_entry_bits(struct spt *h, struct spt_entry_bits *req);
+
+/**
  * spt_load_prog_new() - an empty load program (the op builder)
  *
  * Return: the program, or NULL with errno ENOMEM.

@@ -692,6 +692,37 @@ static void test_user_run(struct spt *h, int id)
 	set_allow_runs("0");
 }
 
+/* SPT_IOCTL_ENTRY_BITS: W cleared at level 2, read back, QUERY, undone. */
+static void test_entry_bits(struct spt *h, int id)
+{
+	struct spt_entry_bits r = {
+		.space_id = id, .level = 2, .va = 0x7000000000ULL,
+		.length = KIB4, .clear = SPT_BITS_W,
+	};
+	struct spt_query_entry q;
+	int ret;
+
+	ok(!spt_map_4k(h, id, r.va, KIB4, SPT_PROT_WRITE),
+	   "map for entry bits");
+	ret = spt_entry_bits(h, &r);
+	ok(!ret && r.out_entries == 1 &&
+	   r.out_changed == 1 && !(r.out_bits & SPT_BITS_W),
+	   "spt_entry_bits: W cleared at level 2 (%llu entries, bits %llx)",
+	   (unsigned long long)r.out_entries,
+	   (unsigned long long)r.out_bits);
+	ok(!spt_query(h, id, r.va, &q) && !(q.prot & SPT_PROT_WRITE),
+	   "query: the effective permission is read-only (prot %u)", q.prot);
+	ok(!spt_check(h, id, NULL, 0), "check accepts the deliberate bit");
+	r.set = SPT_BITS_W;
+	r.clear = 0;
+	ok(!spt_entry_bits(h, &r) && r.out_changed == 1 &&
+	   (r.out_bits & SPT_BITS_W), "spt_entry_bits: W set again");
+	r.level = 9;
+	err_is(spt_entry_bits(h, &r), EINVAL, "entry bits at level 9");
+	err_is(spt_entry_bits(h, NULL), EINVAL, "spt_entry_bits(NULL)");
+	spt_unmap(h, id, 0x7000000000ULL, KIB4, NULL, NULL);
+}
+
 int main(void)
 {
 	struct spt_nl *nl;
@@ -716,6 +747,7 @@ int main(void)
 	test_load(h, id);
 	test_load_tlb(h, id);
 	test_user_run(h, id);
+	test_entry_bits(h, id);
 	spt_space_destroy(h, id);
 	ok(!spt_nl_open(&nl), "spt_nl_open");
 	test_dumps(h, nl);
