@@ -25,6 +25,7 @@
 #include "usermode.h"
 #include "failinject.h"
 #include "flush.h"
+#include "procmap.h"
 #include "tables.h"
 
 struct spt_ucmd {
@@ -52,6 +53,7 @@ union spt_ucmd_buffer {
 	struct spt_load load;
 	struct spt_query_range range;
 	struct spt_user_run run;
+	struct spt_mmap mmap;
 	struct spt_tables tables;
 };
 
@@ -355,7 +357,8 @@ static void spt_query_to_uapi(u64 va, const struct spt_query *q,
 	if (q->mapped) {
 		e->phys = q->item.pa + (va - q->va_start);
 		e->flags = SPT_QUERY_MAPPED |
-			   (q->item.tracked ? SPT_QUERY_TRACKED : 0);
+			   (q->item.tracked ? SPT_QUERY_TRACKED : 0) |
+			   (q->item.pinned ? SPT_QUERY_PINNED : 0);
 		e->prot = spt_prop_to_uapi(&q->prop);
 		e->cache = q->prop.cache;
 	} else {
@@ -600,6 +603,7 @@ static int spt_ioctl_stats(struct spt_ucmd *ucmd)
 	cmd->reclaim_pending_frames = rs.pending_frames;
 	cmd->reclaim_max_frames = rs.max_frames;
 	cmd->reclaim_waits = rs.waits;
+	spt_procmap_counts(&cmd->procmap_frames, &cmd->procmap_refs);
 	return spt_ucmd_respond(ucmd, sizeof(*cmd));
 }
 
@@ -881,6 +885,38 @@ out:
 	return spt_ucmd_respond_err(ucmd, sizeof(*cmd), ret);
 }
 
+static int spt_ioctl_mmap(struct spt_ucmd *ucmd)
+{
+	struct spt_mmap *cmd = ucmd->cmd;
+	struct spt_space *s;
+	bool writable;
+	int ret;
+
+	if (cmd->__reserved || cmd->__reserved2)
+		return -EINVAL;
+	if (cmd->flags == SPT_MMAP_RELEASE) {
+		if (cmd->space_id || cmd->va || cmd->length)
+			return -EINVAL;
+		return spt_procmap_drop(ucmd->file, cmd->offset);
+	}
+	if (cmd->flags || cmd->offset || cmd->length > SPT_MMAP_MAX ||
+	    !spt_range_ok(cmd->va, cmd->length, SPT_PAGE_SIZE))
+		return -EINVAL;
+	ret = spt_get_space(cmd->space_id, &s);
+	if (ret)
+		return ret;
+	ret = spt_procmap_make(ucmd->file, s, cmd->va, cmd->length,
+			       &cmd->out_offset, &writable);
+	spt_space_put(s);
+	if (ret)
+		return ret;
+	cmd->out_prot = writable ? SPT_PROT_WRITE : 0;
+	ret = spt_ucmd_respond(ucmd, sizeof(*cmd));
+	if (ret)
+		spt_procmap_drop(ucmd->file, cmd->out_offset);
+	return ret;
+}
+
 /*
  * When the struct's results must be known to be writable: never (the
  * command reports nothing), before the command runs (it changes
@@ -957,6 +993,8 @@ static const struct spt_ioctl_op spt_ioctl_ops[] = {
 		     out_reason, SPT_WB_FIRST),
 	SPT_IOCTL_OP(ENTRY_BITS, spt_ioctl_entry_bits, struct spt_entry_bits,
 		     out_bits, out_entries, SPT_WB_FIRST),
+	SPT_IOCTL_OP(MMAP, spt_ioctl_mmap, struct spt_mmap, __reserved2,
+		     out_offset, SPT_WB_FIRST),
 	SPT_IOCTL_OP(TABLES, spt_ioctl_tables, struct spt_tables,
 		     out_header_size, out_fd, SPT_WB_FIRST),
 };
@@ -1019,13 +1057,19 @@ static long spt_fops_ioctl(struct file *file, unsigned int cmd,
 
 static int spt_fops_open(struct inode *inode, struct file *file)
 {
+	int ret;
+
 	if (!capable(CAP_SYS_ADMIN))
 		return -EPERM;
-	return nonseekable_open(inode, file);
+	ret = nonseekable_open(inode, file);
+	if (ret)
+		return ret;
+	return spt_procmap_open(file);
 }
 
 static int spt_fops_release(struct inode *inode, struct file *file)
 {
+	spt_procmap_release(file);
 	spt_space_release_file(file);
 	return 0;
 }
@@ -1035,6 +1079,7 @@ static const struct file_operations spt_fops = {
 	.open = spt_fops_open,
 	.release = spt_fops_release,
 	.unlocked_ioctl = spt_fops_ioctl,
+	.mmap = spt_procmap_mmap,
 	.compat_ioctl = compat_ptr_ioctl,
 };
 

@@ -37,9 +37,12 @@ static inline bool spt_user_cet_enabled(void)
 #endif
 }
 
-/* Set and clear VMA flags: 6.3 made vm_flags read-only but for helpers. */
+/*
+ * Change a VMA's flags in its ->mmap() handler: 6.3 made vm_flags
+ * read-only behind vm_flags_set() and vm_flags_clear().
+ */
 static inline void spt_vm_flags_mod(struct vm_area_struct *vma,
-				    unsigned long set, unsigned long clear)
+				    vm_flags_t set, vm_flags_t clear)
 {
 #if KERNEL_VERSION(6, 3, 0) <= LINUX_VERSION_CODE	/* 6.3 and later */
 	vm_flags_mod(vma, set, clear);

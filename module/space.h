@@ -88,6 +88,17 @@ int spt_space_unmap(struct spt_space *s, u64 va, u64 len, u64 *unmapped,
  */
 int spt_space_map_user(struct spt_space *s, u64 va, u64 len, u64 uaddr,
 		       const struct spt_prop *prop, u64 *mapped);
+/*
+ * SPT_IOCTL_MMAP: a reference on the pool frame of each 4 KiB page of
+ * [@va, @va + @len), for a process region (procmap.c): @pas[i] the page,
+ * @heads[i] its frame's head (the reference), *@writable if every leaf had
+ * SPT_PROT_WRITE. The caller has entered @s. Nothing kept on an error.
+ * spt_space_ungrab() drops such references (a frame whose last one it was
+ * goes back to the pool after a grace period).
+ */
+int spt_space_grab(struct spt_space *s, u64 va, u64 len, u64 *pas,
+		   u64 *heads, bool *writable);
+void spt_space_ungrab(const u64 *heads, unsigned long nr);
 int spt_space_protect(struct spt_space *s, u64 va, u64 len,
 		      const struct spt_prot_op *op, u64 *nr, u64 *done);
 /*

@@ -34,6 +34,7 @@
 #include "flush.h"
 #include "quota.h"
 #include "pin.h"
+#include "procmap.h"
 #include "space_events.h"
 #include "trace.h"
 #include "tables.h"
@@ -1276,6 +1277,31 @@ static bool spt_share_group_stale(struct spt_share_group *g)
 }
 
 /*
+ * Region references (procmap.c) count as handles; they may be dropped
+ * meanwhile (munmap takes no space lock): a mismatch seen while one was
+ * dropped is looked at again.
+ */
+static int spt_check_many_stable(struct spt_pt **pts, const u64 **tops,
+				 unsigned int n, char *msg, size_t msg_len,
+				 unsigned int *bad)
+{
+	unsigned int tries = 0;
+	int ret;
+
+	for (;;) {
+		unsigned long cookie = spt_procmap_stable_begin();
+
+		ret = spt_pt_check_many(pts, tops, n, spt_procmap_handles,
+					NULL, msg, msg_len, bad);
+		if (ret != -EUCLEAN || spt_procmap_stable(cookie) ||
+		    ++tries > 100)
+			return ret;
+		/* The drops take no space lock: no deadlock waiting here. */
+		spt_procmap_wait_stable();
+	}
+}
+
+/*
  * CHECK of a space that shared: every space that ever shared and is not
  * torn down yet is checked with it, their refcounts against their leaves
  * in all of them, with every one of them held still (rwsem for writing,
@@ -1316,7 +1342,7 @@ static int spt_space_check_shared(struct spt_space *s, char *msg,
 		pts[n] = &g.v[i]->pt;
 		tops[n++] = g.v[i]->kernel_top;
 	}
-	ret = spt_pt_check_many(pts, tops, n, msg, msg_len, &bad);
+	ret = spt_check_many_stable(pts, tops, n, msg, msg_len, &bad);
 	for (i = 0; !ret && i < n; i++) {
 		ret = spt_pins_check(container_of(pts[i], struct spt_space,
 						  pt), msg, msg_len);
@@ -1392,4 +1418,117 @@ void spt_space_counts(struct spt_space *s, struct spt_pt_counts *counts)
 		return;	/* being destroyed: nothing left to count */
 	spt_pt_counts_read(&s->pt, counts);
 	spt_space_leave(s);
+}
+
+/* SPT_IOCTL_MMAP: the pages grabbed so far and what they were. */
+struct spt_grab {
+	u64 *pas;		/* the 4 KiB page of each page of the range */
+	u64 *heads;		/* the head of its frame (the reference) */
+	u64 start;		/* the range's start */
+	bool writable;		/* every leaf so far had SPT_PROT_WRITE */
+};
+
+/*
+ * One slice of at most 2 MiB: a reference on the frame's head per 4 KiB
+ * page, under a read cursor over the 2 MiB-aligned span around it (as a
+ * share does: the frame is marked shared under a cursor over every leaf
+ * that maps it). Pages before *@va on failure keep their references.
+ */
+static int spt_grab_slice(struct spt_space *s, u64 *va, u64 end, void *arg)
+{
+	u64 user_end = spt_cfg_user_end(&spt_machine_cfg);
+	struct spt_grab *g = arg;
+	struct spt_cursor c;
+	struct spt_query q;
+	int ret;
+
+	ret = spt_cursor_new(&c, &s->pt, ALIGN_DOWN(*va, SZ_2M),
+			     min(ALIGN(end, SZ_2M), user_end));
+	if (ret)
+		return ret;
+	while (!ret && *va < end) {
+		u64 stop, pa, hpa, i;
+		struct spt_meta *head;
+
+		ret = spt_cursor_jump(&c, *va);
+		if (!ret)
+			ret = spt_cursor_query(&c, &q);
+		if (ret)
+			break;
+		if (!q.mapped) {
+			ret = -ENXIO;
+			break;
+		}
+		/* Pool frames only: no raw physical, no pinned pages. */
+		if (!q.item.tracked || q.item.pinned) {
+			ret = -EINVAL;
+			break;
+		}
+		head = spt_item_head(&s->pt, &q.item, &hpa);
+		if (WARN_ON_ONCE(!head)) {
+			ret = -EUCLEAN;
+			break;
+		}
+		stop = min(q.va_end, end);
+		spt_quota_mark_shared(s, head, q.item.level);
+		if (!spt_meta_get_many(head, (stop - *va) >> PAGE_SHIFT)) {
+			ret = -ENOMEM;
+			break;
+		}
+		if (!(q.prop.flags & SPT_PROT_WRITE))
+			g->writable = false;
+		pa = q.item.pa + (*va - q.va_start);
+		i = (*va - g->start) >> PAGE_SHIFT;
+		for (; *va < stop; *va += PAGE_SIZE, pa += PAGE_SIZE, i++) {
+			g->pas[i] = pa;
+			g->heads[i] = hpa;
+		}
+	}
+	spt_cursor_drop(&c);
+	return ret;
+}
+
+static const struct spt_slicing spt_grab_slices = {
+	.size = SZ_2M, .do_slice = spt_grab_slice,
+};
+
+void spt_space_ungrab(const u64 *heads, unsigned long nr)
+{
+	struct spt_flusher fl;
+	unsigned long i;
+
+	spt_flusher_init(&fl);
+	for (i = 0; i < nr; i++) {
+		struct spt_meta *m = spt_pool_meta(spt_pool, heads[i]);
+
+		/*
+		 * The last reference: no leaf maps the frame any more and the
+		 * TLBs of the spaces that did were flushed by their change;
+		 * back to the pool after a grace period, charged to nobody.
+		 */
+		if (spt_meta_put(m))
+			spt_flusher_queue(&fl, heads[i], m);
+	}
+	if (fl.head)
+		spt_reclaim_queue(&fl);
+}
+
+int spt_space_grab(struct spt_space *s, u64 va, u64 len, u64 *pas,
+		   u64 *heads, bool *writable)
+{
+	struct spt_grab g = {
+		.pas = pas, .heads = heads, .start = va, .writable = true,
+	};
+	u64 at = va;
+	int ret;
+
+	/* CHECK counts this space's frames with every other sharer's. */
+	spt_space_set_shared(s);
+	ret = spt_slices_run(s, &at, va + len, &spt_grab_slices, &g);
+	if (ret) {
+		spt_space_ungrab(heads, (at - va) >> PAGE_SHIFT);
+		return ret;
+	}
+	*writable = g.writable;
+	return 0;
 }

@@ -193,6 +193,41 @@ static int call_map_user(struct fn_ctx *c, __u64 limit, __u64 *progress)
 }
 
 /*
+ * SPT_IOCTL_MMAP: a region over one 2 MiB leaf and the 4 KiB leaves of
+ * the prepared state (a reference and a count per page), mapped and
+ * unmapped once in the process, then given back: nothing may stay.
+ */
+static int call_mmap(struct fn_ctx *c, __u64 limit, __u64 *progress)
+{
+	struct spt_mmap m = {
+		.size = sizeof(m), .space_id = c->id,
+		.va = VA + 2 * SZ_1G - 2 * SZ_4K, .length = 4 * SZ_4K,
+	};
+	struct spt_mmap r = { .size = sizeof(r), .flags = SPT_MMAP_RELEASE };
+	int ret;
+	void *p;
+
+	*progress = 0;
+	ret = errno_ret(ioctl(c->fd, SPT_IOCTL_MMAP, &m));
+	if (!ret) {
+		m.va = VA + SZ_1G;
+		m.length = SZ_2M;
+		r.offset = m.out_offset;
+		ret = errno_ret(ioctl(c->fd, SPT_IOCTL_MMAP, &m));
+		if (ioctl(c->fd, SPT_IOCTL_MMAP, &r))
+			return -EUCLEAN;
+	}
+	if (ret)
+		return ret;
+	p = mmap(NULL, SZ_2M, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd,
+		 m.out_offset);
+	if (p == MAP_FAILED || munmap(p, SZ_2M))
+		return -EUCLEAN;
+	r.offset = m.out_offset;
+	return ioctl(c->fd, SPT_IOCTL_MMAP, &r) ? -EUCLEAN : 0;
+}
+
+/*
  * Unmap and protect: [start, end) of the prepared 2 MiB leaves at
  * VA + 1 GiB. "head": a split first (no progress possible); "tail": a
  * whole leaf, then a split (progress: the whole leaf).
@@ -666,6 +701,7 @@ FN_CASE(map_replace_split, prep_mapped, call_map_replace);
 FN_CASE(map_phys, prep_mapped, call_map_phys, .phys = true);
 FN_CASE(map_share_alias, prep_mapped, call_map_share);
 FN_CASE(map_user, prep_mapped, call_map_user);
+FN_CASE(mmap_region, prep_mapped, call_mmap);
 FN_CASE(unmap_split_head, prep_mapped, call_unmap_head);
 FN_CASE(unmap_split_tail, prep_mapped, call_unmap_tail);
 FN_CASE(protect_split_head, prep_mapped, call_protect_head);

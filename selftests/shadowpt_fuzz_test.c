@@ -59,7 +59,8 @@
 static const char *const row_name[NR_ROWS] = {
 	"VERSION", "SPACE_CREATE", "SPACE_DESTROY", "SPACE_INFO", "MAP",
 	"UNMAP", "PROTECT", "QUERY", "QUERY_BATCH", "RW", "STATS", "CHECK",
-	"LOAD", "QUERY_RANGE", "RUN", "ENTRY_BITS", "TABLES", "(bad number)", "nl SPACE_GET", "nl MAPPING_GET",
+	"LOAD", "QUERY_RANGE", "RUN", "ENTRY_BITS", "MMAP", "TABLES",
+	"(bad number)", "nl SPACE_GET", "nl MAPPING_GET",
 };
 
 static const unsigned long cmd_nr[NR_CMDS] = {
@@ -68,13 +69,14 @@ static const unsigned long cmd_nr[NR_CMDS] = {
 	SPT_IOCTL_PROTECT, SPT_IOCTL_QUERY, SPT_IOCTL_QUERY_BATCH,
 	SPT_IOCTL_RW, SPT_IOCTL_STATS, SPT_IOCTL_CHECK, SPT_IOCTL_LOAD,
 	SPT_IOCTL_QUERY_RANGE, SPT_IOCTL_RUN, SPT_IOCTL_ENTRY_BITS,
+	SPT_IOCTL_MMAP,
 	SPT_IOCTL_TABLES,
 };
 
 enum {
 	C_VERSION, C_CREATE, C_DESTROY, C_INFO, C_MAP, C_UNMAP, C_PROTECT,
 	C_QUERY, C_BATCH, C_RW, C_STATS, C_CHECK, C_LOAD, C_RANGE, C_RUN,
-	C_BITS, C_TABLES,
+	C_BITS, C_MMAP, C_TABLES,
 };
 
 static const size_t cmd_size[NR_CMDS] = {
@@ -86,6 +88,7 @@ static const size_t cmd_size[NR_CMDS] = {
 	sizeof(struct spt_stats), sizeof(struct spt_check),
 	sizeof(struct spt_load), sizeof(struct spt_query_range),
 	sizeof(struct spt_user_run), sizeof(struct spt_entry_bits),
+	sizeof(struct spt_mmap),
 	sizeof(struct spt_tables),
 };
 
@@ -105,7 +108,8 @@ static const __u32 cmd_flags[NR_CMDS] = {
 	0, SPT_SPACE_FD_OWNED, 0, 0, MAP_FLAGS, 0, SPT_PROTECT_CACHE, 0, 0,
 	SPT_RW_WRITE, 0, 0, SPT_LOAD_CPU | SPT_LOAD_FORCE,
 	SPT_QUERY_RANGE_COMPACT, SPT_LOAD_CPU | SPT_LOAD_FORCE,
-	SPT_ENTRY_BITS_RSVD, 0,
+	SPT_ENTRY_BITS_RSVD,
+	SPT_MMAP_RELEASE, 0,
 };
 
 /* Offset of __reserved, 0 if the command has none. */
@@ -117,6 +121,7 @@ static const size_t cmd_resv[NR_CMDS] = {
 	[C_QUERY] = offsetof(struct spt_query_va, __reserved),
 	[C_RW] = offsetof(struct spt_rw, __reserved),
 	[C_STATS] = offsetof(struct spt_stats, __reserved),
+	[C_MMAP] = offsetof(struct spt_mmap, __reserved),
 };
 
 #define EB(e)	(1ULL << (e))
@@ -142,6 +147,8 @@ static const __u64 cmd_errs[NR_CMDS] = {
 	/* allow_runs=1 (set by main); EFAULT: code or stack not mapped */
 	/* and EOPNOTSUPP for SPT_BITS_RSVD (MAXPHYADDR 52): one_call() */
 	[C_BITS] = E_BASE | EB(ENOENT),
+	/* ENXIO: a page not mapped; EINVAL also untracked or pinned */
+	[C_MMAP] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(ENXIO),
 	[C_RUN] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(ENODEV) |
 		  EB(EXDEV),
 	[C_TABLES] = E_BASE | EB(ENOENT) | EB(ENOMEM) | EB(EMFILE),
@@ -527,6 +534,7 @@ union ucmd {
 	struct spt_query_range range;
 	struct spt_user_run run;
 	struct spt_entry_bits bits;
+	struct spt_mmap mmap;
 	struct spt_tables tables;
 	char raw[512];
 };
@@ -813,6 +821,14 @@ static void fill_valid(struct thr *t, int cmd, union ucmd *u, __u32 id)
 			u->bits.length = user_end - u->bits.va;
 		break;
 	}
+	case C_MMAP:
+		/* A region of up to 64 pages; released after a look. */
+		u->mmap.space_id = id;
+		u->mmap.va = rand_va(t);
+		u->mmap.length = SZ_4K * (1 + below(t, 64));
+		if (u->mmap.length > user_end - u->mmap.va)
+			u->mmap.length = user_end - u->mmap.va;
+		break;
 	case C_RANGE:
 		/* t->ents holds BATCH_MAX runs, or 5 words per entry. */
 		u->range.space_id = id;
@@ -1164,6 +1180,14 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 			default: u->rw.va = user_end + below(t, SZ_1G); break;
 			}
 			return W_NORMAL;
+		case C_MMAP:
+			switch (below(t, 4)) {
+			case 0: u->mmap.va |= 1 + below(t, SZ_4K - 1); break;
+			case 1: u->mmap.length = 0; break;
+			case 2: u->mmap.length = SPT_MMAP_MAX + SZ_4K; break;
+			default: u->mmap.offset = SZ_4K; break;
+			}
+			return W_NORMAL;
 		case C_RANGE:
 			switch (below(t, 7)) {
 			case 0: u->range.va |= 1 + below(t, SZ_4K - 1); break;
@@ -1300,6 +1324,26 @@ static void after_success(struct thr *t, int cmd, int fd, union ucmd *u)
 	case C_LOAD:
 		check_load_ops(t, u);
 		break;
+	case C_MMAP: {
+		struct spt_mmap rel = {
+			.size = sizeof(rel), .flags = SPT_MMAP_RELEASE,
+			.offset = u->mmap.out_offset,
+		};
+		volatile char *p;
+
+		if (u->mmap.flags)
+			break;
+		/* Another thread may have replaced the slot meanwhile. */
+		p = mmap(NULL, u->mmap.length, PROT_READ, MAP_SHARED, fd,
+			 u->mmap.out_offset);
+		if (p != MAP_FAILED) {
+			(void)p[u->mmap.length - 1];
+			munmap((void *)p, u->mmap.length);
+		}
+		if (chance(t, 90))
+			ioctl(fd, SPT_IOCTL_MMAP, &rel);
+		break;
+	}
 	case C_TABLES: {
 		/* The header, and a walk's first read: the root node. */
 		size_t len = SPT_TABLES_NODE_OFFSET + u->tables.out_root_pa +

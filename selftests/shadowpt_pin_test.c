@@ -138,9 +138,9 @@ TEST_F(pin, rw_both_ways)
 	test_cmd_check(self->a);
 	EXPECT_EQ(64, mapped_pages(fd, self->a));
 	EXPECT_TRUE(holds(fd, self->a, VA_A, len, 1));
-	/* Untracked (no pool frame), 4 KiB, writable. */
+	/* Pinned: untracked (no pool frame), 4 KiB, writable. */
 	ASSERT_EQ(0, _spt_query(fd, self->a, VA_A + 5 * SZ_4K, &e));
-	EXPECT_EQ(SPT_QUERY_MAPPED, e.flags);
+	EXPECT_EQ(SPT_QUERY_MAPPED | SPT_QUERY_PINNED, e.flags);
 	EXPECT_EQ(1, e.level);
 	EXPECT_TRUE(e.prot & SPT_PROT_WRITE);
 	/* The same page: a write through the space is seen by the process. */

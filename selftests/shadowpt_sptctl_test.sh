@@ -474,6 +474,23 @@ if [ "$(cat "$TMP/pin2.raw")" = "pinned by sptctl" ]; then
 else
 	notok "read after rm: $(od -c "$TMP/pin2.raw" | head -2)"
 fi
+# peek: the bytes through a mapping of the frames in sptctl's process.
+t "peek: map a page and write it" sh -c \
+	"'$SPTCTL' map $ID 0x91000000 4K && '$SPTCTL' write $ID 0x91000010 'peeked by mmap'"
+t "peek -j" sh -c "'$SPTCTL' -j peek $ID 0x91000010 14 > '$TMP/peek.json'"
+if python3 - "$TMP/peek.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["va"] == 0x91000010 and r["length"] == 14, r
+assert bytes.fromhex(r["data_hex"]) == b"peeked by mmap", r
+EOF
+then ok "peek -j: the bytes written"; else notok "peek -j: $(cat "$TMP/peek.json")"; fi
+t "peek: a hexdump" sh -c "'$SPTCTL' peek $ID 0x91000000 32 | grep -q 'peeked by mmap'"
+tfail 1 "No such device or address" "peek of an unmapped page: ENXIO" \
+	sptctl peek "$ID" 0x91001000 16
+tfail 1 "Invalid argument" "peek of a pinned page: EINVAL" \
+	sptctl peek "$ID" 0x90010000 16
+t "unmap the peeked page" sptctl unmap "$ID" 0x91000000 4K
 t "check with pinned leaves" sptctl check "$ID"
 t "unmap the pinned pages" sptctl unmap "$ID" 0x90000000 0x20000
 

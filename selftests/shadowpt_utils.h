@@ -62,10 +62,10 @@
 /* The last command number of the ioctl table. */
 #define SPT_CMD_LAST	SPT_CMD_TABLES
 
-/* Numbers up to SPT_CMD_LAST with no command here (ENOTTY). */
-static inline int spt_cmd_known(unsigned int nr)
+/* Numbers up to SPT_CMD_LAST that name no command (gaps): ENOTTY. */
+static inline bool spt_cmd_known(unsigned int nr)
 {
-	return nr <= SPT_CMD_ENTRY_BITS || nr == SPT_CMD_TABLES;
+	return nr <= SPT_CMD_TABLES;
 }
 
 #ifndef offsetofend

@@ -289,7 +289,7 @@ static void check_many_l(unsigned int levels)
 	tops[0] = tops[1] = e.use_ktop ? e.ktop : NULL;
 	/* The test drops its handle: the leaf and the three pieces are left. */
 	tl_handle_put(&e, f);
-	CHECK_EQ(spt_pt_check_many(pts, tops, 2, msg, sizeof(msg), &bad), 0);
+	CHECK_EQ(spt_pt_check_many(pts, tops, 2, NULL, NULL, msg, sizeof(msg), &bad), 0);
 	CHECKF(!msg[0], "check_many: %s", msg);
 	CHECK_EQ(spt_pt_check(&e.pt, tops[0], true, NULL, NULL, msg,
 			      sizeof(msg)), -EUCLEAN);
@@ -297,11 +297,11 @@ static void check_many_l(unsigned int levels)
 	CHECK_EQ(spt_pt_check(&pt2, tops[1], true, NULL, NULL, msg,
 			      sizeof(msg)), -EUCLEAN);
 	REQUIRE(spt_meta_get(m));
-	CHECK_EQ(spt_pt_check_many(pts, tops, 2, msg, sizeof(msg), &bad),
+	CHECK_EQ(spt_pt_check_many(pts, tops, 2, NULL, NULL, msg, sizeof(msg), &bad),
 		 -EUCLEAN);
 	tap_diag("one too many: table %u: %s", bad, msg);
 	CHECK(spt_meta_put(m) == false);
-	CHECK_EQ(spt_pt_check_many(pts, tops, 2, msg, sizeof(msg), &bad), 0);
+	CHECK_EQ(spt_pt_check_many(pts, tops, 2, NULL, NULL, msg, sizeof(msg), &bad), 0);
 	/* The second table goes: the frame stays with the first. */
 	spt_pt_destroy(&pt2, &fl);
 	spt_flusher_release(&fl, e.pool);

@@ -13,6 +13,14 @@
 /* SPT_IOCTL_RW moves at most this much per call. */
 #define RW_CHUNK	(16ULL << 20)
 
+/* What a mapped leaf is: a pool frame, a pinned user page or raw memory. */
+static const char *leaf_kind(uint32_t flags)
+{
+	if (flags & SPT_QUERY_TRACKED)
+		return "pool";
+	return flags & SPT_QUERY_PINNED ? "pinned" : "phys";
+}
+
 static void query_row(struct table *t, uint64_t va,
 		      const struct spt_query_entry *e)
 {
@@ -33,6 +41,7 @@ static void query_row(struct table *t, uint64_t va,
 			json_u64("prot_bits", e->prot);
 			json_str("cache", fmt_cache(b2, e->cache));
 			json_bool("tracked", e->flags & SPT_QUERY_TRACKED);
+			json_str("kind", leaf_kind(e->flags));
 		}
 		json_obj_end();
 		return;
@@ -54,7 +63,8 @@ static void query_row(struct table *t, uint64_t va,
 		   fmt_size(b2, e->va_end - e->va_start));
 	table_cell(t, "%s", fmt_prot(b1, e->prot));
 	table_cell(t, "%s", fmt_cache(b2, e->cache));
-	table_cell(t, "%s", e->flags & SPT_QUERY_TRACKED ? "yes" : "no");
+	table_cell(t, "%s", e->flags & SPT_QUERY_TRACKED ? "yes" :
+			    e->flags & SPT_QUERY_PINNED ? "pinned" : "no");
 }
 
 static void query_end(struct table *t)

@@ -36,13 +36,14 @@ UAPI_SIZE(spt_query_entry, 40);
 UAPI_SIZE(spt_query_va, 64);
 UAPI_SIZE(spt_query_batch, 40);
 UAPI_SIZE(spt_rw, 48);
-UAPI_SIZE(spt_stats, 208);
+UAPI_SIZE(spt_stats, 224);
 UAPI_SIZE(spt_check, 24);
 UAPI_SIZE(spt_load_op, 72);
 UAPI_SIZE(spt_load, 72);
 UAPI_SIZE(spt_query_run, 40);
 UAPI_SIZE(spt_query_range, 56);
 UAPI_SIZE(spt_user_run, 352);
+UAPI_SIZE(spt_mmap, 56);
 
 #define OPT_GLOBAL_HELP \
 	"  -j, --json   output JSON instead of text\n" \
@@ -118,6 +119,10 @@ static const struct cmd commands[] = {
 	  "  --hex        one hex string (input for write --hex)\n"
 	  "  --raw        the bytes themselves\n"
 	  "  (default: a hexdump with addresses)\n" },
+	{ "peek", NULL, cmd_peek, "ID VA LEN",
+	  "Read bytes through a mapping of the space's frames in this\n"
+	  "process (SPT_IOCTL_MMAP + mmap; pool frames only): a hexdump\n"
+	  "with addresses, or -j: {space, va, length, data_hex}.\n" },
 	{ "write", NULL, cmd_write, "ID VA (STRING | --hex HEX | --file FILE)",
 	  "Write bytes through the space (tracked frames only): the bytes of\n"
 	  "STRING (no terminating NUL), of the hex string HEX, or of FILE\n"

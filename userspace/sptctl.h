@@ -80,6 +80,7 @@ int cmd_protect(const struct cmd *cmd, int argc, char **argv);
 int cmd_bits(const struct cmd *cmd, int argc, char **argv);
 int cmd_query(const struct cmd *cmd, int argc, char **argv);
 int cmd_read(const struct cmd *cmd, int argc, char **argv);
+int cmd_peek(const struct cmd *cmd, int argc, char **argv);
 int cmd_write(const struct cmd *cmd, int argc, char **argv);
 int cmd_dump(const struct cmd *cmd, int argc, char **argv);
 int cmd_stats(const struct cmd *cmd, int argc, char **argv);

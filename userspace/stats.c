@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "sptctl.h"
 
@@ -75,9 +76,22 @@ static uint64_t field(const struct spt_stats *st, const struct stat_field *f)
 
 static const char *const leaf_names[] = { "4K", "2M", "1G" };
 
+/*
+ * The fields appended to struct spt_stats after the first release, which
+ * spt_stats() does not ask for: the whole struct, straight from the
+ * handle's descriptor. 0 or -errno.
+ */
+static int stats_tail(uint32_t id, struct spt_stats *full)
+{
+	memset(full, 0, sizeof(*full));
+	full->size = sizeof(*full);
+	full->space_id = id;
+	return ioctl(spt_fd(sptlib()), SPT_IOCTL_STATS, full) ? -errno : 0;
+}
+
 int cmd_stats(const struct cmd *cmd, int argc, char **argv)
 {
-	struct spt_stats st = { 0 };
+	struct spt_stats st = { 0 }, full;
 	char b[FMT_BUF];
 	unsigned int i;
 	char **pos;
@@ -91,6 +105,9 @@ int cmd_stats(const struct cmd *cmd, int argc, char **argv)
 			die(err, "stats space %u", st.space_id);
 		die(err, "stats");
 	}
+	err = stats_tail(st.space_id, &full);
+	if (err)
+		die(err, "stats");
 	if (opt_json) {
 		/* The uapi field names, flat. */
 		json_obj_begin(NULL);
@@ -98,6 +115,8 @@ int cmd_stats(const struct cmd *cmd, int argc, char **argv)
 		for (i = 0; i < ARRAY_SIZE(pool_fields); i++)
 			json_u64(pool_fields[i].name,
 				 field(&st, &pool_fields[i]));
+		json_u64("procmap_frames", full.procmap_frames);
+		json_u64("procmap_refs", full.procmap_refs);
 		if (st.space_id) {
 			json_arr_begin("space_nodes");
 			for (i = 0; i < ARRAY_SIZE(st.space_nodes); i++)
@@ -122,6 +141,10 @@ int cmd_stats(const struct cmd *cmd, int argc, char **argv)
 			printf("  (%s)", fmt_size(b, v * 4096));
 		putchar('\n');
 	}
+	printf("  %-22s %12llu\n", "procmap_frames",
+	       (unsigned long long)full.procmap_frames);
+	printf("  %-22s %12llu\n", "procmap_refs",
+	       (unsigned long long)full.procmap_refs);
 	if (!st.space_id)
 		return 0;
 	printf("space %u:\n", st.space_id);

@@ -420,11 +420,13 @@ int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 }
 
 int spt_pt_check_many(struct spt_pt *const *pts, const u64 *const *kernel_tops,
-		      unsigned int n, char *msg, size_t msg_len,
+		      unsigned int n, u32 (*handles)(u64 pa, void *arg),
+		      void *arg, char *msg, size_t msg_len,
 		      unsigned int *bad)
 {
 	struct spt_checker ck = {
-		.expect_refs = true, .msg = msg, .msg_len = msg_len,
+		.expect_refs = true, .handles = handles, .arg = arg,
+		.msg = msg, .msg_len = msg_len,
 	};
 	unsigned int i, reached = 0;
 

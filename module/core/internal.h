@@ -30,8 +30,6 @@
 
 /* ---- flusher.c ---- */
 
-/* Queue a slot whose refcount just reached 0 (a node or a data head). */
-void spt_flusher_queue(struct spt_flusher *fl, u64 pa, struct spt_meta *m);
 void spt_flusher_add_span(struct spt_flusher *fl, u64 start, u64 end);
 
 /* ---- locking.c ---- */

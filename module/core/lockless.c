@@ -89,6 +89,7 @@ found:
 	q->item.pa = pte & cfg->pa_mask & ~(size - 1);
 	q->item.level = level;
 	q->item.tracked = spt_pte_tracked(pte);
+	q->item.pinned = spt_pte_pinned(pte);
 	spt_pte_prop(cfg, pte, level, &q->prop);
 	q->prop.flags &= ~deny;
 	q->pkey = spt_pte_pkey(pte);

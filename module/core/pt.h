@@ -198,6 +198,11 @@ struct spt_flusher {
 };
 
 void spt_flusher_init(struct spt_flusher *fl);
+/*
+ * Queue a slot whose refcount just reached 0 (a node or a data head; also
+ * a data frame whose last reference was held outside any table).
+ */
+void spt_flusher_queue(struct spt_flusher *fl, u64 pa, struct spt_meta *m);
 /* Give every queued frame/node back to the pool and reset @fl. Sleeps. */
 void spt_flusher_release(struct spt_flusher *fl, struct spt_pool *pool);
 
@@ -465,8 +470,13 @@ int spt_pt_check(struct spt_pt *pt, const u64 *kernel_top, bool expect_refs,
 		 u32 (*handles)(u64 pa, void *arg), void *arg, char *msg,
 		 size_t msg_len);
 
+/*
+ * The same over @n tables that may share frames: every tracked frame's
+ * refcount == its leaves in all of them + its @handles (may be NULL).
+ */
 int spt_pt_check_many(struct spt_pt *const *pts, const u64 *const *kernel_tops,
-		      unsigned int n, char *msg, size_t msg_len,
+		      unsigned int n, u32 (*handles)(u64 pa, void *arg),
+		      void *arg, char *msg, size_t msg_len,
 		      unsigned int *bad);
 
 /* Node counts per level (index L - 1) and leaves per level, by a walk. */

@@ -89,6 +89,27 @@ def _check(ret, what):
     return ret
 
 
+class Mapping:
+    """A space's memory in this process (Space.mmap); a context manager."""
+
+    def __init__(self, addr, length, write):
+        self.addr, self.length = addr, length
+        view = memoryview((ctypes.c_char * length).from_address(addr))
+        self.mem = view.cast("B") if write else view.cast("B").toreadonly()
+
+    def close(self):
+        if self.addr is not None:
+            self.mem.release()
+            _check(lib().spt_munmap(self.addr, self.length), "munmap")
+            self.addr = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
 def _struct_dict(s):
     """A struct's fields; a command struct's size and flags left out."""
     names = [name for name, _ in s._fields_ if not name.startswith("_")]
@@ -394,6 +415,19 @@ class Space:
                                   cache, ctypes.byref(out)),
                "map_user %#x+%#x from %#x" % (va, length, addr))
         return out.value
+
+    def mmap(self, va, length, write=True):
+        """The frames behind [va, va + length) mapped into this process
+        (SPT_IOCTL_MMAP + mmap, MAP_SHARED): a Mapping whose .mem is a
+        writable (or, write=False, read-only) memoryview of the same memory
+        the space sees. It stays valid after the space unmaps the range or
+        is destroyed, until Mapping.close()."""
+        addr = ctypes.c_void_p()
+        prot = 1 | (2 if write else 0)        # PROT_READ | PROT_WRITE
+        _check(lib().spt_mmap(self._h, self.id, va, length, prot,
+                              ctypes.byref(addr)),
+               "mmap %#x+%#x" % (va, length))
+        return Mapping(addr.value, length, write)
 
     def unmap(self, va, length):
         leaves, done = ctypes.c_uint64(), ctypes.c_uint64()

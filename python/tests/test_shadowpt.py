@@ -166,6 +166,28 @@ class Ops(unittest.TestCase):
         del first
         buf.close()
 
+    def test_mmap(self):
+        with self.dev.space() as sp:
+            sp.map(0x10000, 2 * 4096)
+            sp.write(0x11000, b"space")
+            with sp.mmap(0x10000, 2 * 4096) as m:
+                self.assertEqual(bytes(m.mem[4096:4101]), b"space")
+                m.mem[0:7] = b"process"
+                self.assertEqual(sp.read(0x10000, 7), b"process")
+                self.assertIsNone(sp.check())
+                sp.unmap(0x10000, 2 * 4096)
+                self.assertEqual(bytes(m.mem[0:7]), b"process")
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.mmap(0x10000, 4096)
+            self.assertEqual(cm.exception.errno, errno.ENXIO)
+            sp.map(0x10000, 4096, prot=0)
+            with self.assertRaises(shadowpt.Error) as cm:
+                sp.mmap(0x10000, 4096)
+            self.assertEqual(cm.exception.errno, errno.EACCES)
+            with sp.mmap(0x10000, 4096, write=False) as m:
+                self.assertEqual(bytes(m.mem[0:4]), bytes(4))
+                self.assertTrue(m.mem.readonly)
+
     def test_query_range(self):
         with self.dev.space() as sp:
             sp.map(0, 8 * 4096, page=shadowpt.MAP_4K)

@@ -141,6 +141,7 @@ enum {
 	SPT_CMD_QUERY_RANGE,
 	SPT_CMD_RUN,
 	SPT_CMD_ENTRY_BITS = SPT_CMD_BASE + 0x0f,
+	SPT_CMD_MMAP = SPT_CMD_BASE + 0x10,
 	SPT_CMD_TABLES = SPT_CMD_BASE + 0x11,
 };
 
@@ -432,6 +433,13 @@ struct spt_protect {
 /* struct spt_query_entry.flags */
 #define SPT_QUERY_MAPPED	(1U << 0)
 #define SPT_QUERY_TRACKED	(1U << 1)
+/*
+ * The leaf maps a page of a process pinned by SPT_MAP_USER (neither a
+ * pool frame nor raw physical memory; not TRACKED). A mapped leaf with
+ * neither TRACKED nor PINNED is raw physical memory (SPT_MAP_PHYS).
+ * QUERY and QUERY_BATCH only.
+ */
+#define SPT_QUERY_PINNED	(1U << 2)
 
 /**
  * struct spt_query_entry - what one VA translates to
@@ -439,7 +447,8 @@ struct spt_protect {
  *            slot containing it
  * @va_end: end (exclusive) of that leaf or slot
  * @phys: physical address the VA translates to (0 if not mapped)
- * @flags: SPT_QUERY_MAPPED, SPT_QUERY_TRACKED
+ * @flags: SPT_QUERY_MAPPED, SPT_QUERY_TRACKED (a pool frame),
+ *         SPT_QUERY_PINNED (a pinned page of a process)
  * @level: leaf level (1: 4 KiB, 2: 2 MiB, 3: 1 GiB), or the level of the
  *         absent entry
  * @prot: SPT_PROT_* including SPT_PROT_ACCESSED and SPT_PROT_DIRTY
@@ -568,6 +577,10 @@ struct spt_rw {
  *	oldest grace period
  * @reclaim_waits: times a change or an allocation waited for a grace
  *	period (the bound reached, or the pool short of frames) since load
+ * @procmap_frames: pool frames (a 2 MiB frame counts 1) that regions of
+ *	SPT_IOCTL_MMAP hold now, all open files (added after reclaim_waits)
+ * @procmap_refs: the references those regions hold on them (one per
+ *	4 KiB page of each region): each is one in the frame's refcount
  */
 struct spt_stats {
 	__u32 size;
@@ -592,6 +605,8 @@ struct spt_stats {
 	__aligned_u64 reclaim_pending_frames;
 	__aligned_u64 reclaim_max_frames;
 	__aligned_u64 reclaim_waits;
+	__aligned_u64 procmap_frames;
+	__aligned_u64 procmap_refs;
 };
 
 #define SPT_IOCTL_STATS _IO(SPT_TYPE, SPT_CMD_STATS)
@@ -1177,6 +1192,83 @@ struct spt_user_run {
 };
 
 #define SPT_IOCTL_RUN _IO(SPT_TYPE, SPT_CMD_RUN)
+
+/* SPT_IOCTL_MMAP: give back the region at @offset instead of making one. */
+#define SPT_MMAP_RELEASE	(1U << 0)
+
+/* At most this many bytes per SPT_IOCTL_MMAP region (256 MiB). */
+#define SPT_MMAP_MAX		(1ULL << 28)
+
+/**
+ * struct spt_mmap - SPT_IOCTL_MMAP: a space's memory in the caller's process
+ * @size: sizeof(struct spt_mmap)
+ * @flags: 0 (make a region), or SPT_MMAP_RELEASE (give one back)
+ * @space_id: the space (0 with SPT_MMAP_RELEASE)
+ * @__reserved: must be 0
+ * @va: start in the space, 4 KiB aligned (0 with SPT_MMAP_RELEASE)
+ * @length: bytes, 4 KiB aligned, 1..SPT_MMAP_MAX (0 with
+ *          SPT_MMAP_RELEASE)
+ * @offset: SPT_MMAP_RELEASE: the @out_offset of the region to give back;
+ *          else 0
+ * @out_offset: the mmap() offset of the region (4 KiB aligned, never 0,
+ *              unique in this open file)
+ * @out_prot: SPT_PROT_WRITE if the region may be mapped writable, else 0
+ * @__reserved2: must be 0
+ *
+ * Makes a *region* of the open file: the module takes one reference on
+ * the pool frame of every 4 KiB page of [@va, @va + @length) (a 2 MiB
+ * frame: one reference on it per 4 KiB page of the region), and hands
+ * back an offset for mmap(2) on the same file. mmap(fd, @out_offset +
+ * n * 4096, len) maps pages n .. n + len / 4096 - 1 of the region into
+ * the caller, MAP_SHARED only: the process and the space then see the
+ * same memory (writes of either are seen by the other: RW ioctl, load
+ * windows). The frames are the ones mapped at the time of this call: a
+ * later unmap, replace or destroy in the space does not change what the
+ * process sees, and a frame stays allocated until its last reference
+ * goes, be it a leaf in a space, a region or a process mapping.
+ *
+ * Accounting: a frame's refcount is the number of leaves mapping it in
+ * every space plus the references of the regions that hold it
+ * (SPT_IOCTL_CHECK verifies it). Each region holds its references while
+ * it exists: until the file is closed or SPT_MMAP_RELEASE, and then until
+ * the last process mapping of it is gone (munmap, exit; a mapping
+ * inherited by fork(2) or split by a partial munmap counts too). The
+ * frames count in the pool until their last reference goes; a frame is
+ * then charged like a shared one (SPT_MAP_SHARE): each space for the
+ * 4 KiB pages its own leaves map of it, and a frame held by regions only
+ * charges nobody.
+ *
+ * Protection: @out_prot says SPT_PROT_WRITE when every leaf of the range
+ * was writable (SPT_PROT_WRITE) at the time of the call; otherwise the
+ * region is read-only and mmap() with PROT_WRITE, or a later mprotect()
+ * to it, fails with EACCES. A later SPT_IOCTL_PROTECT in the space does
+ * not change the region.
+ *
+ * Errors of SPT_IOCTL_MMAP besides the usual ones: ENXIO (a page of the
+ * range is not mapped), EINVAL (a page of the range is untracked,
+ * SPT_MAP_PHYS, or pinned, SPT_MAP_USER: only pool frames are mapped
+ * into processes; @length over SPT_MMAP_MAX; SPT_MMAP_RELEASE with any
+ * field but @offset set, or an @offset that names no region of this
+ * file), ENOMEM (also a frame whose refcount would pass its maximum),
+ * ENOENT (no space): nothing changed, no region made.
+ * Errors of mmap(2) on /dev/shadowpt: EINVAL (the offset and length do
+ * not fall inside one region of this file, MAP_PRIVATE), EACCES
+ * (PROT_WRITE on a read-only region). The mapping cannot grow (mremap).
+ */
+struct spt_mmap {
+	__u32 size;
+	__u32 flags;
+	__u32 space_id;
+	__u32 __reserved;
+	__aligned_u64 va;
+	__aligned_u64 length;
+	__aligned_u64 offset;
+	__aligned_u64 out_offset;
+	__u32 out_prot;
+	__u32 __reserved2;
+};
+
+#define SPT_IOCTL_MMAP _IO(SPT_TYPE, SPT_CMD_MMAP)
 
 /**
  * struct spt_tables - SPT_IOCTL_TABLES: the page tables, for mmap

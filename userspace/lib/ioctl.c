@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 
 #include "internal.h"
 
@@ -164,6 +165,43 @@ SPT_EXPORT int spt_map_user(struct spt *h, uint32_t space_id, uint64_t va,
 	if (mapped)
 		*mapped = m.out_mapped;
 	return ret;
+}
+
+SPT_EXPORT int spt_mmap(struct spt *h, uint32_t space_id, uint64_t va,
+			uint64_t length, int prot, void **addr)
+{
+	struct spt_mmap m = {
+		.space_id = space_id, .va = va, .length = length,
+	};
+	struct spt_mmap r = { .flags = SPT_MMAP_RELEASE };
+	void *p;
+	int ret, err;
+
+	if (!addr || (prot & ~(PROT_READ | PROT_WRITE)) || length > SIZE_MAX)
+		return fail(EINVAL);
+	ret = spt_call(h, SPT_IOCTL_MMAP, &m, sizeof(m));
+	if (ret)
+		return ret;
+	p = mmap(NULL, length, prot, MAP_SHARED, h->fd, m.out_offset);
+	err = p == MAP_FAILED ? errno : 0;
+	/* The mapping holds the region from now on. */
+	r.offset = m.out_offset;
+	ret = spt_call(h, SPT_IOCTL_MMAP, &r, sizeof(r));
+	if (err)
+		return fail(err);
+	if (ret) {
+		munmap(p, length);
+		return ret;
+	}
+	*addr = p;
+	return 0;
+}
+
+SPT_EXPORT int spt_munmap(void *addr, uint64_t length)
+{
+	if (length > SIZE_MAX || munmap(addr, length))
+		return fail(length > SIZE_MAX ? EINVAL : errno);
+	return 0;
 }
 
 SPT_EXPORT int spt_map_4k(struct spt *h, uint32_t space_id, uint64_t va,

@@ -206,6 +206,38 @@ int spt_map_share(struct spt *h, uint32_t space_id, uint64_t va,
 		  uint32_t prot, uint32_t cache, uint64_t *mapped);
 
 /**
+ * spt_mmap() - SPT_IOCTL_MMAP + mmap(2): a space's memory in this process
+ * @h: the handle
+ * @space_id: the space
+ * @va: start in the space, 4 KiB aligned
+ * @length: bytes, 4 KiB aligned, at most SPT_MMAP_MAX
+ * @prot: PROT_READ, optionally | PROT_WRITE
+ * @addr: where the mapping is, on success
+ *
+ * Maps the pool frames that back [@va, @va + @length) of the space into
+ * the calling process, MAP_SHARED: the process and the space see the same
+ * memory. The frames stay allocated while the mapping exists (also after
+ * the space unmaps them or is destroyed), until spt_munmap() or exit; the
+ * region is given back to the handle at once (SPT_MMAP_RELEASE), so that
+ * the mapping alone holds it (LIBSHADOWPT_1.3).
+ *
+ * Return: 0 or a negative errno (-ENXIO: part of the range is not mapped;
+ * -EINVAL: raw physical or pinned leaves, bad arguments; -EACCES:
+ * PROT_WRITE and a leaf was read-only; -ENOENT: no such space).
+ */
+int spt_mmap(struct spt *h, uint32_t space_id, uint64_t va, uint64_t length,
+	     int prot, void **addr);
+
+/**
+ * spt_munmap() - unmap what spt_mmap() mapped
+ * @addr: the address spt_mmap() gave
+ * @length: its length (or a part of the mapping: munmap(2) rules)
+ *
+ * Return: 0 or a negative errno (LIBSHADOWPT_1.3).
+ */
+int spt_munmap(void *addr, uint64_t length);
+
+/**
  * spt_map_user() - SPT_IOCTL_MAP with SPT_MAP_USER: map the caller's memory
  * @h: the handle
  * @space_id: the space to map in

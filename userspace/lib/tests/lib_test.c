@@ -242,6 +242,35 @@ static void test_map_user(struct spt *h, int id)
 	   "pinned leaves unmapped");
 }
 
+/* spt_mmap (LIBSHADOWPT_1.3): the space's memory in this process. */
+static void test_mmap(struct spt *h, int id)
+{
+	const uint64_t va = 0xd0100000ULL;
+	char got[8] = "";
+	void *p = NULL;
+
+	ok(!spt_map_4k(h, id, va, 2 * KIB4, SPT_PROT_WRITE) &&
+	   !spt_write(h, id, va + KIB4, "mapped!", 8, NULL),
+	   "two pages to mmap");
+	ok(!spt_mmap(h, id, va, 2 * KIB4, PROT_READ | PROT_WRITE, &p) && p,
+	   "spt_mmap: two pages");
+	if (!p)
+		return;
+	ok(!memcmp((char *)p + KIB4, "mapped!", 8), "read through the mapping");
+	memcpy(p, "written", 8);
+	ok(!spt_read(h, id, va, got, 8, NULL) && !memcmp(got, "written", 8),
+	   "a write through the mapping read through the space");
+	ok(!spt_check(h, id, NULL, 0), "check with a process mapping");
+	ok(!spt_unmap(h, id, va, 2 * KIB4, NULL, NULL),
+	   "the space unmaps the pages");
+	ok(!memcmp(p, "written", 8), "the mapping still reads them");
+	ok(!spt_munmap(p, 2 * KIB4), "spt_munmap");
+	err_is(spt_mmap(h, id, va, KIB4, PROT_READ, &p), ENXIO,
+	       "spt_mmap of an unmapped page");
+	err_is(spt_mmap(h, id, va, KIB4, PROT_EXEC, &p), EINVAL,
+	       "spt_mmap with PROT_EXEC");
+}
+
 static void test_query(struct spt *h, int id)
 {
 	enum { N = 5000 };
@@ -831,6 +860,7 @@ int main(void)
 	test_query(h, id);
 	test_share(h, id);
 	test_map_user(h, id);
+	test_mmap(h, id);
 	test_rw(h, id);
 	test_stats_check(h, id);
 	test_load(h, id);
