@@ -248,6 +248,14 @@ static const char * const spt_dbg_cache_names[] = {
 	[SPT_CACHE_MODE_UC_MINUS] = "UC-",
 	[SPT_CACHE_MODE_UC] = "UC",
 	[SPT_CACHE_MODE_WC] = "WC",
+	[SPT_CACHE_MODE_PAT(0)] = "PAT0",
+	[SPT_CACHE_MODE_PAT(1)] = "PAT1",
+	[SPT_CACHE_MODE_PAT(2)] = "PAT2",
+	[SPT_CACHE_MODE_PAT(3)] = "PAT3",
+	[SPT_CACHE_MODE_PAT(4)] = "PAT4",
+	[SPT_CACHE_MODE_PAT(5)] = "PAT5",
+	[SPT_CACHE_MODE_PAT(6)] = "PAT6",
+	[SPT_CACHE_MODE_PAT(7)] = "PAT7",
 };
 
 static int spt_dbg_map_show(struct seq_file *m, void *v)

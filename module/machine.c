@@ -55,6 +55,7 @@ int spt_machine_init(void)
 		spt_cache_pte_bits(_PAGE_CACHE_MODE_UC);
 	spt_machine_cfg.cache_bits[SPT_CACHE_WC] =
 		spt_cache_pte_bits(_PAGE_CACHE_MODE_WC);
+	spt_cfg_set_pat_indexes(&spt_machine_cfg);
 	spt_machine_cfg.top_first = 0;
 	spt_machine_cfg.top_last = SPT_NR_ENTRIES / 2 - 1;
 	return 0;

@@ -15,6 +15,8 @@ static_assert((int)SPT_CACHE_MODE_WT == (int)SPT_CACHE_WT);
 static_assert((int)SPT_CACHE_MODE_UC_MINUS == (int)SPT_CACHE_UC_MINUS);
 static_assert((int)SPT_CACHE_MODE_UC == (int)SPT_CACHE_UC);
 static_assert((int)SPT_CACHE_MODE_WC == (int)SPT_CACHE_WC);
+static_assert((int)SPT_CACHE_MODE_PAT0 == (int)SPT_CACHE_PAT0);
+static_assert((int)SPT_CACHE_MODE_PAT7 == (int)SPT_CACHE_PAT7);
 
 /* What a caller may ask for: no global bit, no hardware-owned bits. */
 #define SPT_PROT_SETTABLE	(SPT_PROT_WRITE | SPT_PROT_EXEC | SPT_PROT_USER)

@@ -627,4 +627,65 @@ TEST_F(access, window_pat)
 	EXPECT_EQ(host, after);
 }
 
+/*
+ * Leaves selecting PAT entries 4..7 by index (SPT_CACHE_MODE_PAT(n)): the
+ * PTE has n's PWT, PCD and PAT bits, and a window whose PAT makes that
+ * entry UC writes and reads through it.
+ */
+TEST_F(access, pat_index_leaves)
+{
+	uint64_t host, pat, v = 0;
+	struct spt_load_op ops[2];
+	int fd = self->env.fd;
+	unsigned int n;
+
+	if (system("modprobe msr 2>/dev/null") || !read_pat(0, &host))
+		SKIP(return, "no /dev/cpu/0/msr (msr module)");
+	for (n = 0; n < 8; n++) {
+		__u64 va = PAT_VA + 0x10000 + n * SZ_4K;
+		__u64 want = (n & 1 ? 1ULL << 3 : 0) | (n & 2 ? 1ULL << 4 : 0) |
+			     (n & 4 ? 1ULL << 7 : 0);
+		struct spt_entry_bits eb = {
+			.size = sizeof(eb), .space_id = self->id, .level = 1,
+			.va = va, .length = SZ_4K,
+		};
+
+		ASSERT_EQ(0, _spt_map(fd, self->id, SPT_MAP_4K, va, SZ_4K, 0,
+				      SPT_PROT_WRITE, SPT_CACHE_MODE_PAT(n),
+				      NULL));
+		/* No bit changed: out_bits is the leaf as it is. */
+		ASSERT_EQ(0, ioctl(fd, SPT_IOCTL_ENTRY_BITS, &eb));
+		EXPECT_EQ(1, eb.out_entries);
+		EXPECT_EQ(want, eb.out_bits & ((1ULL << 3) | (1ULL << 4) |
+					       (1ULL << 7))) {
+			TH_LOG("PAT(%u): bits 0x%llx", n,
+			       (unsigned long long)eb.out_bits);
+		}
+		if (n < 4)
+			continue;
+		pat = host & ~(0xffULL << (8 * n));	/* entry n: UC */
+		memset(ops, 0, sizeof(ops));
+		ops[0].op = SPT_LOAD_OP_WRITE;
+		ops[0].width = 8;
+		ops[0].va = va + 8;
+		ops[0].value = 0x1122334455667700ULL | n;
+		ops[1].op = SPT_LOAD_OP_READ;
+		ops[1].width = 8;
+		ops[1].va = va + 8;
+		ASSERT_EQ(0, load_pat(fd, self->id, SPT_LOAD_PAT, pat,
+				      sizeof(struct spt_load), ops, 2));
+		EXPECT_EQ(SPT_LOAD_OK, ops[0].out_status);
+		EXPECT_EQ(SPT_LOAD_OK, ops[1].out_status);
+		EXPECT_EQ(ops[0].value, ops[1].out_value);
+		ASSERT_EQ(0, _spt_rw(fd, self->id, 0, va + 8, &v, 8, NULL));
+		EXPECT_EQ(ops[0].value, v);
+	}
+	/* One past the last PAT entry: EINVAL, nothing mapped. */
+	errno = 0;
+	EXPECT_EQ(-1, _spt_map(fd, self->id, SPT_MAP_4K, PAT_VA + 0x20000,
+			       SZ_4K, 0, SPT_PROT_WRITE,
+			       SPT_CACHE_MODE_PAT(7) + 1, NULL));
+	EXPECT_EQ(EINVAL, errno);
+}
+
 TEST_HARNESS_MAIN

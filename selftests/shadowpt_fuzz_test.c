@@ -670,7 +670,7 @@ static void fill_valid(struct thr *t, int cmd, union ucmd *u, __u32 id)
 		default:
 			u->map.flags = SPT_MAP_PHYS;
 			u->map.phys = SPT_TEST_PHYS + below(t, 512) * SZ_4K;
-			u->map.cache = below(t, SPT_CACHE_MODE_WC + 1);
+			u->map.cache = below(t, SPT_CACHE_MODE_PAT7 + 1);
 			break;
 		}
 		if (u->map.va + u->map.length > user_end ||
@@ -723,7 +723,7 @@ static void fill_valid(struct thr *t, int cmd, union ucmd *u, __u32 id)
 		u->protect.prot = rand_prot(t);
 		if (chance(t, 30)) {
 			u->protect.flags = SPT_PROTECT_CACHE;
-			u->protect.cache = below(t, SPT_CACHE_MODE_WC + 1);
+			u->protect.cache = below(t, SPT_CACHE_MODE_PAT7 + 1);
 		}
 		u->protect.va = rand_va(t);
 		u->protect.length = rand_len(t);
@@ -1108,7 +1108,7 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 			case 5: u->map.prot |= SPT_PROT_GLOBAL <<
 					       below(t, 29);
 				break;
-			case 6: u->map.cache = SPT_CACHE_MODE_WC + 1 +
+			case 6: u->map.cache = SPT_CACHE_MODE_PAT7 + 1 +
 					       below(t, 100);
 				break;
 			case 7:		/* no size flag, or two */
@@ -1152,7 +1152,8 @@ static enum where fill_fault(struct thr *t, int cmd, union ucmd *u,
 				break;
 			default:
 				u->protect.flags = SPT_PROTECT_CACHE;
-				u->protect.cache = 5 + below(t, 1000);
+				u->protect.cache = SPT_CACHE_MODE_PAT7 + 1 +
+						   below(t, 1000);
 				break;
 			}
 			return W_NORMAL;

@@ -1612,7 +1612,7 @@ TEST_F(bad, map_unknown_prot)
 
 TEST_F(bad, map_unknown_cache)
 {
-	test_bad_map(EINVAL, .cache = SPT_CACHE_MODE_WC + 1);
+	test_bad_map(EINVAL, .cache = SPT_CACHE_MODE_PAT7 + 1);
 	test_bad_map(EINVAL, .cache = 0x80000000);
 	test_bad_map(EINVAL, .cache = 0xffffffff);
 	ASSERT_UNCHANGED();
@@ -2032,7 +2032,7 @@ TEST_F(bad, protect_bad_prot)
 TEST_F(bad, protect_bad_cache)
 {
 	test_err_protect(EINVAL, self->id, SPT_PROTECT_CACHE, BAD_4K, SZ_4K,
-			 0, SPT_CACHE_MODE_WC + 1);
+			 0, SPT_CACHE_MODE_PAT7 + 1);
 	test_err_protect(EINVAL, self->id, SPT_PROTECT_CACHE, BAD_4K, SZ_4K,
 			 0, 0xffffffff);
 	/* A cache mode without SPT_PROTECT_CACHE. */

@@ -78,6 +78,7 @@ static void env_init(struct env *e, unsigned int levels)
 	e->cfg.cache_bits[SPT_CACHE_UC_MINUS] = 1ULL << 4;	/* PCD */
 	e->cfg.cache_bits[SPT_CACHE_UC] = 3ULL << 3;		/* PCD|PWT */
 	e->cfg.cache_bits[SPT_CACHE_WC] = 1ULL << 7;		/* PAT */
+	spt_cfg_set_pat_indexes(&e->cfg);
 	e->cfg.top_first = 0;
 	e->cfg.top_last = 255;
 	for (i = 256; i < SPT_NR_ENTRIES; i++)

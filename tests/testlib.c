@@ -18,6 +18,7 @@ void tl_cfg(struct spt_cfg *cfg, unsigned int levels, unsigned int maxphys)
 	cfg->cache_bits[SPT_CACHE_UC_MINUS] = X86_PCD;
 	cfg->cache_bits[SPT_CACHE_UC] = X86_PCD | X86_PWT;
 	cfg->cache_bits[SPT_CACHE_WT] = X86_PAT4K | X86_PCD | X86_PWT;
+	spt_cfg_set_pat_indexes(cfg);
 	cfg->top_first = 0;
 	cfg->top_last = 255;
 }

@@ -77,7 +77,8 @@ static const struct cmd commands[] = {
 	  "  --largest    2 MiB leaves where aligned, 4 KiB elsewhere\n"
 	  "  --phys PA    untracked map of physical PA (needs allow_phys=1)\n"
 	  "  --prot PROT  letters r, w, x, u (default rw)\n"
-	  "  --cache MODE wb, wt, uc-, uc or wc (default wb)\n"
+	  "  --cache MODE wb, wt, uc-, uc, wc, or pat0..pat7 (PAT entry\n"
+	  "               by index; default wb)\n"
 	  "  --replace    replace what is mapped instead of failing\n"
 	  "  --share SRC_ID:SRC_VA  share the source's frames (SRC_ID may be ID:\n"
 	  "               an alias); with --prot and --cache only\n"
@@ -92,7 +93,8 @@ static const struct cmd commands[] = {
 	{ "protect", NULL, cmd_protect, "ID VA LEN PROT [--cache MODE]",
 	  "Set the protection (letters r, w, x, u) of what is mapped in\n"
 	  "[VA, VA+LEN); huge leaves sticking out are split.\n"
-	  "  --cache MODE also set the cache mode (wb, wt, uc-, uc, wc)\n" },
+	  "  --cache MODE also set the cache mode (wb, wt, uc-, uc, wc,\n"
+	  "               pat0..pat7)\n" },
 	{ "bits", NULL, cmd_bits,
 	  "ID VA LEN --level N [--set BITS] [--clear BITS] [--rsvd]",
 	  "Set and clear bits of the page-table entries of level N (1: 4 KiB\n"

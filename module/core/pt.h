@@ -36,6 +36,8 @@ enum spt_cache {
 	SPT_CACHE_UC_MINUS,
 	SPT_CACHE_UC,
 	SPT_CACHE_WC,
+	SPT_CACHE_PAT0,		/* PAT entry 0..7 by index, for windows' PATs */
+	SPT_CACHE_PAT7 = SPT_CACHE_PAT0 + 7,
 	SPT_CACHE_NR,
 };
 
@@ -98,6 +100,20 @@ struct spt_cfg {
 	 */
 	unsigned int top_first, top_last;	/* inclusive */
 };
+
+/*
+ * The PAT-index policies of a config: SPT_CACHE_PAT0 + i has PWT = i & 1,
+ * PCD = i & 2 and PAT = i & 4 (PTE bits 3, 4 and 7: a 4 KiB leaf's layout,
+ * like every cache_bits entry).
+ */
+static inline void spt_cfg_set_pat_indexes(struct spt_cfg *cfg)
+{
+	unsigned int i;
+
+	for (i = 0; i < 8; i++)
+		cfg->cache_bits[SPT_CACHE_PAT0 + i] =
+			(u64)(i & 3) << 3 | (u64)(i & 4) << 5;
+}
 
 /* Highest user-half address + 1 for a config: 2^47 or 2^56. */
 u64 spt_cfg_user_end(const struct spt_cfg *cfg);

@@ -28,6 +28,16 @@ SPACE_FD_OWNED = 1 << 0
 PROT_WRITE, PROT_EXEC, PROT_USER, PROT_GLOBAL = 1, 2, 4, 8
 PROT_ACCESSED, PROT_DIRTY = 16, 32
 CACHE_WB, CACHE_WT, CACHE_UC_MINUS, CACHE_UC, CACHE_WC = range(5)
+CACHE_PAT0 = 5
+
+
+def CACHE_PAT(n):
+    """The cache mode that selects entry n (0..7) of the PAT."""
+    if not 0 <= n <= 7:
+        raise ValueError("PAT entry 0..7")
+    return CACHE_PAT0 + n
+
+
 MAP_4K, MAP_2M, MAP_LARGEST, MAP_PHYS, MAP_REPLACE = 1, 2, 4, 8, 16
 MAP_SHARE = 32
 PROTECT_CACHE = 1

@@ -161,7 +161,18 @@ enum spt_cache_mode {
 	SPT_CACHE_MODE_UC_MINUS = 2,
 	SPT_CACHE_MODE_UC = 3,
 	SPT_CACHE_MODE_WC = 4,
+	/*
+	 * SPT_CACHE_MODE_PAT(n), n = 0..7: the leaf selects entry n of the
+	 * PAT (PWT = n & 1, PCD = n & 2, PAT = n & 4) whatever type the host
+	 * gives it: for windows with their own PAT (SPT_LOAD_PAT). QUERY and
+	 * the dumps report the named mode above that has the same bits, if
+	 * any, so a leaf mapped with SPT_CACHE_MODE_PAT(0) reads back as
+	 * SPT_CACHE_MODE_WB.
+	 */
+	SPT_CACHE_MODE_PAT0 = 5,
+	SPT_CACHE_MODE_PAT7 = 12,
 };
+#define SPT_CACHE_MODE_PAT(n)	(SPT_CACHE_MODE_PAT0 + (n))
 
 /**
  * struct spt_version - SPT_IOCTL_VERSION: what this module supports
