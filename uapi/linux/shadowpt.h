@@ -172,6 +172,7 @@ enum spt_cache_mode {
 	SPT_CACHE_MODE_PAT0 = 5,
 	SPT_CACHE_MODE_PAT7 = 12,
 };
+
 #define SPT_CACHE_MODE_PAT(n)	(SPT_CACHE_MODE_PAT0 + (n))
 
 /**
