@@ -27,6 +27,7 @@
 #define PTE_PS		(1ULL << 7)
 #define PTE_PAT		(1ULL << 7)	/* level 1 */
 #define PTE_TRACKED	(1ULL << 9)
+#define PTE_PINNED	(1ULL << 10)	/* software: a pinned user page */
 #define PTE_PAT_LARGE	(1ULL << 12)	/* levels 2, 3 */
 #define PTE_NX		(1ULL << 63)
 #define PTE_ADDR	0x000ffffffffff000ULL
@@ -112,15 +113,35 @@ static inline uint64_t entry(const struct spt_tables_map *t, uint64_t pa,
 	return __atomic_load_n(&n[i], __ATOMIC_RELAXED);
 }
 
+/*
+ * Where the last walk of a batch ended: the node whose entry it read last
+ * (level @level, at @pa, covering the VAs whose bits above @shift + 9 are
+ * @tag) and the W/U/NX the entries above it left. A VA in the same node
+ * starts there: one load per page instead of one per level. Kept only for
+ * one try of one batch; the change counters validate the whole batch.
+ */
+struct walk_cache {
+	uint64_t tag, pa, and_bits, or_bits;
+	unsigned int level, shift;
+	int valid;
+};
+
 /* One VA, no retry: what SPT_IOCTL_QUERY would say of it. */
 static void walk_one(const struct spt_tables_map *t, uint64_t va,
-		     struct spt_query_entry *e)
+		     struct spt_query_entry *e, struct walk_cache *wc)
 {
 	unsigned int level = t->levels, shift = 12 + 9 * (level - 1), idx;
 	uint64_t pa = t->root_pa, pte, size;
 	/* As the MMU combines them: W and U ANDed down the walk, NX ORed. */
 	uint64_t and_bits = PTE_RW | PTE_US, or_bits = 0;
 
+	if (wc->valid && va >> (wc->shift + 9) == wc->tag) {
+		level = wc->level;
+		shift = wc->shift;
+		pa = wc->pa;
+		and_bits = wc->and_bits;
+		or_bits = wc->or_bits;
+	}
 	for (;; level--, shift -= 9) {
 		pte = entry(t, pa, (va >> shift) & 511);
 		if (!(pte & PTE_P) || level == 1 || (pte & PTE_PS))
@@ -128,6 +149,15 @@ static void walk_one(const struct spt_tables_map *t, uint64_t va,
 		and_bits &= pte;
 		or_bits |= pte & PTE_NX;
 		pa = pte & PTE_ADDR;
+	}
+	if (level < t->levels) {
+		wc->valid = 1;
+		wc->tag = va >> (shift + 9);
+		wc->pa = pa;
+		wc->level = level;
+		wc->shift = shift;
+		wc->and_bits = and_bits;
+		wc->or_bits = or_bits;
 	}
 	pte = (pte & ~(PTE_RW | PTE_US)) | (pte & and_bits) | or_bits;
 	size = 1ULL << shift;
@@ -143,7 +173,8 @@ static void walk_one(const struct spt_tables_map *t, uint64_t va,
 	}
 	e->phys = (pte & PTE_ADDR & ~(size - 1)) + (va - e->va_start);
 	e->flags = SPT_QUERY_MAPPED |
-		   ((pte & PTE_TRACKED) ? SPT_QUERY_TRACKED : 0);
+		   ((pte & PTE_TRACKED) ? SPT_QUERY_TRACKED : 0) |
+		   ((pte & PTE_PINNED) ? SPT_QUERY_PINNED : 0);
 	e->prot = ((pte & PTE_RW) ? SPT_PROT_WRITE : 0) |
 		  ((pte & PTE_US) ? SPT_PROT_USER : 0) |
 		  ((pte & PTE_A) ? SPT_PROT_ACCESSED : 0) |
@@ -179,8 +210,10 @@ SPT_EXPORT int spt_tables_walk(struct spt_tables_map *t, const uint64_t *vas,
 			return fail(ENOENT);
 		if (begun != done)
 			continue;
+		struct walk_cache wc = { .valid = 0 };
+
 		for (i = 0; i < count; i++)
-			walk_one(t, vas[i], &out[i]);
+			walk_one(t, vas[i], &out[i], &wc);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&t->hdr->changes_begun,
 				    __ATOMIC_ACQUIRE) == begun)
