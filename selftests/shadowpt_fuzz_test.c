@@ -40,7 +40,7 @@
 
 #include "shadowpt_nl.h"
 
-#define NR_CMDS		17
+#define NR_CMDS		18
 #define CMD_BADNR	NR_CMDS		/* row of the table: unknown numbers */
 #define NR_ROWS		(NR_CMDS + 3)
 #define ROW_NL_SPACE	(NR_CMDS + 1)
