@@ -404,8 +404,9 @@ static void protect_all(struct client *cl)
 	ret = shadowpt_cursor_protect_next(c, RANGE, SPT_PROT_GLOBAL,
 					   SHADOWPT_CACHE_KEEP, &s, &e);
 	CHECK(ret == -EINVAL, "protect global: %d", ret);
-	ret = shadowpt_cursor_protect_next(c, RANGE, 0, 7, &s, &e);
-	CHECK(ret == -EINVAL, "protect cache 7: %d", ret);
+	ret = shadowpt_cursor_protect_next(c, RANGE, 0,
+					   SPT_CACHE_MODE_PAT(7) + 1, &s, &e);
+	CHECK(ret == -EINVAL, "protect cache PAT(7) + 1: %d", ret);
 	while (shadowpt_cursor_va(c) < BASE + RANGE) {
 		ret = shadowpt_cursor_protect_next(c, BASE + RANGE -
 						   shadowpt_cursor_va(c), 0,
