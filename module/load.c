@@ -683,7 +683,8 @@ static void spt_load_ad_page(const struct spt_query *q, void *arg)
 
 /*
  * AD_READ: the leaf's A and D under the page's cursor. AD_CLEAR: then a
- * protect that clears them over the whole leaf (no split), and INVLPG.
+ * protect that clears them over the whole leaf (no split), and INVLPG,
+ * which also takes @op->va's page out of the pending set.
  */
 static void spt_load_ad(struct spt_window *w, struct spt_load_op *op)
 {
@@ -703,6 +704,8 @@ static void spt_load_ad(struct spt_window *w, struct spt_load_op *op)
 						ad.end - ad.start, &pop,
 						&w->fl, &n, NULL, NULL);
 		spt_invlpg(op->va);
+		/* As the INVLPG op: the page is no longer stale. */
+		spt_load_pending_drop_page(w, op->va);
 	}
 	op->out_value = ad.ad;
 	if (ret) {

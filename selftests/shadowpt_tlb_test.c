@@ -427,6 +427,38 @@ TEST_F(tlb, noflush_unmap_needs_phys_permission)
 #define ADR(va_) { .op = SPT_LOAD_OP_AD_READ, .va = (va_) }
 #define AD (SPT_PROT_ACCESSED | SPT_PROT_DIRTY)
 
+/*
+ * AD_CLEAR's INVLPG counts as one: after a NOFLUSH PROTECT read-only, a
+ * write before it may be stale, a write after it faults and is not stale.
+ */
+TEST_F(tlb, noflush_protect_then_ad_clear)
+{
+	struct spt_load_op ops[] = {
+		W(TLB_VA, 1),
+		{ .op = SPT_LOAD_OP_PROTECT, .va = TLB_VA, .length = SZ_4K,
+		  .flags = SPT_LOAD_OP_F_NOFLUSH },
+		W(TLB_VA, 2),
+		ADC(TLB_VA),
+		W(TLB_VA, 3),
+		ADR(TLB_VA),
+		R(TLB_VA),
+	};
+
+	test_cmd_map(self->id, SPT_MAP_4K, TLB_VA, SZ_4K, 0, SPT_PROT_WRITE);
+	ASSERT_EQ(0, run(&self->env, self->id, ops, ARRAY_SIZE(ops)));
+	expect_no_mismatch(_metadata, ops, ARRAY_SIZE(ops));
+	EXPECT_EQ(SPT_LOAD_OK, ops[3].out_status);
+	EXPECT_EQ(SPT_LOAD_FAULT, ops[4].out_status);
+	EXPECT_EQ(SPT_FAULT_READ_ONLY, ops[4].out_fault);
+	/* The faulting write set nothing; the read sets A again. */
+	EXPECT_EQ(SPT_LOAD_OK, ops[5].out_status);
+	EXPECT_EQ(0, ops[5].out_value & SPT_PROT_DIRTY);
+	EXPECT_EQ(SPT_LOAD_OK, ops[6].out_status);
+	EXPECT_EQ(ops[2].out_status == SPT_LOAD_OK ? 2 : 1,
+		  ops[6].out_value);
+	test_cmd_check(self->id);
+}
+
 /* A/D cleared, then set again as the accesses imply; 4K and 2M leaves. */
 TEST_F(tlb, ad_clear_then_access)
 {
